@@ -1,0 +1,78 @@
+/*
+ * ovsa_conf.h: default.yaml, the one configuration file of an ovsa
+ * license server, read by the nginx module, the backend and the tools.
+ * The schema is documented in docs/configuration.md.
+ *
+ * Relative paths in the file are resolved against the directory that holds
+ * the file.  Every named file must exist and be readable when the file is
+ * loaded.  Errors name "FILE:LINE: key: reason".
+ */
+
+#ifndef OVSA_CONF_H
+#define OVSA_CONF_H
+
+#include "ovsa_err.h"
+
+#define OVSA_SYNC_MIN      300        /* 5 minutes */
+#define OVSA_SYNC_MAX      86400      /* 24 hours */
+
+typedef struct {
+    char   *file;             /* absolute path of default.yaml */
+
+    /* identity: */
+    char   *chain;            /* leaf first, then intermediates (+ root) */
+    char   *key;              /* PEM private key; NULL in hardware mode */
+    char   *root;             /* the one trusted vendor root */
+    int     chain_line;
+    int     key_line;
+    int     root_line;
+
+    /* hardware_key: */
+    int     hw_enabled;
+    char   *hw_module;        /* PKCS#11 module path */
+    char   *hw_key_uri;       /* RFC 7512 URI of the private key */
+    char   *hw_pin_file;      /* PIN from this file, or */
+    char   *hw_pin_env;       /* from this environment variable */
+    int     hw_sign_timeout;  /* milliseconds */
+    int     hw_line;
+
+    /* backend: */
+    char   *listen;           /* "unix:/path" or "host:port" */
+    char   *admin_listen;     /* "unix:/path" or "host:port" */
+    char   *admin_token_file; /* bearer token for the admin API */
+    int     threads;
+    long    max_body;         /* bytes */
+
+    /* redis: */
+    char   *redis_address;    /* "unix:/path" or "host:port" */
+    int     redis_db;
+    char   *redis_password_file;
+    char   *redis_prefix;     /* key prefix, default "ovsa:" */
+    int     redis_timeout;    /* milliseconds */
+
+    /* licenses: */
+    char  **isv_certs;        /* NULL-terminated; ISV certificates */
+    int     n_isv_certs;
+} ovsa_conf_t;
+
+/*
+ * Loads and validates path.  On OVSA_OK *out is a new configuration the
+ * caller frees with ovsa_conf_free().  On OVSA_ERR err says
+ * "FILE:LINE: key: reason" and *out is untouched.
+ */
+int ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err);
+
+/* Frees a configuration from ovsa_conf_load(); NULL is allowed. */
+void ovsa_conf_free(ovsa_conf_t *conf);
+
+/*
+ * Reads a secret (a PIN, token or password) from a file: the first line,
+ * without its newline.  Returns a malloc'd string the caller wipes with
+ * ovsa_secret_free(), or NULL with err set.
+ */
+char *ovsa_secret_read_file(const char *path, ovsa_err_t *err);
+
+/* Wipes and frees a secret; NULL is allowed. */
+void ovsa_secret_free(char *secret);
+
+#endif /* OVSA_CONF_H */

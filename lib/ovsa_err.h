@@ -1,0 +1,119 @@
+/*
+ * ovsa_err.h: the one error convention of libovsa.
+ *
+ * Every fallible function returns OVSA_OK (0) or OVSA_ERR (-1) and, on
+ * error, fills an ovsa_err_t: a stable code (OVSA_E_*, never renumbered,
+ * its name is part of the public protocol and CLI output) and a message
+ * "<operation>: <reason>".  Library code never prints.
+ */
+
+#ifndef OVSA_ERR_H
+#define OVSA_ERR_H
+
+#include <stddef.h>
+
+#define OVSA_OK    0
+#define OVSA_ERR  -1
+
+/*
+ * X(name, http-ish class, short description)
+ * Append new codes at the end of their group; never reuse a name.
+ */
+#define OVSA_ERROR_CODES(X)                                                   \
+    X(OVSA_E_NONE,            "no error")                                     \
+    X(OVSA_E_INTERNAL,        "internal error")                               \
+    X(OVSA_E_NOMEM,           "out of memory")                                \
+    X(OVSA_E_IO,              "file could not be read or written")            \
+    /* default.yaml */                                                        \
+    X(OVSA_E_CONF_SYNTAX,     "malformed YAML")                               \
+    X(OVSA_E_CONF_KEY,        "unknown configuration key")                    \
+    X(OVSA_E_CONF_TYPE,       "configuration value of the wrong type")        \
+    X(OVSA_E_CONF_VALUE,      "configuration value out of range")             \
+    X(OVSA_E_CONF_MISSING,    "required configuration key missing")           \
+    X(OVSA_E_CONF_FILE,       "configured file missing or unreadable")        \
+    /* provisioned identity */                                                \
+    X(OVSA_E_PEM,             "malformed PEM or DER input")                   \
+    X(OVSA_E_CHAIN_EMPTY,     "no certificate in the chain file")             \
+    X(OVSA_E_CHAIN_ORDER,     "chain is not in leaf-to-root order")           \
+    X(OVSA_E_CHAIN_ROOT,      "chain does not end in the expected root")      \
+    X(OVSA_E_CHAIN_VERIFY,    "chain does not verify")                        \
+    X(OVSA_E_CERT_EXPIRED,    "certificate has expired")                      \
+    X(OVSA_E_CERT_NOT_YET,    "certificate is not yet valid")                 \
+    X(OVSA_E_CERT_EKU,        "certificate lacks the serverAuth EKU")         \
+    X(OVSA_E_CERT_POLICY,     "certificate lacks the ovsa policy OID")        \
+    X(OVSA_E_KEY,             "private key unreadable or malformed")          \
+    X(OVSA_E_KEY_MISMATCH,    "private key does not match the leaf")          \
+    X(OVSA_E_KEY_TYPE,        "unsupported key type")                         \
+    X(OVSA_E_ROOT,            "expected root unreadable or not a CA")         \
+    /* response signatures (RFC 9421 / RFC 9530) */                           \
+    X(OVSA_E_SIG_MISSING,     "response carries no signature")                \
+    X(OVSA_E_SIG_SYNTAX,      "malformed Signature or Signature-Input")       \
+    X(OVSA_E_SIG_COMPONENTS,  "signature does not cover required components") \
+    X(OVSA_E_SIG_INVALID,     "signature does not verify")                    \
+    X(OVSA_E_SIG_EXPIRED,     "signature has expired")                        \
+    X(OVSA_E_SIG_CREATED,     "signature created in the future")              \
+    X(OVSA_E_SIG_ALG,         "signature algorithm not allowed for the key")  \
+    X(OVSA_E_SIG_KEYID,       "signature keyid does not match the chain")     \
+    X(OVSA_E_SIG_TAG,         "signature tag is not ovsa's")                  \
+    X(OVSA_E_DIGEST_MISSING,  "response carries no Content-Digest")           \
+    X(OVSA_E_DIGEST_MISMATCH, "Content-Digest does not match the body")       \
+    X(OVSA_E_NONCE,           "answer is bound to another nonce")             \
+    X(OVSA_E_TARGET,          "answer is bound to another request target")    \
+    X(OVSA_E_TRANSPORT,       "could not reach the license server")           \
+    X(OVSA_E_PIN,             "server key matches no pin of the license")     \
+    X(OVSA_E_PROTOCOL,        "server answer is not ovsa protocol")           \
+    /* customer licenses (JWS) */                                             \
+    X(OVSA_E_LIC_SYNTAX,      "malformed license")                            \
+    X(OVSA_E_LIC_SIGNATURE,   "license signature does not verify")            \
+    X(OVSA_E_LIC_ISV,         "license signed by an unknown ISV")             \
+    X(OVSA_E_LIC_VERSION,     "license version is not newer")                 \
+    X(OVSA_E_LIC_ID,          "license id differs")                           \
+    X(OVSA_E_LIC_FIELD,       "license field missing or invalid")             \
+    X(OVSA_E_CUSTOMER_CERT,   "customer certificate does not match")          \
+    /* hardware key */                                                        \
+    X(OVSA_E_P11_MODULE,      "PKCS#11 module could not be loaded")           \
+    X(OVSA_E_P11_TOKEN,       "token not present")                            \
+    X(OVSA_E_P11_PIN,         "token PIN missing or wrong")                   \
+    X(OVSA_E_P11_KEY,         "key not found on the token")                   \
+    X(OVSA_E_P11_DEVICE,      "token failed during an operation")             \
+    X(OVSA_E_P11_TIMEOUT,     "token did not answer in time")
+
+typedef enum {
+#define OVSA_X_ENUM(name, desc) name,
+    OVSA_ERROR_CODES(OVSA_X_ENUM)
+#undef OVSA_X_ENUM
+    OVSA_E__COUNT
+} ovsa_code_t;
+
+typedef struct {
+    int   code;          /* ovsa_code_t */
+    char  msg[512];      /* "<operation>: <reason>" */
+} ovsa_err_t;
+
+/* Returns the stable name of a code ("OVSA_E_CHAIN_ROOT"); never NULL. */
+const char *ovsa_code_name(int code);
+
+/* Returns the one-line description of a code; never NULL. */
+const char *ovsa_code_desc(int code);
+
+/*
+ * Sets code and a printf-style message; err may be NULL.  Always returns
+ * OVSA_ERR so callers can write "return ovsa_err_set(err, ...);".
+ */
+int ovsa_err_set(ovsa_err_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Like ovsa_err_set() but appends ": <reason>" taken from the OpenSSL
+ * error queue (which it empties).
+ */
+int ovsa_err_ssl(ovsa_err_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Clears an error (code OVSA_E_NONE, empty message). */
+void ovsa_err_clear(ovsa_err_t *err);
+
+/* Constant-time comparison of two byte strings; 1 when equal. */
+int ovsa_memeq_ct(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif /* OVSA_ERR_H */

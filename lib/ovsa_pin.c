@@ -1,0 +1,107 @@
+/*
+ * ovsa_pin.c: SPKI pins and key ids.
+ */
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ovsa_pin.h"
+
+
+static int
+ovsa_spki_sha256(EVP_PKEY *pkey, unsigned char *md, ovsa_err_t *err)
+{
+    int             len;
+    unsigned int    mdlen;
+    unsigned char  *der;
+
+    der = NULL;
+    len = i2d_PUBKEY(pkey, &der);
+    if (len <= 0) {
+        return ovsa_err_ssl(err, OVSA_E_KEY, "pin: cannot encode public key");
+    }
+
+    if (EVP_Digest(der, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+        OPENSSL_free(der);
+        return ovsa_err_ssl(err, OVSA_E_INTERNAL, "pin: sha256");
+    }
+
+    OPENSSL_free(der);
+    return OVSA_OK;
+}
+
+
+int
+ovsa_pin_pkey(EVP_PKEY *pkey, char *out, ovsa_err_t *err)
+{
+    unsigned char  md[32];
+
+    if (ovsa_spki_sha256(pkey, md, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    memcpy(out, OVSA_PIN_PREFIX, sizeof(OVSA_PIN_PREFIX) - 1);
+    EVP_EncodeBlock((unsigned char *) out + sizeof(OVSA_PIN_PREFIX) - 1,
+                    md, sizeof(md));
+    return OVSA_OK;
+}
+
+
+int
+ovsa_pin_cert(X509 *cert, char *out, ovsa_err_t *err)
+{
+    EVP_PKEY  *pkey;
+
+    pkey = X509_get0_pubkey(cert);
+    if (pkey == NULL) {
+        return ovsa_err_ssl(err, OVSA_E_PEM, "pin: certificate has no key");
+    }
+
+    return ovsa_pin_pkey(pkey, out, err);
+}
+
+
+int
+ovsa_keyid_pkey(EVP_PKEY *pkey, char *out, ovsa_err_t *err)
+{
+    size_t         i, n;
+    unsigned char  md[32];
+    char           b64[48];
+
+    if (ovsa_spki_sha256(pkey, md, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    EVP_EncodeBlock((unsigned char *) b64, md, sizeof(md));
+
+    /* base64 -> base64url, no padding (RFC 4648 section 5) */
+    n = 0;
+    for (i = 0; b64[i] != '\0' && b64[i] != '='; i++) {
+        out[n++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    }
+    out[n] = '\0';
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_pin_match(X509 *cert, const char *pin)
+{
+    char  mine[OVSA_PIN_LEN + 1];
+
+    if (pin == NULL || strlen(pin) != OVSA_PIN_LEN
+        || strncasecmp(pin, OVSA_PIN_PREFIX, sizeof(OVSA_PIN_PREFIX) - 1))
+    {
+        return 0;
+    }
+
+    if (ovsa_pin_cert(cert, mine, NULL) != OVSA_OK) {
+        return 0;
+    }
+
+    return ovsa_memeq_ct(mine + 8, OVSA_PIN_LEN - 8, pin + 8,
+                         OVSA_PIN_LEN - 8);
+}
