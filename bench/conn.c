@@ -1,0 +1,399 @@
+/*
+ * conn.c: ovsa-bench-conn, a load generator that opens a new TLS
+ * connection for every request (wrk keeps connections alive and cannot
+ * do this).  Each of -c threads runs, until -t seconds have passed:
+ * connect, TLS handshake (resuming the thread's last session with
+ * -reuse), one HTTP/1.1 request with "Connection: close", read the
+ * answer to EOF, close.  A request is an error when the connection or
+ * handshake fails, the status is not 2xx, or -reuse is given and the
+ * session was not resumed (after the first one of each thread).
+ *
+ * Prints one line in the format of bench/wrk/report.lua:
+ *   OVSA-BENCH requests=N duration_us=N p50_us=N p99_us=N p999_us=N
+ *              errors=N non2xx=N resumed=N
+ * The server certificate is not verified: this is a load generator on
+ * 127.0.0.1, not a client.
+ */
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#define CONN_MAX_THREADS  64
+#define CONN_REQ_MAX      4096
+
+typedef struct {
+    SSL_CTX          *ctx;
+    struct sockaddr_in addr;
+    const char       *path;
+    const char       *body;       /* NULL: GET */
+    int               nonce;      /* add a unique OVSA-Nonce header */
+    int               reuse;
+    double            until;      /* monotonic seconds */
+} conn_conf_t;
+
+typedef struct {
+    pthread_t          tid;
+    int                id;
+    const conn_conf_t *conf;
+    uint32_t          *lat;       /* microseconds, one per request */
+    size_t             n, cap;
+    unsigned long      errors, non2xx, resumed;
+} conn_thread_t;
+
+static const char *prog = "ovsa-bench-conn";
+
+static double
+conn_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One request on a new connection.  Returns the HTTP status, or -1. */
+static int
+conn_one(conn_thread_t *t, SSL_SESSION **sess, unsigned long seq)
+{
+    int                 fd, n, len, status = -1, one = 1;
+    SSL                *ssl = NULL;
+    char                req[CONN_REQ_MAX], buf[16384], head[16];
+    size_t              got = 0;
+    const conn_conf_t  *c = t->conf;
+    char                nonce[80] = "";
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1) {
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *) &c->addr, sizeof(c->addr))
+        == -1)
+    {
+        goto end;
+    }
+
+    ssl = SSL_new(c->ctx);
+    if (ssl == NULL || !SSL_set_fd(ssl, fd)
+        || !SSL_set_tlsext_host_name(ssl, "localhost"))
+    {
+        goto end;
+    }
+    if (c->reuse && *sess != NULL) {
+        SSL_set_session(ssl, *sess);
+    }
+    if (SSL_connect(ssl) != 1) {
+        goto end;
+    }
+    if (SSL_session_reused(ssl)) {
+        t->resumed++;
+    }
+
+    if (c->nonce) {
+        snprintf(nonce, sizeof(nonce), "OVSA-Nonce: c%d-%d-%lu-%08x\r\n",
+                 (int) getpid(), t->id, seq, (unsigned) random());
+    }
+    if (c->body != NULL) {
+        len = snprintf(req, sizeof(req),
+                       "POST %s HTTP/1.1\r\nHost: localhost\r\n"
+                       "Connection: close\r\n%s"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       c->path, nonce, strlen(c->body), c->body);
+    } else {
+        len = snprintf(req, sizeof(req),
+                       "GET %s HTTP/1.1\r\nHost: localhost\r\n"
+                       "Connection: close\r\n%s\r\n", c->path, nonce);
+    }
+    if (len <= 0 || len >= (int) sizeof(req)
+        || SSL_write(ssl, req, len) != len)
+    {
+        goto end;
+    }
+
+    /* read to EOF; the status is in the first bytes */
+    for ( ;; ) {
+        n = SSL_read(ssl, buf, sizeof(buf));
+        if (n <= 0) {
+            break;
+        }
+        if (got < sizeof(head) - 1) {
+            size_t k = sizeof(head) - 1 - got;
+            memcpy(head + got, buf, (size_t) n < k ? (size_t) n : k);
+            got += (size_t) n < k ? (size_t) n : k;
+        }
+    }
+    head[got] = '\0';
+    if (got >= 12 && strncmp(head, "HTTP/1.", 7) == 0) {
+        status = atoi(head + 9);
+    }
+
+    if (c->reuse) {
+        SSL_SESSION *s = SSL_get1_session(ssl);
+        if (s != NULL) {
+            SSL_SESSION_free(*sess);
+            *sess = s;
+        }
+    }
+
+end:
+    if (ssl != NULL) {
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    close(fd);
+    return status;
+}
+
+static void *
+conn_thread(void *arg)
+{
+    conn_thread_t  *t = arg;
+    SSL_SESSION    *sess = NULL;
+    unsigned long   seq = 0;
+    unsigned long   before;
+    double          t0;
+    int             status;
+
+    while ((t0 = conn_now()) < t->conf->until) {
+        before = t->resumed;
+        status = conn_one(t, &sess, seq);
+        if (t->n == t->cap) {
+            size_t    cap = t->cap ? t->cap * 2 : 4096;
+            uint32_t *p = realloc(t->lat, cap * sizeof(*p));
+            if (p == NULL) {
+                break;
+            }
+            t->lat = p;
+            t->cap = cap;
+        }
+        t->lat[t->n++] = (uint32_t) ((conn_now() - t0) * 1e6);
+        if (status < 0) {
+            t->errors++;
+        } else if (status < 200 || status > 299) {
+            t->non2xx++;
+        } else if (t->conf->reuse && seq > 0 && t->resumed == before) {
+            t->errors++;    /* asked to resume, got a full handshake */
+        }
+        seq++;
+    }
+    SSL_SESSION_free(sess);
+    return NULL;
+}
+
+static int
+conn_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t
+conn_pct(const uint32_t *v, size_t n, double p)
+{
+    size_t i;
+
+    if (n == 0) {
+        return 0;
+    }
+    i = (size_t) (p / 100.0 * (double) n);
+    return v[i >= n ? n - 1 : i];
+}
+
+typedef enum {
+    OPT_ERR = -1, OPT_HELP, OPT_CONNECT, OPT_THREADS, OPT_TIME, OPT_PATH,
+    OPT_BODY, OPT_NONCE, OPT_REUSE
+} conn_opt_t;
+
+static const struct {
+    const char  *name;
+    conn_opt_t   opt;
+    const char  *arg;
+    const char  *help;
+} conn_options[] = {
+    { "help", OPT_HELP, NULL, "Display this summary" },
+    { "connect", OPT_CONNECT, "ip:port", "Server (IPv4), required" },
+    { "c", OPT_THREADS, "n", "Concurrent connections (threads), default 1" },
+    { "t", OPT_TIME, "secs", "Duration in seconds, default 5" },
+    { "path", OPT_PATH, "path", "Request target, default /" },
+    { "body", OPT_BODY, "json", "POST this body (default: GET)" },
+    { "nonce", OPT_NONCE, NULL, "Send a unique OVSA-Nonce header" },
+    { "reuse", OPT_REUSE, NULL, "Resume the previous TLS session" },
+    { NULL, OPT_ERR, NULL, NULL }
+};
+
+static void
+conn_usage(void)
+{
+    int i;
+
+    printf("Usage: %s [options]\n", prog);
+    for (i = 0; conn_options[i].name != NULL; i++) {
+        printf(" -%-8s %-8s %s\n", conn_options[i].name,
+               conn_options[i].arg ? conn_options[i].arg : "",
+               conn_options[i].help);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    int              i, j, ret = 1, nthreads = 1, started = 0;
+    double           secs = 5, t0, elapsed;
+    char            *connect_to = NULL, *colon;
+    conn_conf_t      conf;
+    conn_thread_t   *th = NULL;
+    uint32_t        *all = NULL;
+    size_t           n = 0;
+    unsigned long    errors = 0, non2xx = 0, resumed = 0;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.path = "/";
+
+    for (i = 1; i < argc; i++) {
+        conn_opt_t o = OPT_ERR;
+        const char *a = argv[i];
+
+        if (a[0] == '-') {
+            for (j = 0; conn_options[j].name != NULL; j++) {
+                if (strcmp(a + 1, conn_options[j].name) == 0) {
+                    o = conn_options[j].opt;
+                    if (conn_options[j].arg != NULL && ++i >= argc) {
+                        o = OPT_ERR;
+                    }
+                    break;
+                }
+            }
+        }
+        switch (o) {
+        case OPT_HELP:
+            conn_usage();
+            return 0;
+        case OPT_CONNECT:
+            connect_to = argv[i];
+            break;
+        case OPT_THREADS:
+            nthreads = atoi(argv[i]);
+            break;
+        case OPT_TIME:
+            secs = atof(argv[i]);
+            break;
+        case OPT_PATH:
+            conf.path = argv[i];
+            break;
+        case OPT_BODY:
+            conf.body = argv[i];
+            break;
+        case OPT_NONCE:
+            conf.nonce = 1;
+            break;
+        case OPT_REUSE:
+            conf.reuse = 1;
+            break;
+        case OPT_ERR:
+        default:
+            fprintf(stderr, "%s: Use -help for summary.\n", prog);
+            return 1;
+        }
+    }
+
+    if (connect_to == NULL || nthreads < 1 || nthreads > CONN_MAX_THREADS
+        || secs <= 0 || (colon = strrchr(connect_to, ':')) == NULL)
+    {
+        fprintf(stderr, "%s: Use -help for summary.\n", prog);
+        return 1;
+    }
+    *colon = '\0';
+    conf.addr.sin_family = AF_INET;
+    conf.addr.sin_port = htons((uint16_t) atoi(colon + 1));
+    if (inet_pton(AF_INET, connect_to, &conf.addr.sin_addr) != 1) {
+        fprintf(stderr, "%s: -connect: not an IPv4 address: %s\n", prog,
+                connect_to);
+        return 1;
+    }
+
+    conf.ctx = SSL_CTX_new(TLS_client_method());
+    if (conf.ctx == NULL
+        || !SSL_CTX_set_min_proto_version(conf.ctx, TLS1_3_VERSION))
+    {
+        goto end;
+    }
+    SSL_CTX_set_verify(conf.ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(conf.ctx, SSL_SESS_CACHE_CLIENT
+                                   | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    srandom((unsigned) getpid());
+
+    th = calloc((size_t) nthreads, sizeof(*th));
+    if (th == NULL) {
+        goto end;
+    }
+    t0 = conn_now();
+    conf.until = t0 + secs;
+    for (i = 0; i < nthreads; i++) {
+        th[i].id = i;
+        th[i].conf = &conf;
+        if (pthread_create(&th[i].tid, NULL, conn_thread, &th[i]) != 0) {
+            fprintf(stderr, "%s: pthread_create: %s\n", prog,
+                    strerror(errno));
+            break;
+        }
+        started++;
+    }
+    for (i = 0; i < started; i++) {
+        pthread_join(th[i].tid, NULL);
+        n += th[i].n;
+    }
+    elapsed = conn_now() - t0;
+    if (started != nthreads) {
+        goto end;
+    }
+
+    all = malloc((n ? n : 1) * sizeof(*all));
+    if (all == NULL) {
+        goto end;
+    }
+    n = 0;
+    for (i = 0; i < nthreads; i++) {
+        memcpy(all + n, th[i].lat, th[i].n * sizeof(*all));
+        n += th[i].n;
+        errors += th[i].errors;
+        non2xx += th[i].non2xx;
+        resumed += th[i].resumed;
+    }
+    qsort(all, n, sizeof(*all), conn_cmp);
+
+    printf("OVSA-BENCH requests=%zu duration_us=%.0f p50_us=%u p99_us=%u"
+           " p999_us=%u errors=%lu non2xx=%lu resumed=%lu\n",
+           n, elapsed * 1e6, conn_pct(all, n, 50), conn_pct(all, n, 99),
+           conn_pct(all, n, 99.9), errors + non2xx, non2xx, resumed);
+    ret = 0;
+
+end:
+    if (ret != 0) {
+        ERR_print_errors_fp(stderr);
+    }
+    if (th != NULL) {
+        for (i = 0; i < nthreads; i++) {
+            free(th[i].lat);
+        }
+    }
+    free(th);
+    free(all);
+    SSL_CTX_free(conf.ctx);
+    return ret;
+}

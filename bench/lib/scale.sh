@@ -1,0 +1,99 @@
+# scale.sh: Redis memory per license / activation / lease at
+# $SCALE_SMALL and $SCALE_BIG records (INFO used_memory deltas), check
+# throughput with $SCALE_BIG licenses, and whether expired leases stay
+# in Redis.  Records are made by bench/redis/seed.lua in the backend's
+# data model.  Sourced by bench/run.sh, after ovsa.sh.
+
+used_memory() {
+    rcli INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'
+}
+
+# mem_row SCENARIO ITEMS BEFORE: a scale row with the bytes per item.
+mem_row() {
+    _after=$(used_memory)
+    awk -v s="$1" -v n="$2" -v b="$3" -v a="$_after" 'BEGIN {
+        printf "%s,scale,,,%d,,,,,,,,,,,,,,,,%.0f,ok\n", s, n, (a - b) / n
+    }' >>"$CSV"
+    note "$1: $(tail -1 "$CSV" | cut -d, -f21) bytes per item"
+}
+
+# grow KIND ROWNAME PER ARGS...: KIND records 1..SMALL, then ..BIG;
+# one row per size (cumulative average over all records of the kind).
+grow() {
+    _kind=$1 _row=$2 _per=$3
+    shift 3
+    _m0=$(used_memory)
+    _first=1
+    [ "$_kind" = license ] && _first=$((NLIC + 1))
+    for _n in "$SCALE_SMALL" "$SCALE_BIG"; do
+        if [ "$_kind" = license ]; then
+            seed_license "$IDFMT" "$_first" "$_n" perpetual 0 0 \
+                || { skip "$_row-$_n" scale "" "seeding failed"; return 1; }
+        else
+            seed "$_kind" "$IDFMT" "$_first" "$_n" "$_per" "$@" \
+                || { skip "$_row-$_n" scale "" "seeding failed"; return 1; }
+        fi
+        if [ "$_kind" = license ]; then
+            mem_row "$_row-$_n" $((_n - NLIC)) "$_m0"
+        else
+            mem_row "$_row-$_n" "$_n" "$_m0"
+        fi
+        _first=$((_n + 1))
+    done
+}
+
+# expired_leases: checkouts with 1 s leases, wait, one more checkout;
+# what is left in the lease zset besides the new lease is "left over".
+expired_leases() {
+    seed_license expiry-lic 1 1 floating 1000 1 \
+        || { skip expired-leases scale "" "seeding failed"; return 0; }
+    _n=20 _i=0
+    while [ $_i -le $_n ]; do
+        [ $_i -eq $_n ] && sleep 2.5
+        curl -sk -o /dev/null --max-time 5 -w '%{http_code}\n' \
+            -H 'Content-Type: application/json' -H "OVSA-Nonce: exp$_i" \
+            --data "{\"license_id\":\"expiry-lic\",\"client_id\":\"c$_i\"}" \
+            "https://127.0.0.1:$P_OVSA/v1/lease/checkout" \
+            >>"$RUN/out/expiry.txt" 2>&1
+        _i=$((_i + 1))
+    done
+    if [ "$(grep -c '^200$' "$RUN/out/expiry.txt")" -ne $((_n + 1)) ]; then
+        skip expired-leases scale "" "checkouts failed: $(sort "$RUN/out/expiry.txt" | uniq -c | tr '\n' ' ')"
+        return 0
+    fi
+    _z=$(rcli ZCARD "${PREFIX}lz:expiry-lic")
+    _h=$(rcli HLEN "${PREFIX}lh:expiry-lic")
+    echo "expired-leases,scale,,,$_n,,,,,$((_z - 1 + _h - 1)),,,,,,,,,,,,ok" \
+        >>"$CSV"
+    note "expired-leases: $_n expired, zset $_z, hash $_h after one more checkout"
+}
+
+scale() {
+    if [ ! -f "$RUN/pids/redis" ]; then
+        redis_start || { skip redis-license scale "" "redis-server did not start"
+                         return 0; }
+        JWS=$(jws_placeholder)
+    fi
+    grow license redis-license 1 || return 0
+    if [ -f "$RUN/pids/nginx-ovsa" ] && one_check on; then
+        measure "check-ka-ec-$SCALE_BIG" ovsa ec "$CONNS" check-ka-ec \
+            wrk_run "$CONNS" "https://127.0.0.1:$P_OVSA/" check.lua \
+            OVSA_BENCH_LICENSES="$SCALE_BIG"
+    else
+        skip "check-ka-ec-$SCALE_BIG" ovsa ec "no signed check path"
+    fi
+    # 10 activations per node-locked license, 100 leases per floating
+    # license (small encodings), 1000 per license (large encodings)
+    grow activation redis-activation 10 1700000000 || return 0
+    _exp=$(( $(date +%s) + 86400 ))
+    grow lease redis-lease 100 "$_exp" bench-client-0001 || return 0
+    IDFMT_SAVE=$IDFMT
+    IDFMT="big-%07d"
+    grow lease redis-lease-1000pl 1000 "$_exp" bench-client-0001
+    IDFMT=$IDFMT_SAVE
+    if [ -f "$RUN/pids/nginx-ovsa" ]; then
+        expired_leases
+    else
+        skip expired-leases scale "" "no license server running"
+    fi
+}

@@ -1,0 +1,115 @@
+#!/bin/sh
+# run.sh: the ovsa-nginx benchmarks (make bench).  See docs/performance.md.
+#
+# Measures the license server against ceilings measured in the same run
+# on the same machine (every figure is also a ratio to its ceiling), on
+# 127.0.0.1 only, for a few minutes; starts private nginx, redis-server
+# and ovsa-backend instances in a temporary directory and stops them all.
+set -eu
+umask 077
+
+usage() {
+    cat <<EOF
+Usage: sh bench/run.sh [--smoke] [--out DIR] [--no-docs] [--keep]
+
+  --smoke    run every scenario for about 1 s, small scale test, no
+             profile, no docs update (used by t/095-bench-smoke.t)
+  --out DIR  write <UTC date-time>.csv and .png there
+             (default bench/results)
+  --no-docs  do not update docs/performance.md
+  --keep     keep the run's temporary directory (configs, logs)
+
+Environment: OVSA_BENCH_PORT_BASE (default \$OVSA_TEST_PORT_BASE or
+25800; uses 10 ports from there), OVSA_BENCH_SECS (seconds per scenario,
+default 8).
+EOF
+}
+
+BENCH=$(cd "$(dirname "$0")" && pwd) || exit 1
+ROOT=$(dirname "$BENCH")
+BIN="$ROOT/build/bin"
+SMOKE=0
+DOCS=1
+KEEP=0
+OUTDIR="$BENCH/results"
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --smoke)   SMOKE=1; DOCS=0 ;;
+    --out)     [ $# -ge 2 ] || { usage >&2; exit 2; }
+               OUTDIR=$2; shift ;;
+    --no-docs) DOCS=0 ;;
+    --keep)    KEEP=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *)         echo "bench: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+. "$BENCH/lib/proc.sh"
+. "$BENCH/lib/nginx.sh"
+. "$BENCH/lib/measure.sh"
+. "$BENCH/lib/ceilings.sh"
+. "$BENCH/lib/ovsa.sh"
+. "$BENCH/lib/scale.sh"
+. "$BENCH/lib/profile.sh"
+. "$BENCH/lib/report.sh"
+
+for _t in wrk openssl curl perl redis-server redis-cli gnuplot; do
+    command -v "$_t" >/dev/null 2>&1 \
+        || die "$_t not found (run: make deps)"
+done
+[ -x "$BIN/ovsa-bench-conn" ] || die "$BIN/ovsa-bench-conn missing (run: make)"
+
+if [ $SMOKE -eq 1 ]; then
+    DUR=1 SPEED_SECS=1 SCALE_SMALL=2000 SCALE_BIG=10000
+else
+    DUR=${OVSA_BENCH_SECS:-8} SPEED_SECS=3 SCALE_SMALL=100000 \
+        SCALE_BIG=1000000
+fi
+CONNS=8          # kept-alive connections (wrk, 1 thread)
+NEWCONNS=2       # concurrent new-connection clients
+
+BASE=${OVSA_BENCH_PORT_BASE:-${OVSA_TEST_PORT_BASE:-25800}}
+P_STATIC=$BASE P_PROXY=$((BASE + 1)) P_UP=$((BASE + 2))
+P_OVSA=$((BASE + 3)) P_BACKEND=$((BASE + 4)) P_ADMIN=$((BASE + 5))
+P_REDIS=$((BASE + 6)) P_P11=$((BASE + 7))
+
+STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
+mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+CSV="$OUTDIR/$STAMP.csv"
+PNG="$OUTDIR/$STAMP.png"
+
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/ovsa-bench-XXXXXX") || die "mktemp"
+cleanup() {
+    stop_all
+    if [ $KEEP -eq 1 ]; then
+        note "kept $RUN"
+    else
+        rm -rf "$RUN"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$RUN/pids" "$RUN/logs" "$RUN/out" || die "mkdir $RUN"
+
+# the test PKI of t/lib/OvsaPKI.pm: root -> intermediate -> rsa, ec,
+# ed25519 leaves
+PKI="$RUN/pki"
+mkdir -p "$PKI" || die "mkdir $PKI"
+perl -I"$ROOT/t/lib" -MOvsaPKI=make_pki -e 'make_pki(dir => $ARGV[0])' \
+    "$PKI" >"$RUN/logs/pki.log" 2>&1 || die "test PKI: $(tail -3 "$RUN/logs/pki.log")"
+
+note "run $STAMP: ${DUR}s per scenario, worker_processes $WORKERS, $(nproc) cores"
+csv_init
+ceilings
+ovsa_scenarios
+scale
+if [ $SMOKE -eq 0 ]; then
+    profile
+fi
+stop_all
+
+report
+note "results: $CSV"

@@ -1,0 +1,42 @@
+-- check.lua: POST /v1/check, a unique OVSA-Nonce per request.
+-- OVSA_BENCH_LICENSES: license ids are picked at random among
+-- string.format(OVSA_BENCH_IDFMT, 1 .. N).
+dofile(os.getenv("OVSA_BENCH_LUA") .. "/report.lua")
+
+local nlic = tonumber(os.getenv("OVSA_BENCH_LICENSES") or "1")
+local idfmt = os.getenv("OVSA_BENCH_IDFMT") or "bench-%07d"
+local threads = 0
+local prefix
+local seq = 0
+local stop_after = tonumber(os.getenv("OVSA_BENCH_STOP_AFTER") or "")
+local answered = 0
+
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+
+function init(args)
+    math.randomseed(os.time() * 100 + tid)
+    prefix = string.format("w%d-%d-%d-", os.time(), tid,
+                           math.random(1, 1000000000))
+end
+
+function request()
+    seq = seq + 1
+    local body = '{"license_id":"'
+        .. string.format(idfmt, math.random(1, nlic)) .. '","version":1}'
+    return wrk.format("POST", "/v1/check",
+                      { ["OVSA-Nonce"] = prefix .. seq,
+                        ["Content-Type"] = "application/json" }, body)
+end
+
+-- OVSA_BENCH_STOP_AFTER: a fixed number of requests (for the profile)
+if stop_after then
+    function response(status, headers, body)
+        answered = answered + 1
+        if answered >= stop_after then
+            wrk.thread:stop()
+        end
+    end
+end

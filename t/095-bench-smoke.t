@@ -1,0 +1,72 @@
+# bench/run.sh --smoke: every scenario for about a second.  Asserts only
+# that the run completes and writes a CSV with the expected columns, no
+# errors in any measured row and a reason on every skipped row; never a
+# timing.
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use Test::More;
+
+my $root = abs_path(dirname(__FILE__) . '/..');
+my $out = tempdir('ovsa-bench-smoke-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $base = ($ENV{OVSA_TEST_PORT_BASE} || 19800) + 50;
+
+my @columns = qw(scenario group key conns requests rps p50_ms p99_ms
+    p999_ms errors cpu_us_per_req nginx_us_per_req backend_us_per_req
+    redis_us_per_req rss_nginx_kb rss_backend_kb rss_redis_kb ceiling ratio
+    sign_ratio bytes_per_item status);
+
+my $log = qx{cd $root && OVSA_BENCH_PORT_BASE=$base sh bench/run.sh --smoke --out $out 2>&1};
+is($?, 0, 'bench/run.sh --smoke exits 0') or diag($log);
+
+my @csv = glob("$out/*.csv");
+is(scalar @csv, 1, 'one CSV file written to --out') or BAIL_OUT('no CSV');
+
+open my $fh, '<', $csv[0] or die "$csv[0]: $!";
+chomp(my $header = <$fh>);
+is($header, join(',', @columns), 'CSV header');
+
+my (%row, @rows);
+while (my $line = <$fh>) {
+    chomp $line;
+    my @f = split /,/, $line, -1;
+    is(scalar @f, scalar @columns, "row $f[0] has every column");
+    my %r;
+    @r{@columns} = @f;
+    $row{$r{scenario}} = \%r;
+    push @rows, \%r;
+}
+close $fh;
+
+for my $s (qw(openssl-sign-rsa openssl-sign-ec openssl-sign-ed25519
+              static-tls-ka static-tls-resume static-tls-new-ec
+              static-tls-new-rsa static-tls-new-ed25519 proxy-hop-ka
+              check-ka-ec check-ka-rsa check-ka-ed25519 check-new-ec
+              check-resume-ec lease-mix-ec check-half-ec expired-leases)) {
+    ok($row{$s}, "scenario $s is in the CSV");
+}
+for my $s (qw(openssl-sign-rsa static-tls-ka static-tls-new-rsa
+              proxy-hop-ka)) {
+    is($row{$s} && $row{$s}{status}, 'ok', "ceiling $s was measured");
+}
+
+for my $r (@rows) {
+    if ($r->{status} eq 'ok') {
+        next if $r->{group} eq 'scale';
+        is($r->{errors}, 0, "$r->{scenario}: zero errors");
+        cmp_ok($r->{requests} || 0, '>', 0, "$r->{scenario}: requests made")
+            unless $r->{scenario} =~ /^openssl-/;
+    } else {
+        like($r->{status}, qr/^skipped: \S/,
+             "$r->{scenario}: skipped with a reason");
+    }
+}
+
+my @left = grep { /^\d{4}-/ } map { s{.*/}{}r } glob("$out/*");
+ok(!grep({ $_ !~ /\.(csv|png)$/ } @left), 'only the CSV and PNG are written');
+ok(!-e "$root/bench/results/" . ($csv[0] =~ s{.*/}{}r),
+   'nothing written to bench/results');
+
+done_testing();
