@@ -69,6 +69,7 @@ profile_callgrind() {
 
 profile() {
     _why=$(why_not_ready)
+    [ -n "$_why" ] || _why=$SIGN_WHY
     {
         echo "### CPU profile of the signed check (nginx process)"
         echo
