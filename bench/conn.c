@@ -15,6 +15,7 @@
  * 127.0.0.1, not a client.
  */
 
+#define _GNU_SOURCE     /* strcasestr */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -42,6 +43,8 @@ typedef struct {
     const char       *body;       /* NULL: GET */
     int               nonce;      /* add a unique OVSA-Nonce header */
     int               reuse;
+    int               keepalive;  /* one connection per thread */
+    unsigned long     count;      /* requests per thread, 0: until */
     double            until;      /* monotonic seconds */
 } conn_conf_t;
 
@@ -65,43 +68,77 @@ conn_now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One request on a new connection.  Returns the HTTP status, or -1. */
-static int
-conn_one(conn_thread_t *t, SSL_SESSION **sess, unsigned long seq)
+/* Connects and handshakes.  Returns the SSL (fd inside), or NULL. */
+static SSL *
+conn_open(conn_thread_t *t, SSL_SESSION *sess)
 {
-    int                 fd, n, len, status = -1, one = 1;
-    SSL                *ssl = NULL;
-    char                req[CONN_REQ_MAX], buf[16384], head[16];
-    size_t              got = 0;
+    int                 fd, one = 1;
+    SSL                *ssl;
     const conn_conf_t  *c = t->conf;
-    char                nonce[80] = "";
 
     fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd == -1) {
-        return -1;
+        return NULL;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (const struct sockaddr *) &c->addr, sizeof(c->addr))
         == -1)
     {
-        goto end;
+        close(fd);
+        return NULL;
     }
 
     ssl = SSL_new(c->ctx);
     if (ssl == NULL || !SSL_set_fd(ssl, fd)
         || !SSL_set_tlsext_host_name(ssl, "localhost"))
     {
-        goto end;
+        goto fail;
     }
-    if (c->reuse && *sess != NULL) {
-        SSL_set_session(ssl, *sess);
+    if (c->reuse && sess != NULL) {
+        SSL_set_session(ssl, sess);
     }
     if (SSL_connect(ssl) != 1) {
-        goto end;
+        goto fail;
     }
     if (SSL_session_reused(ssl)) {
         t->resumed++;
     }
+    return ssl;
+
+fail:
+    SSL_free(ssl);
+    close(fd);
+    return NULL;
+}
+
+static void
+conn_close(SSL *ssl)
+{
+    int fd;
+
+    if (ssl == NULL) {
+        return;
+    }
+    fd = SSL_get_fd(ssl);
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    close(fd);
+}
+
+/*
+ * One request.  With keep-alive the answer is read up to its
+ * Content-Length, else to EOF.  Returns the HTTP status, or -1 (the
+ * connection is then unusable).
+ */
+static int
+conn_request(conn_thread_t *t, SSL *ssl, unsigned long seq)
+{
+    int                 n, len, status = -1;
+    char                req[CONN_REQ_MAX], buf[16384], *eoh, *cl;
+    size_t              got = 0, need = 0;
+    const conn_conf_t  *c = t->conf;
+    const char         *conn = c->keepalive ? "keep-alive" : "close";
+    char                nonce[80] = "";
 
     if (c->nonce) {
         snprintf(nonce, sizeof(nonce), "OVSA-Nonce: c%d-%d-%lu-%08x\r\n",
@@ -110,68 +147,95 @@ conn_one(conn_thread_t *t, SSL_SESSION **sess, unsigned long seq)
     if (c->body != NULL) {
         len = snprintf(req, sizeof(req),
                        "POST %s HTTP/1.1\r\nHost: localhost\r\n"
-                       "Connection: close\r\n%s"
+                       "Connection: %s\r\n%s"
                        "Content-Type: application/json\r\n"
                        "Content-Length: %zu\r\n\r\n%s",
-                       c->path, nonce, strlen(c->body), c->body);
+                       c->path, conn, nonce, strlen(c->body), c->body);
     } else {
         len = snprintf(req, sizeof(req),
                        "GET %s HTTP/1.1\r\nHost: localhost\r\n"
-                       "Connection: close\r\n%s\r\n", c->path, nonce);
+                       "Connection: %s\r\n%s\r\n", c->path, conn, nonce);
     }
     if (len <= 0 || len >= (int) sizeof(req)
         || SSL_write(ssl, req, len) != len)
     {
-        goto end;
+        return -1;
     }
 
-    /* read to EOF; the status is in the first bytes */
+    /* the head must fit in buf; the body is counted, not kept */
     for ( ;; ) {
-        n = SSL_read(ssl, buf, sizeof(buf));
+        n = SSL_read(ssl, buf + got, (int) (sizeof(buf) - 1 - got));
         if (n <= 0) {
+            return c->keepalive ? -1 : status;
+        }
+        got += (size_t) n;
+        buf[got] = '\0';
+        if (status == -1 && got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0) {
+            status = atoi(buf + 9);
+        }
+        eoh = strstr(buf, "\r\n\r\n");
+        if (eoh != NULL) {
             break;
         }
-        if (got < sizeof(head) - 1) {
-            size_t k = sizeof(head) - 1 - got;
-            memcpy(head + got, buf, (size_t) n < k ? (size_t) n : k);
-            got += (size_t) n < k ? (size_t) n : k;
+        if (got == sizeof(buf) - 1) {
+            return -1;
         }
     }
-    head[got] = '\0';
-    if (got >= 12 && strncmp(head, "HTTP/1.", 7) == 0) {
-        status = atoi(head + 9);
-    }
-
-    if (c->reuse) {
-        SSL_SESSION *s = SSL_get1_session(ssl);
-        if (s != NULL) {
-            SSL_SESSION_free(*sess);
-            *sess = s;
+    if (!c->keepalive) {
+        while (SSL_read(ssl, buf, sizeof(buf)) > 0) {
+            /* to EOF */
         }
+        return status;
     }
 
-end:
-    if (ssl != NULL) {
-        SSL_shutdown(ssl);
-        SSL_free(ssl);
+    cl = strcasestr(buf, "\r\nContent-Length:");
+    if (cl == NULL || cl > eoh) {
+        return -1;
     }
-    close(fd);
-    return status;
+    need = strtoul(cl + 17, NULL, 10);
+    got -= (size_t) (eoh + 4 - buf);
+    while (got < need) {
+        n = SSL_read(ssl, buf, sizeof(buf));
+        if (n <= 0) {
+            return -1;
+        }
+        got += (size_t) n;
+    }
+    return got == need ? status : -1;
 }
 
 static void *
 conn_thread(void *arg)
 {
-    conn_thread_t  *t = arg;
-    SSL_SESSION    *sess = NULL;
-    unsigned long   seq = 0;
-    unsigned long   before;
-    double          t0;
-    int             status;
+    conn_thread_t      *t = arg;
+    SSL                *ssl = NULL;
+    SSL_SESSION        *sess = NULL;
+    unsigned long       seq = 0, before;
+    const conn_conf_t  *c = t->conf;
+    double              t0;
+    int                 status;
 
-    while ((t0 = conn_now()) < t->conf->until) {
+    while ((t0 = conn_now()) < c->until && (c->count == 0 || seq < c->count))
+    {
         before = t->resumed;
-        status = conn_one(t, &sess, seq);
+        status = -1;
+        if (ssl == NULL) {
+            ssl = conn_open(t, sess);
+        }
+        if (ssl != NULL) {
+            status = conn_request(t, ssl, seq);
+            if (c->reuse) {
+                SSL_SESSION *s = SSL_get1_session(ssl);
+                if (s != NULL) {
+                    SSL_SESSION_free(sess);
+                    sess = s;
+                }
+            }
+            if (!c->keepalive || status < 0) {
+                conn_close(ssl);
+                ssl = NULL;
+            }
+        }
         if (t->n == t->cap) {
             size_t    cap = t->cap ? t->cap * 2 : 4096;
             uint32_t *p = realloc(t->lat, cap * sizeof(*p));
@@ -186,11 +250,14 @@ conn_thread(void *arg)
             t->errors++;
         } else if (status < 200 || status > 299) {
             t->non2xx++;
-        } else if (t->conf->reuse && seq > 0 && t->resumed == before) {
+        } else if (c->reuse && !c->keepalive && seq > 0
+                   && t->resumed == before)
+        {
             t->errors++;    /* asked to resume, got a full handshake */
         }
         seq++;
     }
+    conn_close(ssl);
     SSL_SESSION_free(sess);
     return NULL;
 }
@@ -217,7 +284,7 @@ conn_pct(const uint32_t *v, size_t n, double p)
 
 typedef enum {
     OPT_ERR = -1, OPT_HELP, OPT_CONNECT, OPT_THREADS, OPT_TIME, OPT_PATH,
-    OPT_BODY, OPT_NONCE, OPT_REUSE
+    OPT_BODY, OPT_NONCE, OPT_REUSE, OPT_KEEPALIVE, OPT_COUNT
 } conn_opt_t;
 
 static const struct {
@@ -234,6 +301,8 @@ static const struct {
     { "body", OPT_BODY, "json", "POST this body (default: GET)" },
     { "nonce", OPT_NONCE, NULL, "Send a unique OVSA-Nonce header" },
     { "reuse", OPT_REUSE, NULL, "Resume the previous TLS session" },
+    { "ka", OPT_KEEPALIVE, NULL, "Keep one connection per thread alive" },
+    { "n", OPT_COUNT, "n", "Stop after n requests per thread" },
     { NULL, OPT_ERR, NULL, NULL }
 };
 
@@ -304,6 +373,12 @@ main(int argc, char **argv)
             break;
         case OPT_REUSE:
             conf.reuse = 1;
+            break;
+        case OPT_KEEPALIVE:
+            conf.keepalive = 1;
+            break;
+        case OPT_COUNT:
+            conf.count = strtoul(argv[i], NULL, 10);
             break;
         case OPT_ERR:
         default:

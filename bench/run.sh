@@ -63,9 +63,9 @@ done
 [ -x "$BIN/ovsa-bench-conn" ] || die "$BIN/ovsa-bench-conn missing (run: make)"
 
 if [ $SMOKE -eq 1 ]; then
-    DUR=1 SPEED_SECS=1 SCALE_SMALL=2000 SCALE_BIG=10000
+    DUR=1 SPEED_SECS=1 PROBE_SECS=1 SCALE_SMALL=2000 SCALE_BIG=10000
 else
-    DUR=${OVSA_BENCH_SECS:-8} SPEED_SECS=3 SCALE_SMALL=100000 \
+    DUR=${OVSA_BENCH_SECS:-8} SPEED_SECS=3 PROBE_SECS=3 SCALE_SMALL=100000 \
         SCALE_BIG=1000000
 fi
 CONNS=8          # kept-alive connections (wrk, 1 thread)

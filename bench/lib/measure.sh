@@ -90,7 +90,7 @@ measure() {
             cpu, ng, be, rd, $8, $10, $12, ceil, ratio, sr
     }' >>"$CSV"
     rss_list >"$RUN/out/$_sc.rss"
-    tail -1 "$CSV" | awk -F, '{ printf "bench: %-24s %10s req/s  p99 %s ms  errors %s  cpu %s us/req  ratio %s\n", $1, $6, $8, $10, $11, $19 }' >&2
+    note "$(tail -1 "$CSV" | awk -F, '{ printf "%-24s %10s req/s  p99 %s ms  errors %s  cpu %s us/req  ratio %s", $1, $6, $8, $10, $11, $19 }')"
 }
 
 # wrk_run CONNS URL SCRIPT [ENV...]: wrk on CONNS kept-alive connections

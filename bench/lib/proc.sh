@@ -14,8 +14,10 @@ die() {
     exit 1
 }
 
+T0=$(date +%s)
+
 note() {
-    echo "bench: $*" >&2
+    echo "bench: [$(( $(date +%s) - T0 ))s] $*" >&2
 }
 
 # spawn NAME CMD...: runs CMD in the background, output in $RUN/logs/NAME.log

@@ -5,7 +5,7 @@
 # process (master_process off) for a fixed number of kept-alive checks.
 # Writes $RUN/profile.md for the docs.  Sourced by bench/run.sh.
 
-PROFILE_REQS=${OVSA_BENCH_PROFILE_REQS:-1000}
+PROFILE_REQS=${OVSA_BENCH_PROFILE_REQS:-500}
 PROFILE_TOP=15
 
 perf_works() {
@@ -48,6 +48,7 @@ profile_callgrind() {
         }"
     MASTER=on
     spawn nginx-ovsa valgrind --tool=callgrind \
+        --toggle-collect=ngx_process_events_and_timers \
         --callgrind-out-file="$RUN/callgrind-$1.out" \
         "$NGINX" -p "$RUN/ovsa/" -c "$RUN/ovsa/nginx.conf"
     _i=0
@@ -56,15 +57,46 @@ profile_callgrind() {
         [ $_i -lt 60 ] || { nginx_stop ovsa; return 1; }
         sleep 0.5
     done
-    env OVSA_BENCH_LUA="$BENCH/wrk" OVSA_BENCH_LICENSES=$NLIC \
-        OVSA_BENCH_STOP_AFTER="$PROFILE_REQS" \
-        wrk -t 1 -c 1 -d 120s --timeout 10s -s "$BENCH/wrk/check.lua" \
-        "https://127.0.0.1:$P_OVSA/" >"$RUN/out/profile-$1.txt" 2>&1
+    "$BIN/ovsa-bench-conn" -connect "127.0.0.1:$P_OVSA" -c 1 -t 600 -ka \
+        -n "$PROFILE_REQS" -path /v1/check -nonce -body "$CHECK_BODY" \
+        >"$RUN/out/profile-$1.txt" 2>&1
     nginx_stop ovsa
     [ -s "$RUN/callgrind-$1.out" ] || return 1
-    callgrind_annotate --inclusive=no "$RUN/callgrind-$1.out" 2>/dev/null \
-        | awk '/^-+$/ { sect++ ; next } sect >= 3 && NF > 1' \
-        | sed 's/ \[[^]]*\]$//' | head -n $PROFILE_TOP
+    _cg="$RUN/callgrind-$1.out"
+    echo "self instructions by object:"
+    callgrind_objects "$_cg"
+    echo "self, top functions:"
+    callgrind_annotate --inclusive=no --auto=no --threshold=100 "$_cg" 2>/dev/null \
+        | callgrind_rows | head -n $PROFILE_TOP
+    echo "inclusive, named functions:"
+    callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$_cg" 2>/dev/null \
+        | callgrind_rows | grep -v '???:0x\|libc-start\|below main' \
+        | head -n $PROFILE_TOP
+}
+
+# callgrind_rows: the function rows of callgrind_annotate's output,
+# shortened paths.
+callgrind_rows() {
+    grep -E '^ *[0-9,]+ \( *[0-9.]+%\)  ' | grep -v 'PROGRAM TOTALS' \
+        | sed 's|\[/[^]]*/\([^]/]*\)\]$|[\1]|; s|  [^ ]*/\([^/ :]*\.c:\)|  \1|'
+}
+
+# callgrind_objects FILE: self Ir per shared object (percent), from the
+# raw callgrind file: cost lines count, except the one after "calls="
+# (that is a call's inclusive cost).
+callgrind_objects() {
+    awk '
+        /^ob=/ { id = $1; sub(/^ob=/, "", id)
+                 if (NF > 1) { name[id] = $NF }; ob = id; next }
+        /^cob=/ { id = $1; sub(/^cob=/, "", id)
+                  if (NF > 1) { name[id] = $NF }; next }
+        /^calls=/ { skipnext = 1; next }
+        /^[0-9+*-]/ { if (skipnext) { skipnext = 0; next }
+                      ir[ob] += $NF; total += $NF; next }
+        { skipnext = 0 }
+        END { for (o in ir) if (ir[o] * 100 >= total)
+                  printf "%6.1f%%  %s\n", ir[o] * 100 / total, name[o] }' \
+        "$1" | sort -rn
 }
 
 profile() {
@@ -81,9 +113,13 @@ profile() {
         else
             echo "This machine does not count instructions (perf stat -e"
             echo "instructions: not supported), so valgrind --tool=callgrind"
-            echo "ran one nginx process (master_process off) for"
-            echo "$PROFILE_REQS kept-alive signed checks on 1 connection;"
-            echo "top functions by self instructions (Ir):"
+            echo "ran one nginx process (master_process off), counting only"
+            echo "inside its event loop (ngx_process_events_and_timers), for"
+            echo "$PROFILE_REQS kept-alive signed checks on 1 connection"
+            echo "(ovsa-bench-conn -ka -n); instructions (Ir) by function,"
+            echo "self, then inclusive.  Debian's libcrypto has no symbols for"
+            echo "its static functions: they show as ???:<address>; the"
+            echo "inclusive list names the public entry points above them."
         fi
     } >"$RUN/profile.md"
     [ -z "$_why" ] || return 0

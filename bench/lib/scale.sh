@@ -8,9 +8,22 @@ used_memory() {
     rcli INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'
 }
 
+# settled_memory: used_memory once no dictionary is being rehashed.  An
+# incremental rehash keeps the old and the new table until it ends, and
+# would credit the old table's release to whatever is measured next
+# (DEBUG HTSTATS: redis_start allows DEBUG from 127.0.0.1).  At most 30 s.
+settled_memory() {
+    _i=0
+    while [ $_i -lt 60 ] && rcli DEBUG HTSTATS 0 | grep -q 'rehashing'; do
+        sleep 0.5
+        _i=$((_i + 1))
+    done
+    used_memory
+}
+
 # mem_row SCENARIO ITEMS BEFORE: a scale row with the bytes per item.
 mem_row() {
-    _after=$(used_memory)
+    _after=$(settled_memory)
     awk -v s="$1" -v n="$2" -v b="$3" -v a="$_after" 'BEGIN {
         printf "%s,scale,,,%d,,,,,,,,,,,,,,,,%.0f,ok\n", s, n, (a - b) / n
     }' >>"$CSV"
@@ -22,7 +35,7 @@ mem_row() {
 grow() {
     _kind=$1 _row=$2 _per=$3
     shift 3
-    _m0=$(used_memory)
+    _m0=$(settled_memory)
     _first=1
     [ "$_kind" = license ] && _first=$((NLIC + 1))
     for _n in "$SCALE_SMALL" "$SCALE_BIG"; do

@@ -8,8 +8,6 @@ local idfmt = os.getenv("OVSA_BENCH_IDFMT") or "bench-%07d"
 local threads = 0
 local prefix
 local seq = 0
-local stop_after = tonumber(os.getenv("OVSA_BENCH_STOP_AFTER") or "")
-local answered = 0
 
 function setup(thread)
     threads = threads + 1
@@ -31,12 +29,3 @@ function request()
                         ["Content-Type"] = "application/json" }, body)
 end
 
--- OVSA_BENCH_STOP_AFTER: a fixed number of requests (for the profile)
-if stop_after then
-    function response(status, headers, body)
-        answered = answered + 1
-        if answered >= stop_after then
-            wrk.thread:stop()
-        end
-    end
-end
