@@ -20,6 +20,9 @@
 
 
 static ngx_int_t ngx_http_ovsa_chain_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ovsa_client_cert_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ovsa_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ovsa_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ovsa_tls_server(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf);
@@ -66,7 +69,7 @@ static ngx_command_t  ngx_http_ovsa_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_ovsa_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_ovsa_add_variables,           /* preconfiguration */
     ngx_http_ovsa_init,                    /* postconfiguration */
 
     ngx_http_ovsa_create_main_conf,        /* create main configuration */
@@ -98,6 +101,15 @@ ngx_module_t  ngx_http_ovsa_module = {
 
 static ngx_str_t  ngx_http_ovsa_chain_type =
     ngx_string("application/pem-certificate-chain");
+
+
+static ngx_http_variable_t  ngx_http_ovsa_vars[] = {
+
+    { ngx_string("ovsa_client_cert_sha256"), NULL,
+      ngx_http_ovsa_client_cert_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
 
 
 static ngx_int_t
@@ -148,6 +160,76 @@ ngx_http_ovsa_chain_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * $ovsa_client_cert_sha256: lower-case hex SHA-256 of the DER client
+ * certificate of this TLS connection, empty without one.  The backend
+ * compares it with the customer certificate a license binds; the TLS
+ * handshake proved the client holds its key.
+ */
+
+static ngx_int_t
+ngx_http_ovsa_client_cert_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    X509           *cert;
+    u_char         *p;
+    unsigned int    len;
+    u_char          md[EVP_MAX_MD_SIZE];
+
+    v->not_found = 1;
+
+    if (r->connection->ssl == NULL) {
+        return NGX_OK;
+    }
+
+    cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL) {
+        return NGX_OK;
+    }
+
+    if (!X509_digest(cert, EVP_sha256(), md, &len)) {
+        X509_free(cert);
+        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "ovsa: X509_digest() failed");
+        return NGX_ERROR;
+    }
+
+    X509_free(cert);
+
+    p = ngx_pnalloc(r->pool, 2 * len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, md, len) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ovsa_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_ovsa_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }
 
 
