@@ -325,7 +325,7 @@ run_cmd('openssl', 'x509', '-req', '-in', $csr, '-CA', "$ca/intermediate.pem",
         '-out', "$t/eku.pem")->{rc} == 0 or die;
 write_file("$t/eku-chain.pem", slurp("$t/eku.pem") . slurp("$ca/intermediate.pem"));
 refused('leaf with the policy but EKU clientAuth only',
-        "install-new-cert: $t/eku-chain.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 26 at 0 depth lookup: unsupported certificate purpose",
+        "install-new-cert: $t/eku-chain.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 26 at 0 depth lookup: unsuitable certificate purpose",
         'install-new-cert', "$t/eku-chain.pem");
 refused('install-cert over a current identity',
         "install-cert: $conf already has a current identity (rotate with gencert-new or install-new-cert + provision-new-cert, or use --force)",
