@@ -324,7 +324,7 @@ ovsa_conf_value(ovsa_conf_ctx_t *ctx, const char *section,
     const ovsa_conf_key_t *k, yaml_node_t *key_node, yaml_node_t *node)
 {
     int    rc;
-    long   v;
+    long   v = 0;
     char   name[128];
     char  *base;
 
@@ -565,11 +565,18 @@ ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
     yaml_parser_set_input_file(&parser, fp);
 
     if (!yaml_parser_load(&parser, &ctx.doc)) {
-        ovsa_err_set(err, OVSA_E_CONF_SYNTAX, "%s:%lu: malformed YAML: %s%s%s",
-                     path, (unsigned long) parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "parse error",
-                     parser.context ? " " : "",
-                     parser.context ? parser.context : "");
+        if (parser.context) {
+            ovsa_err_set(err, OVSA_E_CONF_SYNTAX,
+                         "%s:%lu: malformed YAML: %s %s started at line %lu",
+                         path, (unsigned long) parser.problem_mark.line + 1,
+                         parser.problem, parser.context,
+                         (unsigned long) parser.context_mark.line + 1);
+        } else {
+            ovsa_err_set(err, OVSA_E_CONF_SYNTAX,
+                         "%s:%lu: malformed YAML: %s", path,
+                         (unsigned long) parser.problem_mark.line + 1,
+                         parser.problem ? parser.problem : "parse error");
+        }
         yaml_parser_delete(&parser);
         goto end;
     }

@@ -38,6 +38,7 @@ int
 ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
     STACK_OF(X509) **out, ovsa_err_t *err)
 {
+    int              n;
     BIO             *bio;
     X509            *x;
     char            *name, *header;
@@ -68,6 +69,7 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
                 break;
             }
 
+            n = sk_X509_num(chain) + 1;
             sk_X509_pop_free(chain, X509_free);
             BIO_free(bio);
             if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE) {
@@ -76,8 +78,7 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
                                     "%s: no PEM certificate found", what);
             }
             return ovsa_err_ssl(err, OVSA_E_PEM,
-                                "%s: certificate %d: malformed PEM", what,
-                                sk_X509_num(chain) + 1);
+                                "%s: certificate %d: malformed PEM", what, n);
         }
 
         x = NULL;
@@ -97,11 +98,12 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
         OPENSSL_free(data);
 
         if (x == NULL) {
+            n = sk_X509_num(chain) + 1;
             sk_X509_pop_free(chain, X509_free);
             BIO_free(bio);
             return ovsa_err_ssl(err, OVSA_E_PEM,
                                 "%s: certificate %d: not a valid X.509 "
-                                "certificate", what, sk_X509_num(chain) + 1);
+                                "certificate", what, n);
         }
 
         if (!sk_X509_push(chain, x)) {
