@@ -6,7 +6,7 @@ SDK_SRCS     := sdk/ovsa_client.c
 SDK_OBJS     := $(SDK_SRCS:%.c=$(BUILD)/%.o)
 SDK_HDRS     := $(wildcard sdk/*.h lib/*.h)
 
-BINS += $(BUILD)/test/httpsig_test
+BINS += $(SDK_LIB) $(BUILD)/bin/ovsa-check $(BUILD)/test/httpsig_test
 
 $(BUILD)/sdk/%.o: sdk/%.c $(SDK_HDRS)
 	@mkdir -p $(dir $@)
