@@ -184,6 +184,7 @@ ngx_http_ovsa_sign_header_filter(ngx_http_request_t *r)
 
     /* HEAD and header-only answers carry no content to digest */
     if (r->method == NGX_HTTP_HEAD || r->header_only) {
+        ngx_http_ovsa_sign_drop_headers(r);
         return ngx_http_next_header_filter(r);
     }
 

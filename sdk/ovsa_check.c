@@ -31,7 +31,8 @@
 typedef enum {
     OPT_ERR = -1, OPT_EOF = 0, OPT_HELP,
     OPT_URL, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
-    OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_JSON
+    OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
+    OPT_JSON
 } opt_t;
 
 /* valtype: '-' no value, 's' string, 'n' number */
@@ -59,6 +60,8 @@ static const struct {
     { "attime",  OPT_ATTIME,  'n', "Verify at this unix time, not now" },
     { "pin",     OPT_PIN,     's', "Pin-only TLS: sha256//<base64> "
                                    "(repeatable)" },
+    { "path",    OPT_PATH,    's', "Request path instead of the -op's "
+                                   "(testing)" },
     { "json",    OPT_JSON,    '-', "Print the verified answer as JSON" },
     { NULL,      OPT_EOF,     0,   NULL }
 };
@@ -176,7 +179,7 @@ main(int argc, char **argv)
     size_t               npins;
     json_t              *body, *answer, *out;
     const char          *val, *url, *root, *cache, *id, *hwid, *op, *lease;
-    const char          *client_id, *version, *path;
+    const char          *client_id, *version, *path, *req_path;
     const char          *pins[MAX_PINS];
     long                 skew;
     long long            attime;
@@ -191,6 +194,7 @@ main(int argc, char **argv)
     req = NULL;
     memset(&res, 0, sizeof(res));
     url = root = cache = id = hwid = lease = client_id = version = NULL;
+    req_path = NULL;
     op = "check";
     val = NULL;
     skew = -1;
@@ -247,6 +251,9 @@ main(int argc, char **argv)
             }
             pins[npins++] = val;
             break;
+        case OPT_PATH:
+            req_path = val;
+            break;
         case OPT_JSON:
             json_out = 1;
             break;
@@ -270,6 +277,10 @@ main(int argc, char **argv)
     if (path == NULL) {
         fprintf(stderr, PROG ": unknown -op \"%s\"\n", op);
         goto opthelp;
+    }
+
+    if (req_path != NULL) {
+        path = req_path;
     }
 
     /* the request body of each operation (COMMON protocol, docs) */

@@ -838,6 +838,16 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     r->body_len = resp.len;
     resp.body = NULL;
 
+    /* an unsigned answer is that first, whatever else it lacks */
+    if (resp.h[OVSA_H_SIGNATURE_INPUT] == NULL
+        && resp.h[OVSA_H_SIGNATURE] == NULL)
+    {
+        ovsa_err_set(err, OVSA_E_SIG_MISSING, "signature: answer %ld "
+                     "carries neither Signature-Input nor Signature",
+                     resp.status);
+        goto end;
+    }
+
     /* the answer must be to this nonce (the signature binds the echo) */
     if (resp.h[OVSA_H_NONCE] == NULL
         || strcmp(resp.h[OVSA_H_NONCE], r->nonce) != 0)
@@ -868,6 +878,23 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     r->sig_created = p.created;
     r->sig_expires = p.expires;
 
+    /* stale or future answers fail before any chain is fetched */
+    now = c->at ? c->at : time(NULL);
+
+    if (p.created > (long long) now + c->skew) {
+        ovsa_err_set(err, OVSA_E_SIG_CREATED, "signature: created %lld is "
+                     "%lld s ahead of local time (skew %ld)", p.created,
+                     p.created - (long long) now, c->skew);
+        goto end;
+    }
+
+    if (p.expires <= (long long) now - c->skew) {
+        ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "signature: expired at %lld, "
+                     "%lld s ago (skew %ld)", p.expires,
+                     (long long) now - p.expires, c->skew);
+        goto end;
+    }
+
     if (ovsa_client_chain(c, p.keyid, &chain, err) != OVSA_OK) {
         goto end;
     }
@@ -892,8 +919,6 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     msg.nonce = ovsa_client_str(r->nonce);
     msg.method = ovsa_client_str(method);
     msg.target_uri = ovsa_client_str(target);
-
-    now = c->at ? c->at : time(NULL);
 
     if (ovsa_sig_verify(pub, &msg,
                         ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
