@@ -172,6 +172,7 @@ ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
 
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
+        curl_global_cleanup();
         return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
     }
 
@@ -232,6 +233,8 @@ ovsa_client_free(ovsa_client_t *c)
     if (c->curl != NULL) {
         curl_easy_cleanup(c->curl);
     }
+
+    curl_global_cleanup();
 
     X509_free(c->root);
     free(c->url);
@@ -638,69 +641,85 @@ ovsa_client_cache_put(ovsa_client_t *c, const char *keyid, const char *pem,
 }
 
 
+/* Fetches the server's signing chain; its leaf must have keyid. */
+static int
+ovsa_client_chain_fetch(ovsa_client_t *c, const char *keyid,
+    STACK_OF(X509) **out, ovsa_client_resp_t *resp, ovsa_err_t *err)
+{
+    char         leaf[OVSA_KEYID_LEN + 1];
+    ovsa_err_t   e;
+
+    *out = NULL;
+
+    if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, NULL,
+                         OVSA_CHAIN_MAX, resp, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (resp->status != 200) {
+        return ovsa_err_set(err, OVSA_E_PROTOCOL, "chain: GET %s answered "
+                            "%ld", OVSA_CHAIN_PATH, resp->status);
+    }
+
+    if (ovsa_chain_load_mem(resp->body, resp->len, "server chain", out, &e)
+        != OVSA_OK)
+    {
+        return ovsa_err_set(err, e.code, "chain: %s", e.msg);
+    }
+
+    if (ovsa_client_leaf_keyid(*out, leaf, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    if (strcmp(leaf, keyid) != 0) {
+        return ovsa_err_set(err, OVSA_E_SIG_KEYID, "signature: keyid \"%s\" "
+                            "is not the keyid \"%s\" of the server's chain "
+                            "leaf", keyid, leaf);
+    }
+
+    return OVSA_OK;
+}
+
+
 /*
- * The chain whose leaf has keyid: from the cache or the server; verified
- * against the root every time.
+ * The chain whose leaf has keyid, verified against the root at every use:
+ * from the cache, or, when absent there or no longer valid (a renewed
+ * certificate keeps its key and keyid), from the server, then cached.
  */
 static int
 ovsa_client_chain(ovsa_client_t *c, const char *keyid,
     STACK_OF(X509) **out, ovsa_err_t *err)
 {
-    int                  fetched;
-    char                 leaf[OVSA_KEYID_LEN + 1];
+    unsigned             flags;
     ovsa_err_t           e;
     STACK_OF(X509)      *chain;
     ovsa_client_resp_t   resp;
 
     memset(&resp, 0, sizeof(resp));
-    fetched = 0;
+    flags = OVSA_VERIFY_EKU_SERVER | OVSA_VERIFY_POLICY;
 
     chain = ovsa_client_cache_get(c, keyid);
 
-    if (chain == NULL) {
-        if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, NULL,
-                             OVSA_CHAIN_MAX, &resp, err) != OVSA_OK)
-        {
-            goto failed;
+    if (chain != NULL) {
+        if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) == OVSA_OK) {
+            *out = chain;
+            return OVSA_OK;
         }
 
-        if (resp.status != 200) {
-            ovsa_err_set(err, OVSA_E_PROTOCOL, "chain: GET %s answered %ld",
-                         OVSA_CHAIN_PATH, resp.status);
-            goto failed;
-        }
-
-        if (ovsa_chain_load_mem(resp.body, resp.len, "server chain", &chain,
-                                &e) != OVSA_OK)
-        {
-            ovsa_err_set(err, e.code, "chain: %s", e.msg);
-            goto failed;
-        }
-
-        fetched = 1;
-
-        if (ovsa_client_leaf_keyid(chain, leaf, err) != OVSA_OK) {
-            goto failed;
-        }
-
-        if (strcmp(leaf, keyid) != 0) {
-            ovsa_err_set(err, OVSA_E_SIG_KEYID, "signature: keyid \"%s\" is "
-                         "not the keyid \"%s\" of the server's chain leaf",
-                         keyid, leaf);
-            goto failed;
-        }
+        sk_X509_pop_free(chain, X509_free);
     }
 
-    if (ovsa_chain_verify(chain, c->root, OVSA_VERIFY_EKU_SERVER
-                          | OVSA_VERIFY_POLICY, c->at, &e) != OVSA_OK)
-    {
+    if (ovsa_client_chain_fetch(c, keyid, &chain, &resp, err) != OVSA_OK) {
+        goto failed;
+    }
+
+    if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) != OVSA_OK) {
         ovsa_err_set(err, e.code, "signing %s", e.msg);
         goto failed;
     }
 
-    if (fetched) {
-        ovsa_client_cache_put(c, keyid, resp.body, resp.len);
-    }
+    ovsa_client_cache_put(c, keyid, resp.body, resp.len);
 
     ovsa_client_resp_free(&resp);
     *out = chain;

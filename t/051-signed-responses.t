@@ -21,6 +21,10 @@ my $PX = $PORT + 2;
 my $DOWN = $PORT + 3;
 my $tmp = tempdir('ovsa-t051-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
+# what nginx workers (nobody when the tests run as root) read and write
+my $pub = tempdir('ovsa-t051-pub-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0777, $pub;
+
 {
     my ($rc, $out) = nginx_t(nginx_conf(config => "location / { ovsa_sign on; }"));
     plan skip_all => 'the module was built without the signing filter '
@@ -48,6 +52,13 @@ my $backend = <<"C";
         location = /v1/lease/checkout {
             return 503 '{"verdict":"error","code":"STORE_UNAVAILABLE","message":"store down","server_time":1700000000}';
         }
+        location = /v1/big {
+            error_page 405 = /big.json;
+            return 405;
+        }
+        location = /big.json {
+            root $pub;
+        }
         location = /v1/other {
             return 200 '{"verdict":"valid","code":"OK","server_time":1700000000}';
         }
@@ -60,6 +71,10 @@ my $front = <<"C";
         location /v1/ {
             ovsa_sign on;
             proxy_pass http://127.0.0.1:$B;
+            proxy_buffer_size 1k;
+            proxy_buffers 2 1k;
+            proxy_busy_buffers_size 1k;
+            proxy_temp_path $pub/proxy_temp;
         }
         location /down/ {
             ovsa_sign on;
@@ -96,6 +111,11 @@ my $front = <<"C";
             return 200 "x";
         }
         location /unsigned/ { return 200 "plain"; }
+        location /static/ {
+            ovsa_sign on;
+            alias $pub/;
+            sendfile on;
+        }
 C
 
 sub yaml_for {
@@ -108,8 +128,14 @@ identity:
 Y
 }
 
+# a 60 kB answer: many upstream buffers and a temporary file
+my $pad = join('', map { ('a'..'z', 'A'..'Z', 0..9)[rand 62] } 1 .. 60000);
+my $big = qq({"verdict":"valid","code":"OK","server_time":1700000000,)
+        . qq("pad":"$pad"});
+
 sub start_front {
     my ($type) = @_;
+    write_file("$pub/big.json", $big, 0644);
     start_nginx(nginx_conf(tls => '', yaml => yaml_for($type),
                            http_config => $backend, config => $front));
 }
@@ -277,6 +303,7 @@ check_code('nginx\'s own 404 page is signed but is not ovsa JSON',
            'OVSA_E_PROTOCOL', 3, '-path /nginx404/x');
 check_code('an unsigned location', 'OVSA_E_SIG_MISSING', 3,
            '-path /unsigned/x');
+check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
 {
     my ($rc, $j) = ovsa_check('-path /small/check');
     is($j->{answer}{code}, 'RESPONSE_TOO_LARGE',
@@ -311,6 +338,31 @@ check_code('an unsigned location', 'OVSA_E_SIG_MISSING', 3,
     my $v = openssl_verify($r, %$q);
     ok($v->{digest_ok}, 'gzip: the digest covers the compressed bytes');
     ok($v->{sig_ok}, 'gzip: signature verifies') or diag($v->{out});
+
+    ($r, $q) = raw(path => '/v1/big');
+    ok($r->{body} eq $big, 'big: the whole 60 kB answer')
+        or diag(substr($r->{body}, 0, 300));
+    $v = openssl_verify($r, %$q);
+    ok($v->{digest_ok} && $v->{sig_ok}, 'big: collected from many buffers '
+       . 'and a temporary file, signed') or diag($v->{out});
+
+    ($r, $q) = raw(path => '/static/big.json', method => 'GET', body => '');
+    ok($r->{body} eq $big, 'static file: the whole answer');
+    $v = openssl_verify($r, %$q);
+    ok($v->{digest_ok} && $v->{sig_ok}, 'static file: read into memory, '
+       . 'signed') or diag($v->{out});
+
+    ($r, $q) = raw(path => '/gz/big', headers => ['Accept-Encoding: gzip']);
+    ok(!exists $r->{headers}{'content-length'}
+       || $r->{headers}{'content-length'} == length $r->{body},
+       'big gzip: length fits');
+    is($r->{headers}{'content-encoding'}, 'gzip', 'big gzip: compressed');
+    cmp_ok(length $r->{body}, '<', length $big, 'big gzip: smaller');
+    $v = openssl_verify($r, %$q);
+    ok($v->{digest_ok} && $v->{sig_ok}, 'big gzip: unknown length, '
+       . 'signed as sent') or diag($v->{out});
+    spew("$tmp/big.gz", $r->{body});
+    ok(scalar qx{gzip -dc $tmp/big.gz} eq $big, 'big gzip: the content');
 
     ($r, $q) = raw(path => '/nginx404/x', method => 'GET', body => '');
     is($r->{status}, 404, 'nginx error page: 404');
@@ -365,6 +417,8 @@ stop_nginx();
        'the too-large answer is logged');
     like($log, qr/\[info\].*ovsa_sign: request without a valid OVSA-Nonce/,
          'the refused nonce is logged at info');
+    @err = grep { !/connect\(\) failed .* \/down\/check/ } @err;
+    is(scalar(@err), 2, 'no other [error] line') or diag(join "\n", @err);
 }
 start_front('rsa');
 
@@ -437,9 +491,14 @@ check_code('created in the future', 'OVSA_E_SIG_CREATED', 3,
 
     # same key, another root: same keyid, so only verification catches it
     system("cp $pki/chain-foreign.pem $files[0]");
+    set_mode("chain:$pki/chain-foreign.pem");
     check_code('cache: a cached chain is verified at every use',
-               'OVSA_E_CHAIN_ROOT', 3, "-cache $cache");
-    system("cp $pki/chain-rsa.pem $files[0]");
+               'OVSA_E_CHAIN_ROOT', 3, @via, "-cache $cache");
+    set_mode('pass');
+    check_code('cache: a cached chain that no longer verifies is fetched '
+               . 'again', 'OVSA_E_NONE', 0, "-cache $cache");
+    is(read_file($files[0]), read_file("$pki/chain-rsa.pem"),
+       'cache: ... and replaced');
 
     stop_nginx();
     start_front('ec');
