@@ -983,7 +983,9 @@ ovsa_lic_header(const char *b64, ovsa_license_t *lic, ovsa_err_t *err)
     if (ovsa_lic_known(hdr, "protected", ovsa_license_header_keys, err)
         != OVSA_OK)
     {
-        err->code = OVSA_E_LIC_HEADER;
+        if (err != NULL) {
+            err->code = OVSA_E_LIC_HEADER;
+        }
         goto end;
     }
 
