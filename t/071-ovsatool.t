@@ -316,4 +316,13 @@ is(payload('enc2.lic')->{version}, 2, 'enc2: version 2');
 @left = glob('.*.lic.*');
 is(scalar @left, 0, 'still no temporary files');
 
+# the example in docs/license-format.md is a real, verifying license
+my $doc = slurp("$root/docs/license-format.md");
+my ($example) = $doc =~ /^`face_detection\.v2\.lic`:\n\n```json\n(.*?)\n```/ms;
+ok($example, 'docs: example found');
+open $t, '>', 'doc.lic' or die; print $t "$example\n"; close $t;
+($rc, $out) = run('verify', '-l', 'doc.lic');
+is($rc, 0, 'docs: example verifies');
+like($out, qr/license acme-fd-0001 version 2, EdDSA/, 'docs: example is version 2');
+
 done_testing();
