@@ -14,6 +14,7 @@
 
 #include "ovsa_license.h"
 #include "ovsa_pin.h"
+#include "ovsa_x509.h"
 #include "ovsatool.h"
 
 #define OVSATOOL_MAX_ISV  64
@@ -186,8 +187,7 @@ ovsatool_show_text(const ovsa_license_t *lic)
                                         : "none");
     }
 
-    X509_NAME_oneline(X509_get_subject_name(lic->signer), subject,
-                      sizeof(subject));
+    ovsa_cert_subject(lic->signer, subject, sizeof(subject));
     if (ovsa_pin_cert(lic->signer, pin, NULL) != OVSA_OK) {
         strcpy(pin, "?");
     }
@@ -204,8 +204,7 @@ ovsatool_show_json(const ovsa_license_t *lic, ovsa_err_t *err)
     json_t *payload, *out;
 
     payload = json_loads(lic->payload, 0, NULL);
-    X509_NAME_oneline(X509_get_subject_name(lic->signer), subject,
-                      sizeof(subject));
+    ovsa_cert_subject(lic->signer, subject, sizeof(subject));
     if (ovsa_pin_cert(lic->signer, pin, NULL) != OVSA_OK) {
         strcpy(pin, "?");
     }
