@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use POSIX ();
 use Test::More;
 
-use OvsaPki;
+use OvsaScriptTest;
 
 my $INST = script('ovsa_install_license_server_cert.sh');
 my $DEVCA = script('ovsa_dev_ca.sh');
