@@ -268,7 +268,7 @@ identity:
   key: current/server.key
   root: vendor-root.pem
 
-# Sign with a PKCS#11 token (YubiKey, HSM) instead of identity.key.
+# Sign with a PKCS#11 token (YubiKey, HSM); then remove identity.key.
 #hardware_key:
 #  enabled: true
 #  module: /usr/lib/x86_64-linux-gnu/libykcs11.so
@@ -277,8 +277,8 @@ identity:
 #  sign_timeout_ms: 2000
 
 #backend:
-#  listen: unix:/run/ovsa/backend.sock
-#  admin_listen: 127.0.0.1:8443
+#  listen: 127.0.0.1:9080
+#  admin_listen: 127.0.0.1:9081
 #  admin_token_file: admin.token
 #  threads: 4
 #  max_body: 65536
@@ -364,6 +364,9 @@ extendedKeyUsage     = serverAuth
 certificatePolicies  = $POLICY_OID
 subjectAltName       = $1
 subjectKeyIdentifier = hash
+# = its own SKI: tells two self-signed certificates with the same name
+# apart in a client's trust list during a rotation.
+authorityKeyIdentifier = keyid:always
 EOF
 }
 

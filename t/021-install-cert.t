@@ -87,6 +87,10 @@ like($cur, qr/Certificate Policies:\s+Policy: \Q$OID\E\n/, 'gencert: policy OID'
 like($cur, qr/Basic Constraints: critical\s+CA:FALSE/, 'gencert: not a CA');
 like($cur, qr/Subject Alternative Name:\s+DNS:localhost, IP Address:127.0.0.1\n/,
      'gencert: default SAN');
+my ($ski) = $cur =~ /Subject Key Identifier:\s+(\S+)\n/;
+my ($aki) = $cur =~ /Authority Key Identifier:\s+(?:keyid:)?(\S+)\n/;
+ok(defined $ski && defined $aki && $ski eq $aki,
+   'gencert: authorityKeyIdentifier = its own SKI');
 is(run_cmd('openssl', 'x509', '-in', "$conf/current/server-chain.pem",
            '-noout', '-checkend', 364 * 86400)->{rc}, 0, 'gencert: valid 364 days');
 isnt(run_cmd('openssl', 'x509', '-in', "$conf/current/server-chain.pem",
