@@ -334,6 +334,10 @@ refused('leaf with the policy but EKU clientAuth only',
 refused('install-cert over a current identity',
         "install-cert: $conf already has a current identity (rotate with gencert-new or install-new-cert + provision-new-cert, or use --force)",
         'install-cert', "$t/c2.pem");
+run_cmd('openssl', 'pkey', '-in', $pk, '-aes256', '-passout', 'pass:secret',
+        '-out', "$t/enc.key")->{rc} == 0 or die;
+refused('encrypted key', "install-new-cert: $t/enc.key: encrypted private keys are not supported",
+        'install-new-cert', "$t/c2.pem", "$t/enc.key");
 refused('unknown option', "install-new-cert: unknown option '-bogus' (try '$P help')",
         'install-new-cert', "$t/c2.pem", '-bogus');
 
@@ -366,6 +370,17 @@ is(slurp("$cbk/$_"), $cur_files{$_}, "CA path: backup holds the old $_")
 is(link_id('current'), $cid2, 'CA path: switched');
 is(slurp("$conf/vendor-root.pem"), slurp("$ca/root.pem"), 'CA path: vendor root kept');
 is(inst('pin')->{out}, "$cpin2\n", 'CA path: pin of the new current');
+
+# install-cert --force replaces current and keeps a backup
+$r = inst('csr');
+devca('sign', '-d', $ca, '-in', $csr, '-out', "$t/c3.pem");
+my %c2_files = map { $_ => slurp("$conf/current/$_") } qw(server.key server-chain.pem);
+$r = inst('install-cert', "$t/c3.pem", '--force');
+installed('install-cert --force', 'current', $r);
+my ($cbk2) = $r->{out} =~ /^backup: (\S+)/m;
+ok(defined $cbk2, 'install-cert --force: backup reported');
+is(slurp("$cbk2/$_"), $c2_files{$_}, "install-cert --force: backup holds the old $_")
+    for qw(server.key server-chain.pem);
 
 # ======== misc
 {
