@@ -42,6 +42,29 @@ sub wait_served {
     return @r;
 }
 
+# workers(MASTER): pids of MASTER's children (from /proc)
+sub workers {
+    my ($master) = @_;
+    my @w;
+    for my $stat (glob('/proc/[0-9]*/stat')) {
+        my $s = slurp($stat) // next;
+        push @w, $1 if $s =~ /^(\d+) \(.*\) \S (\d+) / && $2 == $master;
+    }
+    return @w;
+}
+
+# wait_gone(PIDS): polls (bounded) until none of PIDS runs; returns the
+# ones still running.
+sub wait_gone {
+    my @pids = @_;
+    for (1 .. 200) {
+        @pids = grep { kill(0, $_) && (slurp("/proc/$_/stat") // '') !~ /^\d+ \(.*\) Z / } @pids;
+        last unless @pids;
+        Time::HiRes::sleep(0.05);
+    }
+    return @pids;
+}
+
 sub start_on {
     my ($conf) = @_;
     start_nginx(nginx_conf(tls => '', no_ovsa_config => '',
@@ -58,18 +81,25 @@ sub rotate {
 
     my $pidfile = "$SERVROOT/logs/nginx.pid";
     my $master = slurp($pidfile) =~ s/\s+//gr;
+    my @old_workers = workers($master);
+    ok(scalar(@old_workers), "$name: nginx has workers before the reload");
     my $r = sh_ok("$name: provision-new-cert --reload", $INST, '-d', $conf,
                   'provision-new-cert', '--reload', $pidfile);
     like($r->{out}, qr/^reload: sent SIGHUP to pid $master \(\Q$pidfile\E\)$/m,
          "$name: reload reported");
 
+    # After a reload the master starts new workers, then asks the old
+    # ones to finish; until they exit, both may accept.
+    my @left = wait_gone(@old_workers);
+    is(scalar(@left), 0, "$name: the old workers have exited");
     ($ok, $pin, $out) = wait_served($cafile, $new_pin);
     is($pin, $new_pin, "$name: after the reload nginx presents the new identity");
     ok($ok, "$name: the new chain verifies against the vendor root")
         or diag($out);
     is(slurp($pidfile) =~ s/\s+//gr, $master, "$name: same master (a reload, not a restart)");
     my $res = http_req(path => '/', tls => "$conf/vendor-root.pem");
-    is($res->{status}, 200, "$name: HTTPS request after the reload");
+    is($res->{status}, 200, "$name: HTTPS request after the reload")
+        or diag($res->{error});
     stop_nginx();
     my $log = read_file("$SERVROOT/logs/error.log");
     unlike($log, qr/\[(emerg|alert|crit|error)\]/, "$name: no error logged")
