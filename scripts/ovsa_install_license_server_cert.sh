@@ -127,6 +127,21 @@ load_chain() {
         fi
     done
     [ "$NCERTS" -gt 0 ] || die "$CMD: $1: not a PEM certificate"
+    # Leaf first, then each certificate's issuer (what the server sends,
+    # in the order RFC 8446 4.4.2 asks for).
+    _i=1
+    _prev=""
+    for c in "$WORK"/split/*.pem.norm; do
+        _subj=$(openssl x509 -in "$c" -noout -subject -nameopt RFC2253) \
+            || die "$CMD: $1: cannot read a subject"
+        if [ -n "$_prev" ] && [ "$_prev" != "${_subj#subject=}" ]; then
+            die "$CMD: $1: certificates out of order (certificate $((_i - 1)) is not issued by certificate $_i; the leaf comes first, then its issuer)"
+        fi
+        _prev=$(openssl x509 -in "$c" -noout -issuer -nameopt RFC2253) \
+            || die "$CMD: $1: cannot read an issuer"
+        _prev=${_prev#issuer=}
+        _i=$((_i + 1))
+    done
 }
 
 # load_root FILE: FILE must hold exactly one certificate -> $WORK/root.pem

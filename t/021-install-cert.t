@@ -307,6 +307,15 @@ write_file("$t/leaf-only.pem", (split /(?<=-----END CERTIFICATE-----\n)/, slurp(
 refused('leaf without its intermediate',
         "install-new-cert: $t/leaf-only.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 20 at 0 depth lookup: unable to get local issuer certificate",
         'install-new-cert', "$t/leaf-only.pem");
+write_file("$t/reordered.pem", slurp("$ca/intermediate.pem") . slurp("$t/c2.pem"));
+refused('intermediate before leaf',
+        "install-new-cert: $t/reordered.pem: certificates out of order (certificate 1 is not issued by certificate 2; the leaf comes first, then its issuer)",
+        'install-new-cert', "$t/reordered.pem");
+write_file("$t/root-mid.pem", (split /(?<=-----END CERTIFICATE-----\n)/, slurp("$t/c2.pem"))[0]
+    . slurp("$ca/root.pem") . slurp("$ca/intermediate.pem"));
+refused('root between leaf and intermediate',
+        "install-new-cert: $t/root-mid.pem: certificates out of order (certificate 1 is not issued by certificate 2; the leaf comes first, then its issuer)",
+        'install-new-cert', "$t/root-mid.pem");
 write_file("$t/two-roots.pem", slurp("$ca/root.pem") . slurp("$t/other-ca/root.pem"));
 refused('root file with two certificates',
         "install-new-cert: $t/two-roots.pem: a vendor root file must hold exactly one certificate",
@@ -343,8 +352,9 @@ refused('unknown option', "install-new-cert: unknown option '-bogus' (try '$P he
 
 # ---- the good one
 my %cur_files = map { $_ => slurp("$conf/current/$_") } qw(server.key server-chain.pem);
-$r = inst('install-new-cert', "$t/c2.pem");
-my ($cid2, $cpin2) = installed('install-new-cert', 'future', $r);
+write_file("$t/c2-root.pem", slurp("$t/c2.pem") . slurp("$ca/root.pem"));
+$r = inst('install-new-cert', "$t/c2-root.pem");
+my ($cid2, $cpin2) = installed('install-new-cert (chain with a trailing root)', 'future', $r);
 is($cpin2, first_pin("$t/c2.pem"), 'install-new-cert: pin of the new leaf');
 is(link_id('current'), $cid1, 'install-new-cert: current untouched');
 is(slurp("$conf/future/root.pem"), slurp("$ca/root.pem"),
