@@ -44,7 +44,7 @@ provision() {
     if [ ! -e "$etc/current" ]; then
         say "license server key + CSR, signed by the development CA"
         sh "$TOP/scripts/ovsa_install_license_server_cert.sh" -d "$etc" \
-            csr -cn localhost >/dev/null || die "cannot make the CSR"
+            csr -cn localhost --force >/dev/null || die "cannot make the CSR"
         sh "$TOP/scripts/ovsa_dev_ca.sh" sign -d "$ca" \
             -in "$etc/pending/server.csr" -out "$D/issued-chain.pem" \
             -days 365 >/dev/null || die "the development CA did not sign"
