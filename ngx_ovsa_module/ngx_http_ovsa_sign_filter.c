@@ -67,6 +67,8 @@ static ngx_int_t ngx_http_ovsa_sign_collect(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, ngx_chain_t *in, ngx_uint_t *last);
 static ngx_int_t ngx_http_ovsa_sign_send(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx);
+static ngx_int_t ngx_http_ovsa_sign_target(ngx_http_request_t *r,
+    ovsa_str_t *target);
 static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, const char *reason, ovsa_err_t *err);
 static ngx_int_t ngx_http_ovsa_sign_replace(ngx_http_request_t *r,
@@ -414,26 +416,9 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     msg.method.data = (char *) r->request_line.data;
     msg.method.len = p - r->request_line.data;
 
-    /* target URI: scheme "://" Host as sent + the original request target */
-    base_size = sizeof("https://") + r->unparsed_uri.len
-                + (r->headers_in.host ? r->headers_in.host->value.len
-                                      : r->headers_in.server.len);
-    p = ngx_pnalloc(r->pool, base_size);
-    if (p == NULL) {
+    if (ngx_http_ovsa_sign_target(r, &msg.target_uri) != NGX_OK) {
         return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
     }
-
-    msg.target_uri.data = (char *) p;
-    msg.target_uri.len = ngx_sprintf(p, "%s://%V%V",
-#if (NGX_HTTP_SSL)
-                                     r->connection->ssl ? "https" : "http",
-#else
-                                     "http",
-#endif
-                                     r->headers_in.host
-                                     ? &r->headers_in.host->value
-                                     : &r->headers_in.server,
-                                     &r->unparsed_uri) - p;
 
     base_size = 1024 + msg.content_type.len + msg.nonce.len + msg.method.len
                 + msg.target_uri.len + OVSA_SIG_INPUT_MAX;
@@ -502,6 +487,48 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     out.next = NULL;
 
     return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * @target-uri: scheme "://" the Host header as sent, then the original
+ * request target (r->unparsed_uri survives internal redirects); an
+ * absolute-form request target is the target URI itself.
+ */
+
+static ngx_int_t
+ngx_http_ovsa_sign_target(ngx_http_request_t *r, ovsa_str_t *target)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t  *host;
+
+    if (r->unparsed_uri.len && r->unparsed_uri.data[0] != '/') {
+        target->data = (char *) r->unparsed_uri.data;
+        target->len = r->unparsed_uri.len;
+        return NGX_OK;
+    }
+
+    host = r->headers_in.host ? &r->headers_in.host->value
+                              : &r->headers_in.server;
+
+    len = sizeof("https://") - 1 + host->len + r->unparsed_uri.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    target->data = (char *) p;
+    target->len = ngx_sprintf(p, "%s://%V%V",
+#if (NGX_HTTP_SSL)
+                              r->connection->ssl ? "https" : "http",
+#else
+                              "http",
+#endif
+                              host, &r->unparsed_uri) - p;
+
+    return NGX_OK;
 }
 
 

@@ -327,6 +327,11 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
     is($r->{headers}{'content-length'}, length $r->{body},
        'Content-Length fits the body');
 
+    ($r, $q) = raw(path => "https://localhost:$PORT/v1/check");
+    $q->{path} = '/v1/check';
+    ok(openssl_verify($r, %$q)->{sig_ok},
+       'absolute-form request target: it is the @target-uri');
+
     ($r, $q) = raw(path => '/charset/x', method => 'GET', body => '');
     is($r->{headers}{'content-type'}, 'text/plain; charset=utf-8',
        'charset: the Content-Type as sent');
