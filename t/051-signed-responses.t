@@ -98,6 +98,13 @@ my $front = <<"C";
             gzip_min_length 1;
             proxy_pass http://127.0.0.1:$B/v1/;
         }
+        location /smallgz/ {
+            ovsa_sign on;
+            ovsa_sign_max_body 2k;
+            gzip on;
+            gzip_types application/json;
+            proxy_pass http://127.0.0.1:$B/v1/;
+        }
         location /nginx404/ { ovsa_sign on; return 404; }
         location /charset/ {
             ovsa_sign on;
@@ -369,6 +376,13 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
     spew("$tmp/big.gz", $r->{body});
     ok(scalar qx{gzip -dc $tmp/big.gz} eq $big, 'big gzip: the content');
 
+    ($r, $q) = raw(path => '/smallgz/big', headers => ['Accept-Encoding: gzip']);
+    is($r->{status}, 502, 'too large mid-body (unknown length): 502');
+    like($r->{body}, qr/"code":"RESPONSE_TOO_LARGE"/, '... RESPONSE_TOO_LARGE');
+    ok(!exists $r->{headers}{'content-encoding'}, '... not marked gzip');
+    $v = openssl_verify($r, %$q);
+    ok($v->{digest_ok} && $v->{sig_ok}, '... signed') or diag($v->{out});
+
     ($r, $q) = raw(path => '/nginx404/x', method => 'GET', body => '');
     is($r->{status}, 404, 'nginx error page: 404');
     ok(openssl_verify($r, %$q)->{sig_ok}, 'nginx error page: signed');
@@ -420,10 +434,12 @@ stop_nginx();
         or diag($log);
     ok(scalar(grep { /exceeds ovsa_sign_max_body 32/ } @err),
        'the too-large answer is logged');
+    ok(scalar(grep { /response exceeds ovsa_sign_max_body 2048/ } @err),
+       'the answer too large mid-body is logged');
     like($log, qr/\[info\].*ovsa_sign: request without a valid OVSA-Nonce/,
          'the refused nonce is logged at info');
     @err = grep { !/connect\(\) failed .* \/down\/check/ } @err;
-    is(scalar(@err), 2, 'no other [error] line') or diag(join "\n", @err);
+    is(scalar(@err), 3, 'no other [error] line') or diag(join "\n", @err);
 }
 start_front('rsa');
 
