@@ -539,8 +539,13 @@ stop_proxy();
 start_proxy(port => $PX, upstream => $PORT, dir => $tmp,
             cert => "$pki/chain-foreign.pem", key => "$pki/leaf-rsa.key");
 set_mode('pass');
-check_code('a TLS chain to another root is refused (no system store)',
-           'OVSA_E_TRANSPORT', 4, @via);
+{
+    # OpenSSL's default verify locations name the other root: unused
+    local $ENV{SSL_CERT_FILE} = "$pki/foreign.pem";
+    local $ENV{SSL_CERT_DIR} = $pki;
+    check_code('a TLS chain to another root is refused (no system store)',
+               'OVSA_E_TRANSPORT', 4, @via);
+}
 
 my $pin = 'sha256//' . encode_base64(
     scalar qx{openssl pkey -in $pki/leaf-rsa.key -pubout -outform DER | openssl dgst -sha256 -binary}, '');
@@ -550,6 +555,11 @@ check_code('pin-only TLS: the pin decides, not a CA', 'OVSA_E_NONE', 0,
            @via, "-pin $otherpin -pin $pin");
 check_code('pin-only TLS: a key matching no pin', 'OVSA_E_PIN', 3, @via,
            "-pin $otherpin");
+{
+    my $out = qx{$check -url https://127.0.0.1:$PX -root $pki/root.pem -id L -pin sha256//short 2>&1};
+    is($? >> 8, 1, 'a malformed pin is a usage error');
+    like($out, qr/OVSA_E_PIN: client: pin 1 is not/, '... named');
+}
 stop_proxy();
 
 # ---- 7. usage
