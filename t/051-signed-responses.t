@@ -574,7 +574,28 @@ stop_proxy();
 
 stop_nginx();
 
-# ---- 8. configuration errors
+# ---- 8. HTTP/2: :authority is the Host of the @target-uri
+
+{
+    my $conf = nginx_conf(tls => '', yaml => yaml_for('rsa'),
+                          http_config => $backend, config => $front);
+    $conf =~ s/ ssl;/ ssl http2;/;
+    start_nginx($conf);
+    my $raw = qx{curl -sS --http2 -i --cacert $pki/root.pem https://127.0.0.1:$PORT/v1/check -H 'OVSA-Nonce: h2nonce' -d '{}'};
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    my ($status) = $head =~ m{^HTTP/2 (\d+)};
+    my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head;
+    is($status, 200, 'HTTP/2: 200');
+    my $v = openssl_verify({ status => $status, headers => \%h, body => $body },
+                           nonce => 'h2nonce', method => 'POST',
+                           path => '/v1/check', host => "127.0.0.1:$PORT",
+                           type => 'rsa');
+    ok($v->{digest_ok} && $v->{sig_ok}, 'HTTP/2: signed answer verifies')
+        or diag($v->{out});
+    stop_nginx();
+}
+
+# ---- 9. configuration errors
 
 for my $case (
     [ 'ovsa_sign without ovsa_config', '', "location / { ovsa_sign on; }",
