@@ -59,6 +59,9 @@ my $backend = <<"C";
         location = /big.json {
             root $pub;
         }
+        location = /v1/nocontent {
+            return 204;
+        }
         location = /v1/other {
             return 200 '{"verdict":"valid","code":"OK","server_time":1700000000}';
         }
@@ -383,6 +386,12 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
     $v = openssl_verify($r, %$q);
     ok($v->{digest_ok} && $v->{sig_ok}, '... signed') or diag($v->{out});
 
+    ($r, $q) = raw(path => '/v1/nocontent');
+    is($r->{status}, 502, 'a 204 from the backend: 502');
+    like($r->{body}, qr/"code":"UNSIGNABLE_RESPONSE"/, '... UNSIGNABLE_RESPONSE');
+    $v = openssl_verify($r, %$q);
+    ok($v->{digest_ok} && $v->{sig_ok}, '... signed') or diag($v->{out});
+
     ($r, $q) = raw(path => '/nginx404/x', method => 'GET', body => '');
     is($r->{status}, 404, 'nginx error page: 404');
     ok(openssl_verify($r, %$q)->{sig_ok}, 'nginx error page: signed');
@@ -439,7 +448,9 @@ stop_nginx();
     like($log, qr/\[info\].*ovsa_sign: request without a valid OVSA-Nonce/,
          'the refused nonce is logged at info');
     @err = grep { !/connect\(\) failed .* \/down\/check/ } @err;
-    is(scalar(@err), 3, 'no other [error] line') or diag(join "\n", @err);
+    ok(scalar(grep { /ovsa_sign: status 204 has no content to sign/ } @err),
+       'the 204 is logged');
+    is(scalar(@err), 4, 'no other [error] line') or diag(join "\n", @err);
 }
 start_front('rsa');
 
