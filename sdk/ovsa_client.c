@@ -94,13 +94,13 @@ ovsa_client_origin(ovsa_client_t *c, ovsa_err_t *err)
         || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
         || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
     {
-        ovsa_err_set(err, OVSA_E_INTERNAL, "client: \"%s\" is not a URL",
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: \"%s\" is not a URL",
                      c->url);
         goto end;
     }
 
     if (strcmp(scheme, "https") != 0) {
-        ovsa_err_set(err, OVSA_E_INTERNAL, "client: \"%s\" is not an https "
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: \"%s\" is not an https "
                      "URL", c->url);
         goto end;
     }
@@ -109,7 +109,7 @@ ovsa_client_origin(ovsa_client_t *c, ovsa_err_t *err)
          && strcmp(path, "/") != 0)
         || curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
     {
-        ovsa_err_set(err, OVSA_E_INTERNAL, "client: \"%s\": give the server "
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: \"%s\": give the server "
                      "URL without a path", c->url);
         goto end;
     }
@@ -162,7 +162,7 @@ ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
     ovsa_client_t  *c;
 
     if (conf->url == NULL || conf->root == NULL) {
-        return ovsa_err_set(err, OVSA_E_INTERNAL,
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING,
                             "client: url and root are required");
     }
 

@@ -579,6 +579,13 @@ stop_proxy();
     my $out = qx{$check -bogus 2>&1};
     is($? >> 8, 1, 'a bad option exits 1');
     like($out, qr/ovsa-check: Use -help for summary\./, 'usage hint');
+    $out = qx{$check -url http://127.0.0.1:$PORT -root $pki/root.pem -id L 2>&1};
+    is($? >> 8, 1, 'plain http is refused');
+    like($out, qr/OVSA_E_CONF_VALUE: client: "http:\S+" is not an https URL/,
+         '... with the reason');
+    $out = qx{$check -url https://127.0.0.1:$PORT -root $pki/leaf-rsa.pem -id L 2>&1};
+    is($? >> 8, 1, 'a leaf as root is refused');
+    like($out, qr/OVSA_E_ROOT: .* is not a CA certificate/, '... with the reason');
     $out = qx{$check -help 2>&1};
     like($out, qr/-pin val\s+Pin-only TLS/, '-help lists the options');
 }
