@@ -11,6 +11,8 @@
 #   softhsm.sh start DIR       start p11-kit server on DIR/p11.sock
 #   softhsm.sh unplug DIR      kill the server and its per-client children
 #   softhsm.sh stop DIR        same as unplug (no error when not running)
+#   softhsm.sh freeze DIR      SIGSTOP server and children (a hung token)
+#   softhsm.sh thaw DIR        SIGCONT them
 #   softhsm.sh env DIR         print the sh environment a client needs
 #   softhsm.sh destroy DIR     stop, then remove DIR
 #
@@ -23,7 +25,7 @@ CLIENT_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 LABEL=${OVSA_HSM_LABEL:-ovsa-test}
 
 usage() {
-    echo "usage: softhsm.sh init|start|stop|unplug|env|destroy DIR [ec]" >&2
+    echo "usage: softhsm.sh init|start|stop|unplug|freeze|thaw|env|destroy DIR [ec]" >&2
     exit 2
 }
 
@@ -146,6 +148,15 @@ cmd_unplug() {
     rm -f "$DIR/server.pid" "$DIR/p11.sock"
 }
 
+# SIGSTOP / SIGCONT the server and its children: a token that hangs.
+cmd_signal() {
+    pid=$(server_pid)
+    [ -n "$pid" ] || die "server not running in $DIR"
+    kids=$(pgrep -P "$pid" || true)
+    # shellcheck disable=SC2086
+    kill -"$1" "$pid" $kids || die "kill -$1 failed"
+}
+
 cmd_env() {
     echo "P11_KIT_SERVER_ADDRESS='unix:path=$DIR/p11.sock'; export P11_KIT_SERVER_ADDRESS;"
     echo "OVSA_P11_MODULE='$CLIENT_MODULE'; export OVSA_P11_MODULE;"
@@ -168,6 +179,8 @@ init)    mkdir -p "$DIR" || die "cannot create $DIR"; cmd_init ;;
 start)   cmd_start ;;
 unplug)  cmd_unplug loud ;;
 stop)    cmd_unplug quiet ;;
+freeze)  cmd_signal STOP ;;
+thaw)    cmd_signal CONT ;;
 env)     cmd_env ;;
 destroy) cmd_unplug quiet; rm -rf "$DIR" || die "cannot remove $DIR" ;;
 *)       echo "softhsm.sh: unknown command '$CMD'" >&2; usage ;;
