@@ -30,6 +30,7 @@ struct ovsa_p11_s {
     CK_SLOT_ID             slot;
     unsigned char          serial[16];
     int                    finalize;    /* our C_Initialize did the init */
+    ovsa_err_t             dead;        /* code != 0: the token was lost */
     ENGINE                *engine;      /* functional reference */
     EVP_PKEY              *pkey;
 };
@@ -407,31 +408,42 @@ ovsa_p11_probe(ovsa_p11_t *h, ovsa_err_t *err)
     CK_SLOT_INFO   si;
     CK_TOKEN_INFO  ti;
 
+    if (h->dead.code != OVSA_E_NONE) {
+        goto dead;
+    }
+
     rv = h->fn->C_GetSlotInfo(h->slot, &si);
     if (rv != CKR_OK) {
-        return ovsa_err_set(err, ovsa_p11_rv_code(rv),
-                            "pkcs11 probe: C_GetSlotInfo: %s",
-                            ovsa_p11_rv_name(rv));
+        ovsa_err_set(&h->dead, ovsa_p11_rv_code(rv),
+                     "pkcs11 probe: C_GetSlotInfo: %s", ovsa_p11_rv_name(rv));
+        goto dead;
     }
 
     if (!(si.flags & CKF_TOKEN_PRESENT)) {
-        return ovsa_err_set(err, OVSA_E_P11_TOKEN,
-                            "pkcs11 probe: token removed from its slot");
+        ovsa_err_set(&h->dead, OVSA_E_P11_TOKEN,
+                     "pkcs11 probe: token removed from its slot");
+        goto dead;
     }
 
     rv = h->fn->C_GetTokenInfo(h->slot, &ti);
     if (rv != CKR_OK) {
-        return ovsa_err_set(err, ovsa_p11_rv_code(rv),
-                            "pkcs11 probe: C_GetTokenInfo: %s",
-                            ovsa_p11_rv_name(rv));
+        ovsa_err_set(&h->dead, ovsa_p11_rv_code(rv),
+                     "pkcs11 probe: C_GetTokenInfo: %s", ovsa_p11_rv_name(rv));
+        goto dead;
     }
 
     if (memcmp(ti.serialNumber, h->serial, sizeof(h->serial)) != 0) {
-        return ovsa_err_set(err, OVSA_E_P11_TOKEN,
-                            "pkcs11 probe: another token is in the slot");
+        ovsa_err_set(&h->dead, OVSA_E_P11_TOKEN,
+                     "pkcs11 probe: another token is in the slot");
+        goto dead;
     }
 
     return OVSA_OK;
+
+dead:
+
+    /* A lost token stays lost for this handle: no more calls into it. */
+    return ovsa_err_set(err, h->dead.code, "%s", h->dead.msg);
 }
 
 
@@ -449,6 +461,11 @@ ovsa_p11_sign(ovsa_p11_t *h, const EVP_MD *md, int rsa_pss,
 
     ret = OVSA_ERR;
     buf = NULL;
+
+    if (h->dead.code != OVSA_E_NONE) {
+        return ovsa_err_set(err, h->dead.code, "pkcs11 sign: token lost "
+                            "earlier: %s", h->dead.msg);
+    }
 
     mctx = EVP_MD_CTX_new();
     if (mctx == NULL) {

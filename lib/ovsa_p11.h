@@ -64,7 +64,8 @@ EVP_PKEY *ovsa_p11_pkey(ovsa_p11_t *h);
  * Returns OVSA_OK, or OVSA_ERR with OVSA_E_P11_DEVICE (the module reports
  * a device error: the link to the token is gone) or OVSA_E_P11_TOKEN (the
  * token was removed or replaced).  A handle that failed a probe is dead:
- * close it and open a new one once the token is back.
+ * later probes and signs return the same error at once without calling
+ * the token; close it and re-open in a new process once the token is back.
  */
 int ovsa_p11_probe(ovsa_p11_t *h, ovsa_err_t *err);
 

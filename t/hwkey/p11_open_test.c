@@ -258,8 +258,8 @@ main(int argc, char **argv)
         }
 
         /* The old handle must report the loss, not hang, not succeed. */
-        if (p11_test_probe(h, "probe-unplugged") == OVSA_OK
-            || p11_test_sign(h, 1, "sign-unplugged") == OVSA_OK
+        if (p11_test_sign(h, 1, "sign-unplugged") == OVSA_OK
+            || p11_test_probe(h, "probe-unplugged") == OVSA_OK
             || p11_test_fixture(argv[5], "start", argv[6]) != OVSA_OK)
         {
             goto end;
