@@ -41,7 +41,7 @@ typedef struct {
     char   *admin_listen;     /* "unix:/path" or "host:port" */
     char   *admin_token_file; /* bearer token for the admin API */
     int     threads;
-    long    max_body;         /* bytes */
+    int     max_body;         /* bytes */
 
     /* redis: */
     char   *redis_address;    /* "unix:/path" or "host:port" */

@@ -3,6 +3,7 @@
  */
 
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>

@@ -1,0 +1,737 @@
+/*
+ * ovsa_conf.c: default.yaml, parsed with libyaml's document API.
+ *
+ * The schema is a table: each section names its keys, their type and where
+ * the value goes in ovsa_conf_t.  Every error names "FILE:LINE: key".
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <yaml.h>
+
+#include "ovsa_conf.h"
+
+
+typedef enum {
+    OVSA_T_STR,
+    OVSA_T_PATH,        /* a file that must exist and be readable */
+    OVSA_T_PATHS,       /* a sequence of such files */
+    OVSA_T_BOOL,
+    OVSA_T_INT,
+    OVSA_T_ADDR         /* "unix:/path" or "host:port" */
+} ovsa_conf_type_t;
+
+typedef struct {
+    const char        *name;
+    ovsa_conf_type_t   type;
+    size_t             off;
+    long               min;
+    long               max;
+    ptrdiff_t          line_off;   /* -1: no line kept */
+} ovsa_conf_key_t;
+
+typedef struct {
+    const char             *name;
+    const ovsa_conf_key_t  *keys;
+} ovsa_conf_section_t;
+
+typedef struct {
+    const char     *file;
+    char           *dir;
+    yaml_document_t doc;
+    ovsa_conf_t    *conf;
+    ovsa_err_t     *err;
+} ovsa_conf_ctx_t;
+
+
+#define OFF(f)      offsetof(ovsa_conf_t, f)
+#define NOLINE      -1
+
+static const ovsa_conf_key_t  ovsa_conf_identity[] = {
+    { "chain", OVSA_T_PATH, OFF(chain), 0, 0, OFF(chain_line) },
+    { "key", OVSA_T_PATH, OFF(key), 0, 0, OFF(key_line) },
+    { "root", OVSA_T_PATH, OFF(root), 0, 0, OFF(root_line) },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
+static const ovsa_conf_key_t  ovsa_conf_hardware_key[] = {
+    { "enabled", OVSA_T_BOOL, OFF(hw_enabled), 0, 1, OFF(hw_line) },
+    { "module", OVSA_T_PATH, OFF(hw_module), 0, 0, NOLINE },
+    { "key_uri", OVSA_T_STR, OFF(hw_key_uri), 0, 0, NOLINE },
+    { "pin_file", OVSA_T_PATH, OFF(hw_pin_file), 0, 0, NOLINE },
+    { "pin_env", OVSA_T_STR, OFF(hw_pin_env), 0, 0, NOLINE },
+    { "sign_timeout_ms", OVSA_T_INT, OFF(hw_sign_timeout), 10, 60000,
+      NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
+static const ovsa_conf_key_t  ovsa_conf_backend[] = {
+    { "listen", OVSA_T_ADDR, OFF(listen), 0, 0, NOLINE },
+    { "admin_listen", OVSA_T_ADDR, OFF(admin_listen), 0, 0, NOLINE },
+    { "admin_token_file", OVSA_T_PATH, OFF(admin_token_file), 0, 0,
+      NOLINE },
+    { "threads", OVSA_T_INT, OFF(threads), 1, 256, NOLINE },
+    { "max_body", OVSA_T_INT, OFF(max_body), 256, 16 * 1024 * 1024,
+      NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
+static const ovsa_conf_key_t  ovsa_conf_redis[] = {
+    { "address", OVSA_T_ADDR, OFF(redis_address), 0, 0, NOLINE },
+    { "db", OVSA_T_INT, OFF(redis_db), 0, 15, NOLINE },
+    { "password_file", OVSA_T_PATH, OFF(redis_password_file), 0, 0,
+      NOLINE },
+    { "prefix", OVSA_T_STR, OFF(redis_prefix), 0, 0, NOLINE },
+    { "timeout_ms", OVSA_T_INT, OFF(redis_timeout), 10, 60000, NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
+static const ovsa_conf_key_t  ovsa_conf_licenses[] = {
+    { "isv_certs", OVSA_T_PATHS, OFF(isv_certs), 0, 0, NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
+static const ovsa_conf_section_t  ovsa_conf_sections[] = {
+    { "identity", ovsa_conf_identity },
+    { "hardware_key", ovsa_conf_hardware_key },
+    { "backend", ovsa_conf_backend },
+    { "redis", ovsa_conf_redis },
+    { "licenses", ovsa_conf_licenses },
+    { NULL, NULL }
+};
+
+
+static int
+ovsa_conf_fail(ovsa_conf_ctx_t *ctx, int code, yaml_node_t *node,
+    const char *key, const char *reason)
+{
+    return ovsa_err_set(ctx->err, code, "%s:%lu: %s: %s", ctx->file,
+                        node ? (unsigned long) node->start_mark.line + 1 : 0,
+                        key, reason);
+}
+
+
+static char *
+ovsa_conf_resolve(ovsa_conf_ctx_t *ctx, const char *value)
+{
+    size_t  dl, vl;
+    char   *p;
+
+    if (value[0] == '/') {
+        return strdup(value);
+    }
+
+    dl = strlen(ctx->dir);
+    vl = strlen(value);
+    p = malloc(dl + 1 + vl + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, ctx->dir, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, value, vl + 1);
+    return p;
+}
+
+
+static int
+ovsa_conf_path(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    char **out)
+{
+    char        reason[PATH_MAX + 64];
+    char       *path;
+    const char *value;
+
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.length == 0) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected a file name");
+    }
+
+    value = (const char *) node->data.scalar.value;
+    path = ovsa_conf_resolve(ctx, value);
+    if (path == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key, "out of memory");
+    }
+
+    if (access(path, R_OK) != 0) {
+        snprintf(reason, sizeof(reason), "%s: %s", path, strerror(errno));
+        free(path);
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_FILE, node, key, reason);
+    }
+
+    free(*out);
+    *out = path;
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_conf_int(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    const ovsa_conf_key_t *k, long *out)
+{
+    char        reason[128];
+    long        v;
+    char       *end;
+    const char *s;
+
+    if (node->type != YAML_SCALAR_NODE
+        || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected an integer");
+    }
+
+    s = (const char *) node->data.scalar.value;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0') {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected an integer");
+    }
+
+    if (v < k->min || v > k->max) {
+        snprintf(reason, sizeof(reason), "%ld is out of range %ld..%ld",
+                 v, k->min, k->max);
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_VALUE, node, key, reason);
+    }
+
+    *out = v;
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_conf_bool(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    int *out)
+{
+    const char  *s;
+
+    if (node->type == YAML_SCALAR_NODE
+        && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+    {
+        s = (const char *) node->data.scalar.value;
+
+        if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0
+            || strcmp(s, "on") == 0)
+        {
+            *out = 1;
+            return OVSA_OK;
+        }
+
+        if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0
+            || strcmp(s, "off") == 0)
+        {
+            *out = 0;
+            return OVSA_OK;
+        }
+    }
+
+    return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                          "expected true or false");
+}
+
+
+static int
+ovsa_conf_addr(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    char **out)
+{
+    const char  *s, *colon;
+
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.length == 0) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected \"unix:/path\" or \"host:port\"");
+    }
+
+    s = (const char *) node->data.scalar.value;
+
+    if (strncmp(s, "unix:", 5) == 0) {
+        if (s[5] != '/') {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_VALUE, node, key,
+                                  "unix socket path must be absolute");
+        }
+
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || colon == s || atoi(colon + 1) <= 0
+            || atoi(colon + 1) > 65535
+            || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_VALUE, node, key,
+                                  "expected \"unix:/path\" or "
+                                  "\"host:port\"");
+        }
+    }
+
+    free(*out);
+    *out = strdup(s);
+    return *out ? OVSA_OK : ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key,
+                                           "out of memory");
+}
+
+
+static int
+ovsa_conf_paths(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    char ***out)
+{
+    int                n, i;
+    char             **list;
+    yaml_node_t       *item;
+    yaml_node_item_t  *it;
+
+    if (node->type != YAML_SEQUENCE_NODE) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected a list of file names");
+    }
+
+    n = node->data.sequence.items.top - node->data.sequence.items.start;
+    list = calloc(n + 1, sizeof(char *));
+    if (list == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key, "out of memory");
+    }
+
+    i = 0;
+    for (it = node->data.sequence.items.start;
+         it < node->data.sequence.items.top;
+         it++)
+    {
+        item = yaml_document_get_node(&ctx->doc, *it);
+        if (ovsa_conf_path(ctx, item, key, &list[i]) != OVSA_OK) {
+            for (i = 0; i < n; i++) {
+                free(list[i]);
+            }
+            free(list);
+            return OVSA_ERR;
+        }
+        i++;
+    }
+
+    *out = list;
+    ctx->conf->n_isv_certs = n;
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_conf_value(ovsa_conf_ctx_t *ctx, const char *section,
+    const ovsa_conf_key_t *k, yaml_node_t *key_node, yaml_node_t *node)
+{
+    int    rc;
+    long   v = 0;
+    char   name[128];
+    char  *base;
+
+    snprintf(name, sizeof(name), "%s.%s", section, k->name);
+    base = (char *) ctx->conf;
+
+    switch (k->type) {
+
+    case OVSA_T_STR:
+        if (node->type != YAML_SCALAR_NODE || node->data.scalar.length == 0) {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, name,
+                                  "expected a non-empty string");
+        }
+        free(*(char **) (base + k->off));
+        *(char **) (base + k->off) = strdup((char *) node->data.scalar.value);
+        rc = *(char **) (base + k->off) ? OVSA_OK
+             : ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, name, "out of memory");
+        break;
+
+    case OVSA_T_PATH:
+        rc = ovsa_conf_path(ctx, node, name, (char **) (base + k->off));
+        break;
+
+    case OVSA_T_PATHS:
+        rc = ovsa_conf_paths(ctx, node, name, (char ***) (base + k->off));
+        break;
+
+    case OVSA_T_BOOL:
+        rc = ovsa_conf_bool(ctx, node, name, (int *) (base + k->off));
+        break;
+
+    case OVSA_T_INT:
+        rc = ovsa_conf_int(ctx, node, name, k, &v);
+        if (rc == OVSA_OK) {
+            *(int *) (base + k->off) = (int) v;
+        }
+        break;
+
+    default: /* OVSA_T_ADDR */
+        rc = ovsa_conf_addr(ctx, node, name, (char **) (base + k->off));
+        break;
+    }
+
+    if (rc == OVSA_OK && k->line_off != NOLINE) {
+        *(int *) (base + k->line_off) = (int) key_node->start_mark.line + 1;
+    }
+
+    return rc;
+}
+
+
+static int
+ovsa_conf_section(ovsa_conf_ctx_t *ctx, const ovsa_conf_section_t *s,
+    yaml_node_t *node)
+{
+    char                    name[128];
+    unsigned                seen;
+    const char             *kname;
+    yaml_node_t            *key, *value;
+    yaml_node_pair_t       *pair;
+    const ovsa_conf_key_t  *k;
+
+    if (node->type != YAML_MAPPING_NODE) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, s->name,
+                              "expected a mapping");
+    }
+
+    seen = 0;
+
+    for (pair = node->data.mapping.pairs.start;
+         pair < node->data.mapping.pairs.top;
+         pair++)
+    {
+        key = yaml_document_get_node(&ctx->doc, pair->key);
+        value = yaml_document_get_node(&ctx->doc, pair->value);
+
+        if (key->type != YAML_SCALAR_NODE) {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_KEY, key, s->name,
+                                  "keys must be plain names");
+        }
+
+        kname = (const char *) key->data.scalar.value;
+        snprintf(name, sizeof(name), "%s.%s", s->name, kname);
+
+        for (k = s->keys; k->name; k++) {
+            if (strcmp(k->name, kname) == 0) {
+                break;
+            }
+        }
+
+        if (k->name == NULL) {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_KEY, key, name,
+                                  "unknown key");
+        }
+
+        if (seen & (1u << (k - s->keys))) {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_KEY, key, name,
+                                  "duplicate key");
+        }
+
+        seen |= 1u << (k - s->keys);
+
+        if (ovsa_conf_value(ctx, s->name, k, key, value) != OVSA_OK) {
+            return OVSA_ERR;
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_conf_defaults(ovsa_conf_t *conf)
+{
+    conf->hw_sign_timeout = 2000;
+    conf->threads = 4;
+    conf->max_body = 65536;
+    conf->redis_db = 0;
+    conf->redis_timeout = 1000;
+    conf->listen = strdup("127.0.0.1:9080");
+    conf->admin_listen = strdup("127.0.0.1:9081");
+    conf->redis_address = strdup("127.0.0.1:6379");
+    conf->redis_prefix = strdup("ovsa:");
+
+    if (conf->listen == NULL || conf->admin_listen == NULL
+        || conf->redis_address == NULL || conf->redis_prefix == NULL)
+    {
+        return OVSA_ERR;
+    }
+
+    return OVSA_OK;
+}
+
+
+/* cross-key rules, checked once the whole file is read */
+static int
+ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
+{
+    ovsa_conf_t  *c = ctx->conf;
+
+    if (c->chain == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_MISSING, root,
+                              "identity.chain", "required key is missing");
+    }
+
+    if (c->root == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_MISSING, root,
+                              "identity.root", "required key is missing");
+    }
+
+    if (!c->hw_enabled) {
+        if (c->key == NULL) {
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_MISSING, root,
+                                  "identity.key", "required key is missing "
+                                  "(unless hardware_key.enabled is true)");
+        }
+
+        return OVSA_OK;
+    }
+
+    if (c->key != NULL) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_VALUE,
+                            "%s:%d: identity.key: must not be set when "
+                            "hardware_key.enabled is true: the key stays on "
+                            "the token", ctx->file, c->key_line);
+    }
+
+    if (c->hw_module == NULL || c->hw_key_uri == NULL) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_MISSING,
+                            "%s:%d: hardware_key: \"module\" and \"key_uri\" "
+                            "are required when enabled", ctx->file,
+                            c->hw_line);
+    }
+
+    if (strncmp(c->hw_key_uri, "pkcs11:", 7) != 0) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_VALUE,
+                            "%s:%d: hardware_key.key_uri: not an RFC 7512 "
+                            "\"pkcs11:\" URI", ctx->file, c->hw_line);
+    }
+
+    if ((c->hw_pin_file == NULL) == (c->hw_pin_env == NULL)) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_VALUE,
+                            "%s:%d: hardware_key: exactly one of \"pin_file\" "
+                            "and \"pin_env\" is required", ctx->file,
+                            c->hw_line);
+    }
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
+{
+    int                         rc, started;
+    FILE                       *fp;
+    char                       *abs, *slash;
+    yaml_node_t                *root, *key, *value;
+    yaml_parser_t               parser;
+    yaml_node_pair_t           *pair;
+    ovsa_conf_ctx_t             ctx;
+    const ovsa_conf_section_t  *s;
+
+    rc = OVSA_ERR;
+    started = 0;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.file = path;
+    ctx.err = err;
+
+    abs = realpath(path, NULL);
+    if (abs == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path,
+                            strerror(errno));
+    }
+
+    fp = fopen(abs, "r");
+    if (fp == NULL) {
+        ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path, strerror(errno));
+        free(abs);
+        return OVSA_ERR;
+    }
+
+    ctx.dir = strdup(abs);
+    ctx.conf = calloc(1, sizeof(ovsa_conf_t));
+    if (ctx.dir == NULL || ctx.conf == NULL
+        || ovsa_conf_defaults(ctx.conf) != OVSA_OK)
+    {
+        ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", path);
+        goto end;
+    }
+
+    slash = strrchr(ctx.dir, '/');
+    slash[slash == ctx.dir ? 1 : 0] = '\0';
+    ctx.conf->file = abs;
+    abs = NULL;
+
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, fp);
+
+    if (!yaml_parser_load(&parser, &ctx.doc)) {
+        if (parser.context) {
+            ovsa_err_set(err, OVSA_E_CONF_SYNTAX,
+                         "%s:%lu: malformed YAML: %s %s started at line %lu",
+                         path, (unsigned long) parser.problem_mark.line + 1,
+                         parser.problem, parser.context,
+                         (unsigned long) parser.context_mark.line + 1);
+        } else {
+            ovsa_err_set(err, OVSA_E_CONF_SYNTAX,
+                         "%s:%lu: malformed YAML: %s", path,
+                         (unsigned long) parser.problem_mark.line + 1,
+                         parser.problem ? parser.problem : "parse error");
+        }
+        yaml_parser_delete(&parser);
+        goto end;
+    }
+
+    started = 1;
+    yaml_parser_delete(&parser);
+
+    root = yaml_document_get_root_node(&ctx.doc);
+    if (root == NULL) {
+        ovsa_err_set(err, OVSA_E_CONF_MISSING, "%s:1: identity: the file is "
+                     "empty", path);
+        goto end;
+    }
+
+    if (root->type != YAML_MAPPING_NODE) {
+        ovsa_conf_fail(&ctx, OVSA_E_CONF_TYPE, root, "(top level)",
+                       "expected a mapping of sections");
+        goto end;
+    }
+
+    for (pair = root->data.mapping.pairs.start;
+         pair < root->data.mapping.pairs.top;
+         pair++)
+    {
+        key = yaml_document_get_node(&ctx.doc, pair->key);
+        value = yaml_document_get_node(&ctx.doc, pair->value);
+
+        for (s = ovsa_conf_sections; s->name; s++) {
+            if (key->type == YAML_SCALAR_NODE
+                && strcmp(s->name, (char *) key->data.scalar.value) == 0)
+            {
+                break;
+            }
+        }
+
+        if (s->name == NULL) {
+            ovsa_conf_fail(&ctx, OVSA_E_CONF_KEY, key,
+                           key->type == YAML_SCALAR_NODE
+                           ? (char *) key->data.scalar.value : "(complex)",
+                           "unknown section");
+            goto end;
+        }
+
+        if (ovsa_conf_section(&ctx, s, value) != OVSA_OK) {
+            goto end;
+        }
+    }
+
+    if (ovsa_conf_check(&ctx, root) != OVSA_OK) {
+        goto end;
+    }
+
+    *out = ctx.conf;
+    ctx.conf = NULL;
+    rc = OVSA_OK;
+
+end:
+
+    if (started) {
+        yaml_document_delete(&ctx.doc);
+    }
+
+    fclose(fp);
+    free(abs);
+    free(ctx.dir);
+    ovsa_conf_free(ctx.conf);
+    return rc;
+}
+
+
+void
+ovsa_conf_free(ovsa_conf_t *conf)
+{
+    char  **p;
+
+    if (conf == NULL) {
+        return;
+    }
+
+    free(conf->file);
+    free(conf->chain);
+    free(conf->key);
+    free(conf->root);
+    free(conf->hw_module);
+    free(conf->hw_key_uri);
+    free(conf->hw_pin_file);
+    free(conf->hw_pin_env);
+    free(conf->listen);
+    free(conf->admin_listen);
+    free(conf->admin_token_file);
+    free(conf->redis_address);
+    free(conf->redis_password_file);
+    free(conf->redis_prefix);
+
+    if (conf->isv_certs) {
+        for (p = conf->isv_certs; *p; p++) {
+            free(*p);
+        }
+        free(conf->isv_certs);
+    }
+
+    free(conf);
+}
+
+
+char *
+ovsa_secret_read_file(const char *path, ovsa_err_t *err)
+{
+    FILE    *fp;
+    char     buf[1024];
+    char    *nl, *s;
+
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        ovsa_err_set(err, OVSA_E_IO, "read secret: %s: %s", path,
+                     strerror(errno));
+        return NULL;
+    }
+
+    if (fgets(buf, sizeof(buf), fp) == NULL) {
+        fclose(fp);
+        ovsa_err_set(err, OVSA_E_IO, "read secret: %s: file is empty", path);
+        return NULL;
+    }
+
+    fclose(fp);
+
+    nl = strpbrk(buf, "\r\n");
+    if (nl) {
+        *nl = '\0';
+    }
+
+    if (buf[0] == '\0') {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        ovsa_err_set(err, OVSA_E_IO, "read secret: %s: first line is empty",
+                     path);
+        return NULL;
+    }
+
+    s = strdup(buf);
+    OPENSSL_cleanse(buf, sizeof(buf));
+
+    if (s == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "read secret: out of memory");
+    }
+
+    return s;
+}
+
+
+void
+ovsa_secret_free(char *secret)
+{
+    if (secret != NULL) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+}

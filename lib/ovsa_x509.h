@@ -1,0 +1,78 @@
+/*
+ * ovsa_x509.h: the provisioned identity: certificate chains, keys, and
+ * their verification against exactly one trusted root (never the system
+ * store).  Used by the module at start, by the client SDK for the signing
+ * chain, and by the tools.
+ */
+
+#ifndef OVSA_X509_H
+#define OVSA_X509_H
+
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ovsa_conf.h"
+#include "ovsa_err.h"
+
+/* Certificate policy of ovsa license-server leaves (a UUID OID, X.667). */
+#define OVSA_POLICY_OID  "2.25.62921892084539946696184864784773543139"
+
+#define OVSA_VERIFY_EKU_SERVER   0x01   /* leaf must list serverAuth */
+#define OVSA_VERIFY_POLICY       0x02   /* leaf must carry OVSA_POLICY_OID */
+
+/*
+ * Loads every certificate of a PEM file, in file order, into a new stack
+ * the caller frees with sk_X509_pop_free(chain, X509_free).  Any byte that
+ * is not a certificate (a truncated block, garbage) is an error.
+ */
+int ovsa_chain_load(const char *file, STACK_OF(X509) **out, ovsa_err_t *err);
+
+/* The same, from memory; "what" names the input in messages. */
+int ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
+    STACK_OF(X509) **out, ovsa_err_t *err);
+
+/* Loads exactly one certificate; the caller frees it with X509_free(). */
+int ovsa_cert_load(const char *file, X509 **out, ovsa_err_t *err);
+
+/*
+ * Loads an unencrypted PEM private key; refuses a file that others can
+ * read.  The caller frees it with EVP_PKEY_free().
+ */
+int ovsa_key_load(const char *file, EVP_PKEY **out, ovsa_err_t *err);
+
+/*
+ * Verifies chain (leaf first, then intermediates; a trailing copy of the
+ * root is allowed and ignored) against root only, at time "at" (0: now),
+ * with the OVSA_VERIFY_* flags.  A one-certificate chain equal to root is
+ * a self-signed identity and verifies.  Errors name the certificate by
+ * position and subject.
+ */
+int ovsa_chain_verify(STACK_OF(X509) *chain, X509 *root, unsigned flags,
+    time_t at, ovsa_err_t *err);
+
+/* OVSA_OK when key is the private half of leaf's public key. */
+int ovsa_key_match(X509 *leaf, EVP_PKEY *key, ovsa_err_t *err);
+
+/* Writes "CN=..., O=..." of a certificate's subject into buf. */
+const char *ovsa_cert_subject(X509 *cert, char *buf, size_t size);
+
+typedef struct {
+    STACK_OF(X509)  *chain;   /* leaf first, intermediates; no root */
+    X509            *root;
+    EVP_PKEY        *key;     /* NULL in hardware-key mode */
+} ovsa_identity_t;
+
+/*
+ * Loads and verifies the identity default.yaml names: the chain ends in
+ * the configured root, verifies and is within its validity period, and
+ * (when not in hardware-key mode) the key matches the leaf.  Every error
+ * names the file and the reason.  Free with ovsa_identity_free().
+ */
+int ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,
+    ovsa_err_t *err);
+
+void ovsa_identity_free(ovsa_identity_t *id);
+
+#endif /* OVSA_X509_H */

@@ -1,0 +1,630 @@
+/*
+ * ngx_http_ovsa_module: the license server's provisioned identity.
+ *
+ *   ovsa_config /etc/ovsa/default.yaml;   (http)  read + verify at start
+ *   ovsa_tls on;                           (server) serve that identity
+ *   ovsa_chain;                            (location) the signing chain
+ *
+ * Every check runs while the configuration is read, so a broken identity
+ * fails "nginx -t" and a reload keeps the running configuration.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/pem.h>
+
+#include "ngx_http_ovsa_module.h"
+#include <ovsa_pin.h>
+
+
+static ngx_int_t ngx_http_ovsa_chain_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ovsa_client_cert_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ovsa_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ovsa_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ovsa_tls_server(ngx_conf_t *cf,
+    ngx_http_ovsa_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf);
+static ngx_int_t ngx_http_ovsa_set_signer(ngx_conf_t *cf,
+    ngx_http_ovsa_main_conf_t *omcf);
+static void *ngx_http_ovsa_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_ovsa_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_ovsa_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void ngx_http_ovsa_cleanup(void *data);
+static char *ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ovsa_chain(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_command_t  ngx_http_ovsa_commands[] = {
+
+    { ngx_string("ovsa_config"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ovsa_config,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ovsa_tls"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_http_ovsa_tls,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ovsa_chain"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ovsa_chain,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_ovsa_module_ctx = {
+    ngx_http_ovsa_add_variables,           /* preconfiguration */
+    ngx_http_ovsa_init,                    /* postconfiguration */
+
+    ngx_http_ovsa_create_main_conf,        /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_http_ovsa_create_srv_conf,         /* create server configuration */
+    ngx_http_ovsa_merge_srv_conf,          /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_ovsa_module = {
+    NGX_MODULE_V1,
+    &ngx_http_ovsa_module_ctx,             /* module context */
+    ngx_http_ovsa_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_ovsa_chain_type =
+    ngx_string("application/pem-certificate-chain");
+
+
+static ngx_http_variable_t  ngx_http_ovsa_vars[] = {
+
+    { ngx_string("ovsa_client_cert_sha256"), NULL,
+      ngx_http_ovsa_client_cert_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_ovsa_chain_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_buf_t                  *b;
+    ngx_chain_t                 out;
+    ngx_http_ovsa_main_conf_t  *omcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = omcf->chain_pem.len;
+    r->headers_out.content_type = ngx_http_ovsa_chain_type;
+    r->headers_out.content_type_len = ngx_http_ovsa_chain_type.len;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        return ngx_http_send_header(r);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = omcf->chain_pem.data;
+    b->last = omcf->chain_pem.data + omcf->chain_pem.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * $ovsa_client_cert_sha256: lower-case hex SHA-256 of the DER client
+ * certificate of this TLS connection, empty without one.  The backend
+ * compares it with the customer certificate a license binds; the TLS
+ * handshake proved the client holds its key.
+ */
+
+static ngx_int_t
+ngx_http_ovsa_client_cert_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    X509           *cert;
+    u_char         *p;
+    unsigned int    len;
+    u_char          md[EVP_MAX_MD_SIZE];
+
+    v->not_found = 1;
+
+    if (r->connection->ssl == NULL) {
+        return NGX_OK;
+    }
+
+    cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL) {
+        return NGX_OK;
+    }
+
+    if (!X509_digest(cert, EVP_sha256(), md, &len)) {
+        X509_free(cert);
+        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "ovsa: X509_digest() failed");
+        return NGX_ERROR;
+    }
+
+    X509_free(cert);
+
+    p = ngx_pnalloc(r->pool, 2 * len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, md, len) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ovsa_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_ovsa_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ovsa_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                   s;
+    ngx_http_ovsa_srv_conf_t    *oscf;
+    ngx_http_core_srv_conf_t   **cscfp;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_ovsa_main_conf_t   *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ovsa_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    cscfp = cmcf->servers.elts;
+
+    for (s = 0; s < cmcf->servers.nelts; s++) {
+        oscf = cscfp[s]->ctx->srv_conf[ngx_http_ovsa_module.ctx_index];
+
+        if (oscf->tls != 1) {
+            continue;
+        }
+
+        if (ngx_http_ovsa_tls_server(cf, omcf, cscfp[s]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Runs after the ssl module made the server's SSL_CTX from the files
+ * ovsa_tls named: make sure the context holds exactly the verified
+ * identity, and present leaf + intermediates only, on TLS 1.2 and 1.3.
+ */
+
+static ngx_int_t
+ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
+    ngx_http_core_srv_conf_t *cscf)
+{
+    int                        i;
+    X509                      *leaf;
+    SSL_CTX                   *ctx;
+    ngx_http_ssl_srv_conf_t   *sscf;
+    ngx_http_ovsa_srv_conf_t  *oscf;
+
+    sscf = cscf->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
+    oscf = cscf->ctx->srv_conf[ngx_http_ovsa_module.ctx_index];
+
+    ctx = sscf->ssl.ctx;
+
+    if (ctx == NULL || sscf->certificates == NULL
+        || sscf->certificates->nelts != 1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ovsa_tls: the server must have exactly the "
+                      "certificate from default.yaml; remove "
+                      "\"ssl_certificate\" in %s:%ui",
+                      oscf->tls_file, oscf->tls_line);
+        return NGX_ERROR;
+    }
+
+    if (sscf->protocols & (NGX_SSL_SSLv2|NGX_SSL_SSLv3
+                           |NGX_SSL_TLSv1|NGX_SSL_TLSv1_1))
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ovsa_tls: \"ssl_protocols\" must be limited to "
+                      "TLSv1.2 and TLSv1.3 in %s:%ui",
+                      oscf->tls_file, oscf->tls_line);
+        return NGX_ERROR;
+    }
+
+    leaf = SSL_CTX_get0_certificate(ctx);
+    if (leaf == NULL || X509_cmp(leaf, sk_X509_value(omcf->id.chain, 0))) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ovsa_tls: the certificate loaded for the server is "
+                      "not the verified leaf of %s (was the file replaced "
+                      "during start?) in %s:%ui",
+                      omcf->conf->chain, oscf->tls_file, oscf->tls_line);
+        return NGX_ERROR;
+    }
+
+    if (!SSL_CTX_clear_chain_certs(ctx)) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ovsa_tls: SSL_CTX_clear_chain_certs() failed");
+        return NGX_ERROR;
+    }
+
+    for (i = 1; i < sk_X509_num(omcf->id.chain); i++) {
+        if (!SSL_CTX_add1_chain_cert(ctx, sk_X509_value(omcf->id.chain, i))) {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "ovsa_tls: SSL_CTX_add1_chain_cert() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ovsa_tls: SSL_CTX_set_min_proto_version() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_ovsa_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_ovsa_main_conf_t  *omcf;
+
+    omcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ovsa_main_conf_t));
+    if (omcf == NULL) {
+        return NULL;
+    }
+
+    return omcf;
+}
+
+
+static void *
+ngx_http_ovsa_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_ovsa_srv_conf_t  *oscf;
+
+    oscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ovsa_srv_conf_t));
+    if (oscf == NULL) {
+        return NULL;
+    }
+
+    oscf->tls = NGX_CONF_UNSET;
+
+    return oscf;
+}
+
+
+static char *
+ngx_http_ovsa_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_ovsa_srv_conf_t  *conf = child;
+
+    /* not inherited: each license server block says ovsa_tls itself */
+    ngx_conf_init_value(conf->tls, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_ovsa_cleanup(void *data)
+{
+    ngx_http_ovsa_main_conf_t  *omcf = data;
+
+    ovsa_identity_free(&omcf->id);
+    ovsa_conf_free(omcf->conf);
+    omcf->conf = NULL;
+}
+
+
+static ngx_int_t
+ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
+{
+    int          i, n;
+    BIO         *bio;
+    char        *pem;
+    long         len;
+    ovsa_err_t   err;
+    char         keyid[OVSA_KEYID_LEN + 1];
+
+    /* hardware-key mode sets sign_key when the token is opened */
+    omcf->sign_key = omcf->id.key;
+
+    switch (EVP_PKEY_get_base_id(X509_get0_pubkey(
+                sk_X509_value(omcf->id.chain, 0))))
+    {
+    case EVP_PKEY_RSA:
+        omcf->alg = "rsa-pss-sha512";
+        break;
+
+    case EVP_PKEY_EC:
+        if (EVP_PKEY_get_bits(X509_get0_pubkey(
+                sk_X509_value(omcf->id.chain, 0))) != 256)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: only the "
+                               "P-256 curve is supported (OVSA_E_KEY_TYPE)",
+                               omcf->conf->chain);
+            return NGX_ERROR;
+        }
+        omcf->alg = "ecdsa-p256-sha256";
+        break;
+
+    case EVP_PKEY_ED25519:
+        omcf->alg = "ed25519";
+        break;
+
+    default:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: the leaf key is "
+                           "not RSA, P-256 or Ed25519 (OVSA_E_KEY_TYPE)",
+                           omcf->conf->chain);
+        return NGX_ERROR;
+    }
+
+    if (ovsa_keyid_pkey(X509_get0_pubkey(sk_X509_value(omcf->id.chain, 0)),
+                        keyid, &err) != OVSA_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s (%s)", err.msg,
+                           ovsa_code_name(err.code));
+        return NGX_ERROR;
+    }
+
+    omcf->keyid.len = ngx_strlen(keyid);
+    omcf->keyid.data = ngx_pstrdup(cf->pool, &(ngx_str_t) {
+                                       omcf->keyid.len, (u_char *) keyid });
+    if (omcf->keyid.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = sk_X509_num(omcf->id.chain);
+    for (i = 0; i < n; i++) {
+        if (!PEM_write_bio_X509(bio, sk_X509_value(omcf->id.chain, i))) {
+            BIO_free(bio);
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "ovsa: PEM_write_bio_X509() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    len = BIO_get_mem_data(bio, &pem);
+    omcf->chain_pem.len = len;
+    omcf->chain_pem.data = ngx_pnalloc(cf->pool, len);
+    if (omcf->chain_pem.data == NULL) {
+        BIO_free(bio);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(omcf->chain_pem.data, pem, len);
+    BIO_free(bio);
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ovsa_main_conf_t *omcf = conf;
+
+    ngx_str_t           *value;
+    ovsa_err_t           err;
+    ngx_pool_cleanup_t  *cln;
+
+    if (omcf->file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    omcf->file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &omcf->file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_ovsa_cleanup;
+    cln->data = omcf;
+
+    if (ovsa_conf_load((char *) omcf->file.data, &omcf->conf, &err)
+        != OVSA_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s (%s)", err.msg,
+                           ovsa_code_name(err.code));
+        return NGX_CONF_ERROR;
+    }
+
+    if (ovsa_identity_load(omcf->conf, &omcf->id, &err) != OVSA_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s (%s)", err.msg,
+                           ovsa_code_name(err.code));
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_ovsa_set_signer(cf, omcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                  "ovsa: identity verified: %s, keyid %V, alg %s",
+                  omcf->conf->chain, &omcf->keyid, omcf->alg);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ovsa_srv_conf_t *oscf = conf;
+
+    ngx_str_t                  *value, *s;
+    ngx_http_ssl_srv_conf_t    *sscf;
+    ngx_http_ovsa_main_conf_t  *omcf;
+
+    if (oscf->tls != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcasecmp(value[1].data, (u_char *) "off") == 0) {
+        oscf->tls = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcasecmp(value[1].data, (u_char *) "on") != 0) {
+        return "takes \"on\" or \"off\"";
+    }
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ovsa_module);
+    if (omcf->conf == NULL) {
+        return "needs \"ovsa_config\" earlier in the http block";
+    }
+
+    if (omcf->conf->hw_enabled) {
+        return "cannot serve a hardware-key identity: this build has no "
+               "hardware-key support yet";
+    }
+
+    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
+
+    if (sscf->certificates != NGX_CONF_UNSET_PTR
+        || sscf->certificate_keys != NGX_CONF_UNSET_PTR)
+    {
+        return "conflicts with \"ssl_certificate\" in this server: the "
+               "certificate comes from default.yaml";
+    }
+
+    sscf->certificates = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+    sscf->certificate_keys = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+    if (sscf->certificates == NULL || sscf->certificate_keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    s = ngx_array_push(sscf->certificates);
+    if (s == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    s->data = (u_char *) omcf->conf->chain;
+    s->len = ngx_strlen(omcf->conf->chain);
+
+    s = ngx_array_push(sscf->certificate_keys);
+    if (s == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    s->data = (u_char *) omcf->conf->key;
+    s->len = ngx_strlen(omcf->conf->key);
+
+    if (sscf->protocols == 0) {
+        sscf->protocols = NGX_CONF_BITMASK_SET|NGX_SSL_TLSv1_2
+                          |NGX_SSL_TLSv1_3;
+    }
+
+    oscf->tls = 1;
+    oscf->tls_file = cf->conf_file->file.name.data;
+    oscf->tls_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ovsa_chain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_ovsa_main_conf_t  *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ovsa_module);
+    if (omcf->conf == NULL) {
+        return "needs \"ovsa_config\" earlier in the http block";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_ovsa_chain_handler;
+
+    return NGX_CONF_OK;
+}
