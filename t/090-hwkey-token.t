@@ -151,6 +151,29 @@ for my $key ("srv", "ovsa-ec") {
          "$key: signature verifies in software");
 }
 
+# ---- the PIN as default.yaml's hardware_key names it
+sub write_yaml {
+    my ($pin_line) = @_;
+    open(my $y, '>', "$dir/default.yaml") or die;
+    print $y "identity:\n  chain: leaf.pem\n  root: ca.pem\n"
+           . "hardware_key:\n  enabled: true\n  module: $module\n"
+           . "  key_uri: \"$uri\"\n  $pin_line\n";
+    close $y;
+}
+write_yaml("pin_file: $pin");
+($rc, $out) = run($tester, 'conf', "$dir/default.yaml");
+is($rc, 0, 'default.yaml, pin_file: opens and signs') or diag $out;
+{
+    open(my $p, '<', $pin) or die; my $v = <$p>; chomp $v; close $p;
+    local $ENV{OVSA_TEST_PIN} = $v;
+    write_yaml('pin_env: OVSA_TEST_PIN');
+    ($rc, $out) = run($tester, 'conf', "$dir/default.yaml");
+    is($rc, 0, 'default.yaml, pin_env: opens and signs') or diag $out;
+}
+($rc, $out) = run($tester, 'conf', "$dir/default.yaml");
+like($out, qr/^open-conf: OVSA_E_P11_PIN: .*OVSA_TEST_PIN is not set/m,
+     'default.yaml, pin_env unset: OVSA_E_P11_PIN');
+
 # ---- unplug: the old handle reports the loss (alarm() turns a hang into
 # exit 3), restarting the server does not revive it, a new process can.
 ($rc, $out) = run($tester, 'unplug', $module, $uri, $pin, $fixture, $hsm);

@@ -4,6 +4,7 @@
  * exits 0 when every step had the outcome the command expects.
  *
  *   p11_open_test open   MODULE URI PINFILE   prints the code of the open
+ *   p11_open_test conf   DEFAULT_YAML         ovsa_p11_open_conf + sign
  *   p11_open_test sign   MODULE URI PINFILE   open, sign (PSS + PKCS#1 /
  *                                             ECDSA), verify in software
  *   p11_open_test unplug MODULE URI PINFILE FIXTURE DIR
@@ -31,6 +32,7 @@
 
 #include "ovsa_conf.h"
 #include "ovsa_p11.h"
+#include "ovsa_p11_conf.h"
 
 static const char  *p11_test_step = "start";
 static unsigned     p11_test_alarm_s = 20;
@@ -208,6 +210,30 @@ main(int argc, char **argv)
     ret = 1;
     h = NULL;
     h2 = NULL;
+
+    if (argc == 3 && strcmp(argv[1], "conf") == 0) {
+        ovsa_conf_t  *conf;
+        ovsa_err_t    err;
+        int           rc;
+
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGALRM, p11_test_alarm);
+        if (ovsa_conf_load(argv[2], &conf, &err) != OVSA_OK) {
+            p11_test_report("conf", OVSA_ERR, &err);
+            return 1;
+        }
+        p11_test_step = "open-conf";
+        alarm(p11_test_alarm_s);
+        rc = ovsa_p11_open_conf(conf, &h, &err);
+        alarm(0);
+        p11_test_report("open-conf", rc, &err);
+        ovsa_conf_free(conf);
+        if (rc == OVSA_OK && p11_test_sign(h, 1, "sign-pss") == OVSA_OK) {
+            ret = 0;
+        }
+        ovsa_p11_close(h);
+        return ret;
+    }
 
     if (argc < 5) {
         fprintf(stderr, "usage: p11_open_test open|sign|reopen|unplug|"
