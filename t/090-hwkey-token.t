@@ -102,20 +102,22 @@ chmod 0600, $bad_pin;
 isnt($rc, 0, 'csr: wrong PIN fails');
 ok(!-e "$dir/x.csr", 'csr: nothing written on failure');
 
-# A test CA signs the CSR (scripts/ovsa_dev_ca.sh does this in production).
-run('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout',
-    "$dir/ca.key", '-out', "$dir/ca.pem", '-subj', '/CN=test CA',
-    '-days', '2');
-($rc, $out) = run('openssl', 'x509', '-req', '-in', $csr, '-CA',
-                  "$dir/ca.pem", '-CAkey', "$dir/ca.key", '-days', '1',
-                  '-out', "$dir/leaf.pem");
-is($rc, 0, 'test CA issued the leaf') or diag $out;
+# The development vendor CA issues the leaf from the token's CSR.
+my $devca = "$root/scripts/ovsa_dev_ca.sh";
+($rc, $out) = run('sh', $devca, 'init', '-d', "$dir/ca");
+is($rc, 0, 'dev CA created') or diag $out;
+($rc, $out) = run('sh', $devca, 'sign', '-d', "$dir/ca", '-in', $csr,
+                  '-out', "$dir/chain.pem");
+is($rc, 0, 'dev CA issued the leaf from the token CSR') or diag $out;
+($rc, $out) = run('openssl', 'verify', '-CAfile', "$dir/ca/root.pem",
+                  '-untrusted', "$dir/chain.pem", "$dir/chain.pem");
+is($rc, 0, 'leaf verifies against the vendor root') or diag $out;
 
 ($rc, $out) = run('sh', $hwkey, 'check', '-module', $module, '-uri', $uri,
-                  '-pin-file', $pin, '-cert', "$dir/leaf.pem");
+                  '-pin-file', $pin, '-cert', "$dir/chain.pem");
 is($rc, 0, 'check: token key matches its leaf') or diag $out;
 ($rc, $out) = run('sh', $hwkey, 'check', '-module', $module, '-uri', $uri,
-                  '-pin-file', $pin, '-cert', "$dir/ca.pem");
+                  '-pin-file', $pin, '-cert', "$dir/ca/root.pem");
 isnt($rc, 0, 'check: another certificate is refused');
 like($out, qr/MISMATCH/, 'check: says MISMATCH');
 
@@ -155,7 +157,7 @@ for my $key ("srv", "ovsa-ec") {
 sub write_yaml {
     my ($pin_line) = @_;
     open(my $y, '>', "$dir/default.yaml") or die;
-    print $y "identity:\n  chain: leaf.pem\n  root: ca.pem\n"
+    print $y "identity:\n  chain: chain.pem\n  root: ca/root.pem\n"
            . "hardware_key:\n  enabled: true\n  module: $module\n"
            . "  key_uri: \"$uri\"\n  $pin_line\n";
     close $y;
