@@ -165,6 +165,8 @@ sub write_yaml {
 write_yaml("pin_file: $pin");
 ($rc, $out) = run($tester, 'conf', "$dir/default.yaml");
 is($rc, 0, 'default.yaml, pin_file: opens and signs') or diag $out;
+like($out, qr/^key-match: OVSA_OK/m,
+     'identity chain verifies and its leaf matches the token key');
 {
     open(my $p, '<', $pin) or die; my $v = <$p>; chomp $v; close $p;
     local $ENV{OVSA_TEST_PIN} = $v;

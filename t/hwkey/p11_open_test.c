@@ -33,6 +33,7 @@
 #include "ovsa_conf.h"
 #include "ovsa_p11.h"
 #include "ovsa_p11_conf.h"
+#include "ovsa_x509.h"
 
 static const char  *p11_test_step = "start";
 static unsigned     p11_test_alarm_s = 20;
@@ -227,6 +228,19 @@ main(int argc, char **argv)
         rc = ovsa_p11_open_conf(conf, &h, &err);
         alarm(0);
         p11_test_report("open-conf", rc, &err);
+        if (rc == OVSA_OK) {
+            /* What the module does in a worker: the token key vs the leaf. */
+            ovsa_identity_t  id;
+
+            memset(&id, 0, sizeof(id));
+            rc = ovsa_identity_load(conf, &id, &err);
+            if (rc == OVSA_OK) {
+                rc = ovsa_key_match(sk_X509_value(id.chain, 0),
+                                    ovsa_p11_pkey(h), &err);
+            }
+            p11_test_report("key-match", rc, &err);
+            ovsa_identity_free(&id);
+        }
         ovsa_conf_free(conf);
         if (rc == OVSA_OK && p11_test_sign(h, 1, "sign-pss") == OVSA_OK) {
             ret = 0;
