@@ -3,6 +3,7 @@
 # scenario.  Throwaway evidence, not product code.
 #   sh docs/hwkey-probe/run.sh build
 #   sh docs/hwkey-probe/run.sh delay|unplug|freeze   (TIMEOUT=ms, OVSA_PROBE_NO_EXIT=1)
+# shellcheck disable=SC2015  # "a && b || fail" is meant
 set -u
 OVSA_REPO=$(cd "$(dirname "$0")/../.." && pwd); export OVSA_REPO
 P=${PROBE_DIR:-/tmp/ovsa-hwkey-probe}; BUILD=$P/build; TP=$P/run
@@ -23,11 +24,11 @@ sed -e "s|@BUILD@|$BUILD|; s|@RUN@|$TP|g" "$OVSA_REPO/docs/hwkey-probe/nginx.con
 sh "$FX" destroy "$D" 2>/dev/null; sh "$FX" init "$D" >/dev/null && sh "$FX" start "$D" || exit 1
 eval "$(sh "$FX" env "$D")"
 export OVSA_PROBE_URI="pkcs11:token=ovsa-test;object=ovsa-rsa;type=private"
-export OVSA_PROBE_PIN_FILE=$OVSA_HSM_PIN_FILE OVSA_PROBE_TIMEOUT_MS=${TIMEOUT:-1000}
-export OVSA_PROBE_MODULE=$OVSA_P11_MODULE
+export OVSA_PROBE_PIN_FILE="$OVSA_HSM_PIN_FILE" OVSA_PROBE_TIMEOUT_MS="${TIMEOUT:-1000}"
+export OVSA_PROBE_MODULE="$OVSA_P11_MODULE"
 if [ "$1" = delay ]; then
-    export OVSA_PROBE_MODULE=$OVSA_REPO/build/lib/ovsa-p11-delay.so
-    export OVSA_P11_DELAY_TARGET=$OVSA_P11_MODULE OVSA_P11_DELAY_MS=1500
+    export OVSA_PROBE_MODULE="$OVSA_REPO/build/lib/ovsa-p11-delay.so"
+    export OVSA_P11_DELAY_TARGET="$OVSA_P11_MODULE" OVSA_P11_DELAY_MS=1500
 fi
 : > "$TP/logs/error.log"
 timeout 12 nginx -p "$TP" -c "$TP/nginx.conf" & NP=$!
