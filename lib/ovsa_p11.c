@@ -10,6 +10,7 @@
 #endif
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -36,9 +37,12 @@ struct ovsa_p11_s {
 };
 
 
+/* The name of a CK_RV; unknown values as hex (thread-local buffer). */
 static const char *
 ovsa_p11_rv_name(CK_RV rv)
 {
+    static __thread char  buf[32];
+
     switch (rv) {
     case CKR_OK:                        return "CKR_OK";
     case CKR_GENERAL_ERROR:             return "CKR_GENERAL_ERROR";
@@ -57,7 +61,9 @@ ovsa_p11_rv_name(CK_RV rv)
     case CKR_TOKEN_NOT_RECOGNIZED:      return "CKR_TOKEN_NOT_RECOGNIZED";
     case CKR_USER_PIN_NOT_INITIALIZED:  return "CKR_USER_PIN_NOT_INITIALIZED";
     case CKR_CRYPTOKI_NOT_INITIALIZED:  return "CKR_CRYPTOKI_NOT_INITIALIZED";
-    default:                            return "CKR_other";
+    default:
+        snprintf(buf, sizeof(buf), "CKR 0x%08lx", (unsigned long) rv);
+        return buf;
     }
 }
 
