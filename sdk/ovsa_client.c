@@ -646,12 +646,22 @@ static int
 ovsa_client_chain_fetch(ovsa_client_t *c, const char *keyid,
     STACK_OF(X509) **out, ovsa_client_resp_t *resp, ovsa_err_t *err)
 {
-    char         leaf[OVSA_KEYID_LEN + 1];
-    ovsa_err_t   e;
+    char           leaf[OVSA_KEYID_LEN + 1], nonce[32];
+    ovsa_err_t     e;
+    unsigned char  raw[16];
 
     *out = NULL;
 
-    if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, NULL,
+    /*
+     * The chain needs no signature (it is verified against the root), but
+     * a server that signs everything also wants a nonce here.
+     */
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return ovsa_err_ssl(err, OVSA_E_INTERNAL, "chain: no random nonce");
+    }
+    ovsa_b64_encode(raw, sizeof(raw), nonce, 1);
+
+    if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, nonce,
                          OVSA_CHAIN_MAX, resp, err) != OVSA_OK)
     {
         return OVSA_ERR;

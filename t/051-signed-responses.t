@@ -592,7 +592,19 @@ stop_proxy();
 
 stop_nginx();
 
-# ---- 8. HTTP/2: :authority is the Host of the @target-uri
+# ---- 8. ovsa_sign on for the whole server, the chain endpoint included
+
+{
+    my $conf = nginx_conf(tls => '', yaml => yaml_for('rsa'),
+                          http_config => $backend, config => $front);
+    $conf =~ s/(ovsa_sign_ttl 300;)/$1\n        ovsa_sign on;/;
+    start_nginx($conf);
+    check_code('server-wide signing: the chain is fetched with a nonce',
+               'OVSA_E_NONE', 0);
+    stop_nginx();
+}
+
+# ---- 8b. HTTP/2: :authority is the Host of the @target-uri
 
 {
     my $conf = nginx_conf(tls => '', yaml => yaml_for('rsa'),
