@@ -306,20 +306,14 @@ ovsa_sig_init(EVP_MD_CTX *ctx, EVP_PKEY *pkey, const char *alg, int sign)
 /* ---- parameters, Signature-Input, base */
 
 int
-ovsa_sig_params_init(ovsa_sig_params_t *p, EVP_PKEY *pkey, time_t now,
-    long ttl, ovsa_err_t *err)
+ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pkey, ovsa_err_t *err)
 {
     char  keyid[OVSA_KEYID_LEN + 1];
 
-    memset(p, 0, sizeof(*p));
+    memset(s, 0, sizeof(*s));
 
-    if (ttl <= 0) {
-        return ovsa_err_set(err, OVSA_E_INTERNAL,
-                            "signature: ttl must be positive");
-    }
-
-    p->alg = ovsa_sig_alg_for_key(pkey, err);
-    if (p->alg == NULL) {
+    s->alg = ovsa_sig_alg_for_key(pkey, err);
+    if (s->alg == NULL) {
         return OVSA_ERR;
     }
 
@@ -327,7 +321,31 @@ ovsa_sig_params_init(ovsa_sig_params_t *p, EVP_PKEY *pkey, time_t now,
         return OVSA_ERR;
     }
 
-    memcpy(p->keyid, keyid, sizeof(keyid));
+    memcpy(s->keyid, keyid, sizeof(keyid));
+    s->pkey = pkey;
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
+    time_t now, long ttl, ovsa_err_t *err)
+{
+    memset(p, 0, sizeof(*p));
+
+    if (ttl <= 0) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL,
+                            "signature: ttl must be positive");
+    }
+
+    if (signer->alg == NULL || signer->keyid[0] == '\0') {
+        return ovsa_err_set(err, OVSA_E_INTERNAL,
+                            "signature: signer not initialised");
+    }
+
+    p->alg = signer->alg;
+    memcpy(p->keyid, signer->keyid, sizeof(p->keyid));
     p->created = (long long) now;
     p->expires = (long long) now + ttl;
 
@@ -584,7 +602,8 @@ end:
 
 
 int
-ovsa_sig_sign_response(EVP_PKEY *pkey, const ovsa_sig_msg_t *msg,
+ovsa_sig_sign_response(const ovsa_signer_t *signer,
+    const ovsa_sig_msg_t *msg,
     const void *body, size_t body_len, time_t now, long ttl, char *base,
     size_t base_size, size_t *base_len, char *digest, char *input,
     char *sig, ovsa_err_t *err)
@@ -593,7 +612,7 @@ ovsa_sig_sign_response(EVP_PKEY *pkey, const ovsa_sig_msg_t *msg,
     ovsa_sig_params_t  p;
 
     if (ovsa_digest_field(body, body_len, digest, err) != OVSA_OK
-        || ovsa_sig_params_init(&p, pkey, now, ttl, err) != OVSA_OK
+        || ovsa_sig_params_init(&p, signer, now, ttl, err) != OVSA_OK
         || ovsa_sig_input_field(&p, input, err) != OVSA_OK)
     {
         return OVSA_ERR;
@@ -612,7 +631,7 @@ ovsa_sig_sign_response(EVP_PKEY *pkey, const ovsa_sig_msg_t *msg,
                             "%zu bytes, %zu given", *base_len, base_size);
     }
 
-    return ovsa_sig_sign(pkey, &p, base, *base_len, sig, err);
+    return ovsa_sig_sign(signer->pkey, &p, base, *base_len, sig, err);
 }
 
 

@@ -106,11 +106,27 @@ int ovsa_digest_verify(ovsa_str_t field, const void *body, size_t len,
 const char *ovsa_sig_alg_for_key(EVP_PKEY *pkey, ovsa_err_t *err);
 
 /*
- * Fills params for signing now with pkey: created = now, expires = now +
- * ttl, keyid of pkey (lib/ovsa_pin.h), alg for the key type.
+ * A signing key prepared once (at start), so the per-answer work is one
+ * digest and one signature: the key, its alg name and its keyid.
  */
-int ovsa_sig_params_init(ovsa_sig_params_t *p, EVP_PKEY *pkey, time_t now,
-    long ttl, ovsa_err_t *err);
+typedef struct {
+    EVP_PKEY    *pkey;             /* not owned */
+    const char  *alg;              /* ovsa_sig_alg_for_key() */
+    char         keyid[OVSA_SIG_KEYID_MAX + 1];
+} ovsa_signer_t;
+
+/*
+ * Prepares s for pkey: alg for the key type, keyid of the public key
+ * (lib/ovsa_pin.h).  s->pkey borrows pkey.
+ */
+int ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pkey, ovsa_err_t *err);
+
+/*
+ * Fills params for signing now with signer: created = now, expires =
+ * now + ttl, the signer's keyid and alg.
+ */
+int ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
+    time_t now, long ttl, ovsa_err_t *err);
 
 /*
  * Writes the Signature-Input field value, NUL-terminated, to
@@ -138,14 +154,15 @@ int ovsa_sig_sign(EVP_PKEY *pkey, const ovsa_sig_params_t *p,
     const char *base, size_t base_len, char *out, ovsa_err_t *err);
 
 /*
- * Convenience for signers: params_init + digest over body + base + sign.
+ * For signers: params_init + digest over body + base + sign.
  * digest[OVSA_DIGEST_FIELD_LEN + 1], input[OVSA_SIG_INPUT_MAX] and
  * sig[OVSA_SIG_FIELD_MAX] receive the three header values; msg's
  * content_digest is ignored (the computed one is used).  base/base_size
  * is caller scratch space for the base: its needed size is returned in
  * *base_len when too small (OVSA_E_INTERNAL).
  */
-int ovsa_sig_sign_response(EVP_PKEY *pkey, const ovsa_sig_msg_t *msg,
+int ovsa_sig_sign_response(const ovsa_signer_t *signer,
+    const ovsa_sig_msg_t *msg,
     const void *body, size_t body_len, time_t now, long ttl,
     char *base, size_t base_size, size_t *base_len,
     char *digest, char *input, char *sig, ovsa_err_t *err);

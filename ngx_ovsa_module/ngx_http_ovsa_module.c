@@ -16,7 +16,6 @@
 #include <openssl/pem.h>
 
 #include "ngx_http_ovsa_module.h"
-#include <ovsa_pin.h>
 
 
 static ngx_int_t ngx_http_ovsa_chain_handler(ngx_http_request_t *r);
@@ -400,55 +399,20 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
     char        *pem;
     long         len;
     ovsa_err_t   err;
-    char         keyid[OVSA_KEYID_LEN + 1];
 
-    /* hardware-key mode sets sign_key when the token is opened */
-    omcf->sign_key = omcf->id.key;
-
-    switch (EVP_PKEY_get_base_id(X509_get0_pubkey(
-                sk_X509_value(omcf->id.chain, 0))))
+    /* in hardware-key mode the worker sets signer.pkey to the token key */
+    if (ovsa_signer_init(&omcf->signer,
+                         X509_get0_pubkey(sk_X509_value(omcf->id.chain, 0)),
+                         &err)
+        != OVSA_OK)
     {
-    case EVP_PKEY_RSA:
-        omcf->alg = "rsa-pss-sha512";
-        break;
-
-    case EVP_PKEY_EC:
-        if (EVP_PKEY_get_bits(X509_get0_pubkey(
-                sk_X509_value(omcf->id.chain, 0))) != 256)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: only the "
-                               "P-256 curve is supported (OVSA_E_KEY_TYPE)",
-                               omcf->conf->chain);
-            return NGX_ERROR;
-        }
-        omcf->alg = "ecdsa-p256-sha256";
-        break;
-
-    case EVP_PKEY_ED25519:
-        omcf->alg = "ed25519";
-        break;
-
-    default:
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: the leaf key is "
-                           "not RSA, P-256 or Ed25519 (OVSA_E_KEY_TYPE)",
-                           omcf->conf->chain);
-        return NGX_ERROR;
-    }
-
-    if (ovsa_keyid_pkey(X509_get0_pubkey(sk_X509_value(omcf->id.chain, 0)),
-                        keyid, &err) != OVSA_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s (%s)", err.msg,
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: %s (%s)",
+                           omcf->conf->chain, err.msg,
                            ovsa_code_name(err.code));
         return NGX_ERROR;
     }
 
-    omcf->keyid.len = ngx_strlen(keyid);
-    omcf->keyid.data = ngx_pstrdup(cf->pool, &(ngx_str_t) {
-                                       omcf->keyid.len, (u_char *) keyid });
-    if (omcf->keyid.data == NULL) {
-        return NGX_ERROR;
-    }
+    omcf->signer.pkey = omcf->id.key;
 
     bio = BIO_new(BIO_s_mem());
     if (bio == NULL) {
@@ -527,8 +491,8 @@ ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
-                  "ovsa: identity verified: %s, keyid %V, alg %s",
-                  omcf->conf->chain, &omcf->keyid, omcf->alg);
+                  "ovsa: identity verified: %s, keyid %s, alg %s",
+                  omcf->conf->chain, omcf->signer.keyid, omcf->signer.alg);
 
     return NGX_CONF_OK;
 }

@@ -382,7 +382,7 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_ovsa_sign_filter_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
 
-    if (omcf->sign_key == NULL) {
+    if (omcf->signer.pkey == NULL) {
         return ngx_http_ovsa_sign_fail(r, ctx, "no signing key loaded",
                                        NULL);
     }
@@ -427,7 +427,7 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
         return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
     }
 
-    if (ovsa_sig_sign_response(omcf->sign_key, &msg,
+    if (ovsa_sig_sign_response(&omcf->signer, &msg,
                                ctx->body ? ctx->body : (u_char *) "",
                                ctx->len, ngx_time(), (long) slcf->ttl,
                                (char *) base, base_size, &base_len, digest,

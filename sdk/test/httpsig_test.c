@@ -25,6 +25,18 @@
 #include "ovsa_sf.h"
 
 
+
+/* a signer prepared for pkey, as a server prepares it once at start */
+static const ovsa_signer_t *
+signer_of(EVP_PKEY *pkey)
+{
+    static ovsa_signer_t  signer;
+    ovsa_err_t            err;
+
+    assert_int_equal(ovsa_signer_init(&signer, pkey, &err), OVSA_OK);
+    return &signer;
+}
+
 static const char kat_key[] =
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEICu3XPOKHKJnfDuyoKwX69wyahTQAmvBLyCmtgPBAcBA\n"
@@ -221,7 +233,7 @@ test_kat(void **state)
     pkey = kat_pkey();
     m = kat_msg(kat_digest);
 
-    assert_int_equal(ovsa_sig_params_init(&p, pkey, 1700000000, 300, &err),
+    assert_int_equal(ovsa_sig_params_init(&p, signer_of(pkey), 1700000000, 300, &err),
                      OVSA_OK);
     assert_string_equal(p.keyid, kat_keyid);
     assert_string_equal(p.alg, "ed25519");
@@ -302,7 +314,7 @@ sign_kat_msg(EVP_PKEY *pkey, time_t now, signed_t *s)
     ovsa_err_t  err;
 
     s->msg = kat_msg(NULL);
-    assert_int_equal(ovsa_sig_sign_response(pkey, &s->msg, kat_body,
+    assert_int_equal(ovsa_sig_sign_response(signer_of(pkey), &s->msg, kat_body,
                                             strlen(kat_body), now, 300,
                                             s->base, sizeof(s->base), &len,
                                             s->digest, s->input, s->sig,
@@ -493,7 +505,7 @@ round_trip(const char *type, const char *alg, size_t raw_len)
     {
         ovsa_sig_params_t  p;
 
-        assert_int_equal(ovsa_sig_params_init(&p, pkey, 1700000000, 300,
+        assert_int_equal(ovsa_sig_params_init(&p, signer_of(pkey), 1700000000, 300,
                                               &err), OVSA_OK);
         p.alg = strcmp(alg, "ed25519") == 0 ? OVSA_ALG_P256 : OVSA_ALG_ED25519;
         assert_int_equal(ovsa_sig_sign(pkey, &p, "x", 1, sigbad, &err),
@@ -560,7 +572,7 @@ test_base_rejects(void **state)
     ovsa_sig_params_t  p;
 
     pkey = kat_pkey();
-    assert_int_equal(ovsa_sig_params_init(&p, pkey, 1700000000, 300, &err),
+    assert_int_equal(ovsa_sig_params_init(&p, signer_of(pkey), 1700000000, 300, &err),
                      OVSA_OK);
 
     m = kat_msg(kat_digest);
