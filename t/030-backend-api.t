@@ -307,9 +307,9 @@ for my $i (1 .. $n) {
     $ok++ if $s1 == 200 && $s2 == 200;
 }
 is($ok, $n, "$n activations and $n leases");
-my $act = $t->redis('MEMORY', 'USAGE', 'ovsa:act:NBIG');
-my $lease = $t->redis('MEMORY', 'USAGE', 'ovsa:lz:FBIG')
-          + $t->redis('MEMORY', 'USAGE', 'ovsa:lh:FBIG');
+my $act = $t->redis('MEMORY', 'USAGE', 'ovsa:act:NBIG', 'SAMPLES', 0);
+my $lease = $t->redis('MEMORY', 'USAGE', 'ovsa:lz:FBIG', 'SAMPLES', 0)
+          + $t->redis('MEMORY', 'USAGE', 'ovsa:lh:FBIG', 'SAMPLES', 0);
 cmp_ok($act / $n, '<=', 300, sprintf('%.0f bytes per activation', $act / $n));
 cmp_ok($lease / $n, '<=', 300, sprintf('%.0f bytes per lease', $lease / $n));
 

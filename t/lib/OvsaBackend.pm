@@ -81,6 +81,16 @@ sub wait_port {
     return 0;
 }
 
+sub wait_file {
+    my ($file) = @_;
+    my $end = time + 10;
+    while (time < $end) {
+        return 1 if -S $file;
+        sleep 0.02;
+    }
+    return 0;
+}
+
 sub spawn {
     my ($log, @cmd) = @_;
     my $pid = fork;
@@ -179,7 +189,7 @@ sub make_isv {
 }
 
 our $PIN_A = 'sha256//' . ('A' x 43) . '=';
-our $PIN_B = 'sha256//' . ('B' x 43) . '=';
+our $PIN_B = 'sha256//' . ('B' x 42) . 'A=';
 
 # A payload with sane defaults for its type; %o overrides fields.
 sub payload {
@@ -265,13 +275,11 @@ sub start_backend {
     my $pid = spawn($log, "$BIN/bin/ovsa-backend", '-c', $conf);
     my $b = { name => $name, pid => $pid, port => $port,
               admin_port => $aport, log => $log, conf => $conf };
-    if ($o{listen} =~ /^127/) {
-        wait_port($port) or die "backend $name did not start:\n"
-                                . slurp($log);
-    }
-    wait_port($aport) or die "backend $name admin did not start:\n"
-                             . slurp($log);
     $self->{backends}{$name} = $b;
+    for my $l ($o{listen}, $o{admin_listen}) {
+        my $up = $l =~ /^unix:(.*)/ ? wait_file($1) : wait_port($l =~ /:(\d+)$/);
+        die "backend $name did not start on $l:\n" . slurp($log) unless $up;
+    }
     return $b;
 }
 
