@@ -2,6 +2,7 @@
  * store.c: Redis access for ovsa-backend (see store.h).
  */
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,20 +136,25 @@ ovsa_store_setup_cmd(redisContext *c, int argc, const char **argv,
 }
 
 
-/* Returns the calling thread's connection, connecting when needed. */
+/*
+ * Returns the calling thread's connection, connecting when needed; *fresh
+ * says whether it was just made.
+ */
 static redisContext *
-ovsa_store_conn(ovsa_err_t *err)
+ovsa_store_conn(int *fresh, ovsa_err_t *err)
 {
     char            host[256], db[16];
     const char     *a, *colon, *argv[2];
     redisContext   *c;
     struct timeval  tv;
 
+    *fresh = 0;
     c = pthread_getspecific(ovsa_store_tls);
     if (c != NULL) {
         return c;
     }
 
+    *fresh = 1;
     tv.tv_sec = ovsa_store_conf.timeout_ms / 1000;
     tv.tv_usec = (ovsa_store_conf.timeout_ms % 1000) * 1000;
     a = ovsa_store_conf.address;
@@ -281,10 +287,10 @@ ovsa_store_load_one(redisContext *c, int i, ovsa_err_t *err)
 int
 ovsa_store_load_scripts(ovsa_err_t *err)
 {
-    int            i;
+    int            i, fresh;
     redisContext  *c;
 
-    c = ovsa_store_conn(err);
+    c = ovsa_store_conn(&fresh, err);
     if (c == NULL) {
         return OVSA_ERR;
     }
@@ -303,7 +309,8 @@ int
 ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, char **out, ovsa_err_t *err)
 {
-    int            i, argc, attempt, rc;
+    int            i, argc, attempt, rc, fresh, reconnected, noscript,
+                   stale;
     char           nk[16];
     const char    *argv[OVSA_STORE_ARGS_MAX];
     redisReply    *r;
@@ -328,24 +335,44 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
         argv[argc++] = args[i];
     }
 
-    for (attempt = 0; attempt < 2; attempt++) {
-        c = ovsa_store_conn(err);
+    /*
+     * At most one retry for each of: a stale connection (Redis restarted
+     * since this thread last used it: EOF or reset before any answer, so
+     * the script did not run) and NOSCRIPT (script cache empty).  A
+     * timeout is never retried: the script may have run.
+     */
+    reconnected = 0;
+    noscript = 0;
+
+    for (attempt = 0; attempt < 3; attempt++) {
+        c = ovsa_store_conn(&fresh, err);
         if (c == NULL) {
             return OVSA_ERR;
         }
 
+        errno = 0;
         r = redisCommandArgv(c, argc, argv, NULL);
         if (r == NULL) {
+            stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
+                     || errno == EPIPE);
             ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: EVALSHA %s: %s",
                          ovsa_store_names[script], c->errstr);
             ovsa_store_drop();
+
+            if (stale && !fresh && !reconnected) {
+                reconnected = 1;
+                continue;
+            }
+
             return OVSA_ERR;
         }
 
-        if (r->type == REDIS_REPLY_ERROR
-            && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0)
+        if (r->type == REDIS_REPLY_ERROR && !noscript
+            && strncmp(r->str, "NOSCRIPT", 8) == 0)
         {
             freeReplyObject(r);
+            r = NULL;
+            noscript = 1;
             if (ovsa_store_load_one(c, script, err) != OVSA_OK) {
                 return OVSA_ERR;
             }
@@ -353,6 +380,11 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
         }
 
         break;
+    }
+
+    if (r == NULL) {
+        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s.lua: gave up",
+                            ovsa_store_names[script]);
     }
 
     rc = OVSA_OK;

@@ -121,12 +121,16 @@ sub stop_pid {
 
 # ---- redis
 
+# %o: persist (append-only file, so a restart keeps the data), debug
+# (enable the DEBUG command).
 sub start_redis {
-    my ($self) = @_;
+    my ($self, %o) = @_;
     my $p = $self->{redis_port};
     $self->{redis_pid} = spawn("$self->{dir}/redis.log", 'redis-server',
         '--port', $p, '--bind', '127.0.0.1', '--save', '',
-        '--appendonly', 'no', '--dir', $self->{dir});
+        '--appendonly', $o{persist} ? 'yes' : 'no',
+        '--appendfsync', 'always', '--dir', $self->{dir},
+        $o{debug} ? ('--enable-debug-command', 'yes') : ());
     wait_port($p) or die "redis-server did not start on $p";
     my $end = time + 10;
     while (time < $end) {
@@ -256,7 +260,8 @@ sub conf {
         . "  threads: " . ($o{threads} || 4) . "\n"
         . "  max_body: " . ($o{max_body} || 65536) . "\n"
         . "redis: {address: \"127.0.0.1:$self->{redis_port}\","
-        . " prefix: \"" . ($o{prefix} || 'ovsa:') . "\", timeout_ms: 500}\n"
+        . " prefix: \"" . ($o{prefix} || 'ovsa:') . "\", timeout_ms: "
+        . ($o{redis_timeout} || 500) . "}\n"
         . "licenses: {isv_certs: [$isv]}\n" . ($o{extra} || '');
     spew("$d/$name.yaml", $yaml);
     return "$d/$name.yaml";
