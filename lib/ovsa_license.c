@@ -592,10 +592,17 @@ ovsa_lic_pin(json_t *pins, const char *path, const char *key, int nullable,
     int          c;
     size_t       i;
     char        *pin;
+    json_t      *v;
     static const char  b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
                                "qrstuvwxyz0123456789+/";
 
-    if (ovsa_lic_str(pins, path, key, nullable, OVSA_PIN_LEN + 1, out, err)
+    v = json_object_get(pins, key);
+    if (json_is_string(v) && json_string_length(v) == 0) {
+        *out = NULL;
+        goto bad;
+    }
+
+    if (ovsa_lic_str(pins, path, key, nullable, 1024, out, err)
         != OVSA_OK)
     {
         return OVSA_ERR;
@@ -629,7 +636,7 @@ ovsa_lic_pin(json_t *pins, const char *path, const char *key, int nullable,
 
 bad:
 
-    free(pin);
+    free(*out);
     *out = NULL;
     return ovsa_err_set(err, OVSA_E_LIC_PIN, "license: %s.%s: not "
                         "\"sha256//\" followed by 44 base64 characters",
@@ -983,7 +990,9 @@ ovsa_lic_header(const char *b64, ovsa_license_t *lic, ovsa_err_t *err)
     if (ovsa_lic_known(hdr, "protected", ovsa_license_header_keys, err)
         != OVSA_OK)
     {
-        err->code = OVSA_E_LIC_HEADER;
+        if (err != NULL) {
+            err->code = OVSA_E_LIC_HEADER;
+        }
         goto end;
     }
 

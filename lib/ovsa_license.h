@@ -102,7 +102,8 @@ typedef struct {
  *   OVSA_E_LIC_LIMITS     the limit the license type needs is not set
  *   OVSA_E_LIC_PIN        a pin is not "sha256//" + 44 base64 chars
  *   OVSA_E_LIC_URL        a server URL is not https, or is repeated
- * The message names the field ("license: servers[1].pins.current: ...").
+ * (and OVSA_E_NOMEM / OVSA_E_INTERNAL).  The message names the field
+ * ("license: servers[1].pins.current: not ...").  err may be NULL.
  */
 int ovsa_license_parse(const char *jws, size_t len, ovsa_license_t **out,
     ovsa_err_t *err);

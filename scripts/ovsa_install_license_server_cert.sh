@@ -127,6 +127,21 @@ load_chain() {
         fi
     done
     [ "$NCERTS" -gt 0 ] || die "$CMD: $1: not a PEM certificate"
+    # Leaf first, then each certificate's issuer (what the server sends,
+    # in the order RFC 8446 4.4.2 asks for).
+    _i=1
+    _prev=""
+    for c in "$WORK"/split/*.pem.norm; do
+        _subj=$(openssl x509 -in "$c" -noout -subject -nameopt RFC2253) \
+            || die "$CMD: $1: cannot read a subject"
+        if [ -n "$_prev" ] && [ "$_prev" != "${_subj#subject=}" ]; then
+            die "$CMD: $1: certificates out of order (certificate $((_i - 1)) is not issued by certificate $_i; the leaf comes first, then its issuer)"
+        fi
+        _prev=$(openssl x509 -in "$c" -noout -issuer -nameopt RFC2253) \
+            || die "$CMD: $1: cannot read an issuer"
+        _prev=${_prev#issuer=}
+        _i=$((_i + 1))
+    done
 }
 
 # load_root FILE: FILE must hold exactly one certificate -> $WORK/root.pem
@@ -268,7 +283,7 @@ identity:
   key: current/server.key
   root: vendor-root.pem
 
-# Sign with a PKCS#11 token (YubiKey, HSM) instead of identity.key.
+# Sign with a PKCS#11 token (YubiKey, HSM); then remove identity.key.
 #hardware_key:
 #  enabled: true
 #  module: /usr/lib/x86_64-linux-gnu/libykcs11.so
@@ -277,8 +292,8 @@ identity:
 #  sign_timeout_ms: 2000
 
 #backend:
-#  listen: unix:/run/ovsa/backend.sock
-#  admin_listen: 127.0.0.1:8443
+#  listen: 127.0.0.1:9080
+#  admin_listen: 127.0.0.1:9081
 #  admin_token_file: admin.token
 #  threads: 4
 #  max_body: 65536
@@ -364,6 +379,9 @@ extendedKeyUsage     = serverAuth
 certificatePolicies  = $POLICY_OID
 subjectAltName       = $1
 subjectKeyIdentifier = hash
+# = its own SKI: tells two self-signed certificates with the same name
+# apart in a client's trust list during a rotation.
+authorityKeyIdentifier = keyid:always
 EOF
 }
 

@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/lib";
 use POSIX qw(strftime);
 use Test::More;
 
-use OvsaPki;
+use OvsaScriptTest;
 
 my $CA = script('ovsa_dev_ca.sh');
 my $P = 'ovsa_dev_ca.sh';

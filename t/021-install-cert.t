@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use POSIX ();
 use Test::More;
 
-use OvsaPki;
+use OvsaScriptTest;
 
 my $INST = script('ovsa_install_license_server_cert.sh');
 my $DEVCA = script('ovsa_dev_ca.sh');
@@ -87,6 +87,10 @@ like($cur, qr/Certificate Policies:\s+Policy: \Q$OID\E\n/, 'gencert: policy OID'
 like($cur, qr/Basic Constraints: critical\s+CA:FALSE/, 'gencert: not a CA');
 like($cur, qr/Subject Alternative Name:\s+DNS:localhost, IP Address:127.0.0.1\n/,
      'gencert: default SAN');
+my ($ski) = $cur =~ /Subject Key Identifier:\s+(\S+)\n/;
+my ($aki) = $cur =~ /Authority Key Identifier:\s+(?:keyid:)?(\S+)\n/;
+ok(defined $ski && defined $aki && $ski eq $aki,
+   'gencert: authorityKeyIdentifier = its own SKI');
 is(run_cmd('openssl', 'x509', '-in', "$conf/current/server-chain.pem",
            '-noout', '-checkend', 364 * 86400)->{rc}, 0, 'gencert: valid 364 days');
 isnt(run_cmd('openssl', 'x509', '-in', "$conf/current/server-chain.pem",
@@ -303,6 +307,15 @@ write_file("$t/leaf-only.pem", (split /(?<=-----END CERTIFICATE-----\n)/, slurp(
 refused('leaf without its intermediate',
         "install-new-cert: $t/leaf-only.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 20 at 0 depth lookup: unable to get local issuer certificate",
         'install-new-cert', "$t/leaf-only.pem");
+write_file("$t/reordered.pem", slurp("$ca/intermediate.pem") . slurp("$t/c2.pem"));
+refused('intermediate before leaf',
+        "install-new-cert: $t/reordered.pem: certificates out of order (certificate 1 is not issued by certificate 2; the leaf comes first, then its issuer)",
+        'install-new-cert', "$t/reordered.pem");
+write_file("$t/root-mid.pem", (split /(?<=-----END CERTIFICATE-----\n)/, slurp("$t/c2.pem"))[0]
+    . slurp("$ca/root.pem") . slurp("$ca/intermediate.pem"));
+refused('root between leaf and intermediate',
+        "install-new-cert: $t/root-mid.pem: certificates out of order (certificate 1 is not issued by certificate 2; the leaf comes first, then its issuer)",
+        'install-new-cert', "$t/root-mid.pem");
 write_file("$t/two-roots.pem", slurp("$ca/root.pem") . slurp("$t/other-ca/root.pem"));
 refused('root file with two certificates',
         "install-new-cert: $t/two-roots.pem: a vendor root file must hold exactly one certificate",
@@ -330,13 +343,18 @@ refused('leaf with the policy but EKU clientAuth only',
 refused('install-cert over a current identity',
         "install-cert: $conf already has a current identity (rotate with gencert-new or install-new-cert + provision-new-cert, or use --force)",
         'install-cert', "$t/c2.pem");
+run_cmd('openssl', 'pkey', '-in', $pk, '-aes256', '-passout', 'pass:secret',
+        '-out', "$t/enc.key")->{rc} == 0 or die;
+refused('encrypted key', "install-new-cert: $t/enc.key: encrypted private keys are not supported",
+        'install-new-cert', "$t/c2.pem", "$t/enc.key");
 refused('unknown option', "install-new-cert: unknown option '-bogus' (try '$P help')",
         'install-new-cert', "$t/c2.pem", '-bogus');
 
 # ---- the good one
 my %cur_files = map { $_ => slurp("$conf/current/$_") } qw(server.key server-chain.pem);
-$r = inst('install-new-cert', "$t/c2.pem");
-my ($cid2, $cpin2) = installed('install-new-cert', 'future', $r);
+write_file("$t/c2-root.pem", slurp("$t/c2.pem") . slurp("$ca/root.pem"));
+$r = inst('install-new-cert', "$t/c2-root.pem");
+my ($cid2, $cpin2) = installed('install-new-cert (chain with a trailing root)', 'future', $r);
 is($cpin2, first_pin("$t/c2.pem"), 'install-new-cert: pin of the new leaf');
 is(link_id('current'), $cid1, 'install-new-cert: current untouched');
 is(slurp("$conf/future/root.pem"), slurp("$ca/root.pem"),
@@ -362,6 +380,17 @@ is(slurp("$cbk/$_"), $cur_files{$_}, "CA path: backup holds the old $_")
 is(link_id('current'), $cid2, 'CA path: switched');
 is(slurp("$conf/vendor-root.pem"), slurp("$ca/root.pem"), 'CA path: vendor root kept');
 is(inst('pin')->{out}, "$cpin2\n", 'CA path: pin of the new current');
+
+# install-cert --force replaces current and keeps a backup
+$r = inst('csr');
+devca('sign', '-d', $ca, '-in', $csr, '-out', "$t/c3.pem");
+my %c2_files = map { $_ => slurp("$conf/current/$_") } qw(server.key server-chain.pem);
+$r = inst('install-cert', "$t/c3.pem", '--force');
+installed('install-cert --force', 'current', $r);
+my ($cbk2) = $r->{out} =~ /^backup: (\S+)/m;
+ok(defined $cbk2, 'install-cert --force: backup reported');
+is(slurp("$cbk2/$_"), $c2_files{$_}, "install-cert --force: backup holds the old $_")
+    for qw(server.key server-chain.pem);
 
 # ======== misc
 {

@@ -1,11 +1,15 @@
 # tools/: command-line programs for ISVs and operators, and the C unit
 # tests of the libovsa pieces they rely on (run by t/070-license-lib.t).
 
-BINS += $(BUILD)/test/ovsa_license_test
+OVSATOOL_SRCS := tools/ovsatool.c tools/ovsatool_keystore.c \
+                 tools/ovsatool_license.c tools/ovsatool_show.c
 
-$(BUILD)/bin/ovsatool: tools/ovsatool.c $(LIBOVSA) $(wildcard lib/*.h)
+BINS += $(BUILD)/bin/ovsatool $(BUILD)/test/ovsa_license_test
+
+$(BUILD)/bin/ovsatool: $(OVSATOOL_SRCS) tools/ovsatool.h $(LIBOVSA) \
+                       $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ tools/ovsatool.c \
+	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $(OVSATOOL_SRCS) \
 	    $(LIBOVSA) $(PKG_LIBS)
 
 $(BUILD)/test/ovsa_license_test: tools/test/ovsa_license_test.c $(LIBOVSA) \

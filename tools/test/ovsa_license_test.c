@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "ovsa_file.h"
 #include "ovsa_license.h"
 #include "ovsa_pin.h"
 
@@ -864,6 +865,11 @@ static const field_row_t field_rows[] = {
     { { "servers.0.pins.current" },
       { "\"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\"" },
       OVSA_E_LIC_PIN, "servers[0].pins.current" },
+    { { "servers.0.pins.current" },
+      { "\"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"" },
+      OVSA_E_LIC_PIN, "servers[0].pins.current" },
+    { { "servers.0.pins.current" }, { "\"\"" }, OVSA_E_LIC_PIN,
+      "servers[0].pins.current" },
     { { "servers.1.pins.future" }, { "\"sha256//\"" }, OVSA_E_LIC_PIN,
       "servers[1].pins.future" },
     { { "servers.1.pins.future" }, { "5" }, OVSA_E_LIC_FIELD,
@@ -1050,7 +1056,8 @@ test_files(void **state)
 {
     char             dir[] = "/tmp/ovsa-lic-test.XXXXXX";
     char             path[256], bad[300];
-    char            *jws;
+    char            *jws, *jws2;
+    size_t           len;
     FILE            *f;
     struct stat      st;
     ovsa_err_t       err;
@@ -1091,6 +1098,31 @@ test_files(void **state)
     assert_int_equal(ovsa_license_load_file(path, &lic, &err), OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_LIC_SYNTAX);
     assert_non_null(strstr(err.msg, path));
+
+    /* ovsa_file_write: exact mode whatever the umask, no-clobber */
+    snprintf(bad, sizeof(bad), "%s/k", dir);
+    umask(0);
+    assert_int_equal(ovsa_file_write(bad, "one", 3, 0600,
+                                      OVSA_FILE_NOCLOBBER, &err), OVSA_OK);
+    umask(022);
+    assert_int_equal(stat(bad, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(ovsa_file_write(bad, "two", 3, 0600,
+                                      OVSA_FILE_NOCLOBBER, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_IO);
+    assert_non_null(strstr(err.msg, "not overwritten"));
+    assert_int_equal(ovsa_file_read(bad, 100, &jws2, &len, &err), OVSA_OK);
+    assert_int_equal(len, 3);
+    assert_string_equal(jws2, "one");
+    free(jws2);
+    assert_int_equal(ovsa_file_read(bad, 2, &jws2, &len, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_IO);
+    assert_int_equal(ovsa_file_write(bad, "two", 3, 0644, 0, &err), OVSA_OK);
+    assert_int_equal(ovsa_file_read(bad, 100, &jws2, NULL, &err), OVSA_OK);
+    assert_string_equal(jws2, "two");
+    free(jws2);
+    unlink(bad);
+    assert_int_equal(count_entries(dir), 1);
 
     unlink(path);
     rmdir(dir);

@@ -1,4 +1,4 @@
-package OvsaPki;
+package OvsaScriptTest;
 
 # Helpers for the provisioning-script tests (t/02x-*.t): run a script and
 # capture what it says, compute SPKI pins independently of the scripts (a
