@@ -247,8 +247,10 @@ sub conf {
     my $isv = join(', ', map { "$_.pem" } @{ $o{isv} || ['isv'] });
     my $hw = '';
     if ($o{hw}) {
+        # the backend only reads "enabled"; the files must merely exist
         spew("$d/pin", "1234\n", 0600);
-        $hw = "hardware_key: {enabled: true, module: /dev/null,"
+        spew("$d/pkcs11.so", "placeholder\n");
+        $hw = "hardware_key: {enabled: true, module: pkcs11.so,"
             . " key_uri: \"pkcs11:token=t;object=k\", pin_file: pin}\n";
     }
     my $key = $o{hw} ? '' : ", key: key.pem";
