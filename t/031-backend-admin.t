@@ -283,5 +283,44 @@ my $u = $t->start_backend(name => 'u', admin_listen => "unix:$sock",
 like($out, qr/^D1\s/m, 'ovsactl over a unix socket') or diag $out;
 $t->stop_backend($u);
 
+# ---- a license made by ovsatool, imported with ovsactl, enforced
+my $ot = "$OvsaBackend::BIN/bin/ovsatool";
+SKIP: {
+    skip 'ovsatool not built', 8 unless -x $ot;
+    system("$ot keystore -out $d/ks -alg ec -cn 'Test ISV' >/dev/null 2>&1") == 0
+        or die 'ovsatool keystore failed';
+    system("cp $d/ks/isv.crt $d/ovsatool.pem") == 0 or die;
+    system("$ot create -k $d/ks -id OT1 -product Widget -customer ACME"
+         . " -customer-cert $d/other.pem -type floating -seats 3"
+         . " -lease-seconds 60 -server https://lic.example"
+         . " -server-cert $d/isv.pem -out $d/ot1.jws >/dev/null 2>&1") == 0
+        or die 'ovsatool create failed';
+    my $o = $t->start_backend(name => 'ot', isv => ['isv', 'ovsatool']);
+    ($rc, $out) = ctl('-url', "http://127.0.0.1:$o->{admin_port}",
+                      'import', "$d/ot1.jws");
+    is($rc, 0, 'ovsatool license imported by ovsactl') or diag $out;
+    ($rc, $out) = ctl('import', "$d/ot1.jws");
+    like($out, qr/LICENSE_UNTRUSTED/,
+         'refused where its ISV is not configured');
+    my $fp = `openssl x509 -in $d/other.pem -outform DER | sha256sum`;
+    ($fp) = $fp =~ /^([0-9a-f]{64})/;
+    ($st, $a) = $t->api($o, '/v1/lease/checkout',
+                        { license_id => 'OT1', client_id => 'x' });
+    is("$st $a->{code}", '403 CUSTOMER_CERT_MISMATCH',
+       'customer-bound: no client cert refused');
+    ($st, $a) = $t->api($o, '/v1/lease/checkout',
+                        { license_id => 'OT1', client_id => 'x' },
+                        headers => { 'X-OVSA-Client-Cert-SHA256' => $fp });
+    is("$st $a->{code}", '200 OK', 'customer-bound: matching cert served');
+    my $pin = `openssl x509 -in $d/isv.pem -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64`;
+    chomp $pin;
+    ($st, $a) = $t->admin($o, 'GET', "/admin/v1/pins?pin=" . uri("sha256//$pin"));
+    is("$st $a->{code}", '200 OK', 'pins of the ovsatool license');
+    is($a->{pinning}, 1, 'the -server-cert key is pinned by OT1');
+    ($st, $a) = $t->admin($o, 'GET', '/admin/v1/licenses/OT1');
+    is($a->{record}{cert_sha256}, $fp, 'record keeps the customer cert');
+    is($a->{record}{seats}, 3, 'and the seats');
+}
+
 is($t->stop_backend($b), 0, 'backend exits 0');
 done_testing();
