@@ -493,6 +493,8 @@ ovsa_http_listen(const char *address, ovsa_err_t *err)
     const char       *colon;
     struct addrinfo   hints, *res, *ai;
 
+    ovsa_err_clear(err);
+
     if (strncmp(address, "unix:", 5) == 0) {
         return ovsa_http_listen_unix(address + 5, err);
     }

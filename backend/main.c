@@ -87,6 +87,12 @@ ovsa_backend_setup(ovsa_conf_t *conf, char **redis_pw, ovsa_err_t *err)
 {
     ovsa_isv_t  *isv;
 
+    if (strlen(conf->redis_prefix) > 64) {
+        return ovsa_err_set(err, OVSA_E_CONF_VALUE,
+                            "%s: redis.prefix: longer than 64 characters",
+                            conf->file);
+    }
+
     ovsa_backend.conf = conf;
     ovsa_backend.hw_mode = conf->hw_enabled;
     ovsa_backend.max_body = conf->max_body;
@@ -206,6 +212,9 @@ main(int argc, char **argv)
         ovsa_log("warn", "%s; answering 503 until it is reachable",
                  err.msg);
     }
+
+    /* the HTTP threads make their own connections */
+    ovsa_store_close();
 
     /* every thread started from here on inherits the blocked signals */
     signal(SIGPIPE, SIG_IGN);

@@ -16,7 +16,7 @@
 #include "store.h"
 
 #define OVSA_ADMIN_LICENSES  "/admin/v1/licenses/"
-#define OVSA_KEY_MAX         (OVSA_ID_MAX + 64)
+#define OVSA_KEY_MAX      512    /* prefix (<= 64) + kind + ids */
 
 
 int

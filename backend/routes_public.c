@@ -19,7 +19,7 @@
 #include "store.h"
 
 #define OVSA_CERT_HEADER  "X-OVSA-Client-Cert-SHA256"
-#define OVSA_KEY_MAX      (OVSA_ID_MAX * 2 + 64)
+#define OVSA_KEY_MAX      512    /* prefix (<= 64) + kind + ids */
 
 /* What every public route starts with. */
 typedef struct {

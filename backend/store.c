@@ -110,6 +110,13 @@ ovsa_store_drop(void)
 }
 
 
+void
+ovsa_store_close(void)
+{
+    ovsa_store_drop();
+}
+
+
 /* Runs one command on a fresh connection during its set-up. */
 static int
 ovsa_store_setup_cmd(redisContext *c, int argc, const char **argv,

@@ -75,6 +75,10 @@ int ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
 int ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
     const char *sub);
 
+/* Closes the calling thread's connection, if any (threads that end
+ * close theirs automatically). */
+void ovsa_store_close(void);
+
 /* Returns the configured key prefix. */
 const char *ovsa_store_prefix(void);
 

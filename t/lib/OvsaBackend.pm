@@ -7,6 +7,7 @@ package OvsaBackend;
 # that refused requests change nothing.  Everything lives in one temp
 # dir and every process started here is stopped at exit.
 #
+# OVSA_BACKEND_WRAPPER runs the backends under e.g. valgrind.
 # Ports: $ENV{OVSA_TEST_PORT_BASE} (default 21800) + the offset a test
 # file passes to new().
 
@@ -279,7 +280,10 @@ sub start_backend {
     $o{admin_listen} ||= "127.0.0.1:$aport";
     my $conf = $self->conf(%o);
     my $log = "$self->{dir}/$name.log";
-    my $pid = spawn($log, "$BIN/bin/ovsa-backend", '-c', $conf);
+    # OVSA_BACKEND_WRAPPER, e.g. "valgrind -q --leak-check=full", runs
+    # the backend under a checker
+    my @wrap = split ' ', ($ENV{OVSA_BACKEND_WRAPPER} || '');
+    my $pid = spawn($log, @wrap, "$BIN/bin/ovsa-backend", '-c', $conf);
     my $b = { name => $name, pid => $pid, port => $port,
               admin_port => $aport, log => $log, conf => $conf };
     $self->{backends}{$name} = $b;
