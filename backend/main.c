@@ -5,6 +5,7 @@
  *   ovsa-backend [-c default.yaml] [-t]
  *
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish, exit 0.
+ * SIGHUP is ignored (logged): the configuration is read at start only.
  */
 
 #include <errno.h>
@@ -221,6 +222,7 @@ main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     fd = ovsa_http_listen(conf->listen, &err);
@@ -258,6 +260,10 @@ main(int argc, char **argv)
     do {
         if (sigwait(&set, &sig) != 0) {
             sig = 0;
+        }
+        if (sig == SIGHUP) {
+            ovsa_log("notice", "SIGHUP ignored: restart to read %s again",
+                     conf->file);
         }
     } while (sig != SIGTERM && sig != SIGINT);
 

@@ -313,7 +313,11 @@ my $lease = $t->redis('MEMORY', 'USAGE', 'ovsa:lz:FBIG', 'SAMPLES', 0)
 cmp_ok($act / $n, '<=', 300, sprintf('%.0f bytes per activation', $act / $n));
 cmp_ok($lease / $n, '<=', 300, sprintf('%.0f bytes per lease', $lease / $n));
 
+kill 'HUP', $b->{pid};
+($st, $ans) = $t->api($b, '/v1/check', { license_id => 'P1' });
+is("$st $ans->{code}", '200 OK', 'SIGHUP does not stop the backend');
 is($t->stop_backend($b), 0, 'backend exits 0 on SIGTERM');
+like(OvsaBackend::slurp($b->{log}), qr/SIGHUP ignored/, 'SIGHUP logged');
 unlike(OvsaBackend::slurp($b->{log}), qr/\[(crit|alert|emerg)\]/,
        'no crit/alert in the log');
 
