@@ -112,6 +112,11 @@ is($t->redis('HLEN', 'ovsa:lh:F1'), 2, 'from both structures');
 ($st, $a) = $t->admin($b, 'GET', '/admin/v1/licenses/F1');
 is_deeply([sort map { $_->{client_id} } @{ $a->{leases} }], [qw(c1 c3)],
           'show lists the live leases only');
+my $last = (split /\n/, $t->redis('ZRANGE', 'ovsa:lz:F1', -1, -1,
+                                  'WITHSCORES'))[1];
+is($t->redis('EXPIRETIME', 'ovsa:lz:F1'), $last + 1,
+   'lease set expires by itself after its last lease');
+is($t->redis('EXPIRETIME', 'ovsa:lh:F1'), $last + 1, 'so does the hash');
 
 # ---- SIGTERM while a request waits on Redis: it still gets its answer
 my $sleeper = fork // die;

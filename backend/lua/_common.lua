@@ -74,6 +74,16 @@ local function prune(zkey, hkey)
     end
 end
 
+-- Lets Redis drop the lease keys by itself once the last lease has
+-- expired (a license nobody uses any more keeps no lease memory).
+local function expire_leases(zkey, hkey)
+    local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
+    if last[2] then
+        redis.call('EXPIREAT', zkey, tonumber(last[2]) + 1)
+        redis.call('EXPIREAT', hkey, tonumber(last[2]) + 1)
+    end
+end
+
 -- Lease expiry for a checkout or heartbeat: now + lease_seconds, never
 -- past the license's expiry.
 local function lease_expiry(lic)

@@ -33,6 +33,7 @@ if redis.call('ZADD', KEYS[2], 'NX', e, ARGV[3]) == 0 then
     return answer('INTERNAL', { message = 'lease id collision' })
 end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+expire_leases(KEYS[2], KEYS[3])
 
 return answer('OK', { lease_id = ARGV[3], lease_expires = e,
                       seats = seats, seats_used = used + 1 })

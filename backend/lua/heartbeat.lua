@@ -25,5 +25,6 @@ prune(KEYS[2], KEYS[3])
 
 local e = lease_expiry(lic)
 redis.call('ZADD', KEYS[2], 'XX', e, ARGV[3])
+expire_leases(KEYS[2], KEYS[3])
 
 return answer('OK', { lease_id = ARGV[3], lease_expires = e })
