@@ -452,13 +452,32 @@ ovsa_http_listen_unix(const char *path, ovsa_err_t *err)
                             "listen unix:%s: path too long", path);
     }
 
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             return ovsa_err_set(err, OVSA_E_CONF_VALUE,
                                 "listen unix:%s: exists and is not a socket",
                                 path);
         }
-        unlink(path);
+
+        /* a live socket belongs to a running process: leave it alone */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd != -1
+            && connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0)
+        {
+            close(fd);
+            return ovsa_err_set(err, OVSA_E_IO,
+                                "listen unix:%s: in use by a running "
+                                "process", path);
+        }
+        if (fd != -1) {
+            close(fd);
+        }
+
+        unlink(path);    /* stale, left by a process that died */
     }
 
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -466,10 +485,6 @@ ovsa_http_listen_unix(const char *path, ovsa_err_t *err)
         return ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: socket: %s",
                             path, strerror(errno));
     }
-
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, path, strlen(path) + 1);
 
     if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) == -1
         || chmod(path, 0660) == -1

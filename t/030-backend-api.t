@@ -288,6 +288,21 @@ my $u = $t->start_backend(name => 'unix', listen => "unix:$sock");
 my $out = `curl -s --unix-socket $sock -d '{"license_id":"P1","version":2}' http://localhost/v1/check`;
 like($out, qr/"code":"OK"/, 'check over the unix socket');
 is(sprintf('%04o', (stat $sock)[2] & 07777), '0660', 'socket mode 0660');
+my $clash = "$OvsaBackend::BIN/bin/ovsa-backend -c " . $t->conf(
+    name => 'clash', listen => "unix:$sock",
+    admin_listen => '127.0.0.1:' . $t->port);
+my $msg = `$clash 2>&1`;
+like($msg, qr/listen unix:\Q$sock\E: in use by a running process/,
+     'a second backend does not steal a live socket');
+ok(-S $sock, 'the live socket is still there');
+$out = `curl -s --unix-socket $sock -d '{"license_id":"P1"}' http://localhost/v1/check`;
+like($out, qr/"code":"OK"/, 'and still served');
+kill 'KILL', $u->{pid};
+waitpid($u->{pid}, 0);
+ok(-S $sock, 'SIGKILL leaves a stale socket');
+$u = $t->start_backend(name => 'unix', listen => "unix:$sock");
+$out = `curl -s --unix-socket $sock -d '{"license_id":"P1"}' http://localhost/v1/check`;
+like($out, qr/"code":"OK"/, 'a new backend replaces the stale socket');
 is($t->stop_backend($u), 0, 'SIGTERM: exit status 0');
 ok(!-e $sock, 'socket file removed on exit');
 
