@@ -432,10 +432,18 @@ check_id(const char *id)
 }
 
 
+static const char  *show_fields[] = {
+    "license_id", "version", "status", "type", "product", "customer",
+    "issued_at", "expires_at", "sync_interval", "require_hardware_key",
+    "cert_sha256", "usage", "used", "usage_remaining", "max_activations",
+    "seats", "lease_seconds", "pins", "imported_at", "updated_at", NULL
+};
+
+
 static int
 cmd_show(ovsactl_t *c, int argc, char **argv)
 {
-    int          ret;
+    int          ret, f;
     char        *text, path[256], tb[32];
     size_t       i;
     json_t      *ans, *r, *v;
@@ -454,9 +462,12 @@ cmd_show(ovsactl_t *c, int argc, char **argv)
     ret = ovsactl_done(c, ans, text, argv[0]);
     if (ret == 0 && !c->json) {
         r = json_object_get(ans, "record");
-        json_object_foreach(r, k, v) {
+        for (f = 0; show_fields[f] != NULL; f++) {
+            k = show_fields[f];
+            v = json_object_get(r, k);
             if (json_is_string(v)) {
-                printf("%-22s %s\n", k, json_string_value(v));
+                printf("%-22s %s\n", k, json_string_length(v)
+                       ? json_string_value(v) : "-");
             } else if (json_is_integer(v)) {
                 if (strstr(k, "_at") != NULL) {
                     printf("%-22s %s\n", k,
