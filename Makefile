@@ -1,7 +1,7 @@
 # ovsa-nginx: top-level build.
 #
 #   make            the nginx module, libovsa, backend, tools and client SDK
-#   make test       all tests in t/ (prove), after building
+#   make test       install missing packages, build, run all tests in t/
 #   make bench      benchmarks (bench/), see docs/performance.md
 #   make deps       install the Debian packages the build and tests need
 #
@@ -51,7 +51,8 @@ $(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRC)
 	$(MAKE) -f $(BUILD)/nginx/Makefile -C $(NGX_SRC) modules
 
 # ---- tests and benchmarks
-test: all
+test: deps
+	$(MAKE) all
 	prove -r t/
 
 bench: all

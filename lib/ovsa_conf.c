@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <yaml.h>
@@ -146,9 +147,10 @@ static int
 ovsa_conf_path(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
     char **out)
 {
-    char        reason[PATH_MAX + 64];
-    char       *path;
-    const char *value;
+    char         reason[PATH_MAX + 64];
+    char        *path;
+    const char  *value;
+    struct stat  st;
 
     if (node->type != YAML_SCALAR_NODE || node->data.scalar.length == 0) {
         return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
@@ -161,8 +163,14 @@ ovsa_conf_path(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
         return ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key, "out of memory");
     }
 
-    if (access(path, R_OK) != 0) {
+    if (access(path, R_OK) != 0 || stat(path, &st) != 0) {
         snprintf(reason, sizeof(reason), "%s: %s", path, strerror(errno));
+        free(path);
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_FILE, node, key, reason);
+    }
+
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(reason, sizeof(reason), "%s: not a regular file", path);
         free(path);
         return ovsa_conf_fail(ctx, OVSA_E_CONF_FILE, node, key, reason);
     }

@@ -70,6 +70,15 @@
     X(OVSA_E_LIC_ID,          "license id differs")                           \
     X(OVSA_E_LIC_FIELD,       "license field missing or invalid")             \
     X(OVSA_E_CUSTOMER_CERT,   "customer certificate does not match")          \
+    X(OVSA_E_LIC_HEADER,      "license JWS header malformed")                 \
+    X(OVSA_E_LIC_ALG,         "license algorithm unknown or wrong for key")   \
+    X(OVSA_E_LIC_X5C,         "license x5c missing or malformed")             \
+    X(OVSA_E_LIC_FORMAT,      "license format version not supported")         \
+    X(OVSA_E_LIC_RANGE,       "license value out of range")                   \
+    X(OVSA_E_LIC_LIMITS,      "limit required by the license type missing")   \
+    X(OVSA_E_LIC_PIN,         "license pin malformed")                        \
+    X(OVSA_E_LIC_URL,         "license server URL not https or repeated")     \
+    X(OVSA_E_LIC_SERVER,      "server URL not in the license")                \
     /* hardware key */                                                        \
     X(OVSA_E_P11_MODULE,      "PKCS#11 module could not be loaded")           \
     X(OVSA_E_P11_TOKEN,       "token not present")                            \

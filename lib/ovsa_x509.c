@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "ovsa_file.h"
 #include "ovsa_x509.h"
 
 
@@ -120,48 +121,6 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
 }
 
 
-static char *
-ovsa_read_file(const char *file, size_t *len, ovsa_err_t *err)
-{
-    FILE    *fp;
-    long     size;
-    char    *buf;
-
-    fp = fopen(file, "rb");
-    if (fp == NULL) {
-        ovsa_err_set(err, OVSA_E_IO, "%s: %s", file, strerror(errno));
-        return NULL;
-    }
-
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0
-        || fseek(fp, 0, SEEK_SET) != 0)
-    {
-        ovsa_err_set(err, OVSA_E_IO, "%s: %s", file, strerror(errno));
-        fclose(fp);
-        return NULL;
-    }
-
-    if (size > 1024 * 1024) {
-        ovsa_err_set(err, OVSA_E_IO, "%s: larger than 1 MiB", file);
-        fclose(fp);
-        return NULL;
-    }
-
-    buf = malloc(size + 1);
-    if (buf == NULL || fread(buf, 1, size, fp) != (size_t) size) {
-        ovsa_err_set(err, OVSA_E_IO, "%s: read failed", file);
-        free(buf);
-        fclose(fp);
-        return NULL;
-    }
-
-    fclose(fp);
-    buf[size] = '\0';
-    *len = size;
-    return buf;
-}
-
-
 int
 ovsa_chain_load(const char *file, STACK_OF(X509) **out, ovsa_err_t *err)
 {
@@ -169,8 +128,7 @@ ovsa_chain_load(const char *file, STACK_OF(X509) **out, ovsa_err_t *err)
     char    *buf;
     size_t   len;
 
-    buf = ovsa_read_file(file, &len, err);
-    if (buf == NULL) {
+    if (ovsa_file_read(file, 1024 * 1024, &buf, &len, err) != OVSA_OK) {
         return OVSA_ERR;
     }
 

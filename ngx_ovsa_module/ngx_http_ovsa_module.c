@@ -16,10 +16,12 @@
 #include <openssl/pem.h>
 
 #include "ngx_http_ovsa_module.h"
-#include <ovsa_pin.h>
 
 
 static ngx_int_t ngx_http_ovsa_chain_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ovsa_client_cert_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ovsa_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ovsa_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ovsa_tls_server(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf);
@@ -66,7 +68,7 @@ static ngx_command_t  ngx_http_ovsa_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_ovsa_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_ovsa_add_variables,           /* preconfiguration */
     ngx_http_ovsa_init,                    /* postconfiguration */
 
     ngx_http_ovsa_create_main_conf,        /* create main configuration */
@@ -98,6 +100,15 @@ ngx_module_t  ngx_http_ovsa_module = {
 
 static ngx_str_t  ngx_http_ovsa_chain_type =
     ngx_string("application/pem-certificate-chain");
+
+
+static ngx_http_variable_t  ngx_http_ovsa_vars[] = {
+
+    { ngx_string("ovsa_client_cert_sha256"), NULL,
+      ngx_http_ovsa_client_cert_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
 
 
 static ngx_int_t
@@ -148,6 +159,76 @@ ngx_http_ovsa_chain_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * $ovsa_client_cert_sha256: lower-case hex SHA-256 of the DER client
+ * certificate of this TLS connection, empty without one.  The backend
+ * compares it with the customer certificate a license binds; the TLS
+ * handshake proved the client holds its key.
+ */
+
+static ngx_int_t
+ngx_http_ovsa_client_cert_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    X509           *cert;
+    u_char         *p;
+    unsigned int    len;
+    u_char          md[EVP_MAX_MD_SIZE];
+
+    v->not_found = 1;
+
+    if (r->connection->ssl == NULL) {
+        return NGX_OK;
+    }
+
+    cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL) {
+        return NGX_OK;
+    }
+
+    if (!X509_digest(cert, EVP_sha256(), md, &len)) {
+        X509_free(cert);
+        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "ovsa: X509_digest() failed");
+        return NGX_ERROR;
+    }
+
+    X509_free(cert);
+
+    p = ngx_pnalloc(r->pool, 2 * len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, md, len) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ovsa_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_ovsa_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -318,55 +399,20 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
     char        *pem;
     long         len;
     ovsa_err_t   err;
-    char         keyid[OVSA_KEYID_LEN + 1];
 
-    /* hardware-key mode sets sign_key when the token is opened */
-    omcf->sign_key = omcf->id.key;
-
-    switch (EVP_PKEY_get_base_id(X509_get0_pubkey(
-                sk_X509_value(omcf->id.chain, 0))))
+    /* in hardware-key mode the worker sets signer.pkey to the token key */
+    if (ovsa_signer_init(&omcf->signer,
+                         X509_get0_pubkey(sk_X509_value(omcf->id.chain, 0)),
+                         &err)
+        != OVSA_OK)
     {
-    case EVP_PKEY_RSA:
-        omcf->alg = "rsa-pss-sha512";
-        break;
-
-    case EVP_PKEY_EC:
-        if (EVP_PKEY_get_bits(X509_get0_pubkey(
-                sk_X509_value(omcf->id.chain, 0))) != 256)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: only the "
-                               "P-256 curve is supported (OVSA_E_KEY_TYPE)",
-                               omcf->conf->chain);
-            return NGX_ERROR;
-        }
-        omcf->alg = "ecdsa-p256-sha256";
-        break;
-
-    case EVP_PKEY_ED25519:
-        omcf->alg = "ed25519";
-        break;
-
-    default:
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: the leaf key is "
-                           "not RSA, P-256 or Ed25519 (OVSA_E_KEY_TYPE)",
-                           omcf->conf->chain);
-        return NGX_ERROR;
-    }
-
-    if (ovsa_keyid_pkey(X509_get0_pubkey(sk_X509_value(omcf->id.chain, 0)),
-                        keyid, &err) != OVSA_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s (%s)", err.msg,
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: %s (%s)",
+                           omcf->conf->chain, err.msg,
                            ovsa_code_name(err.code));
         return NGX_ERROR;
     }
 
-    omcf->keyid.len = ngx_strlen(keyid);
-    omcf->keyid.data = ngx_pstrdup(cf->pool, &(ngx_str_t) {
-                                       omcf->keyid.len, (u_char *) keyid });
-    if (omcf->keyid.data == NULL) {
-        return NGX_ERROR;
-    }
+    omcf->signer.pkey = omcf->id.key;
 
     bio = BIO_new(BIO_s_mem());
     if (bio == NULL) {
@@ -445,8 +491,8 @@ ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
-                  "ovsa: identity verified: %s, keyid %V, alg %s",
-                  omcf->conf->chain, &omcf->keyid, omcf->alg);
+                  "ovsa: identity verified: %s, keyid %s, alg %s",
+                  omcf->conf->chain, omcf->signer.keyid, omcf->signer.alg);
 
     return NGX_CONF_OK;
 }

@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include <ovsa_conf.h>
+#include <ovsa_httpsig.h>
 #include <ovsa_x509.h>
 
 
@@ -20,9 +21,7 @@ typedef struct {
     ovsa_conf_t           *conf;        /* NULL without ovsa_config */
     ovsa_identity_t        id;          /* verified at configuration time */
 
-    EVP_PKEY              *sign_key;    /* key that signs responses */
-    const char            *alg;         /* RFC 9421 algorithm name */
-    ngx_str_t              keyid;       /* base64url SHA-256 of the SPKI */
+    ovsa_signer_t          signer;      /* key, alg and keyid of answers */
     ngx_str_t              chain_pem;   /* leaf + intermediates */
 } ngx_http_ovsa_main_conf_t;
 

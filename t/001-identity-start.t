@@ -165,8 +165,7 @@ identity:
   root: $PKI/root.pem
 --- must_die
 --- error_log
-identity.chain: $PKI:
-(OVSA_E_IO)
+default.yaml:2: identity.chain: $PKI: not a regular file (OVSA_E_CONF_FILE)
 
 === TEST 16: private key readable by everyone
 --- yaml

@@ -59,6 +59,18 @@ is($r->{status}, 200, 'HTTPS request verified against the root');
 is($r->{body}, "ok\n", 'HTTPS body');
 stop_nginx();
 
+# -- $ovsa_client_cert_sha256: the SHA-256 of the client's certificate
+start_nginx(nginx_conf(tls => '', http_config => '',
+    config => "    ssl_verify_client optional_no_ca;\n"
+            . "    location / { return 200 \"[\$ovsa_client_cert_sha256]\"; }"));
+my $want = lc((split /=/, qx{openssl x509 -in $pki/leaf-ec.pem -outform DER | openssl dgst -sha256 -r})[0]);
+($want) = $want =~ /^([0-9a-f]{64})/;
+my $got = qx{curl -s --cacert $pki/root.pem --cert $pki/leaf-ec.pem --key $pki/leaf-ec.key https://localhost:$PORT/ --resolve localhost:$PORT:127.0.0.1};
+is($got, "[$want]", 'client certificate hash in $ovsa_client_cert_sha256');
+$got = qx{curl -s --cacert $pki/root.pem https://localhost:$PORT/ --resolve localhost:$PORT:127.0.0.1};
+is($got, "[]", 'empty without a client certificate');
+stop_nginx();
+
 # -- configurations that must not start
 my @bad = (
     [ "ssl_certificate beside ovsa_tls",

@@ -1,0 +1,215 @@
+/*
+ * ovsa_httpsig.h: signed license-server answers.
+ *
+ * RFC 9530 Content-Digest (sha-256) and RFC 9421 HTTP Message Signatures
+ * for the one fixed profile ovsa uses (docs/signatures.md):
+ *
+ *   label      ovsa
+ *   covered    "@status" "content-type" "content-digest"
+ *              "ovsa-nonce";req "@method";req "@target-uri";req
+ *   params     created, expires, keyid, alg, tag="ovsa-license-v1"
+ *   alg        rsa-pss-sha512 (RSA >= 2048 bits), ecdsa-p256-sha256 (P-256,
+ *              raw r||s), ed25519: chosen by the key type, nothing else.
+ *
+ * Used by the nginx signing filter (sign side) and by the client SDK
+ * (verify side), so nothing here allocates on the caller's behalf: field
+ * values are written into caller buffers of the sizes below, and the one
+ * variable-size object, the signature base, goes into a buffer the caller
+ * sizes with ovsa_sig_base(..., NULL, 0, &len, ...).
+ */
+
+#ifndef OVSA_HTTPSIG_H
+#define OVSA_HTTPSIG_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "ovsa_err.h"
+
+#define OVSA_SIG_LABEL        "ovsa"
+#define OVSA_SIG_TAG          "ovsa-license-v1"
+#define OVSA_SIG_NONCE_MAX    128       /* OVSA-Nonce: 1..128 base64url */
+
+#define OVSA_ALG_RSA          "rsa-pss-sha512"
+#define OVSA_ALG_P256         "ecdsa-p256-sha256"
+#define OVSA_ALG_ED25519      "ed25519"
+
+/* "sha-256=:<44 base64 chars>:" */
+#define OVSA_DIGEST_FIELD_LEN   (sizeof("sha-256=::") - 1 + 44)
+
+/* raw signature bytes: RSA up to 8192 bits */
+#define OVSA_SIG_MAX          1024
+
+/* Signature-Input value: "ovsa=(...);created=..;...": well below this */
+#define OVSA_SIG_INPUT_MAX    512
+
+/* Signature value: "ovsa=:<base64 of up to OVSA_SIG_MAX bytes>:" */
+#define OVSA_SIG_FIELD_MAX    (sizeof("ovsa=::") + 4 * (OVSA_SIG_MAX / 3 + 1))
+
+#define OVSA_SIG_KEYID_MAX    64
+
+
+/* A byte string that need not be NUL-terminated; data NULL = absent. */
+typedef struct {
+    const char  *data;
+    size_t       len;
+} ovsa_str_t;
+
+/*
+ * The covered components of one answer.  Response fields are the values
+ * as sent (one field line each; leading/trailing spaces are trimmed when
+ * the base is built); request values are those of the request answered.
+ */
+typedef struct {
+    int          status;           /* @status, 100..999 */
+    ovsa_str_t   content_type;     /* response Content-Type */
+    ovsa_str_t   content_digest;   /* response Content-Digest */
+    ovsa_str_t   nonce;            /* request OVSA-Nonce */
+    ovsa_str_t   method;           /* request method, e.g. "POST" */
+    ovsa_str_t   target_uri;       /* "https://host[:port]/path?query" */
+} ovsa_sig_msg_t;
+
+/* The signature parameters (the order in the base is fixed). */
+typedef struct {
+    long long    created;          /* unix seconds */
+    long long    expires;          /* unix seconds, > created */
+    char         keyid[OVSA_SIG_KEYID_MAX + 1];  /* NUL-terminated */
+    const char  *alg;              /* one of OVSA_ALG_*, static string */
+} ovsa_sig_params_t;
+
+
+/*
+ * Writes the NUL-terminated Content-Digest field value of body,
+ * "sha-256=:<base64>:", to out[OVSA_DIGEST_FIELD_LEN + 1].
+ */
+int ovsa_digest_field(const void *body, size_t len, char *out,
+    ovsa_err_t *err);
+
+/*
+ * Checks body against a received Content-Digest field value (an RFC 8941
+ * dictionary).  sha-256 and sha-512 are understood, other algorithms are
+ * ignored; every understood member must match (constant-time compare).
+ * Returns OVSA_OK, or OVSA_ERR with OVSA_E_DIGEST_MISSING (field absent or
+ * no understood algorithm), OVSA_E_SIG_SYNTAX (malformed field) or
+ * OVSA_E_DIGEST_MISMATCH.
+ */
+int ovsa_digest_verify(ovsa_str_t field, const void *body, size_t len,
+    ovsa_err_t *err);
+
+/*
+ * Returns the ovsa alg name for a key type (static string), or NULL with
+ * err set (OVSA_E_KEY_TYPE) for any other key: RSA below 2048 bits, EC
+ * curves other than P-256, RSA-PSS-restricted keys, ...
+ */
+const char *ovsa_sig_alg_for_key(EVP_PKEY *pkey, ovsa_err_t *err);
+
+/*
+ * A signing key prepared once (at start), so the per-answer work is one
+ * digest and one signature: the key, its alg name and its keyid.
+ */
+typedef struct {
+    EVP_PKEY    *pkey;             /* not owned */
+    const char  *alg;              /* ovsa_sig_alg_for_key() */
+    char         keyid[OVSA_SIG_KEYID_MAX + 1];
+} ovsa_signer_t;
+
+/*
+ * Prepares s for pkey: alg for the key type, keyid of the public key
+ * (lib/ovsa_pin.h).  s->pkey borrows pkey.
+ */
+int ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pkey, ovsa_err_t *err);
+
+/*
+ * Fills params for signing now with signer: created = now, expires =
+ * now + ttl, the signer's keyid and alg.
+ */
+int ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
+    time_t now, long ttl, ovsa_err_t *err);
+
+/*
+ * Writes the Signature-Input field value, NUL-terminated, to
+ * out[OVSA_SIG_INPUT_MAX]: ovsa=("@status" ...);created=..;expires=..;
+ * keyid="..";alg="..";tag="ovsa-license-v1".
+ */
+int ovsa_sig_input_field(const ovsa_sig_params_t *p, char *out,
+    ovsa_err_t *err);
+
+/*
+ * Builds the RFC 9421 section 2.5 signature base (no trailing newline).
+ * Sets *len to the base length; when out is NULL or size < *len it writes
+ * nothing and still returns OVSA_OK, so callers size their buffer with a
+ * first call.  Fails (OVSA_E_SIG_COMPONENTS) when a covered component is
+ * absent or a value holds a character a field line cannot carry.
+ */
+int ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
+    char *out, size_t size, size_t *len, ovsa_err_t *err);
+
+/*
+ * Signs base with pkey under p->alg and writes the Signature field value,
+ * NUL-terminated, "ovsa=:<base64>:", to out[OVSA_SIG_FIELD_MAX].
+ */
+int ovsa_sig_sign(EVP_PKEY *pkey, const ovsa_sig_params_t *p,
+    const char *base, size_t base_len, char *out, ovsa_err_t *err);
+
+/*
+ * For signers: params_init + digest over body + base + sign.
+ * digest[OVSA_DIGEST_FIELD_LEN + 1], input[OVSA_SIG_INPUT_MAX] and
+ * sig[OVSA_SIG_FIELD_MAX] receive the three header values; msg's
+ * content_digest is ignored (the computed one is used).  base/base_size
+ * is caller scratch space for the base: its needed size is returned in
+ * *base_len when too small (OVSA_E_INTERNAL).
+ */
+int ovsa_sig_sign_response(const ovsa_signer_t *signer,
+    const ovsa_sig_msg_t *msg,
+    const void *body, size_t body_len, time_t now, long ttl,
+    char *base, size_t base_size, size_t *base_len,
+    char *digest, char *input, char *sig, ovsa_err_t *err);
+
+/*
+ * Parses the Signature-Input and Signature field values (RFC 8941
+ * dictionaries) and extracts member "ovsa".  Requires exactly the ovsa
+ * covered components in order and the five parameters.  On OVSA_OK p is
+ * filled and sig (OVSA_SIG_MAX bytes), with length *sig_len, holds the raw signature.
+ * Errors: OVSA_E_SIG_MISSING (either field or the label absent),
+ * OVSA_E_SIG_SYNTAX, OVSA_E_SIG_COMPONENTS, OVSA_E_SIG_TAG,
+ * OVSA_E_SIG_ALG (unknown alg name).
+ */
+int ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature,
+    ovsa_sig_params_t *p, unsigned char *sig, size_t *sig_len,
+    ovsa_err_t *err);
+
+/*
+ * Verifies an answer's signature with the leaf public key pub, at time
+ * now with clock skew skew seconds.  Checks, in order: parse (see
+ * ovsa_sig_parse), alg consistent with pub (OVSA_E_SIG_ALG), keyid equal
+ * to pub's keyid (OVSA_E_SIG_KEYID), created <= now + skew
+ * (OVSA_E_SIG_CREATED), expires > now - skew (OVSA_E_SIG_EXPIRED), then
+ * the rebuilt base (OVSA_E_SIG_INVALID).  The Content-Digest value in
+ * msg is checked against the body separately (ovsa_digest_verify).
+ * out, when not NULL, receives the parsed parameters.
+ */
+int ovsa_sig_verify(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
+    ovsa_str_t input, ovsa_str_t signature, time_t now, long skew,
+    ovsa_sig_params_t *out, ovsa_err_t *err);
+
+/*
+ * Returns 1 when s is a valid OVSA-Nonce value: 1..128 characters of the
+ * base64url alphabet (A-Z a-z 0-9 - _), else 0.
+ */
+int ovsa_nonce_valid(const char *s, size_t len);
+
+/*
+ * Base64 helpers on caller buffers.  ovsa_b64_encode writes
+ * NUL-terminated standard base64 (url = 1: base64url, no padding) and
+ * returns its length; out needs 4 * ((len + 2) / 3) + 1 bytes.
+ * ovsa_b64_decode accepts standard base64 with padding and returns the
+ * decoded length, or -1 when malformed or longer than size.
+ */
+size_t ovsa_b64_encode(const unsigned char *in, size_t len, char *out,
+    int url);
+long ovsa_b64_decode(const char *in, size_t len, unsigned char *out,
+    size_t size);
+
+#endif /* OVSA_HTTPSIG_H */

@@ -1,0 +1,1484 @@
+/*
+ * ovsa_license.c: customer licenses, a flattened JWS JSON serialization
+ * (RFC 7515 section 7.2.2, algorithms of RFC 7518 and RFC 8037) signed by
+ * the ISV key, on jansson and OpenSSL 3.  See ovsa_license.h and
+ * docs/license-format.md.
+ */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "ovsa_file.h"
+#include "ovsa_license.h"
+#include "ovsa_pin.h"
+
+
+#define OVSA_LIC_INT_MAX   9007199254740991LL   /* 2^53 - 1, JSON-safe */
+#define OVSA_LIC_RSA_MIN   2048
+#define OVSA_LIC_LEASE_MIN 60
+#define OVSA_LIC_LEASE_MAX 86400
+
+
+static const char *ovsa_license_types[] = {
+    NULL, "perpetual", "time-limited", "usage-count", "node-locked",
+    "floating"
+};
+
+static const char *ovsa_license_payload_keys[] = {
+    "ovsa", "license_id", "version", "issued_at", "customer", "product",
+    "type", "limits", "require_hardware_key", "sync_interval", "expires_at",
+    "servers", NULL
+};
+
+static const char *ovsa_license_customer_keys[] = {
+    "name", "cert_sha256", NULL
+};
+
+static const char *ovsa_license_limits_keys[] = {
+    "usage", "max_activations", "seats", "lease_seconds", NULL
+};
+
+static const char *ovsa_license_server_keys[] = { "url", "pins", NULL };
+static const char *ovsa_license_pins_keys[] = { "current", "future", NULL };
+static const char *ovsa_license_header_keys[] = { "alg", "typ", "x5c", NULL };
+
+
+const char *
+ovsa_license_type_name(ovsa_license_type_t type)
+{
+    if (type < OVSA_LIC_PERPETUAL || type > OVSA_LIC_FLOATING) {
+        return NULL;
+    }
+
+    return ovsa_license_types[type];
+}
+
+
+ovsa_license_type_t
+ovsa_license_type_from_name(const char *name)
+{
+    int  i;
+
+    for (i = OVSA_LIC_PERPETUAL; name != NULL && i <= OVSA_LIC_FLOATING; i++)
+    {
+        if (strcmp(name, ovsa_license_types[i]) == 0) {
+            return (ovsa_license_type_t) i;
+        }
+    }
+
+    return 0;
+}
+
+
+/* ---- base64 (RFC 4648): url-safe without padding, and standard */
+
+static char *
+ovsa_b64url_encode(const unsigned char *in, size_t len)
+{
+    char    *out;
+    size_t   i, n;
+
+    out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+    for (i = 0; i < n && out[i] != '='; i++) {
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    }
+    out[i] = '\0';
+
+    return out;
+}
+
+
+/* Decodes len chars of base64; url selects the alphabet (url-safe without
+ * padding, or standard with padding).  Returns a malloc'ed buffer with a
+ * NUL after the *outlen bytes, or NULL when the text is not base64. */
+static unsigned char *
+ovsa_b64_decode(const char *in, size_t len, int url, size_t *outlen)
+{
+    int             c, pad;
+    size_t          i, n;
+    unsigned char  *std, *out;
+
+    pad = 0;
+    if (url) {
+        if (len % 4 == 1) {
+            return NULL;
+        }
+        pad = (4 - len % 4) % 4;
+
+    } else {
+        if (len % 4 != 0) {
+            return NULL;
+        }
+        while (len > 0 && in[len - 1] == '=' && pad < 2) {
+            len--;
+            pad++;
+        }
+    }
+
+    n = len + pad;
+    std = malloc(n + 1);
+    out = malloc(n / 4 * 3 + 1);
+    if (std == NULL || out == NULL) {
+        free(std);
+        free(out);
+        return NULL;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) in[i];
+        if (url && (c == '+' || c == '/')) {
+            goto bad;
+        }
+        if (!url && (c == '-' || c == '_')) {
+            goto bad;
+        }
+        if (c == '-') {
+            c = '+';
+        } else if (c == '_') {
+            c = '/';
+        } else if (!isalnum(c) && c != '+' && c != '/') {
+            goto bad;
+        }
+        std[i] = (unsigned char) c;
+    }
+    memset(std + len, '=', pad);
+    std[n] = '\0';
+
+    if (n == 0) {
+        *outlen = 0;
+        out[0] = '\0';
+        free(std);
+        return out;
+    }
+
+    if (EVP_DecodeBlock(out, std, (int) n) < 0) {
+        goto bad;
+    }
+
+    *outlen = n / 4 * 3 - pad;
+    out[*outlen] = '\0';
+    free(std);
+    return out;
+
+bad:
+
+    free(std);
+    free(out);
+    return NULL;
+}
+
+
+/* ---- algorithms */
+
+static const EVP_MD *
+ovsa_alg_md(const char *alg)
+{
+    return strcmp(alg, "EdDSA") == 0 ? NULL : EVP_sha256();
+}
+
+
+static int
+ovsa_alg_known(const char *alg)
+{
+    return strcmp(alg, "RS256") == 0 || strcmp(alg, "PS256") == 0
+           || strcmp(alg, "ES256") == 0 || strcmp(alg, "EdDSA") == 0;
+}
+
+
+static int
+ovsa_key_is_p256(EVP_PKEY *key)
+{
+    char    group[64];
+    size_t  len;
+
+    if (!EVP_PKEY_is_a(key, "EC")) {
+        return 0;
+    }
+
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
+                                       group, sizeof(group), &len) != 1)
+    {
+        return 0;
+    }
+
+    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
+}
+
+
+const char *
+ovsa_license_default_alg(EVP_PKEY *key)
+{
+    if (key == NULL) {
+        return NULL;
+    }
+
+    if (EVP_PKEY_is_a(key, "RSA")) {
+        return EVP_PKEY_get_bits(key) >= OVSA_LIC_RSA_MIN ? "PS256" : NULL;
+    }
+
+    if (ovsa_key_is_p256(key)) {
+        return "ES256";
+    }
+
+    if (EVP_PKEY_is_a(key, "ED25519")) {
+        return "EdDSA";
+    }
+
+    return NULL;
+}
+
+
+/* Returns OVSA_OK when alg may be used with key (RFC 7518 / 8037). */
+static int
+ovsa_alg_check(EVP_PKEY *key, const char *alg, ovsa_err_t *err)
+{
+    const char  *def;
+
+    if (!ovsa_alg_known(alg)) {
+        return ovsa_err_set(err, OVSA_E_LIC_ALG,
+                            "license: alg \"%s\" is not RS256, PS256, ES256 "
+                            "or EdDSA", alg);
+    }
+
+    def = ovsa_license_default_alg(key);
+    if (def == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_ALG,
+                            "license: signer key is not RSA >= %d bits, "
+                            "P-256 or Ed25519", OVSA_LIC_RSA_MIN);
+    }
+
+    if (strcmp(def, alg) != 0
+        && !(strcmp(def, "PS256") == 0 && strcmp(alg, "RS256") == 0))
+    {
+        return ovsa_err_set(err, OVSA_E_LIC_ALG,
+                            "license: alg \"%s\" does not fit the signer's "
+                            "key (%s)", alg, def);
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_alg_pad(EVP_PKEY_CTX *pctx, const char *alg)
+{
+    if (strcmp(alg, "PS256") == 0) {
+        return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
+               && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+                                                   RSA_PSS_SALTLEN_DIGEST) > 0
+               && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
+    }
+
+    if (strcmp(alg, "RS256") == 0) {
+        return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
+    }
+
+    return 1;
+}
+
+
+/* Signs in with key; ES256 signatures come out as raw r || s (RFC 7518
+ * section 3.4), not DER.  *sig is malloc'ed. */
+static int
+ovsa_jws_sign(EVP_PKEY *key, const char *alg, const char *in, size_t inlen,
+    unsigned char **sig, size_t *siglen, ovsa_err_t *err)
+{
+    int              ret;
+    size_t           len;
+    ECDSA_SIG       *ec;
+    EVP_MD_CTX      *mctx;
+    EVP_PKEY_CTX    *pctx;
+    unsigned char   *buf, *raw;
+    const BIGNUM    *r, *s;
+    const unsigned char  *p;
+
+    ret = OVSA_ERR;
+    buf = NULL;
+    ec = NULL;
+
+    mctx = EVP_MD_CTX_new();
+    if (mctx == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: sign: out of memory");
+    }
+
+    if (EVP_DigestSignInit(mctx, &pctx, ovsa_alg_md(alg), NULL, key) != 1
+        || !ovsa_alg_pad(pctx, alg)
+        || EVP_DigestSign(mctx, NULL, &len, (const unsigned char *) in,
+                          inlen) != 1
+        || (buf = OPENSSL_malloc(len)) == NULL
+        || EVP_DigestSign(mctx, buf, &len, (const unsigned char *) in,
+                          inlen) != 1)
+    {
+        ovsa_err_ssl(err, OVSA_E_KEY, "license: sign %s", alg);
+        goto end;
+    }
+
+    if (strcmp(alg, "ES256") == 0) {
+        p = buf;
+        ec = d2i_ECDSA_SIG(NULL, &p, (long) len);
+        if (ec == NULL) {
+            ovsa_err_ssl(err, OVSA_E_INTERNAL, "license: ES256 signature");
+            goto end;
+        }
+        ECDSA_SIG_get0(ec, &r, &s);
+        raw = malloc(64);
+        if (raw == NULL
+            || BN_bn2binpad(r, raw, 32) != 32
+            || BN_bn2binpad(s, raw + 32, 32) != 32)
+        {
+            free(raw);
+            ovsa_err_set(err, OVSA_E_INTERNAL, "license: ES256 r || s");
+            goto end;
+        }
+        *sig = raw;
+        *siglen = 64;
+
+    } else {
+        *sig = malloc(len);
+        if (*sig == NULL) {
+            ovsa_err_set(err, OVSA_E_NOMEM, "license: sign: out of memory");
+            goto end;
+        }
+        memcpy(*sig, buf, len);
+        *siglen = len;
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    ECDSA_SIG_free(ec);
+    OPENSSL_free(buf);
+    EVP_MD_CTX_free(mctx);
+    return ret;
+}
+
+
+static int
+ovsa_jws_verify(EVP_PKEY *key, const char *alg, const char *in,
+    size_t inlen, const unsigned char *sig, size_t siglen, ovsa_err_t *err)
+{
+    int              ret, der_len;
+    BIGNUM          *r, *s;
+    ECDSA_SIG       *ec;
+    EVP_MD_CTX      *mctx;
+    EVP_PKEY_CTX    *pctx;
+    unsigned char   *der;
+
+    ret = OVSA_ERR;
+    der = NULL;
+    ec = NULL;
+
+    if (strcmp(alg, "ES256") == 0) {
+        if (siglen != 64) {
+            return ovsa_err_set(err, OVSA_E_LIC_SIGNATURE,
+                                "license: signature: ES256 wants 64 bytes "
+                                "r || s, got %zu", siglen);
+        }
+
+        ec = ECDSA_SIG_new();
+        r = BN_bin2bn(sig, 32, NULL);
+        s = BN_bin2bn(sig + 32, 32, NULL);
+        if (ec == NULL || r == NULL || s == NULL
+            || ECDSA_SIG_set0(ec, r, s) != 1)
+        {
+            BN_free(r);
+            BN_free(s);
+            ECDSA_SIG_free(ec);
+            return ovsa_err_set(err, OVSA_E_NOMEM, "license: verify: out of "
+                                "memory");
+        }
+
+        der_len = i2d_ECDSA_SIG(ec, &der);
+        ECDSA_SIG_free(ec);
+        if (der_len <= 0) {
+            return ovsa_err_ssl(err, OVSA_E_INTERNAL, "license: ES256 DER");
+        }
+        sig = der;
+        siglen = (size_t) der_len;
+    }
+
+    mctx = EVP_MD_CTX_new();
+    if (mctx == NULL) {
+        OPENSSL_free(der);
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: verify: out of "
+                            "memory");
+    }
+
+    if (EVP_DigestVerifyInit(mctx, &pctx, ovsa_alg_md(alg), NULL, key) != 1
+        || !ovsa_alg_pad(pctx, alg))
+    {
+        ovsa_err_ssl(err, OVSA_E_INTERNAL, "license: verify %s", alg);
+        goto end;
+    }
+
+    if (EVP_DigestVerify(mctx, sig, siglen, (const unsigned char *) in,
+                         inlen) != 1)
+    {
+        ovsa_err_ssl(err, OVSA_E_LIC_SIGNATURE, "license: signature does not "
+                     "verify with the x5c key (%s)", alg);
+        goto end;
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    EVP_MD_CTX_free(mctx);
+    OPENSSL_free(der);
+    return ret;
+}
+
+
+/* ---- payload fields */
+
+static int
+ovsa_lic_known(json_t *obj, const char *path, const char **keys,
+    ovsa_err_t *err)
+{
+    int          i;
+    void        *it;
+    const char  *k;
+
+    for (it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        k = json_object_iter_key(it);
+        for (i = 0; keys[i] != NULL && strcmp(keys[i], k) != 0; i++) {
+            /* void */
+        }
+        if (keys[i] == NULL) {
+            return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: "
+                                "unknown field", path, *path ? "." : "", k);
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_int(json_t *obj, const char *path, const char *key, int nullable,
+    int64_t min, int64_t max, int64_t *out, ovsa_err_t *err)
+{
+    json_t     *v;
+    json_int_t  n;
+    const char *dot;
+
+    dot = *path ? "." : "";
+    v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: missing",
+                            path, dot, key);
+    }
+
+    if (nullable && json_is_null(v)) {
+        *out = 0;
+        return OVSA_OK;
+    }
+
+    if (!json_is_integer(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: not an "
+                            "integer%s", path, dot, key,
+                            nullable ? " or null" : "");
+    }
+
+    n = json_integer_value(v);
+    if (n < min || n > max) {
+        return ovsa_err_set(err, OVSA_E_LIC_RANGE, "license: %s%s%s: %lld "
+                            "not in %lld..%lld", path, dot, key,
+                            (long long) n, (long long) min, (long long) max);
+    }
+
+    *out = n;
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_str(json_t *obj, const char *path, const char *key, int nullable,
+    size_t max, char **out, ovsa_err_t *err)
+{
+    size_t       i, len;
+    json_t      *v;
+    const char  *s, *dot;
+
+    dot = *path ? "." : "";
+    v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: missing",
+                            path, dot, key);
+    }
+
+    if (nullable && json_is_null(v)) {
+        *out = NULL;
+        return OVSA_OK;
+    }
+
+    if (!json_is_string(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: not a "
+                            "string%s", path, dot, key,
+                            nullable ? " or null" : "");
+    }
+
+    s = json_string_value(v);
+    len = json_string_length(v);
+    if (len == 0 || len > max || strlen(s) != len) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: empty "
+                            "or longer than %zu bytes", path, dot, key, max);
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: "
+                                "control character", path, dot, key);
+        }
+    }
+
+    *out = strdup(s);
+    if (*out == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_object(json_t *obj, const char *path, const char *key,
+    const char **keys, json_t **out, ovsa_err_t *err)
+{
+    json_t      *v;
+    char         sub[128];
+
+    v = json_object_get(obj, key);
+    snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+
+    if (v == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s: missing",
+                            sub);
+    }
+
+    if (!json_is_object(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s: not an "
+                            "object", sub);
+    }
+
+    *out = v;
+    return ovsa_lic_known(v, sub, keys, err);
+}
+
+
+static int
+ovsa_lic_pin(json_t *pins, const char *path, const char *key, int nullable,
+    char **out, ovsa_err_t *err)
+{
+    int          c;
+    size_t       i;
+    char        *pin;
+    json_t      *v;
+    static const char  b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                               "qrstuvwxyz0123456789+/";
+
+    v = json_object_get(pins, key);
+    if (json_is_string(v) && json_string_length(v) == 0) {
+        *out = NULL;
+        goto bad;
+    }
+
+    if (ovsa_lic_str(pins, path, key, nullable, 1024, out, err)
+        != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    pin = *out;
+    if (pin == NULL) {
+        return OVSA_OK;
+    }
+
+    /* 32 bytes: 43 base64 chars, the last with 2 zero bits, then '=' */
+    if (strlen(pin) != OVSA_PIN_LEN
+        || strncmp(pin, OVSA_PIN_PREFIX, sizeof(OVSA_PIN_PREFIX) - 1) != 0
+        || pin[OVSA_PIN_LEN - 1] != '=')
+    {
+        goto bad;
+    }
+
+    for (i = sizeof(OVSA_PIN_PREFIX) - 1; i < OVSA_PIN_LEN - 1; i++) {
+        c = pin[i];
+        if (c == '\0' || strchr(b64, c) == NULL) {
+            goto bad;
+        }
+    }
+
+    if ((strchr(b64, pin[OVSA_PIN_LEN - 2]) - b64) % 4 != 0) {
+        goto bad;
+    }
+
+    return OVSA_OK;
+
+bad:
+
+    free(*out);
+    *out = NULL;
+    return ovsa_err_set(err, OVSA_E_LIC_PIN, "license: %s.%s: not "
+                        "\"sha256//\" followed by 44 base64 characters",
+                        path, key);
+}
+
+
+static int
+ovsa_lic_url(const char *url, const char *path, ovsa_err_t *err)
+{
+    int        ok;
+    char      *scheme, *host, *user, *frag;
+    CURLU     *u;
+    CURLUcode  rc;
+
+    u = curl_url();
+    if (u == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+    }
+
+    scheme = host = user = frag = NULL;
+    rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    ok = rc == CURLUE_OK
+         && curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
+         && strcmp(scheme, "https") == 0
+         && strncasecmp(url, "https://", 8) == 0
+         && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK
+         && host[0] != '\0'
+         && curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER
+         && curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0)
+            == CURLUE_NO_FRAGMENT;
+
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(user);
+    curl_free(frag);
+    curl_url_cleanup(u);
+
+    if (!ok) {
+        return ovsa_err_set(err, OVSA_E_LIC_URL, "license: %s.url: \"%s\" is "
+                            "not an https URL with a host (and no user or "
+                            "fragment)", path, url);
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_servers(json_t *payload, ovsa_license_t *lic, ovsa_err_t *err)
+{
+    size_t                  i, j, n;
+    json_t                 *arr, *srv, *pins;
+    char                    path[64];
+    ovsa_license_server_t  *s;
+
+    arr = json_object_get(payload, "servers");
+    if (arr == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: servers: "
+                            "missing");
+    }
+
+    if (!json_is_array(arr)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: servers: not an "
+                            "array");
+    }
+
+    n = json_array_size(arr);
+    if (n < 1 || n > OVSA_LICENSE_MAX_SERVERS) {
+        return ovsa_err_set(err, OVSA_E_LIC_RANGE, "license: servers: %zu "
+                            "entries, not 1..%d", n,
+                            OVSA_LICENSE_MAX_SERVERS);
+    }
+
+    lic->servers = calloc(n, sizeof(ovsa_license_server_t));
+    if (lic->servers == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+    }
+
+    for (i = 0; i < n; i++) {
+        s = &lic->servers[i];
+        lic->nservers = i + 1;
+        snprintf(path, sizeof(path), "servers[%zu]", i);
+
+        srv = json_array_get(arr, i);
+        if (!json_is_object(srv)) {
+            return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s: not an "
+                                "object", path);
+        }
+
+        if (ovsa_lic_known(srv, path, ovsa_license_server_keys, err)
+               != OVSA_OK
+            || ovsa_lic_str(srv, path, "url", 0, OVSA_LICENSE_URL_MAX,
+                            &s->url, err) != OVSA_OK
+            || ovsa_lic_url(s->url, path, err) != OVSA_OK
+            || ovsa_lic_object(srv, path, "pins", ovsa_license_pins_keys,
+                               &pins, err) != OVSA_OK)
+        {
+            return OVSA_ERR;
+        }
+
+        strncat(path, ".pins", sizeof(path) - strlen(path) - 1);
+        if (ovsa_lic_pin(pins, path, "current", 0, &s->pin_current, err)
+               != OVSA_OK
+            || ovsa_lic_pin(pins, path, "future", 1, &s->pin_future, err)
+               != OVSA_OK)
+        {
+            return OVSA_ERR;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (strcmp(lic->servers[j].url, s->url) == 0) {
+                return ovsa_err_set(err, OVSA_E_LIC_URL, "license: "
+                                    "servers[%zu].url: \"%s\" repeats "
+                                    "servers[%zu]", i, s->url, j);
+            }
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
+{
+    size_t       i;
+    json_t      *v, *cust, *lim;
+    int64_t      fmt;
+    const char  *id;
+
+    if (ovsa_lic_known(p, "", ovsa_license_payload_keys, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    v = json_object_get(p, "ovsa");
+    if (v == NULL || !json_is_integer(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: ovsa: missing "
+                            "or not an integer");
+    }
+
+    fmt = json_integer_value(v);
+    if (fmt != OVSA_LICENSE_FORMAT) {
+        return ovsa_err_set(err, OVSA_E_LIC_FORMAT, "license: ovsa: format "
+                            "%lld is not %d", (long long) fmt,
+                            OVSA_LICENSE_FORMAT);
+    }
+
+    if (ovsa_lic_str(p, "", "license_id", 0, OVSA_LICENSE_ID_MAX, &lic->id,
+                     err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    for (id = lic->id; *id; id++) {
+        if (!isalnum((unsigned char) *id) && strchr("._-", *id) == NULL) {
+            return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: license_id: "
+                                "only letters, digits, '.', '_' and '-' "
+                                "are allowed");
+        }
+    }
+
+    if (ovsa_lic_int(p, "", "version", 0, 1, OVSA_LIC_INT_MAX,
+                     &lic->version, err) != OVSA_OK
+        || ovsa_lic_int(p, "", "issued_at", 0, 1, OVSA_LIC_INT_MAX,
+                        &lic->issued_at, err) != OVSA_OK
+        || ovsa_lic_object(p, "", "customer", ovsa_license_customer_keys,
+                           &cust, err) != OVSA_OK
+        || ovsa_lic_str(cust, "customer", "name", 0, OVSA_LICENSE_NAME_MAX,
+                        &lic->customer_name, err) != OVSA_OK
+        || ovsa_lic_str(cust, "customer", "cert_sha256", 1, 64,
+                        &lic->customer_cert_sha256, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (lic->customer_cert_sha256 != NULL) {
+        for (i = 0; lic->customer_cert_sha256[i] != '\0'; i++) {
+            if (strchr("0123456789abcdef", lic->customer_cert_sha256[i])
+                == NULL)
+            {
+                break;
+            }
+        }
+        if (i != 64 || lic->customer_cert_sha256[i] != '\0') {
+            return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: "
+                                "customer.cert_sha256: not 64 lower-case "
+                                "hex digits");
+        }
+    }
+
+    if (ovsa_lic_str(p, "", "product", 0, OVSA_LICENSE_NAME_MAX,
+                     &lic->product, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    v = json_object_get(p, "type");
+    if (v == NULL || !json_is_string(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: type: missing "
+                            "or not a string");
+    }
+
+    lic->type = ovsa_license_type_from_name(json_string_value(v));
+    if (lic->type == 0) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: type: \"%s\" is "
+                            "not perpetual, time-limited, usage-count, "
+                            "node-locked or floating", json_string_value(v));
+    }
+
+    if (ovsa_lic_object(p, "", "limits", ovsa_license_limits_keys, &lim, err)
+           != OVSA_OK
+        || ovsa_lic_int(lim, "limits", "usage", 1, 1, OVSA_LIC_INT_MAX,
+                        &lic->limits.usage, err) != OVSA_OK
+        || ovsa_lic_int(lim, "limits", "max_activations", 1, 1,
+                        OVSA_LIC_INT_MAX, &lic->limits.max_activations, err)
+           != OVSA_OK
+        || ovsa_lic_int(lim, "limits", "seats", 1, 1, OVSA_LIC_INT_MAX,
+                        &lic->limits.seats, err) != OVSA_OK
+        || ovsa_lic_int(lim, "limits", "lease_seconds", 1, OVSA_LIC_LEASE_MIN,
+                        OVSA_LIC_LEASE_MAX, &lic->limits.lease_seconds, err)
+           != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    v = json_object_get(p, "require_hardware_key");
+    if (v == NULL || !json_is_boolean(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: "
+                            "require_hardware_key: missing or not a boolean");
+    }
+    lic->require_hardware_key = json_is_true(v);
+
+    if (ovsa_lic_int(p, "", "sync_interval", 0, OVSA_LICENSE_SYNC_MIN,
+                     OVSA_LICENSE_SYNC_MAX, &lic->sync_interval, err)
+           != OVSA_OK
+        || ovsa_lic_int(p, "", "expires_at", 1, 1, OVSA_LIC_INT_MAX,
+                        &lic->expires_at, err) != OVSA_OK
+        || ovsa_lic_servers(p, lic, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    /* the limit each type is about */
+    switch (lic->type) {
+
+    case OVSA_LIC_TIME_LIMITED:
+        if (lic->expires_at == 0) {
+            return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: expires_at:"
+                                " a time-limited license needs an expiry");
+        }
+        break;
+
+    case OVSA_LIC_USAGE_COUNT:
+        if (lic->limits.usage == 0) {
+            return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                                "limits.usage: a usage-count license needs "
+                                "it");
+        }
+        break;
+
+    case OVSA_LIC_NODE_LOCKED:
+        if (lic->limits.max_activations == 0) {
+            return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                                "limits.max_activations: a node-locked "
+                                "license needs it");
+        }
+        break;
+
+    case OVSA_LIC_FLOATING:
+        if (lic->limits.seats == 0) {
+            return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                                "limits.seats: a floating license needs it");
+        }
+        if (lic->limits.lease_seconds == 0) {
+            return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                                "limits.lease_seconds: a floating license "
+                                "needs it");
+        }
+        break;
+
+    default:
+        break;
+    }
+
+    return OVSA_OK;
+}
+
+
+/* ---- the JWS */
+
+static int
+ovsa_lic_member(json_t *jws, const char *key, const char **out,
+    ovsa_err_t *err)
+{
+    json_t  *v;
+
+    v = json_object_get(jws, key);
+    if (v == NULL || !json_is_string(v)) {
+        return ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: JWS member "
+                            "\"%s\" missing or not a string", key);
+    }
+
+    *out = json_string_value(v);
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_header(const char *b64, ovsa_license_t *lic, ovsa_err_t *err)
+{
+    int                   ret;
+    size_t                len;
+    json_t               *hdr, *v, *x5c;
+    json_error_t          jerr;
+    unsigned char        *raw, *der;
+    const unsigned char  *p;
+
+    ret = OVSA_ERR;
+    hdr = NULL;
+    der = NULL;
+
+    raw = ovsa_b64_decode(b64, strlen(b64), 1, &len);
+    if (raw == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: protected: not "
+                            "base64url");
+    }
+
+    hdr = json_loadb((char *) raw, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (hdr == NULL || !json_is_object(hdr)) {
+        ovsa_err_set(err, OVSA_E_LIC_HEADER, "license: protected: not a JSON "
+                     "object");
+        goto end;
+    }
+
+    if (json_object_get(hdr, "crit") != NULL) {
+        ovsa_err_set(err, OVSA_E_LIC_HEADER, "license: protected: crit: no "
+                     "extension is understood");
+        goto end;
+    }
+
+    v = json_object_get(hdr, "typ");
+    if (v == NULL || !json_is_string(v)
+        || strcmp(json_string_value(v), OVSA_LICENSE_TYP) != 0)
+    {
+        ovsa_err_set(err, OVSA_E_LIC_HEADER, "license: protected: typ: not "
+                     "\"%s\"", OVSA_LICENSE_TYP);
+        goto end;
+    }
+
+    if (ovsa_lic_known(hdr, "protected", ovsa_license_header_keys, err)
+        != OVSA_OK)
+    {
+        if (err != NULL) {
+            err->code = OVSA_E_LIC_HEADER;
+        }
+        goto end;
+    }
+
+    v = json_object_get(hdr, "alg");
+    if (v == NULL || !json_is_string(v)) {
+        ovsa_err_set(err, OVSA_E_LIC_HEADER, "license: protected: alg: "
+                     "missing or not a string");
+        goto end;
+    }
+
+    lic->alg = strdup(json_string_value(v));
+    if (lic->alg == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+
+    x5c = json_object_get(hdr, "x5c");
+    if (x5c == NULL || !json_is_array(x5c) || json_array_size(x5c) != 1
+        || !json_is_string(json_array_get(x5c, 0)))
+    {
+        ovsa_err_set(err, OVSA_E_LIC_X5C, "license: protected: x5c: not an "
+                     "array of exactly one certificate");
+        goto end;
+    }
+
+    v = json_array_get(x5c, 0);
+    der = ovsa_b64_decode(json_string_value(v), json_string_length(v), 0,
+                          &len);
+    p = der;
+    if (der == NULL
+        || (lic->signer = d2i_X509(NULL, &p, (long) len)) == NULL
+        || p != der + len)
+    {
+        ovsa_err_ssl(err, OVSA_E_LIC_X5C, "license: protected: x5c[0]: not "
+                     "a base64 DER certificate");
+        goto end;
+    }
+
+    if (X509_get0_pubkey(lic->signer) == NULL) {
+        ovsa_err_ssl(err, OVSA_E_LIC_X5C, "license: protected: x5c[0]: "
+                     "unusable public key");
+        goto end;
+    }
+
+    if (ovsa_alg_check(X509_get0_pubkey(lic->signer), lic->alg, err)
+        != OVSA_OK)
+    {
+        goto end;
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    json_decref(hdr);
+    free(raw);
+    free(der);
+    return ret;
+}
+
+
+int
+ovsa_license_parse(const char *text, size_t len, ovsa_license_t **out,
+    ovsa_err_t *err)
+{
+    int              ret;
+    char            *input;
+    void            *it;
+    json_t          *jws, *payload;
+    size_t           plen, slen, ilen;
+    json_error_t     jerr;
+    const char      *prot, *pay, *sig, *k;
+    unsigned char   *sigraw;
+    ovsa_license_t  *lic;
+
+    ret = OVSA_ERR;
+    prot = pay = sig = NULL;
+    jws = NULL;
+    payload = NULL;
+    sigraw = NULL;
+    input = NULL;
+    *out = NULL;
+
+    if (len > OVSA_LICENSE_MAX_SIZE) {
+        return ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: %zu bytes, "
+                            "more than %d", len, OVSA_LICENSE_MAX_SIZE);
+    }
+
+    lic = calloc(1, sizeof(ovsa_license_t));
+    if (lic == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+    }
+
+    jws = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (jws == NULL || !json_is_object(jws)) {
+        ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: not a JWS JSON object"
+                     "%s%s", jws ? "" : ": ", jws ? "" : jerr.text);
+        goto end;
+    }
+
+    for (it = json_object_iter(jws); it; it = json_object_iter_next(jws, it))
+    {
+        k = json_object_iter_key(it);
+        if (strcmp(k, "header") == 0) {
+            ovsa_err_set(err, OVSA_E_LIC_HEADER, "license: header: "
+                         "unprotected header parameters are not allowed");
+            goto end;
+        }
+        if (strcmp(k, "protected") != 0 && strcmp(k, "payload") != 0
+            && strcmp(k, "signature") != 0)
+        {
+            ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: \"%s\": not a "
+                         "flattened JWS member", k);
+            goto end;
+        }
+    }
+
+    if (ovsa_lic_member(jws, "protected", &prot, err) != OVSA_OK
+        || ovsa_lic_member(jws, "payload", &pay, err) != OVSA_OK
+        || ovsa_lic_member(jws, "signature", &sig, err) != OVSA_OK
+        || ovsa_lic_header(prot, lic, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    sigraw = ovsa_b64_decode(sig, strlen(sig), 1, &slen);
+    if (sigraw == NULL) {
+        ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: signature: not "
+                     "base64url");
+        goto end;
+    }
+
+    lic->payload = (char *) ovsa_b64_decode(pay, strlen(pay), 1, &plen);
+    if (lic->payload == NULL) {
+        ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: payload: not "
+                     "base64url");
+        goto end;
+    }
+
+    /* JWS signing input: ASCII(b64url(header) || '.' || b64url(payload)) */
+    ilen = strlen(prot) + 1 + strlen(pay);
+    input = malloc(ilen + 1);
+    if (input == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+    snprintf(input, ilen + 1, "%s.%s", prot, pay);
+
+    if (ovsa_jws_verify(X509_get0_pubkey(lic->signer), lic->alg, input, ilen,
+                        sigraw, slen, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    payload = json_loadb(lic->payload, plen, JSON_REJECT_DUPLICATES, &jerr);
+    if (payload == NULL || !json_is_object(payload)
+        || strlen(lic->payload) != plen)
+    {
+        ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: payload: not a JSON "
+                     "object%s%s", payload ? "" : ": ",
+                     payload ? "" : jerr.text);
+        goto end;
+    }
+
+    if (ovsa_lic_fields(payload, lic, err) != OVSA_OK) {
+        goto end;
+    }
+
+    /* keep the text without trailing white space */
+    while (len > 0 && isspace((unsigned char) text[len - 1])) {
+        len--;
+    }
+    lic->jws = malloc(len + 1);
+    if (lic->jws == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+    memcpy(lic->jws, text, len);
+    lic->jws[len] = '\0';
+
+    *out = lic;
+    lic = NULL;
+    ret = OVSA_OK;
+
+end:
+
+    ovsa_license_free(lic);
+    json_decref(jws);
+    json_decref(payload);
+    free(sigraw);
+    free(input);
+    return ret;
+}
+
+
+/* ---- trust and updates */
+
+static int
+ovsa_spki_equal(X509 *a, X509 *b)
+{
+    int             alen, blen, eq;
+    unsigned char  *ader, *bder;
+
+    ader = bder = NULL;
+    alen = i2d_PUBKEY(X509_get0_pubkey(a), &ader);
+    blen = i2d_PUBKEY(X509_get0_pubkey(b), &bder);
+
+    eq = alen > 0 && blen > 0 && alen == blen
+         && memcmp(ader, bder, alen) == 0;
+
+    OPENSSL_free(ader);
+    OPENSSL_free(bder);
+    return eq;
+}
+
+
+int
+ovsa_license_trusted(const ovsa_license_t *lic, X509 **isv, int n,
+    ovsa_err_t *err)
+{
+    int   i;
+    char  pin[OVSA_PIN_LEN + 1];
+
+    for (i = 0; i < n; i++) {
+        if (isv[i] != NULL && ovsa_spki_equal(lic->signer, isv[i])) {
+            return OVSA_OK;
+        }
+    }
+
+    if (ovsa_pin_cert(lic->signer, pin, NULL) != OVSA_OK) {
+        strcpy(pin, "?");
+    }
+
+    return ovsa_err_set(err, OVSA_E_LIC_ISV, "license %s: signer key %s is "
+                        "none of the %d trusted ISV certificates", lic->id,
+                        pin, n);
+}
+
+
+int
+ovsa_license_check_update(const ovsa_license_t *cur,
+    const ovsa_license_t *next, ovsa_err_t *err)
+{
+    if (strcmp(cur->id, next->id) != 0) {
+        return ovsa_err_set(err, OVSA_E_LIC_ID, "license update: id \"%s\" "
+                            "is not \"%s\"", next->id, cur->id);
+    }
+
+    if (next->version <= cur->version) {
+        return ovsa_err_set(err, OVSA_E_LIC_VERSION, "license update %s: "
+                            "version %lld is not above %lld", cur->id,
+                            (long long) next->version,
+                            (long long) cur->version);
+    }
+
+    if (!ovsa_spki_equal(cur->signer, next->signer)) {
+        return ovsa_err_set(err, OVSA_E_LIC_ISV, "license update %s: signed "
+                            "by another ISV key", cur->id);
+    }
+
+    return OVSA_OK;
+}
+
+
+/* ---- signing */
+
+int
+ovsa_license_sign(const char *payload_json, EVP_PKEY *key, X509 *cert,
+    char **out_jws, ovsa_err_t *err)
+{
+    return ovsa_license_sign_alg(payload_json, key, cert, NULL, out_jws, err);
+}
+
+
+int
+ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
+    const char *alg, char **out_jws, ovsa_err_t *err)
+{
+    int              ret, derlen;
+    char            *pay_json, *hdr_json, *prot, *pay, *sig, *input, *text;
+    char            *x5c;
+    json_t          *payload, *hdr, *jws;
+    size_t           ilen, siglen;
+    json_error_t     jerr;
+    unsigned char   *der, *sigraw;
+    ovsa_license_t  *lic;
+
+    ret = OVSA_ERR;
+    pay_json = hdr_json = prot = pay = sig = input = text = x5c = NULL;
+    payload = hdr = jws = NULL;
+    der = sigraw = NULL;
+    siglen = 0;
+    *out_jws = NULL;
+
+    if (X509_check_private_key(cert, key) != 1) {
+        return ovsa_err_ssl(err, OVSA_E_KEY_MISMATCH, "license: sign: the "
+                            "key is not the certificate's key");
+    }
+
+    if (alg == NULL) {
+        alg = ovsa_license_default_alg(key);
+        if (alg == NULL) {
+            return ovsa_err_set(err, OVSA_E_LIC_ALG, "license: sign: key is "
+                                "not RSA >= %d bits, P-256 or Ed25519",
+                                OVSA_LIC_RSA_MIN);
+        }
+    }
+
+    if (ovsa_alg_check(key, alg, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    payload = json_loads(payload_json, JSON_REJECT_DUPLICATES, &jerr);
+    if (payload == NULL || !json_is_object(payload)) {
+        ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: sign: payload is not "
+                     "a JSON object%s%s", payload ? "" : ": ",
+                     payload ? "" : jerr.text);
+        goto end;
+    }
+
+    derlen = i2d_X509(cert, &der);
+    if (derlen <= 0) {
+        ovsa_err_ssl(err, OVSA_E_PEM, "license: sign: certificate");
+        goto end;
+    }
+
+    x5c = malloc(4 * ((derlen + 2) / 3) + 1);
+    if (x5c == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+    EVP_EncodeBlock((unsigned char *) x5c, der, derlen);
+
+    hdr = json_pack("{s:s, s:s, s:[s]}", "alg", alg, "typ", OVSA_LICENSE_TYP,
+                    "x5c", x5c);
+    pay_json = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    hdr_json = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                   : NULL;
+    if (pay_json == NULL || hdr_json == NULL
+        || (prot = ovsa_b64url_encode((unsigned char *) hdr_json,
+                                      strlen(hdr_json))) == NULL
+        || (pay = ovsa_b64url_encode((unsigned char *) pay_json,
+                                     strlen(pay_json))) == NULL)
+    {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+
+    ilen = strlen(prot) + 1 + strlen(pay);
+    input = malloc(ilen + 1);
+    if (input == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+    snprintf(input, ilen + 1, "%s.%s", prot, pay);
+
+    if (ovsa_jws_sign(key, alg, input, ilen, &sigraw, &siglen, err)
+        != OVSA_OK)
+    {
+        goto end;
+    }
+
+    sig = ovsa_b64url_encode(sigraw, siglen);
+    jws = json_pack("{s:s, s:s, s:s}", "protected", prot, "payload", pay,
+                    "signature", sig ? sig : "");
+    text = jws ? json_dumps(jws, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (sig == NULL || text == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        goto end;
+    }
+
+    /* never hand out a license that would not parse */
+    if (ovsa_license_parse(text, strlen(text), &lic, err) != OVSA_OK) {
+        goto end;
+    }
+    ovsa_license_free(lic);
+
+    *out_jws = text;
+    text = NULL;
+    ret = OVSA_OK;
+
+end:
+
+    json_decref(payload);
+    json_decref(hdr);
+    json_decref(jws);
+    OPENSSL_free(der);
+    free(x5c);
+    free(pay_json);
+    free(hdr_json);
+    free(prot);
+    free(pay);
+    free(sig);
+    free(sigraw);
+    free(input);
+    free(text);
+    return ret;
+}
+
+
+/* ---- files */
+
+int
+ovsa_license_load_file(const char *path, ovsa_license_t **out,
+    ovsa_err_t *err)
+{
+    int      ret;
+    char    *text;
+    size_t   len;
+
+    *out = NULL;
+
+    if (ovsa_file_read(path, OVSA_LICENSE_MAX_SIZE, &text, &len, err)
+        != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    ret = ovsa_license_parse(text, len, out, err);
+    if (ret != OVSA_OK && err != NULL) {
+        /* prefix the file name, keep the code */
+        char    msg[sizeof(err->msg)];
+        size_t  n;
+
+        n = strlen(path);
+        if (n + 2 < sizeof(msg)) {
+            memcpy(msg, path, n);
+            memcpy(msg + n, ": ", 2);
+            n += 2;
+            memcpy(msg + n, err->msg, sizeof(msg) - n - 1);
+            msg[sizeof(msg) - 1] = '\0';
+            memcpy(err->msg, msg, sizeof(msg));
+        }
+    }
+
+    free(text);
+    return ret;
+}
+
+
+int
+ovsa_license_save_file(const char *path, const char *jws, ovsa_err_t *err)
+{
+    int      ret;
+    char    *buf;
+    size_t   len;
+
+    len = strlen(jws);
+    buf = malloc(len + 2);
+    if (buf == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+    }
+
+    memcpy(buf, jws, len);
+    buf[len++] = '\n';
+    buf[len] = '\0';
+
+    ret = ovsa_file_write(path, buf, len, 0644, 0, err);
+    free(buf);
+    return ret;
+}
+
+
+void
+ovsa_license_free(ovsa_license_t *lic)
+{
+    size_t  i;
+
+    if (lic == NULL) {
+        return;
+    }
+
+    for (i = 0; i < lic->nservers; i++) {
+        free(lic->servers[i].url);
+        free(lic->servers[i].pin_current);
+        free(lic->servers[i].pin_future);
+    }
+
+    free(lic->servers);
+    free(lic->id);
+    free(lic->customer_name);
+    free(lic->customer_cert_sha256);
+    free(lic->product);
+    free(lic->alg);
+    free(lic->jws);
+    free(lic->payload);
+    X509_free(lic->signer);
+    free(lic);
+}

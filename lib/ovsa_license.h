@@ -1,0 +1,176 @@
+/*
+ * ovsa_license.h: the customer license, a JWS in flattened JSON
+ * serialization (RFC 7515 section 7.2.2) signed by the ISV key:
+ *
+ *   {"protected": b64url(header), "payload": b64url(payload),
+ *    "signature": b64url(signature)}
+ *
+ * header  = {"alg": "RS256"|"PS256"|"ES256"|"EdDSA",
+ *            "typ": "ovsa-license+jws", "x5c": [std-b64 DER ISV cert]}
+ * payload = {"ovsa": 1, "license_id", "version", "issued_at",
+ *            "customer": {"name", "cert_sha256"|null}, "product", "type",
+ *            "limits": {"usage", "max_activations", "seats",
+ *                       "lease_seconds"}, "require_hardware_key",
+ *            "sync_interval", "expires_at"|null,
+ *            "servers": [{"url", "pins": {"current", "future"|null}}]}
+ *
+ * The format, every field and the update rules: docs/license-format.md.
+ * Parsing verifies the signature against the certificate in x5c; whether
+ * that certificate belongs to a trusted ISV is a separate question
+ * (ovsa_license_trusted()).
+ */
+
+#ifndef OVSA_LICENSE_H
+#define OVSA_LICENSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ovsa_err.h"
+
+#define OVSA_LICENSE_TYP         "ovsa-license+jws"
+#define OVSA_LICENSE_FORMAT      1           /* the payload's "ovsa" */
+#define OVSA_LICENSE_MAX_SIZE    (256 * 1024) /* bytes of JWS text */
+#define OVSA_LICENSE_MAX_SERVERS 16
+#define OVSA_LICENSE_ID_MAX      128         /* [A-Za-z0-9._-], 1..128 */
+#define OVSA_LICENSE_NAME_MAX    256         /* product, customer name */
+#define OVSA_LICENSE_URL_MAX     2048
+#define OVSA_LICENSE_SYNC_MIN    300
+#define OVSA_LICENSE_SYNC_MAX    86400
+
+typedef enum {
+    OVSA_LIC_PERPETUAL = 1,
+    OVSA_LIC_TIME_LIMITED,
+    OVSA_LIC_USAGE_COUNT,
+    OVSA_LIC_NODE_LOCKED,
+    OVSA_LIC_FLOATING
+} ovsa_license_type_t;
+
+typedef struct {
+    char        *url;             /* "https://..." */
+    char        *pin_current;     /* "sha256//<44 b64>" */
+    char        *pin_future;      /* same form, or NULL */
+} ovsa_license_server_t;
+
+typedef struct {
+    int64_t      usage;           /* 0 when null/unset */
+    int64_t      max_activations;
+    int64_t      seats;
+    int64_t      lease_seconds;
+} ovsa_license_limits_t;
+
+typedef struct {
+    char                   *id;
+    int64_t                 version;        /* >= 1 */
+    int64_t                 issued_at;      /* unix seconds */
+    char                   *customer_name;
+    char                   *customer_cert_sha256; /* 64 lower hex or NULL */
+    char                   *product;
+    ovsa_license_type_t     type;
+    ovsa_license_limits_t   limits;
+    int                     require_hardware_key;
+    int64_t                 sync_interval;  /* seconds, 300..86400 */
+    int64_t                 expires_at;     /* unix seconds, 0 = none */
+    ovsa_license_server_t  *servers;
+    size_t                  nservers;       /* >= 1 */
+
+    char                   *alg;            /* JWS "alg" */
+    char                   *jws;            /* the JWS text as parsed */
+    char                   *payload;        /* decoded payload JSON */
+    X509                   *signer;         /* x5c[0] */
+} ovsa_license_t;
+
+/*
+ * Parses a license (JWS text of len bytes, need not be NUL-terminated),
+ * validates every payload field and verifies the signature with the key of
+ * the x5c certificate.  Does not decide whether the signer is trusted.
+ * Returns OVSA_OK and a new license in *out (free with
+ * ovsa_license_free()), or OVSA_ERR with err set:
+ *   OVSA_E_LIC_SYNTAX     not a flattened JWS JSON object, bad base64url,
+ *                         payload not a JSON object, too large
+ *   OVSA_E_LIC_HEADER     protected header malformed, typ wrong, crit or
+ *                         an unprotected "header" present
+ *   OVSA_E_LIC_ALG        alg unknown or not usable with the signer's key
+ *   OVSA_E_LIC_X5C        x5c missing or not exactly one DER certificate
+ *   OVSA_E_LIC_SIGNATURE  signature does not verify
+ *   OVSA_E_LIC_FORMAT     "ovsa" is not 1
+ *   OVSA_E_LIC_FIELD      a field missing, unknown or of the wrong type
+ *   OVSA_E_LIC_RANGE      a value out of range (version, sync_interval...)
+ *   OVSA_E_LIC_LIMITS     the limit the license type needs is not set
+ *   OVSA_E_LIC_PIN        a pin is not "sha256//" + 44 base64 chars
+ *   OVSA_E_LIC_URL        a server URL is not https, or is repeated
+ * (and OVSA_E_NOMEM / OVSA_E_INTERNAL).  The message names the field
+ * ("license: servers[1].pins.current: not ...").  err may be NULL.
+ */
+int ovsa_license_parse(const char *jws, size_t len, ovsa_license_t **out,
+    ovsa_err_t *err);
+
+/*
+ * Returns OVSA_OK when the signer's public key (DER SubjectPublicKeyInfo)
+ * equals the key of one of the n certificates in isv, else OVSA_ERR with
+ * OVSA_E_LIC_ISV.
+ */
+int ovsa_license_trusted(const ovsa_license_t *lic, X509 **isv, int n,
+    ovsa_err_t *err);
+
+/*
+ * Returns OVSA_OK when next may replace cur: same license id (else
+ * OVSA_E_LIC_ID), higher version (else OVSA_E_LIC_VERSION) and the same
+ * signer key (else OVSA_E_LIC_ISV).  Both must come from
+ * ovsa_license_parse().
+ */
+int ovsa_license_check_update(const ovsa_license_t *cur,
+    const ovsa_license_t *next, ovsa_err_t *err);
+
+/*
+ * Signs payload_json (a JSON object following the format) with key, whose
+ * certificate cert goes into x5c.  The algorithm follows the key: PS256
+ * for RSA (>= 2048 bits), ES256 for P-256, EdDSA for Ed25519.  The payload
+ * is re-serialized compactly, and the result is parsed back, so an invalid
+ * payload fails with the code ovsa_license_parse() would give.
+ * Returns OVSA_OK and a NUL-terminated JWS JSON text in *out_jws (free with
+ * free()), or OVSA_ERR: OVSA_E_KEY_MISMATCH when key is not cert's key,
+ * OVSA_E_LIC_ALG for an unusable key, or a parse code.
+ */
+int ovsa_license_sign(const char *payload_json, EVP_PKEY *key, X509 *cert,
+    char **out_jws, ovsa_err_t *err);
+
+/* Like ovsa_license_sign() with an explicit JWS alg ("RS256", "PS256",
+ * "ES256", "EdDSA"); NULL picks the default for the key. */
+int ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key,
+    X509 *cert, const char *alg, char **out_jws, ovsa_err_t *err);
+
+/*
+ * Reads and parses the license file at path.  Returns OVSA_OK and *out
+ * (free with ovsa_license_free()), or OVSA_ERR: OVSA_E_IO when the file
+ * cannot be read, or a parse code.
+ */
+int ovsa_license_load_file(const char *path, ovsa_license_t **out,
+    ovsa_err_t *err);
+
+/*
+ * Writes the JWS text jws (e.g. lic->jws, or the output of
+ * ovsa_license_sign()) plus a newline to path, mode 0644, through a
+ * temporary file in the same directory, fsync and rename: the old file
+ * survives any failure.  Returns OVSA_OK or OVSA_ERR with OVSA_E_IO.
+ */
+int ovsa_license_save_file(const char *path, const char *jws,
+    ovsa_err_t *err);
+
+/* Frees a license and everything it holds; lic may be NULL. */
+void ovsa_license_free(ovsa_license_t *lic);
+
+/* Returns the payload name of a type ("node-locked"), or NULL. */
+const char *ovsa_license_type_name(ovsa_license_type_t type);
+
+/* Returns the type named name, or 0 when the name is unknown. */
+ovsa_license_type_t ovsa_license_type_from_name(const char *name);
+
+/* Returns the JWS alg the signer of a key defaults to ("PS256", "ES256",
+ * "EdDSA"), or NULL when the key cannot sign licenses. */
+const char *ovsa_license_default_alg(EVP_PKEY *key);
+
+#endif /* OVSA_LICENSE_H */

@@ -1,0 +1,980 @@
+/*
+ * ovsa_client.c: verified requests to an ovsa license server (see
+ * ovsa_client.h for the checks and their order).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ovsa_client.h"
+#include "ovsa_httpsig.h"
+#include "ovsa_pin.h"
+#include "ovsa_x509.h"
+
+
+#define OVSA_CHAIN_PATH      "/.well-known/ovsa/chain"
+#define OVSA_CHAIN_MAX       (64 * 1024)
+
+enum {
+    OVSA_H_CONTENT_TYPE = 0,
+    OVSA_H_CONTENT_DIGEST,
+    OVSA_H_SIGNATURE_INPUT,
+    OVSA_H_SIGNATURE,
+    OVSA_H_NONCE,
+    OVSA_H_N
+};
+
+static const char *ovsa_client_headers[OVSA_H_N] = {
+    "content-type", "content-digest", "signature-input", "signature",
+    "ovsa-nonce"
+};
+
+
+struct ovsa_client_s {
+    char    *url;           /* base URL, no trailing '/' */
+    char    *origin;        /* scheme://host[:port] as the Host header */
+    char    *root_file;
+    X509    *root;
+    char    *cache_dir;
+    char    *pins;          /* "sha256//..;sha256//.." or NULL */
+    long     skew;
+    long     timeout_ms;
+    time_t   at;
+    CURL    *curl;
+};
+
+
+/* One HTTP exchange as received. */
+typedef struct {
+    long     status;
+    char    *h[OVSA_H_N];   /* combined field values, NUL-terminated */
+    char    *body;
+    size_t   len;
+    size_t   max;
+    int      too_big;
+} ovsa_client_resp_t;
+
+
+static int ovsa_client_http(ovsa_client_t *c, const char *method,
+    const char *path, const char *body, const char *nonce, size_t max,
+    ovsa_client_resp_t *resp, ovsa_err_t *err);
+
+
+/* ---- creation */
+
+static int
+ovsa_client_origin(ovsa_client_t *c, ovsa_err_t *err)
+{
+    int        ret;
+    char      *scheme, *host, *port, *path, *query;
+    size_t     n;
+    CURLU     *u;
+
+    ret = OVSA_ERR;
+    scheme = host = port = path = query = NULL;
+
+    u = curl_url();
+    if (u == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    }
+
+    if (curl_url_set(u, CURLUPART_URL, c->url, 0) != CURLUE_OK
+        || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
+        || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    {
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: \"%s\" is not a URL",
+                     c->url);
+        goto end;
+    }
+
+    if (strcmp(scheme, "https") != 0) {
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: \"%s\" is not an https "
+                     "URL", c->url);
+        goto end;
+    }
+
+    if ((curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK
+         && strcmp(path, "/") != 0)
+        || curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
+    {
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: \"%s\": give the server "
+                     "URL without a path", c->url);
+        goto end;
+    }
+
+    /* curl omits the default port from Host, and so does the origin */
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK
+        || strcmp(port, "443") == 0)
+    {
+        curl_free(port);
+        port = NULL;
+    }
+
+    n = strlen(scheme) + 3 + strlen(host) + (port ? 1 + strlen(port) : 0) + 1;
+    c->origin = malloc(n);
+    if (c->origin == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        goto end;
+    }
+
+    snprintf(c->origin, n, "%s://%s%s%s", scheme, host, port ? ":" : "",
+             port ? port : "");
+
+    /* requests go to the origin: no trailing '/' to double */
+    free(c->url);
+    c->url = strdup(c->origin);
+    if (c->url == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        goto end;
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return ret;
+}
+
+
+int
+ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
+    ovsa_err_t *err)
+{
+    ovsa_err_t      e;
+    ovsa_client_t  *c;
+
+    if (conf->url == NULL || conf->root == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING,
+                            "client: url and root are required");
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "client: curl init failed");
+    }
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        curl_global_cleanup();
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    }
+
+    c->skew = conf->skew < 0 ? OVSA_CLIENT_SKEW_DEFAULT : conf->skew;
+    c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 10000;
+    c->url = strdup(conf->url);
+    c->root_file = strdup(conf->root);
+    c->cache_dir = conf->cache_dir ? strdup(conf->cache_dir) : NULL;
+    c->curl = curl_easy_init();
+
+    if (c->url == NULL || c->root_file == NULL || c->curl == NULL
+        || (conf->cache_dir != NULL && c->cache_dir == NULL))
+    {
+        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        goto failed;
+    }
+
+    if (ovsa_client_origin(c, err) != OVSA_OK) {
+        goto failed;
+    }
+
+    if (ovsa_cert_load(c->root_file, &c->root, &e) != OVSA_OK) {
+        ovsa_err_set(err, OVSA_E_ROOT, "client: root: %s", e.msg);
+        goto failed;
+    }
+
+    if (X509_check_ca(c->root) == 0) {
+        ovsa_err_set(err, OVSA_E_ROOT, "client: root: %s is not a CA "
+                     "certificate", c->root_file);
+        goto failed;
+    }
+
+    if (c->cache_dir != NULL && mkdir(c->cache_dir, 0700) != 0
+        && errno != EEXIST)
+    {
+        ovsa_err_set(err, OVSA_E_IO, "client: cache: %s: %s", c->cache_dir,
+                     strerror(errno));
+        goto failed;
+    }
+
+    *out = c;
+    return OVSA_OK;
+
+failed:
+
+    ovsa_client_free(c);
+    return OVSA_ERR;
+}
+
+
+void
+ovsa_client_free(ovsa_client_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+
+    if (c->curl != NULL) {
+        curl_easy_cleanup(c->curl);
+    }
+
+    curl_global_cleanup();
+
+    X509_free(c->root);
+    free(c->url);
+    free(c->origin);
+    free(c->root_file);
+    free(c->cache_dir);
+    free(c->pins);
+    free(c);
+}
+
+
+int
+ovsa_client_set_pins(ovsa_client_t *c, const char *const *pins, size_t n,
+    ovsa_err_t *err)
+{
+    char    *s;
+    size_t   i;
+
+    for (i = 0; i < n; i++) {
+        if (pins[i] == NULL || strlen(pins[i]) != OVSA_PIN_LEN
+            || strncmp(pins[i], OVSA_PIN_PREFIX,
+                       sizeof(OVSA_PIN_PREFIX) - 1) != 0
+            || strchr(pins[i], ';') != NULL)
+        {
+            return ovsa_err_set(err, OVSA_E_PIN, "client: pin %zu is not "
+                                "\"sha256//<base64 of 32 bytes>\"", i + 1);
+        }
+    }
+
+    s = NULL;
+    if (n > 0) {
+        s = malloc(n * (OVSA_PIN_LEN + 1));
+        if (s == NULL) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+
+        s[0] = '\0';
+        for (i = 0; i < n; i++) {
+            if (i > 0) {
+                strcat(s, ";");
+            }
+            strcat(s, pins[i]);
+        }
+    }
+
+    free(c->pins);
+    c->pins = s;
+    return OVSA_OK;
+}
+
+
+void
+ovsa_client_set_time(ovsa_client_t *c, time_t at)
+{
+    c->at = at;
+}
+
+
+void
+ovsa_result_free(ovsa_result_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+}
+
+
+/* ---- transport */
+
+static void
+ovsa_client_resp_free(ovsa_client_resp_t *resp)
+{
+    int  i;
+
+    for (i = 0; i < OVSA_H_N; i++) {
+        free(resp->h[i]);
+        resp->h[i] = NULL;
+    }
+
+    free(resp->body);
+    resp->body = NULL;
+}
+
+
+static size_t
+ovsa_client_on_header(char *line, size_t size, size_t n, void *data)
+{
+    int                  i;
+    char                *colon, *v, *s;
+    size_t               len, vlen, nlen, old;
+    ovsa_client_resp_t  *resp;
+
+    resp = data;
+    len = size * n;
+
+    /* a status line starts a new (maybe final) response: forget the last */
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        for (i = 0; i < OVSA_H_N; i++) {
+            free(resp->h[i]);
+            resp->h[i] = NULL;
+        }
+        return len;
+    }
+
+    colon = memchr(line, ':', len);
+    if (colon == NULL) {
+        return len;
+    }
+
+    nlen = colon - line;
+    v = colon + 1;
+    vlen = len - nlen - 1;
+
+    while (vlen && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+
+    while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'
+                    || v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+    {
+        vlen--;
+    }
+
+    for (i = 0; i < OVSA_H_N; i++) {
+        if (strlen(ovsa_client_headers[i]) == nlen
+            && strncasecmp(line, ovsa_client_headers[i], nlen) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == OVSA_H_N) {
+        return len;
+    }
+
+    /* repeated field lines combine with ", " (RFC 9110 section 5.3) */
+    old = resp->h[i] ? strlen(resp->h[i]) : 0;
+    s = realloc(resp->h[i], old + (old ? 2 : 0) + vlen + 1);
+    if (s == NULL) {
+        return 0;
+    }
+
+    if (old) {
+        memcpy(s + old, ", ", 2);
+        old += 2;
+    }
+
+    memcpy(s + old, v, vlen);
+    s[old + vlen] = '\0';
+    resp->h[i] = s;
+
+    return len;
+}
+
+
+static size_t
+ovsa_client_on_body(char *data, size_t size, size_t n, void *arg)
+{
+    char                *b;
+    size_t               len;
+    ovsa_client_resp_t  *resp;
+
+    resp = arg;
+    len = size * n;
+
+    if (resp->len + len > resp->max) {
+        resp->too_big = 1;
+        return 0;
+    }
+
+    b = realloc(resp->body, resp->len + len + 1);
+    if (b == NULL) {
+        return 0;
+    }
+
+    memcpy(b + resp->len, data, len);
+    resp->len += len;
+    b[resp->len] = '\0';
+    resp->body = b;
+
+    return len;
+}
+
+
+static int
+ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
+    const char *body, const char *nonce, size_t max,
+    ovsa_client_resp_t *resp, ovsa_err_t *err)
+{
+    int                 ret;
+    char               *url, hdr[64 + OVSA_SIG_NONCE_MAX];
+    size_t              n;
+    CURL               *h;
+    CURLcode            rc;
+    struct curl_slist  *list, *l;
+    char                errbuf[CURL_ERROR_SIZE];
+
+    ret = OVSA_ERR;
+    list = NULL;
+    memset(resp, 0, sizeof(*resp));
+    resp->max = max;
+
+    n = strlen(c->url) + strlen(path) + 1;
+    url = malloc(n);
+    if (url == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    }
+    snprintf(url, n, "%s%s", c->url, path);
+
+    h = c->curl;
+    curl_easy_reset(h);
+    errbuf[0] = '\0';
+
+    /* "Expect:" off: one round trip, no interim answer */
+    l = curl_slist_append(list, "Expect:");
+    if (l != NULL) {
+        list = l;
+        l = curl_slist_append(list, "Accept: application/json");
+    }
+    if (l != NULL && body != NULL) {
+        list = l;
+        l = curl_slist_append(list, "Content-Type: application/json");
+    }
+    if (l != NULL && nonce != NULL) {
+        list = l;
+        snprintf(hdr, sizeof(hdr), "OVSA-Nonce: %s", nonce);
+        l = curl_slist_append(list, hdr);
+    }
+    if (l == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        goto end;
+    }
+    list = l;
+
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, ovsa_client_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ovsa_client_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+
+    /* no Accept-Encoding: the digest covers the bytes as sent */
+
+    if (c->pins != NULL) {
+        /* pin-only TLS: no CA store decides, the license's pins do */
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->pins);
+
+    } else {
+        /* the vendor root is the only trust anchor; no system store */
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->root_file);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    }
+
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+
+    } else {
+        if (strcmp(method, "POST") != 0) {
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        }
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+                         (long) (body ? strlen(body) : 0));
+    }
+
+    rc = curl_easy_perform(h);
+
+    if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+        ovsa_err_set(err, OVSA_E_PIN, "transport: %s%s: server key matches "
+                     "none of the license pins", c->url, path);
+        goto end;
+    }
+
+    if (rc == CURLE_WRITE_ERROR && resp->too_big) {
+        ovsa_err_set(err, OVSA_E_PROTOCOL, "transport: %s%s: answer larger "
+                     "than %zu bytes", c->url, path, max);
+        goto end;
+    }
+
+    if (rc != CURLE_OK) {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "transport: %s%s: %s", c->url,
+                     path, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        goto end;
+    }
+
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+
+    if (resp->body == NULL) {
+        resp->body = calloc(1, 1);
+        if (resp->body == NULL) {
+            ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+            goto end;
+        }
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    curl_slist_free_all(list);
+    free(url);
+    return ret;
+}
+
+
+/* ---- the signing chain */
+
+static int
+ovsa_client_leaf_keyid(STACK_OF(X509) *chain, char *keyid, ovsa_err_t *err)
+{
+    EVP_PKEY  *pub;
+
+    pub = X509_get0_pubkey(sk_X509_value(chain, 0));
+    if (pub == NULL) {
+        return ovsa_err_ssl(err, OVSA_E_PEM, "chain: leaf has no usable "
+                            "public key");
+    }
+
+    return ovsa_keyid_pkey(pub, keyid, err);
+}
+
+
+static int
+ovsa_client_cache_path(ovsa_client_t *c, const char *keyid, char *path,
+    size_t size)
+{
+    int  n;
+
+    n = snprintf(path, size, "%s/%s.pem", c->cache_dir, keyid);
+    return (n < 0 || (size_t) n >= size) ? OVSA_ERR : OVSA_OK;
+}
+
+
+/* the cached chain of keyid, or NULL (absent, unreadable, other key) */
+static STACK_OF(X509) *
+ovsa_client_cache_get(ovsa_client_t *c, const char *keyid)
+{
+    char             path[4096], leaf[OVSA_KEYID_LEN + 1];
+    STACK_OF(X509)  *chain;
+
+    if (c->cache_dir == NULL
+        || ovsa_client_cache_path(c, keyid, path, sizeof(path)) != OVSA_OK
+        || access(path, R_OK) != 0
+        || ovsa_chain_load(path, &chain, NULL) != OVSA_OK)
+    {
+        return NULL;
+    }
+
+    if (ovsa_client_leaf_keyid(chain, leaf, NULL) != OVSA_OK
+        || strcmp(leaf, keyid) != 0)
+    {
+        sk_X509_pop_free(chain, X509_free);
+        return NULL;
+    }
+
+    return chain;
+}
+
+
+/* stores a verified chain: temp file + rename; failures are not fatal */
+static void
+ovsa_client_cache_put(ovsa_client_t *c, const char *keyid, const char *pem,
+    size_t len)
+{
+    int      fd;
+    char     path[4096], tmp[4096 + 16];
+    ssize_t  w;
+
+    if (c->cache_dir == NULL
+        || ovsa_client_cache_path(c, keyid, path, sizeof(path)) != OVSA_OK)
+    {
+        return;
+    }
+
+    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        return;
+    }
+
+    w = write(fd, pem, len);
+    if (w < 0 || (size_t) w != len || fsync(fd) != 0 || close(fd) != 0) {
+        if (w >= 0) {
+            close(fd);
+        }
+        unlink(tmp);
+        return;
+    }
+
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+    }
+}
+
+
+/* Fetches the server's signing chain; its leaf must have keyid. */
+static int
+ovsa_client_chain_fetch(ovsa_client_t *c, const char *keyid,
+    STACK_OF(X509) **out, ovsa_client_resp_t *resp, ovsa_err_t *err)
+{
+    char           leaf[OVSA_KEYID_LEN + 1], nonce[32];
+    ovsa_err_t     e;
+    unsigned char  raw[16];
+
+    *out = NULL;
+
+    /*
+     * The chain needs no signature (it is verified against the root), but
+     * a server that signs everything also wants a nonce here.
+     */
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return ovsa_err_ssl(err, OVSA_E_INTERNAL, "chain: no random nonce");
+    }
+    ovsa_b64_encode(raw, sizeof(raw), nonce, 1);
+
+    if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, nonce,
+                         OVSA_CHAIN_MAX, resp, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (resp->status != 200) {
+        return ovsa_err_set(err, OVSA_E_PROTOCOL, "chain: GET %s answered "
+                            "%ld", OVSA_CHAIN_PATH, resp->status);
+    }
+
+    if (ovsa_chain_load_mem(resp->body, resp->len, "server chain", out, &e)
+        != OVSA_OK)
+    {
+        return ovsa_err_set(err, e.code, "chain: %s", e.msg);
+    }
+
+    if (ovsa_client_leaf_keyid(*out, leaf, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    if (strcmp(leaf, keyid) != 0) {
+        return ovsa_err_set(err, OVSA_E_SIG_KEYID, "signature: keyid \"%s\" "
+                            "is not the keyid \"%s\" of the server's chain "
+                            "leaf", keyid, leaf);
+    }
+
+    return OVSA_OK;
+}
+
+
+/*
+ * The chain whose leaf has keyid, verified against the root at every use:
+ * from the cache, or, when absent there or no longer valid (a renewed
+ * certificate keeps its key and keyid), from the server, then cached.
+ */
+static int
+ovsa_client_chain(ovsa_client_t *c, const char *keyid,
+    STACK_OF(X509) **out, ovsa_err_t *err)
+{
+    unsigned             flags;
+    ovsa_err_t           e;
+    STACK_OF(X509)      *chain;
+    ovsa_client_resp_t   resp;
+
+    memset(&resp, 0, sizeof(resp));
+    flags = OVSA_VERIFY_EKU_SERVER | OVSA_VERIFY_POLICY;
+
+    chain = ovsa_client_cache_get(c, keyid);
+
+    if (chain != NULL) {
+        if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) == OVSA_OK) {
+            *out = chain;
+            return OVSA_OK;
+        }
+
+        sk_X509_pop_free(chain, X509_free);
+    }
+
+    if (ovsa_client_chain_fetch(c, keyid, &chain, &resp, err) != OVSA_OK) {
+        goto failed;
+    }
+
+    if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) != OVSA_OK) {
+        ovsa_err_set(err, e.code, "signing %s", e.msg);
+        goto failed;
+    }
+
+    ovsa_client_cache_put(c, keyid, resp.body, resp.len);
+
+    ovsa_client_resp_free(&resp);
+    *out = chain;
+    return OVSA_OK;
+
+failed:
+
+    if (chain != NULL) {
+        sk_X509_pop_free(chain, X509_free);
+    }
+    ovsa_client_resp_free(&resp);
+    return OVSA_ERR;
+}
+
+
+/* ---- the answer */
+
+static void
+ovsa_client_copy(char *dst, size_t size, json_t *v)
+{
+    const char  *s;
+
+    s = json_string_value(v);
+    if (s != NULL) {
+        snprintf(dst, size, "%s", s);
+    }
+}
+
+
+static int
+ovsa_client_verdict(ovsa_result_t *r, ovsa_err_t *err)
+{
+    json_t        *j, *v;
+    json_error_t   je;
+
+    j = json_loadb(r->body, r->body_len, 0, &je);
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        return ovsa_err_set(err, OVSA_E_PROTOCOL, "answer: %ld with a body "
+                            "that is not a JSON object", r->status);
+    }
+
+    v = json_object_get(j, "verdict");
+    if (!json_is_string(v)
+        || (strcmp(json_string_value(v), "valid") != 0
+            && strcmp(json_string_value(v), "denied") != 0
+            && strcmp(json_string_value(v), "error") != 0)
+        || !json_is_string(json_object_get(j, "code")))
+    {
+        json_decref(j);
+        return ovsa_err_set(err, OVSA_E_PROTOCOL, "answer: %ld without a "
+                            "verdict and code", r->status);
+    }
+
+    ovsa_client_copy(r->verdict, sizeof(r->verdict), v);
+    ovsa_client_copy(r->code, sizeof(r->code), json_object_get(j, "code"));
+    ovsa_client_copy(r->message, sizeof(r->message),
+                     json_object_get(j, "message"));
+    r->server_time = json_integer_value(json_object_get(j, "server_time"));
+    r->valid_until = json_integer_value(json_object_get(j, "valid_until"));
+
+    /* a "valid" verdict in a non-200 answer is not ovsa protocol */
+    if ((r->status == 200) != (strcmp(r->verdict, "valid") == 0)) {
+        json_decref(j);
+        return ovsa_err_set(err, OVSA_E_PROTOCOL, "answer: verdict \"%s\" "
+                            "with status %ld", r->verdict, r->status);
+    }
+
+    json_decref(j);
+    return OVSA_OK;
+}
+
+
+static ovsa_str_t
+ovsa_client_str(const char *s)
+{
+    ovsa_str_t  v;
+
+    v.data = s;
+    v.len = s ? strlen(s) : 0;
+    return v;
+}
+
+
+int
+ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
+    const char *json_body, ovsa_result_t *r, ovsa_err_t *err)
+{
+    int                 ret;
+    char               *target;
+    size_t              i, n, sig_len;
+    time_t              now;
+    EVP_PKEY           *pub;
+    STACK_OF(X509)     *chain;
+    ovsa_sig_msg_t      msg;
+    ovsa_sig_params_t   p;
+    ovsa_client_resp_t  resp;
+    unsigned char       raw[16], sig[OVSA_SIG_MAX];
+
+    ret = OVSA_ERR;
+    chain = NULL;
+    target = NULL;
+    memset(r, 0, sizeof(*r));
+    memset(&resp, 0, sizeof(resp));
+
+    if (path == NULL || path[0] != '/' || method == NULL || method[0] == '\0')
+    {
+        ovsa_err_set(err, OVSA_E_INTERNAL, "request: path must start with /");
+        goto end;
+    }
+
+    for (i = 0; path[i] != '\0'; i++) {
+        if ((unsigned char) path[i] <= 0x20 || path[i] == 0x7f) {
+            ovsa_err_set(err, OVSA_E_INTERNAL, "request: path holds a space "
+                         "or control character");
+            goto end;
+        }
+    }
+
+    /* a fresh 128-bit nonce binds the answer to this request */
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        ovsa_err_ssl(err, OVSA_E_INTERNAL, "request: no random nonce");
+        goto end;
+    }
+    ovsa_b64_encode(raw, sizeof(raw), r->nonce, 1);
+
+    if (ovsa_client_http(c, method, path, json_body, r->nonce,
+                         OVSA_CLIENT_MAX_BODY, &resp, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    r->status = resp.status;
+    r->body = resp.body;
+    r->body_len = resp.len;
+    resp.body = NULL;
+
+    /* an unsigned answer is that first, whatever else it lacks */
+    if (resp.h[OVSA_H_SIGNATURE_INPUT] == NULL
+        && resp.h[OVSA_H_SIGNATURE] == NULL)
+    {
+        ovsa_err_set(err, OVSA_E_SIG_MISSING, "signature: answer %ld "
+                     "carries neither Signature-Input nor Signature",
+                     resp.status);
+        goto end;
+    }
+
+    /* the answer must be to this nonce (the signature binds the echo) */
+    if (resp.h[OVSA_H_NONCE] == NULL
+        || strcmp(resp.h[OVSA_H_NONCE], r->nonce) != 0)
+    {
+        ovsa_err_set(err, OVSA_E_NONCE, "nonce: answer is bound to %s%s%s, "
+                     "this request sent %s",
+                     resp.h[OVSA_H_NONCE] ? "\"" : "no nonce",
+                     resp.h[OVSA_H_NONCE] ? resp.h[OVSA_H_NONCE] : "",
+                     resp.h[OVSA_H_NONCE] ? "\"" : "", r->nonce);
+        goto end;
+    }
+
+    if (ovsa_digest_verify(ovsa_client_str(resp.h[OVSA_H_CONTENT_DIGEST]),
+                           r->body, r->body_len, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    /* the keyid names the chain; everything is checked again below */
+    if (ovsa_sig_parse(ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
+                       ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), &p, sig,
+                       &sig_len, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    snprintf(r->keyid, sizeof(r->keyid), "%s", p.keyid);
+    r->sig_created = p.created;
+    r->sig_expires = p.expires;
+
+    /* stale or future answers fail before any chain is fetched */
+    now = c->at ? c->at : time(NULL);
+
+    if (p.created > (long long) now + c->skew) {
+        ovsa_err_set(err, OVSA_E_SIG_CREATED, "signature: created %lld is "
+                     "%lld s ahead of local time (skew %ld)", p.created,
+                     p.created - (long long) now, c->skew);
+        goto end;
+    }
+
+    if (p.expires <= (long long) now - c->skew) {
+        ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "signature: expired at %lld, "
+                     "%lld s ago (skew %ld)", p.expires,
+                     (long long) now - p.expires, c->skew);
+        goto end;
+    }
+
+    if (ovsa_client_chain(c, p.keyid, &chain, err) != OVSA_OK) {
+        goto end;
+    }
+
+    pub = X509_get0_pubkey(sk_X509_value(chain, 0));
+    if (pub == NULL) {
+        ovsa_err_ssl(err, OVSA_E_PEM, "chain: leaf has no usable key");
+        goto end;
+    }
+
+    n = strlen(c->origin) + strlen(path) + 1;
+    target = malloc(n);
+    if (target == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        goto end;
+    }
+    snprintf(target, n, "%s%s", c->origin, path);
+
+    msg.status = (int) resp.status;
+    msg.content_type = ovsa_client_str(resp.h[OVSA_H_CONTENT_TYPE]);
+    msg.content_digest = ovsa_client_str(resp.h[OVSA_H_CONTENT_DIGEST]);
+    msg.nonce = ovsa_client_str(r->nonce);
+    msg.method = ovsa_client_str(method);
+    msg.target_uri = ovsa_client_str(target);
+
+    if (ovsa_sig_verify(pub, &msg,
+                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
+                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), now,
+                        c->skew, NULL, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    r->verified = 1;
+
+    if (ovsa_client_verdict(r, err) != OVSA_OK) {
+        goto end;
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    if (ret != OVSA_OK) {
+        r->failed_check = err ? err->code : OVSA_E_INTERNAL;
+    }
+
+    if (chain != NULL) {
+        sk_X509_pop_free(chain, X509_free);
+    }
+    free(target);
+    ovsa_client_resp_free(&resp);
+    return ret;
+}

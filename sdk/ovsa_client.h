@@ -1,0 +1,114 @@
+/*
+ * ovsa_client.h: the client SDK of an ovsa license server.
+ *
+ * A client sends one JSON request at a time and accepts the answer only
+ * when all of these hold (docs/signatures.md):
+ *
+ *   - TLS: the server chain verifies against the vendor root ONLY (no
+ *     system CA store), or, after ovsa_client_set_pins(), the server key
+ *     matches one of the license's pins (no CA decides at all);
+ *   - the answer echoes the request's fresh nonce (OVSA-Nonce);
+ *   - Content-Digest matches the body bytes as received;
+ *   - the RFC 9421 signature "ovsa" covers exactly the ovsa components and
+ *     verifies over the base rebuilt from what was sent and received, its
+ *     created/expires lie within the clock skew;
+ *   - the signing chain (GET /.well-known/ovsa/chain, cached by keyid)
+ *     verifies against the vendor root ONLY, every time it is used: leaf
+ *     valid now, EKU serverAuth, the ovsa policy OID, leaf keyid equal to
+ *     the signature's keyid.
+ *
+ * Every failure has its own OVSA_E_* code (lib/ovsa_err.h).  The client
+ * is not thread-safe: use one per thread.  Link: libovsa-client.a
+ * libovsa.a -lcurl -ljansson -lssl -lcrypto.
+ */
+
+#ifndef OVSA_CLIENT_H
+#define OVSA_CLIENT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "ovsa_err.h"
+
+#define OVSA_CLIENT_SKEW_DEFAULT   60          /* seconds */
+#define OVSA_CLIENT_MAX_BODY       (1 << 20)   /* answers larger: error */
+
+typedef struct ovsa_client_s  ovsa_client_t;
+
+typedef struct {
+    const char  *url;         /* "https://host[:port]", no path */
+    const char  *root;        /* PEM file of the one trusted vendor root */
+    const char  *cache_dir;   /* signing-chain cache; NULL: fetch each time */
+    long         skew;        /* allowed clock skew, s; < 0: the default */
+    long         timeout_ms;  /* whole request; 0: 10 s */
+} ovsa_client_conf_t;
+
+/* What one request produced.  Free with ovsa_result_free(). */
+typedef struct {
+    int          verified;        /* 1: TLS, nonce, digest, signature and
+                                     chain checks passed (the body may still
+                                     fail OVSA_E_PROTOCOL) */
+    int          failed_check;    /* OVSA_E_NONE, or the check that failed */
+
+    long         status;          /* HTTP status, 0 when no answer */
+    char        *body;            /* NUL-terminated copy of the body */
+    size_t       body_len;
+
+    /* from the answer's JSON, when verified (empty/0 when absent) */
+    char         verdict[16];     /* "valid" | "denied" | "error" */
+    char         code[64];        /* "OK", "LICENSE_REVOKED", ... */
+    char         message[256];
+    long long    server_time;
+    long long    valid_until;
+
+    /* the signature that was checked */
+    char         keyid[65];
+    long long    sig_created;
+    long long    sig_expires;
+    char         nonce[32];       /* the nonce this request sent */
+} ovsa_result_t;
+
+/*
+ * Creates a client.  Reads and checks the root now (OVSA_E_ROOT), checks
+ * the URL (https only) and creates cache_dir if missing (0700).  On
+ * OVSA_OK *out is a client the caller frees with ovsa_client_free().
+ */
+int ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
+    ovsa_err_t *err);
+
+/* Frees a client; NULL is allowed. */
+void ovsa_client_free(ovsa_client_t *client);
+
+/*
+ * Switches TLS to pin-only mode: the server's public key must match one
+ * of pins ("sha256//<base64>", lib/ovsa_pin.h), and no CA store is
+ * consulted for TLS (CURLOPT_SSL_VERIFYPEER off, CURLOPT_PINNEDPUBLICKEY
+ * on).  Signatures and the signing chain are still verified against the
+ * vendor root.  n == 0 returns to root-verified TLS.  A pin mismatch
+ * fails requests with OVSA_E_PIN.  The pins are copied.
+ */
+int ovsa_client_set_pins(ovsa_client_t *client, const char *const *pins,
+    size_t n, ovsa_err_t *err);
+
+/*
+ * Verifies at a fixed time instead of the clock (0: the clock again):
+ * for tests and for "ovsa-check -attime".
+ */
+void ovsa_client_set_time(ovsa_client_t *client, time_t at);
+
+/*
+ * Sends "method path" with json_body (NULL: no body) and a fresh 128-bit
+ * nonce, and verifies the answer.  Returns OVSA_OK when the answer
+ * verified (whatever its verdict: read result->verdict), else OVSA_ERR
+ * with err set and result->failed_check = err->code; result->status and
+ * result->body then hold what arrived, unverified, for diagnosis only.
+ * The caller frees result with ovsa_result_free() in both cases.
+ */
+int ovsa_client_request(ovsa_client_t *client, const char *method,
+    const char *path, const char *json_body, ovsa_result_t *result,
+    ovsa_err_t *err);
+
+/* Frees what a request put in result; safe on a zeroed result. */
+void ovsa_result_free(ovsa_result_t *result);
+
+#endif /* OVSA_CLIENT_H */

@@ -1,0 +1,616 @@
+/*
+ * ovsatool_license.c: "ovsatool create" (version 1 of a customer license)
+ * and "ovsatool updatecustlicense" (the next version, with new server
+ * pins).  Both sign with the ISV keystore; the library validates every
+ * field before anything is written.  Rules: docs/license-format.md.
+ */
+
+#define _GNU_SOURCE            /* strptime */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ovsa_license.h"
+#include "ovsa_pin.h"
+#include "ovsatool.h"
+
+
+/* ---- create */
+
+enum {
+    OPT_KEYSTORE = 2, OPT_PASSIN, OPT_ID, OPT_PRODUCT, OPT_CUSTOMER,
+    OPT_CUSTOMER_CERT, OPT_TYPE, OPT_USAGE, OPT_MAX_ACT, OPT_SEATS,
+    OPT_LEASE, OPT_HWKEY, OPT_SYNC, OPT_EXPIRES, OPT_SERVER,
+    OPT_SERVER_CERT, OPT_OUT, OPT_LICENSE, OPT_UPDATE, OPT_ADD_SERVER
+};
+
+static const ovsatool_opt_t ovsatool_create_opts[] = {
+    { "keystore", "k", OPT_KEYSTORE, OVSATOOL_ARG_STR, "dir",
+      "ISV keystore (isv.key, isv.crt) (required)" },
+    { "passin", NULL, OPT_PASSIN, OVSATOOL_ARG_STR, "file:F|env:V|fd:N",
+      "Passphrase of an encrypted isv.key" },
+    { "id", NULL, OPT_ID, OVSATOOL_ARG_STR, "id",
+      "License id, [A-Za-z0-9._-]{1,128} (required)" },
+    { "product", NULL, OPT_PRODUCT, OVSATOOL_ARG_STR, "name",
+      "Product the license is for (required)" },
+    { "customer", NULL, OPT_CUSTOMER, OVSATOOL_ARG_STR, "name",
+      "Customer name (required)" },
+    { "customer-cert", NULL, OPT_CUSTOMER_CERT, OVSATOOL_ARG_STR, "file",
+      "Bind the license to this customer certificate (PEM or DER)" },
+    { "type", NULL, OPT_TYPE, OVSATOOL_ARG_STR, "type",
+      "perpetual|time-limited|usage-count|node-locked|floating (required)" },
+    { "usage", NULL, OPT_USAGE, OVSATOOL_ARG_STR, "n",
+      "Usage count (usage-count licenses)" },
+    { "max-activations", NULL, OPT_MAX_ACT, OVSATOOL_ARG_STR, "n",
+      "Hosts that may activate (node-locked licenses)" },
+    { "seats", NULL, OPT_SEATS, OVSATOOL_ARG_STR, "n",
+      "Concurrent leases (floating licenses)" },
+    { "lease-seconds", NULL, OPT_LEASE, OVSATOOL_ARG_STR, "n",
+      "Lease length, 60..86400 (floating licenses)" },
+    { "require-hardware-key", NULL, OPT_HWKEY, OVSATOOL_ARG_NONE, NULL,
+      "Only hardware-key servers may serve the license" },
+    { "sync-interval", NULL, OPT_SYNC, OVSATOOL_ARG_STR, "s",
+      "Seconds between online checks, 300..86400 (default 3600)" },
+    { "expires", NULL, OPT_EXPIRES, OVSATOOL_ARG_STR, "date",
+      "YYYY-MM-DD (00:00 UTC) or unix seconds (default: never)" },
+    { "server", NULL, OPT_SERVER, OVSATOOL_ARG_STR, "url",
+      "License server URL (https://host[:port] or host:port), repeatable" },
+    { "server-cert", NULL, OPT_SERVER_CERT, OVSATOOL_ARG_STR, "cert",
+      "Certificate of the -server before it: its key is pinned" },
+    { "out", NULL, OPT_OUT, OVSATOOL_ARG_STR, "file",
+      "License file to write; never overwritten (required)" },
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+
+static json_t *
+ovsatool_limit(int64_t n)
+{
+    return n > 0 ? json_integer(n) : json_null();
+}
+
+
+static int
+ovsatool_expires(const ovsatool_args_t *a, int64_t *out)
+{
+    char        *end;
+    struct tm    tm;
+
+    if (strspn(a->val, "0123456789") == strlen(a->val)) {
+        return ovsatool_opt_int(a, out);
+    }
+
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(a->val, "%Y-%m-%d", &tm);
+    if (end == NULL || *end != '\0') {
+        ovsatool_usage(a, "-expires %s: not YYYY-MM-DD or unix seconds",
+                       a->val);
+        return OVSA_ERR;
+    }
+
+    *out = (int64_t) timegm(&tm);
+    return OVSA_OK;
+}
+
+
+/* Signs payload, checks the result (and that it may follow prev, when
+ * given), then writes it to out. */
+static int
+ovsatool_sign_save(const char *cmd, json_t *payload, EVP_PKEY *key,
+    X509 *cert, const ovsa_license_t *prev, const char *out,
+    ovsa_license_t **lic, ovsa_err_t *err)
+{
+    int    ret;
+    char  *text, *jws;
+
+    ret = OVSA_ERR;
+    jws = NULL;
+
+    text = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", cmd);
+    }
+
+    if (ovsa_license_sign(text, key, cert, &jws, err) != OVSA_OK
+        || ovsa_license_parse(jws, strlen(jws), lic, err) != OVSA_OK
+        || (prev != NULL
+            && ovsa_license_check_update(prev, *lic, err) != OVSA_OK)
+        || ovsa_license_save_file(out, jws, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    free(text);
+    free(jws);
+    return ret;
+}
+
+
+int
+ovsatool_create_main(int argc, char **argv)
+{
+    int               ret, o, hwkey;
+    char             *url;
+    X509             *cert, *scert, *ccert;
+    json_t           *payload, *servers, *cust_hex;
+    size_t            i, nsrv, ncert;
+    int64_t           usage, maxact, seats, lease, sync, expires;
+    EVP_PKEY         *key;
+    ovsa_err_t        err;
+    const char       *ks, *passin, *id, *product, *customer, *custcert;
+    const char       *type, *out, *srv[OVSA_LICENSE_MAX_SERVERS];
+    const char       *srvcert[OVSA_LICENSE_MAX_SERVERS];
+    char              hex[65], pin[OVSA_PIN_LEN + 1];
+    ovsa_license_t   *lic;
+    ovsatool_args_t   a = { "create", "-k DIR -id ID -product P -customer "
+                            "NAME -type T -server URL -server-cert CERT "
+                            "-out FILE [options]", ovsatool_create_opts,
+                            argc, argv, 0, NULL, NULL };
+
+    ret = 1;
+    key = NULL;
+    cert = scert = ccert = NULL;
+    payload = NULL;
+    lic = NULL;
+    url = NULL;
+    ks = passin = id = product = customer = custcert = type = out = NULL;
+    usage = maxact = seats = lease = expires = 0;
+    sync = 3600;
+    hwkey = 0;
+    nsrv = ncert = 0;
+
+    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+        switch (o) {
+        case OVSATOOL_OPT_ERR:
+            goto end;
+        case OVSATOOL_OPT_HELP:
+            ovsatool_opt_help(&a);
+            ret = 0;
+            goto end;
+        case OPT_KEYSTORE:      ks = a.val; break;
+        case OPT_PASSIN:        passin = a.val; break;
+        case OPT_ID:            id = a.val; break;
+        case OPT_PRODUCT:       product = a.val; break;
+        case OPT_CUSTOMER:      customer = a.val; break;
+        case OPT_CUSTOMER_CERT: custcert = a.val; break;
+        case OPT_TYPE:          type = a.val; break;
+        case OPT_OUT:           out = a.val; break;
+        case OPT_HWKEY:         hwkey = 1; break;
+        case OPT_USAGE:
+            if (ovsatool_opt_int(&a, &usage) != OVSA_OK) {
+                goto end;
+            }
+            break;
+        case OPT_MAX_ACT:
+            if (ovsatool_opt_int(&a, &maxact) != OVSA_OK) {
+                goto end;
+            }
+            break;
+        case OPT_SEATS:
+            if (ovsatool_opt_int(&a, &seats) != OVSA_OK) {
+                goto end;
+            }
+            break;
+        case OPT_LEASE:
+            if (ovsatool_opt_int(&a, &lease) != OVSA_OK) {
+                goto end;
+            }
+            break;
+        case OPT_SYNC:
+            if (ovsatool_opt_int(&a, &sync) != OVSA_OK) {
+                goto end;
+            }
+            break;
+        case OPT_EXPIRES:
+            if (ovsatool_expires(&a, &expires) != OVSA_OK) {
+                goto end;
+            }
+            break;
+        case OPT_SERVER:
+            if (nsrv != ncert) {
+                ovsatool_usage(&a, "-server %s: the -server before it has "
+                               "no -server-cert", a.val);
+                goto end;
+            }
+            if (nsrv == OVSA_LICENSE_MAX_SERVERS) {
+                ovsatool_usage(&a, "more than %d -server",
+                               OVSA_LICENSE_MAX_SERVERS);
+                goto end;
+            }
+            srv[nsrv++] = a.val;
+            break;
+        case OPT_SERVER_CERT:
+            if (ncert + 1 != nsrv) {
+                ovsatool_usage(&a, "-server-cert %s: no -server before it",
+                               a.val);
+                goto end;
+            }
+            srvcert[ncert++] = a.val;
+            break;
+        }
+    }
+
+    if (ks == NULL || id == NULL || product == NULL || customer == NULL
+        || type == NULL || out == NULL || nsrv == 0)
+    {
+        ovsatool_usage(&a, "-k, -id, -product, -customer, -type, -server "
+                       "and -out are required");
+        goto end;
+    }
+
+    if (ncert != nsrv) {
+        ovsatool_usage(&a, "-server %s has no -server-cert", srv[nsrv - 1]);
+        goto end;
+    }
+
+    /* negative counts would read as "unset" below */
+    if (usage < 0 || maxact < 0 || seats < 0 || lease < 0 || expires < 0) {
+        ovsatool_usage(&a, "limits and -expires must not be negative");
+        goto end;
+    }
+
+    if (access(out, F_OK) == 0) {
+        ovsa_err_set(&err, OVSA_E_IO, "create: %s exists, not overwritten",
+                     out);
+        goto fail;
+    }
+
+    if (ovsatool_keystore_load(ks, passin, &key, &cert, &err) != OVSA_OK) {
+        goto fail;
+    }
+
+    cust_hex = json_null();
+    if (custcert != NULL) {
+        if (ovsatool_load_cert(custcert, &ccert, &err) != OVSA_OK
+            || ovsatool_cert_sha256(ccert, hex, &err) != OVSA_OK)
+        {
+            json_decref(cust_hex);
+            goto fail;
+        }
+        json_decref(cust_hex);
+        cust_hex = json_string(hex);
+    }
+
+    servers = json_array();
+    payload = json_pack("{s:i, s:s, s:i, s:I, s:{s:s, s:o}, s:s, s:s,"
+                        " s:{s:o, s:o, s:o, s:o}, s:b, s:I, s:o, s:o}",
+                        "ovsa", OVSA_LICENSE_FORMAT, "license_id", id,
+                        "version", 1, "issued_at", (json_int_t) time(NULL),
+                        "customer", "name", customer, "cert_sha256", cust_hex,
+                        "product", product, "type", type,
+                        "limits", "usage", ovsatool_limit(usage),
+                        "max_activations", ovsatool_limit(maxact),
+                        "seats", ovsatool_limit(seats),
+                        "lease_seconds", ovsatool_limit(lease),
+                        "require_hardware_key", hwkey,
+                        "sync_interval", (json_int_t) sync,
+                        "expires_at", ovsatool_limit(expires),
+                        "servers", servers);
+    if (payload == NULL) {
+        ovsa_err_set(&err, OVSA_E_INTERNAL, "create: payload (bad UTF-8 in "
+                     "an argument?)");
+        goto fail;
+    }
+
+    for (i = 0; i < nsrv; i++) {
+        url = ovsatool_server_url(srv[i]);
+        if (url == NULL) {
+            ovsa_err_set(&err, OVSA_E_LIC_URL, "create: -server %s: not a "
+                         "URL", srv[i]);
+            goto fail;
+        }
+
+        if (ovsatool_load_cert(srvcert[i], &scert, &err) != OVSA_OK
+            || ovsa_pin_cert(scert, pin, &err) != OVSA_OK)
+        {
+            goto fail;
+        }
+
+        json_array_append_new(servers, json_pack("{s:s, s:{s:s, s:n}}",
+                                                 "url", url, "pins",
+                                                 "current", pin, "future"));
+        X509_free(scert);
+        scert = NULL;
+        free(url);
+        url = NULL;
+    }
+
+    if (ovsatool_sign_save(a.cmd, payload, key, cert, NULL, out, &lic, &err)
+        != OVSA_OK)
+    {
+        goto fail;
+    }
+
+    printf("%s: license %s version 1 (%s, %s), %zu server%s\n", out,
+           lic->id, ovsa_license_type_name(lic->type), lic->alg,
+           lic->nservers, lic->nservers == 1 ? "" : "s");
+    ret = 0;
+    goto end;
+
+fail:
+
+    ovsatool_fail(a.cmd, &err);
+
+end:
+
+    free(url);
+    json_decref(payload);
+    ovsa_license_free(lic);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    X509_free(scert);
+    X509_free(ccert);
+    return ret;
+}
+
+
+/* ---- updatecustlicense */
+
+static const ovsatool_opt_t ovsatool_update_opts[] = {
+    { "keystore", "k", OPT_KEYSTORE, OVSATOOL_ARG_STR, "dir",
+      "ISV keystore that signed the license (required)" },
+    { "passin", NULL, OPT_PASSIN, OVSATOOL_ARG_STR, "file:F|env:V|fd:N",
+      "Passphrase of an encrypted isv.key" },
+    { "license", "l", OPT_LICENSE, OVSATOOL_ARG_STR, "file",
+      "Current license (required)" },
+    { "customer-cert", "p", OPT_CUSTOMER_CERT, OVSATOOL_ARG_STR, "file",
+      "Customer certificate: binds an unbound license, must match a bound "
+      "one" },
+    { "server", "u", OPT_UPDATE, OVSATOOL_ARG_PAIR, "url cert",
+      "Server URL and its future certificate, repeatable (required)" },
+    { "add-server", NULL, OPT_ADD_SERVER, OVSATOOL_ARG_NONE, NULL,
+      "A -u URL not in the license is added (cert pinned as current)" },
+    { "out", "c", OPT_OUT, OVSATOOL_ARG_STR, "file",
+      "New license file (required; may be the -l file)" },
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+
+/* Index of the server whose normalized URL is url, or -1. */
+static int
+ovsatool_find_server(json_t *servers, const char *url)
+{
+    int          found;
+    char        *norm;
+    size_t       i;
+    const char  *s;
+
+    found = -1;
+    for (i = 0; found < 0 && i < json_array_size(servers); i++) {
+        s = json_string_value(json_object_get(json_array_get(servers, i),
+                                              "url"));
+        norm = s ? ovsatool_server_url(s) : NULL;
+        if (norm != NULL && strcmp(norm, url) == 0) {
+            found = (int) i;
+        }
+        free(norm);
+    }
+
+    return found;
+}
+
+
+/*
+ * The pin rules, for one server: the new pin is the current one: nothing
+ * changes; it is already the future one: nothing changes; there is another
+ * future pin: that one becomes current and the new one future (rotation);
+ * there is none: the new one becomes future.
+ */
+static const char *
+ovsatool_move_pins(json_t *pins, const char *pin)
+{
+    json_t      *cur, *fut;
+
+    cur = json_object_get(pins, "current");
+    fut = json_object_get(pins, "future");
+
+    if (json_is_string(cur) && strcmp(json_string_value(cur), pin) == 0) {
+        return "unchanged (already current)";
+    }
+
+    if (json_is_string(fut) && strcmp(json_string_value(fut), pin) == 0) {
+        return "unchanged (already future)";
+    }
+
+    if (json_is_string(fut)) {
+        json_object_set(pins, "current", fut);
+        json_object_set_new(pins, "future", json_string(pin));
+        return "rotated: old future is current, new future added";
+    }
+
+    json_object_set_new(pins, "future", json_string(pin));
+    return "future added";
+}
+
+
+int
+ovsatool_update_main(int argc, char **argv)
+{
+    int               ret, o, add, idx;
+    X509             *cert, *scert, *ccert, *isv[1];
+    json_t           *payload, *servers, *pins, *old_hex;
+    size_t            i, nsrv;
+    EVP_PKEY         *key;
+    ovsa_err_t        err;
+    json_error_t      jerr;
+    const char       *ks, *passin, *lfile, *custcert, *out;
+    const char       *srv[OVSA_LICENSE_MAX_SERVERS];
+    const char       *srvcert[OVSA_LICENSE_MAX_SERVERS];
+    const char       *what[OVSA_LICENSE_MAX_SERVERS];
+    char             *urls[OVSA_LICENSE_MAX_SERVERS];
+    char              hex[65], pin[OVSA_PIN_LEN + 1];
+    ovsa_license_t   *old, *lic;
+    ovsatool_args_t   a = { "updatecustlicense", "-k DIR -l OLD.lic "
+                            "[-p CUSTOMER_CERT] -u URL FUTURE_CERT "
+                            "-c NEW.lic [options]", ovsatool_update_opts,
+                            argc, argv, 0, NULL, NULL };
+
+    ret = 1;
+    key = NULL;
+    cert = scert = ccert = NULL;
+    payload = NULL;
+    old = lic = NULL;
+    ks = passin = lfile = custcert = out = NULL;
+    add = 0;
+    nsrv = 0;
+    memset(urls, 0, sizeof(urls));
+
+    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+        switch (o) {
+        case OVSATOOL_OPT_ERR:
+            goto end;
+        case OVSATOOL_OPT_HELP:
+            ovsatool_opt_help(&a);
+            ret = 0;
+            goto end;
+        case OPT_KEYSTORE:      ks = a.val; break;
+        case OPT_PASSIN:        passin = a.val; break;
+        case OPT_LICENSE:       lfile = a.val; break;
+        case OPT_CUSTOMER_CERT: custcert = a.val; break;
+        case OPT_OUT:           out = a.val; break;
+        case OPT_ADD_SERVER:    add = 1; break;
+        case OPT_UPDATE:
+            if (nsrv == OVSA_LICENSE_MAX_SERVERS) {
+                ovsatool_usage(&a, "more than %d -u",
+                               OVSA_LICENSE_MAX_SERVERS);
+                goto end;
+            }
+            srv[nsrv] = a.val;
+            srvcert[nsrv++] = a.val2;
+            break;
+        }
+    }
+
+    if (ks == NULL || lfile == NULL || out == NULL || nsrv == 0) {
+        ovsatool_usage(&a, "-k, -l, -u URL CERT and -c are required");
+        goto end;
+    }
+
+    if (ovsa_license_load_file(lfile, &old, &err) != OVSA_OK
+        || ovsatool_keystore_load(ks, passin, &key, &cert, &err) != OVSA_OK)
+    {
+        goto fail;
+    }
+
+    isv[0] = cert;
+    if (ovsa_license_trusted(old, isv, 1, &err) != OVSA_OK) {
+        ovsa_err_set(&err, OVSA_E_LIC_ISV, "updatecustlicense: %s was not "
+                     "signed by the keystore %s", lfile, ks);
+        goto fail;
+    }
+
+    payload = json_loads(old->payload, JSON_REJECT_DUPLICATES, &jerr);
+    if (payload == NULL) {
+        ovsa_err_set(&err, OVSA_E_INTERNAL, "updatecustlicense: payload: %s",
+                     jerr.text);
+        goto fail;
+    }
+
+    if (custcert != NULL) {
+        if (ovsatool_load_cert(custcert, &ccert, &err) != OVSA_OK
+            || ovsatool_cert_sha256(ccert, hex, &err) != OVSA_OK)
+        {
+            goto fail;
+        }
+
+        old_hex = json_object_get(json_object_get(payload, "customer"),
+                                  "cert_sha256");
+        if (json_is_string(old_hex)
+            && strcmp(json_string_value(old_hex), hex) != 0)
+        {
+            ovsa_err_set(&err, OVSA_E_CUSTOMER_CERT, "updatecustlicense: "
+                         "%s: the license is bound to customer certificate "
+                         "sha256 %s, not %s", custcert,
+                         json_string_value(old_hex), hex);
+            goto fail;
+        }
+
+        json_object_set_new(json_object_get(payload, "customer"),
+                            "cert_sha256", json_string(hex));
+    }
+
+    servers = json_object_get(payload, "servers");
+
+    for (i = 0; i < nsrv; i++) {
+        urls[i] = ovsatool_server_url(srv[i]);
+        if (urls[i] == NULL) {
+            ovsa_err_set(&err, OVSA_E_LIC_URL, "updatecustlicense: -u %s: "
+                         "not a URL", srv[i]);
+            goto fail;
+        }
+
+        if (ovsatool_load_cert(srvcert[i], &scert, &err) != OVSA_OK
+            || ovsa_pin_cert(scert, pin, &err) != OVSA_OK)
+        {
+            goto fail;
+        }
+        X509_free(scert);
+        scert = NULL;
+
+        idx = ovsatool_find_server(servers, urls[i]);
+        if (idx < 0 && !add) {
+            ovsa_err_set(&err, OVSA_E_LIC_SERVER, "updatecustlicense: -u "
+                         "%s: no such server in %s (use -add-server to add "
+                         "it)", urls[i], lfile);
+            goto fail;
+        }
+
+        if (idx < 0) {
+            json_array_append_new(servers,
+                                  json_pack("{s:s, s:{s:s, s:n}}", "url",
+                                            urls[i], "pins", "current", pin,
+                                            "future"));
+            what[i] = "added, certificate pinned as current";
+            continue;
+        }
+
+        pins = json_object_get(json_array_get(servers, idx), "pins");
+        what[i] = ovsatool_move_pins(pins, pin);
+    }
+
+    json_object_set_new(payload, "version",
+                        json_integer(old->version + 1));
+    json_object_set_new(payload, "issued_at",
+                        json_integer((json_int_t) time(NULL)));
+
+    if (ovsatool_sign_save(a.cmd, payload, key, cert, old, out, &lic, &err)
+        != OVSA_OK)
+    {
+        goto fail;
+    }
+
+    printf("%s: license %s version %lld (was %lld)\n", out, lic->id,
+           (long long) lic->version, (long long) old->version);
+    for (i = 0; i < nsrv; i++) {
+        printf("  %s: %s\n", urls[i], what[i]);
+    }
+    ret = 0;
+    goto end;
+
+fail:
+
+    ovsatool_fail(a.cmd, &err);
+
+end:
+
+    for (i = 0; i < OVSA_LICENSE_MAX_SERVERS; i++) {
+        free(urls[i]);
+    }
+    json_decref(payload);
+    ovsa_license_free(old);
+    ovsa_license_free(lic);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    X509_free(scert);
+    X509_free(ccert);
+    return ret;
+}
