@@ -71,5 +71,7 @@ tls_server() {
         ssl_protocols TLSv1.3;
         ssl_certificate $2;
         ssl_certificate_key $3;
+        ssl_session_cache shared:bench:10m;
+        ssl_session_timeout 1h;
 EOF
 }

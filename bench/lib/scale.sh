@@ -40,7 +40,7 @@ grow() {
     [ "$_kind" = license ] && _first=$((NLIC + 1))
     for _n in "$SCALE_SMALL" "$SCALE_BIG"; do
         if [ "$_kind" = license ]; then
-            seed_license "$IDFMT" "$_first" "$_n" perpetual 0 0 \
+            seed_license "$IDFMT" "$_first" "$_n" \
                 || { skip "$_row-$_n" scale "" "seeding failed"; return 1; }
         else
             seed "$_kind" "$IDFMT" "$_first" "$_n" "$_per" "$@" \
@@ -58,7 +58,7 @@ grow() {
 # expired_leases: checkouts with 1 s leases, wait, one more checkout;
 # what is left in the lease zset besides the new lease is "left over".
 expired_leases() {
-    seed_license expiry-lic 1 1 floating 1000 1 \
+    seed_license expiry-lic 1 1 type floating seats 1000 lease_s 1 \
         || { skip expired-leases scale "" "seeding failed"; return 0; }
     _n=20 _i=0
     while [ $_i -le $_n ]; do
@@ -83,9 +83,9 @@ expired_leases() {
 
 scale() {
     if [ ! -f "$RUN/pids/redis" ]; then
-        redis_start || { skip redis-license scale "" "redis-server did not start"
-                         return 0; }
-        JWS=$(jws_placeholder)
+        redis_start && make_template \
+            || { skip redis-license scale "" "redis-server did not start"
+                 return 0; }
     fi
     grow license redis-license 1 || return 0
     if [ -f "$RUN/pids/nginx-ovsa" ] && one_check on; then

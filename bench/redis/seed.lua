@@ -7,31 +7,38 @@
 -- batch of at most 100k items per call.
 --
 -- ARGV: kind, prefix, idfmt, first, last, then
---   license:    field/value pairs of the hash ("<ID>" is replaced by
---               the license id)
+--   license:    the key of a template license hash (one the backend's
+--               import made), then field/value pairs that override it;
+--               the copy's "id" is the new license id
 --   activation: per (items per license), value
---   lease:      per, expiry, client_id
+--   lease:      per, expiry, client_id; like the backend's scripts, the
+--               lease keys expire one second after their last lease
 -- Item i of an activation or lease goes to license floor((i-1)/per)+1.
 
 local kind, prefix, idfmt = ARGV[1], ARGV[2], ARGV[3]
 local first, last = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 if kind == 'license' then
-    local fields = {}
-    for j = 6, #ARGV do
-        fields[#fields + 1] = ARGV[j]
+    local fields = redis.call('HGETALL', ARGV[6])
+    if #fields == 0 then
+        return redis.error_reply('seed.lua: no template ' .. ARGV[6])
     end
-    local idpos = {}
-    for j = 2, #fields, 2 do
-        if fields[j] == '<ID>' then
-            idpos[#idpos + 1] = j
+    local pos = {}
+    for j = 1, #fields, 2 do
+        pos[fields[j]] = j + 1
+    end
+    for j = 7, #ARGV - 1, 2 do
+        if pos[ARGV[j]] then
+            fields[pos[ARGV[j]]] = ARGV[j + 1]
+        else
+            fields[#fields + 1] = ARGV[j]
+            fields[#fields + 1] = ARGV[j + 1]
+            pos[ARGV[j]] = #fields
         end
     end
     for i = first, last do
         local id = string.format(idfmt, i)
-        for _, j in ipairs(idpos) do
-            fields[j] = id
-        end
+        fields[pos['id']] = id
         redis.call('HSET', prefix .. 'lic:' .. id, unpack(fields))
         redis.call('SADD', prefix .. 'licenses', id)
     end
@@ -49,6 +56,10 @@ elseif kind == 'lease' then
         local lease = string.format('%032x', i)
         redis.call('ZADD', prefix .. 'lz:' .. id, expiry, lease)
         redis.call('HSET', prefix .. 'lh:' .. id, lease, client)
+        if i % per == 0 or i == last then
+            redis.call('EXPIREAT', prefix .. 'lz:' .. id, expiry + 1)
+            redis.call('EXPIREAT', prefix .. 'lh:' .. id, expiry + 1)
+        end
     end
 else
     return redis.error_reply('seed.lua: unknown kind ' .. tostring(kind))
