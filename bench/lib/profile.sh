@@ -123,6 +123,11 @@ profile() {
         fi
     } >"$RUN/profile.md"
     [ -z "$_why" ] || return 0
+    if ! perf_works && ! command -v valgrind >/dev/null 2>&1; then
+        echo "Not run: valgrind is not installed (make deps)." \
+            >>"$RUN/profile.md"
+        return 0
+    fi
     for _k in rsa ec; do
         printf '\n%s identity:\n\n```\n' "$_k" >>"$RUN/profile.md"
         if perf_works; then

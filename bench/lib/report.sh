@@ -13,7 +13,7 @@ table() {
     $2 == "scale" { next }
     {
         cpu = $11 == "" ? "-" : sprintf("%s (%s+%s+%s)", $11, $12, $13, $14)
-        if ($2 == "ceiling" && $1 ~ /^openssl/) cpu = $11 " (1 core)"
+        if ($11 != "" && $12 == "") cpu = $11 " (1 core)"
         rss = $15 == "" ? "-" : $15 "/" $16 "/" $17
         printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
             $1, f($3), f($4), f($6), f($7), f($8), f($9), f($10), cpu,
@@ -107,7 +107,8 @@ Run \`$STAMP\` (\`make bench\`): $(nproc) cores
 $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2),
 $(redis-server --version | cut -d' ' -f3), wrk 4.1 (1 thread); nginx
 \`worker_processes $WORKERS\` in every scenario; ${DUR} s per scenario;
-openssl speed on one core, ${SPEED_SECS} s per algorithm.
+openssl speed on one core, ${SPEED_SECS} s per algorithm.  Seeded
+licenses are copies of $TEMPLATE.
 Results: \`bench/results/$STAMP.csv\`, plot \`bench/results/$STAMP.png\`.
 
 $(table)
