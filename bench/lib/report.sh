@@ -84,6 +84,8 @@ set multiplot layout 2,1 title "ovsa-nginx bench $STAMP ($(nproc) cores, worker_
 set style data histograms
 set style fill solid 0.6 border -1
 set boxwidth 0.8
+set rmargin 10
+set bmargin 7
 set xtics rotate by -35 left
 set grid ytics
 set key off
@@ -99,19 +101,34 @@ EOF
     [ -s "$PNG.tmp" ] && mv "$PNG.tmp" "$PNG"
 }
 
+# rss_lines: RSS of every process after check-ka-ec (1000 licenses) and
+# after the check at $SCALE_BIG licenses.
+rss_lines() {
+    for _s in check-ka-ec "check-ka-ec-$SCALE_BIG"; do
+        [ -s "$RUN/out/$_s.rss" ] || continue
+        printf 'RSS after %s: %s.\n' "$_s" "$(awk '
+            $1 == "nginx" { n++; $1 = (n == 1 ? "nginx master" : "nginx worker") }
+            { printf "%s%s %d kB", sep, $1, $3; sep = ", " }' \
+            "$RUN/out/$_s.rss")"
+    done
+}
+
 # latest: the generated section of docs/performance.md.
 latest() {
+    _cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    _redis=$(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/')
     cat <<EOF
-Run \`$STAMP\` (\`make bench\`): $(nproc) cores
-($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),
-$("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2),
-$(redis-server --version | cut -d' ' -f3), wrk 4.1 (1 thread); nginx
-\`worker_processes $WORKERS\` in every scenario; ${DUR} s per scenario;
-openssl speed on one core, ${SPEED_SECS} s per algorithm.  Seeded
-licenses are copies of $TEMPLATE.
-Results: \`bench/results/$STAMP.csv\`, plot \`bench/results/$STAMP.png\`.
+Run \`$STAMP\` (\`make bench\`) on $(nproc) cores ($_cpu), shared with
+other work: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2), Redis $_redis,
+wrk 4.1 (1 thread).  nginx \`worker_processes $WORKERS\` in every
+scenario; ${DUR} s per scenario; openssl speed on one core,
+${SPEED_SECS} s per algorithm.  Seeded licenses are copies of
+$TEMPLATE.  Results: \`bench/results/$STAMP.csv\`, plot
+\`bench/results/$STAMP.png\`.
 
 $(table)
+
+$(rss_lines)
 
 Redis memory (INFO used_memory deltas):
 
