@@ -62,9 +62,11 @@ hwkey_scenarios() {
     if [ -z "$(why_not_ready)" ] && [ -z "$SIGN_WHY" ] \
         && [ -f "$RUN/pids/backend" ] && hw_identity
     then
-        # nginx workers run as nobody: they open the token themselves
+        # nginx workers run as nobody and open the token themselves
+        # (SoftHSM also writes lock files next to the token objects)
         chmod -R a+rX "$HSM" && chmod a+r "$HSM/user-pin" \
-            && chmod 666 "$HSM"/tokens/*/* 2>/dev/null
+            && chmod -R a+rwX "$HSM/tokens" \
+            || die "chmod $HSM"
         cat >"$RUN/ovsa/default-hw.yaml" <<EOF || die "write default-hw.yaml"
 identity:
   chain: $HSM/hw-chain.pem
@@ -89,7 +91,8 @@ EOF
         # licenses need not require a hardware key
         SOFTHSM2_CONF="$HSM/softhsm2.conf"
         export SOFTHSM2_CONF
-        MAIN_EXTRA="env SOFTHSM2_CONF;"
+        MAIN_EXTRA="env SOFTHSM2_CONF;
+thread_pool ovsa threads=1;"
         if ovsa_nginx hw on 2>"$RUN/logs/hw-nginx.log" && one_check on; then
             measure check-ka-hwkey ovsa rsa "$CONNS" softhsm-sign-rsa \
                 wrk_run "$CONNS" "https://127.0.0.1:$P_OVSA/" check.lua \

@@ -70,6 +70,9 @@ measure() {
     _crps=""
     [ -n "$_ceil" ] && _crps=$(csv_get "$_ceil" rps)
     _sign=$(sign_cost "$_key")
+    case "$_sc" in
+    *hwkey*) _sign=$(csv_get "softhsm-sign-$_key" cpu_us_per_req) ;;
+    esac
     echo "$_t0 $_t1 $_line" | awk -v sc="$_sc" -v grp="$_grp" \
         -v key="$_key" -v conns="$_conns" -v ceil="$_ceil" \
         -v crps="$_crps" -v sign="$_sign" -v hz="$CLK_TCK" '{
