@@ -45,7 +45,8 @@ for my $s (qw(openssl-sign-rsa openssl-sign-ec openssl-sign-ed25519
               static-tls-new-rsa static-tls-new-ed25519 proxy-hop-ka
               check-ka-ec check-ka-rsa check-ka-ed25519 check-new-ec
               check-resume-ec lease-mix-ec check-half-ec expired-leases
-              softhsm-sign-rsa softhsm-sign-ec check-ka-hwkey)) {
+              softhsm-sign-rsa softhsm-sign-ec check-ka-hwkey
+              redis-hmget-license redis-evalsha-check)) {
     ok($row{$s}, "scenario $s is in the CSV");
 }
 for my $s (qw(openssl-sign-rsa static-tls-ka static-tls-new-rsa

@@ -85,7 +85,7 @@ measure() {
         ng = ($7 - $1) * d; be = ($9 - $3) * d; rd = ($11 - $5) * d
         cpu = ng + be + rd
         ratio = (crps > 0) ? sprintf("%.3f", rps / crps) : (ceil == "" ? "1.000" : "")
-        sr = (sign > 0 && n > 0 && grp != "ceiling") ? sprintf("%.3f", cpu / sign) : ""
+        sr = (sign > 0 && n > 0 && grp == "ovsa") ? sprintf("%.3f", cpu / sign) : ""
         printf "%s,%s,%s,%s,%d,%.1f,%.3f,%.3f,%.3f,%d,%.1f,%.1f,%.1f,%.1f," \
                "%d,%d,%d,%s,%s,%s,,ok\n",
             sc, grp, key, conns, n, rps, v["p50_us"] / 1000,

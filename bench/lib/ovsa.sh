@@ -304,7 +304,59 @@ ovsa_scenarios() {
             measure lease-mix-ec ovsa ec "$CONNS" proxy-hop-ka \
                 wrk_run "$CONNS" "$_url" lease.lua \
                 OVSA_BENCH_LEASE_ID="$LEASE_LIC"
+            redis_ops
             ;;
         esac
     done
+}
+
+# rb_run N ARGS...: redis-benchmark of one command (8 clients), printed
+# as an OVSA-BENCH line.  redis-benchmark reports no p99.9: that column
+# holds its max latency.
+rb_run() {
+    _n=$1
+    shift
+    redis-benchmark -h 127.0.0.1 -p "$P_REDIS" -c 8 -n "$_n" --csv "$@" \
+        | tr -d '"' | awk -F, -v n="$_n" '$2 + 0 > 0 {
+            printf "OVSA-BENCH requests=%d duration_us=%d p50_us=%d" \
+                " p99_us=%d p999_us=%d errors=0 non2xx=0\n", n,
+                n / $2 * 1e6, $5 * 1000, $7 * 1000, $8 * 1000; ok = 1 }
+            END { exit !ok }'
+}
+
+# redis_ops: what Redis spends on a check: the backend's own EVALSHA of
+# check.lua (captured with MONITOR during one real check, replayed by
+# redis-benchmark) against a plain HMGET of the same license fields.
+redis_ops() {
+    _mon="$RUN/out/monitor.txt"
+    rcli MONITOR >"$_mon" 2>&1 &
+    _mp=$!
+    sleep 0.3
+    one_check on || true
+    sleep 0.3
+    kill "$_mp" 2>/dev/null || true
+    wait "$_mp" 2>/dev/null || true
+    grep -m1 '"EVALSHA".*"ovsa:lic:bench-0000001"' "$_mon" \
+        | sed 's/^[^"]*//' | grep -o '"[^"]*"' | tr -d '"' \
+        >"$RUN/out/evalsha.args"
+    if [ ! -s "$RUN/out/evalsha.args" ]; then
+        skip redis-evalsha-check redis ec "no EVALSHA seen during a check"
+        skip redis-hmget-license redis ec "no EVALSHA seen during a check"
+        return 0
+    fi
+    _rn=200000
+    [ "$DUR" -gt 1 ] || _rn=20000
+    measure redis-hmget-license redis ec 8 "" rb_run "$_rn" HMGET \
+        "${PREFIX}lic:bench-0000001" id ver status type exp usage maxact \
+        seats lease_s hwreq sync cert used
+    set --
+    while IFS= read -r _a; do
+        set -- "$@" "$_a"
+    done <"$RUN/out/evalsha.args"
+    if ! rcli "$@" 2>&1 | grep -q '"code":"OK"'; then
+        skip redis-evalsha-check redis ec "the replayed EVALSHA does not answer OK"
+        return 0
+    fi
+    measure redis-evalsha-check redis ec 8 redis-hmget-license \
+        rb_run "$_rn" "$@"
 }
