@@ -308,23 +308,61 @@ like($out, qr/\[emerg\] \d+#\d+: unknown thread pool "ovsa"/,
         or diag error_log();
 }
 
-# ---- (d) unplug under load
+# ---- (d) unplug under load, after a reload; when the tests run as root
+# the workers run as nobody: they cannot kill() the root master, the
+# notify pipe must do it
+
+my $worker_main = $main;
+my $worker_pin = $pin;
+if ($> == 0) {
+    my (undef, undef, $uid, $gid) = getpwnam('nobody');
+    $worker_pin = "$dir/nobody-pin";
+    write_file($worker_pin, read_file($pin), 0600);
+    chown $uid, $gid, $worker_pin;
+    chmod 0711, $dir, $hsm;
+    chmod 0666, "$hsm/p11.sock";
+    $worker_main =~ s/user root;/user nobody nogroup;/;
+}
+
+sub worker_opened {
+    my ($n, $secs) = @_;
+    my $until = time + $secs;
+    while (time < $until) {
+        my @l = error_log() =~ /hardware key opened in worker/g;
+        return 1 if @l >= $n;
+        sleep 0.05;
+    }
+    return 0;
+}
 
 {
     local $ENV{OVSA_P11_DELAY_TARGET} = $module;
     local $ENV{OVSA_P11_DELAY_MS} = 200;
-    start_nginx(conf(module => $delay, timeout => 10000));
+    start_nginx(conf(module => $delay, timeout => 10000, pin => $worker_pin,
+                     main => $worker_main));
+    ok(worker_opened(1, 10), '(d) worker opened the key');
+    kill 'HUP', $OvsaTest::PID;
+    ok(worker_opened(2, 10), '(d) reloaded: a new worker opened the key');
+    if ($> == 0) {
+        my ($w) = read_file("$SERVROOT/logs/error.log")
+            =~ /hardware key opened in worker (\d+).*\z/s;
+        my @st = stat("/proc/$w");
+        is(getpwuid($st[4] // 0), 'nobody', '(d) workers run as nobody');
+    }
+    my $ok = http_req(path => '/v1/check', port => $H, method => 'POST',
+                      headers => ['OVSA-Nonce: abc'], body => '{}');
+    is($ok->{status}, 200, '(d) signed answer after the reload');
 
     my @socks = map { send_req('/v1/check') } 1 .. 12;
     sleep 0.5;
     ($rc, $out) = fixture('unplug');
     is($rc, 0, '(d) token unplugged under load') or diag $out;
 
-    my ($ok, $n503, $other) = (0, 0, 0);
+    my ($ok2, $n503, $other) = (0, 0, 0);
     for my $s (@socks) {
         my $raw = read_all($s);
         if ($raw =~ m{^HTTP/1\.1 200 } && $raw =~ /^Signature: ovsa=:/mi) {
-            $ok++;
+            $ok2++;
         } elsif ($raw =~ m{^HTTP/1\.1 503 } && $raw !~ /^Signature:/mi) {
             $n503++;
         } else {
@@ -332,7 +370,7 @@ like($out, qr/\[emerg\] \d+#\d+: unknown thread pool "ovsa"/,
             diag "unexpected answer: " . substr($raw, 0, 200);
         }
     }
-    is($other, 0, "(d) every in-flight request ended: $ok signed, "
+    is($other, 0, "(d) every in-flight request ended: $ok2 signed, "
        . "$n503 unsigned 503");
     ok($n503 > 0, '(d) requests after the unplug got 503');
 
@@ -347,6 +385,7 @@ like($out, qr/\[emerg\] \d+#\d+: unknown thread pool "ovsa"/,
 
     ($rc, $out) = fixture('start');
     is($rc, 0, '(d) token plugged back') or diag $out;
+    chmod 0666, "$hsm/p11.sock" if $> == 0;
 }
 
 start_nginx(conf());
@@ -375,5 +414,36 @@ is($rc, 0, '(e) token frozen') or diag $out;
          '(e) the worker with the stuck thread exits');
 }
 ($rc, $out) = fixture('thaw');
+
+# ---- (f) as a daemon (the production default): the master is the child
+# of nginx's daemon fork, and still gets the signal
+
+($rc, $out) = fixture('stop');
+($rc, $out) = fixture('start');
+is($rc, 0, '(f) token restarted') or diag $out;
+{
+    my $c = conf();
+    $c =~ s/^daemon off;/daemon on;/m;
+    write_file("$SERVROOT/conf/nginx.conf", $c);
+    unlink "$SERVROOT/logs/error.log", "$SERVROOT/logs/nginx.pid";
+    ($rc, $out) = cmd_run($OvsaTest::NGINX, '-p', "$SERVROOT/", '-c',
+                          "$SERVROOT/conf/nginx.conf");
+    is($rc, 0, '(f) nginx daemonized') or diag $out;
+    my $until = time + 10;
+    sleep 0.05 until -s "$SERVROOT/logs/nginx.pid" || time > $until;
+    my $master = read_file("$SERVROOT/logs/nginx.pid") + 0;
+    ok(worker_opened(1, 10), '(f) worker opened the key');
+    ($rc, $out) = fixture('unplug');
+    $until = time + 15;
+    sleep 0.05 while kill(0, $master) && time < $until;
+    if (kill 0, $master) {
+        fail('(f) the daemon master stops after the unplug');
+        kill 'KILL', $master;
+    } else {
+        pass('(f) the daemon master stops after the unplug');
+    }
+    like(error_log(), qr/hardware key lost; exiting with status 3/,
+         '(f) ... with status 3');
+}
 
 done_testing();
