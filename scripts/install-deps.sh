@@ -9,7 +9,8 @@ libyaml-dev libhiredis-dev libjansson-dev libmicrohttpd-dev
 libcurl4-openssl-dev libssl-dev openssl curl libp11-kit-dev
 softhsm2 opensc p11-kit p11-kit-modules libengine-pkcs11-openssl
 libtest-base-perl libtext-diff-perl liblist-moreutils-perl
-libio-socket-ssl-perl libjson-pp-perl wrk gnuplot-nox libcmocka-dev"
+libio-socket-ssl-perl libjson-pp-perl wrk gnuplot-nox libcmocka-dev
+xxd"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 

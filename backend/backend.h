@@ -1,0 +1,112 @@
+/*
+ * backend.h: what the parts of ovsa-backend share: the process-wide
+ * settings, the request and response of one HTTP exchange, and the route
+ * tables of the public and admin listeners.
+ */
+
+#ifndef OVSA_BACKEND_H
+#define OVSA_BACKEND_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "json.h"
+#include "ovsa_conf.h"
+#include "ovsa_err.h"
+
+#define OVSA_BACKEND_NAME  "ovsa-backend"
+
+/* How long a usage-count request_id is remembered, seconds. */
+#define OVSA_REQUEST_ID_TTL  86400
+
+typedef struct {
+    ovsa_conf_t  *conf;
+    char         *admin_token;      /* NULL: admin API refuses everything */
+    size_t        admin_token_len;
+    int           hw_mode;          /* hardware_key.enabled */
+    long          max_body;
+    void         *isv;              /* trusted ISV certs, see license.h */
+} ovsa_backend_t;
+
+extern ovsa_backend_t  ovsa_backend;
+
+typedef struct {
+    struct MHD_Connection  *conn;
+    const char             *method;
+    const char             *path;
+    const char             *body;
+    size_t                  len;
+    int                     admin;    /* arrived on the admin listener */
+} ovsa_req_t;
+
+typedef struct {
+    int          status;
+    json_t      *body;               /* always a JSON object */
+    char         allow[32];          /* Allow header of a 405 */
+} ovsa_resp_t;
+
+typedef void (*ovsa_handler_pt)(ovsa_req_t *req, ovsa_resp_t *resp);
+
+typedef struct {
+    const char       *method;
+    const char       *path;     /* exact, or a prefix when it ends in '/' */
+    ovsa_handler_pt   handler;
+} ovsa_route_t;
+
+/* routes_public.c and routes_admin.c */
+extern const ovsa_route_t  ovsa_routes_public[];
+extern const ovsa_route_t  ovsa_routes_admin[];
+
+/* Admin bearer-token check (routes_admin.c); 1 when authorized. */
+int ovsa_admin_authorized(ovsa_req_t *req);
+
+/*
+ * http.c: answers.  Each sets resp->status from the code's table entry
+ * and resp->body to {"verdict", "code", "message" (when not OK),
+ * "server_time", ...}.
+ */
+
+/* An answer with code and message (NULL: the code's default). */
+void ovsa_resp_code(ovsa_resp_t *resp, const char *code, const char *message);
+
+/* A 400 answer from a refused request field. */
+void ovsa_resp_reqerr(ovsa_resp_t *resp, const ovsa_reqerr_t *re);
+
+/* A 503 (store unavailable) or 500 answer from a store error. */
+void ovsa_resp_store(ovsa_resp_t *resp, const ovsa_err_t *err);
+
+/*
+ * An answer from a script's JSON object (steals the reference): code,
+ * server_time and the other members are kept; verdict, message and the
+ * status come from the code's table entry.
+ */
+void ovsa_resp_answer(ovsa_resp_t *resp, json_t *ans);
+
+/*
+ * Runs a script and parses its answer.  Returns the answer object (new
+ * reference), or NULL with resp filled (503/500).
+ */
+json_t *ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
+    int nargs, const char **args);
+
+/* Logs one line to stderr: "ovsa-backend: [level] message". */
+void ovsa_log(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * http.c: listeners.  Opens a listening socket for "unix:/path" (mode
+ * 0660, an existing socket file is replaced) or "host:port".  Returns
+ * the fd, or -1 with err set.
+ */
+int ovsa_http_listen(const char *address, ovsa_err_t *err);
+
+/* Starts an MHD daemon on fd with threads threads; NULL with err set. */
+struct MHD_Daemon *ovsa_http_start(int fd, int threads, int admin,
+    ovsa_err_t *err);
+
+/* Number of requests being handled right now (all listeners). */
+long ovsa_http_inflight(void);
+
+#endif /* OVSA_BACKEND_H */

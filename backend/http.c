@@ -1,0 +1,611 @@
+/*
+ * http.c: the HTTP side of ovsa-backend on libmicrohttpd: listening
+ * sockets, daemons with an internal thread pool (epoll), request bodies
+ * up to backend.max_body, route dispatch and JSON answers.
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "policy.h"
+#include "store.h"
+
+
+typedef struct {
+    char    *body;
+    size_t   len;
+    size_t   cap;
+    int      too_large;
+} ovsa_http_ctx_t;
+
+static long  ovsa_http_busy;    /* requests in flight, atomic */
+
+
+void
+ovsa_log(const char *level, const char *fmt, ...)
+{
+    char        line[1024], ts[32];
+    time_t      now;
+    va_list     ap;
+    struct tm   tm;
+
+    now = time(NULL);
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+
+    fprintf(stderr, "%s " OVSA_BACKEND_NAME ": [%s] %s\n", ts, level, line);
+}
+
+
+long
+ovsa_http_inflight(void)
+{
+    return __atomic_load_n(&ovsa_http_busy, __ATOMIC_SEQ_CST);
+}
+
+
+/* ---- answers */
+
+static int
+ovsa_resp_keycmp(const void *a, const void *b)
+{
+    return strcmp(*(const char **) a, *(const char **) b);
+}
+
+
+/*
+ * Returns a copy of body with verdict, code, message, server_time first
+ * and the other members in name order, so answers read the same every
+ * time.  Steals body.
+ */
+static json_t *
+ovsa_resp_ordered(json_t *body)
+{
+    size_t       i, n;
+    json_t      *out, *v;
+    const char  *k, **keys;
+
+    static const char  *first[] = {
+        "verdict", "code", "message", "field", "server_time", NULL
+    };
+
+    out = json_object();
+    n = json_object_size(body);
+    keys = calloc(n + 1, sizeof(char *));
+    if (out == NULL || keys == NULL) {
+        free(keys);
+        json_decref(out);
+        return body;
+    }
+
+    for (i = 0; first[i] != NULL; i++) {
+        v = json_object_get(body, first[i]);
+        if (v != NULL) {
+            json_object_set(out, first[i], v);
+        }
+    }
+
+    i = 0;
+    json_object_foreach(body, k, v) {
+        keys[i++] = k;
+    }
+    qsort(keys, i, sizeof(char *), ovsa_resp_keycmp);
+
+    for (n = 0; n < i; n++) {
+        if (json_object_get(out, keys[n]) == NULL) {
+            json_object_set(out, keys[n], json_object_get(body, keys[n]));
+        }
+    }
+
+    free(keys);
+    json_decref(body);
+
+    return out;
+}
+
+
+static void
+ovsa_resp_fill(ovsa_resp_t *resp, json_t *body, const char *code,
+    const char *message)
+{
+    const ovsa_policy_code_t  *pc;
+
+    pc = ovsa_policy_code(code);
+    if (pc == NULL) {
+        ovsa_log("alert", "unknown answer code \"%s\"", code);
+        pc = ovsa_policy_code("INTERNAL");
+        message = NULL;
+        json_object_clear(body);
+    }
+
+    resp->status = pc->status;
+    json_object_set_new(body, "verdict", json_string(pc->verdict));
+    json_object_set_new(body, "code", json_string(pc->code));
+
+    if (strcmp(pc->code, "OK") != 0) {
+        if (message != NULL) {
+            json_object_set_new(body, "message", json_string(message));
+        } else if (json_object_get(body, "message") == NULL) {
+            json_object_set_new(body, "message", json_string(pc->message));
+        }
+    }
+
+    if (json_object_get(body, "server_time") == NULL) {
+        json_object_set_new(body, "server_time",
+                            json_integer((json_int_t) time(NULL)));
+    }
+
+    json_decref(resp->body);
+    resp->body = ovsa_resp_ordered(body);
+}
+
+
+void
+ovsa_resp_code(ovsa_resp_t *resp, const char *code, const char *message)
+{
+    ovsa_resp_fill(resp, json_object(), code, message);
+}
+
+
+void
+ovsa_resp_reqerr(ovsa_resp_t *resp, const ovsa_reqerr_t *re)
+{
+    json_t  *body;
+
+    body = json_object();
+    if (re->field != NULL) {
+        json_object_set_new(body, "field", json_string(re->field));
+    }
+
+    ovsa_resp_fill(resp, body, re->code, re->message);
+}
+
+
+void
+ovsa_resp_store(ovsa_resp_t *resp, const ovsa_err_t *err)
+{
+    if (err->code == OVSA_E_TRANSPORT) {
+        ovsa_log("error", "%s", err->msg);
+        ovsa_resp_code(resp, "STORE_UNAVAILABLE", NULL);
+    } else {
+        ovsa_log("crit", "%s", err->msg);
+        ovsa_resp_code(resp, "INTERNAL", NULL);
+    }
+}
+
+
+void
+ovsa_resp_answer(ovsa_resp_t *resp, json_t *ans)
+{
+    json_t      *code;
+    const char  *c;
+
+    code = json_object_get(ans, "code");
+    c = json_is_string(code) ? json_string_value(code) : "INTERNAL";
+
+    ovsa_resp_fill(resp, ans, c, NULL);
+}
+
+
+json_t *
+ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
+    int nargs, const char **args)
+{
+    char          *out;
+    json_t        *ans;
+    ovsa_err_t     err;
+    json_error_t   jerr;
+
+    if (ovsa_store_eval(script, nkeys, keys, nargs, args, &out, &err)
+        != OVSA_OK)
+    {
+        ovsa_resp_store(resp, &err);
+        return NULL;
+    }
+
+    ans = json_loads(out, 0, &jerr);
+    free(out);
+
+    if (!json_is_object(ans)) {
+        json_decref(ans);
+        err.code = OVSA_E_INTERNAL;
+        snprintf(err.msg, sizeof(err.msg), "store: script answer: %s",
+                 jerr.text);
+        ovsa_resp_store(resp, &err);
+        return NULL;
+    }
+
+    return ans;
+}
+
+
+/* ---- dispatch */
+
+static void
+ovsa_http_dispatch(const ovsa_route_t *routes, ovsa_req_t *req,
+    ovsa_resp_t *resp)
+{
+    size_t               n;
+    const ovsa_route_t  *r, *path_match;
+
+    path_match = NULL;
+
+    for (r = routes; r->path != NULL; r++) {
+        n = strlen(r->path);
+
+        if (r->path[n - 1] == '/'
+            ? strncmp(req->path, r->path, n) != 0 || req->path[n] == '\0'
+            : strcmp(req->path, r->path) != 0)
+        {
+            continue;
+        }
+
+        if (strcmp(req->method, r->method) == 0) {
+            r->handler(req, resp);
+            return;
+        }
+
+        path_match = r;
+        n = strlen(resp->allow);
+        snprintf(resp->allow + n, sizeof(resp->allow) - n, "%s%s",
+                 n ? ", " : "", r->method);
+    }
+
+    if (path_match != NULL) {
+        ovsa_resp_code(resp, "METHOD_NOT_ALLOWED", NULL);
+        return;
+    }
+
+    ovsa_resp_code(resp, "NOT_FOUND", NULL);
+}
+
+
+static enum MHD_Result
+ovsa_http_send(struct MHD_Connection *conn, ovsa_resp_t *resp)
+{
+    char                 *text;
+    enum MHD_Result       rc;
+    struct MHD_Response  *r;
+
+    text = json_dumps(resp->body, JSON_COMPACT);
+    if (text == NULL) {
+        return MHD_NO;
+    }
+
+    r = MHD_create_response_from_buffer(strlen(text), text,
+                                        MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp->allow[0] != '\0') {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    }
+
+    rc = MHD_queue_response(conn, resp->status, r);
+    MHD_destroy_response(r);
+
+    return rc;
+}
+
+
+static enum MHD_Result
+ovsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+    char             *p;
+    size_t            n;
+    const char       *cl;
+    ovsa_req_t        req;
+    ovsa_resp_t       resp;
+    enum MHD_Result   rc;
+    ovsa_http_ctx_t  *ctx;
+
+    ctx = *con_cls;
+
+    if (ctx == NULL) {
+        ctx = calloc(1, sizeof(*ctx));
+        if (ctx == NULL) {
+            return MHD_NO;
+        }
+        *con_cls = ctx;
+        __atomic_add_fetch(&ovsa_http_busy, 1, __ATOMIC_SEQ_CST);
+
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl == NULL || strtoll(cl, NULL, 10) <= ovsa_backend.max_body) {
+            return MHD_YES;
+        }
+
+        /* refuse at once: MHD closes the connection after this answer */
+        ctx->too_large = 1;
+        goto answer;
+    }
+
+    if (*upload_data_size != 0) {
+        n = *upload_data_size;
+        *upload_data_size = 0;
+
+        if (ctx->too_large) {
+            return MHD_YES;
+        }
+
+        if (ctx->len + n > (size_t) ovsa_backend.max_body) {
+            ctx->too_large = 1;
+            free(ctx->body);
+            ctx->body = NULL;
+            return MHD_YES;
+        }
+
+        if (ctx->len + n + 1 > ctx->cap) {
+            ctx->cap = (ctx->len + n + 1) * 2;
+            p = realloc(ctx->body, ctx->cap);
+            if (p == NULL) {
+                return MHD_NO;
+            }
+            ctx->body = p;
+        }
+
+        memcpy(ctx->body + ctx->len, upload_data, n);
+        ctx->len += n;
+        ctx->body[ctx->len] = '\0';
+
+        return MHD_YES;
+    }
+
+answer:
+
+    memset(&resp, 0, sizeof(resp));
+    req.conn = conn;
+    req.method = method;
+    req.path = url;
+    req.body = ctx->body ? ctx->body : "";
+    req.len = ctx->len;
+    req.admin = (cls != NULL);
+
+    if (ctx->too_large) {
+        ovsa_resp_code(&resp, "BODY_TOO_LARGE", NULL);
+
+    } else if (req.admin) {
+        if (!ovsa_admin_authorized(&req)) {
+            ovsa_resp_code(&resp, "UNAUTHORIZED", NULL);
+        } else {
+            ovsa_http_dispatch(ovsa_routes_admin, &req, &resp);
+        }
+
+    } else {
+        ovsa_http_dispatch(ovsa_routes_public, &req, &resp);
+    }
+
+    rc = ovsa_http_send(conn, &resp);
+    json_decref(resp.body);
+
+    return rc;
+}
+
+
+static void
+ovsa_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+    ovsa_http_ctx_t  *ctx;
+
+    ctx = *con_cls;
+    if (ctx == NULL) {
+        return;
+    }
+
+    free(ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+    __atomic_sub_fetch(&ovsa_http_busy, 1, __ATOMIC_SEQ_CST);
+}
+
+
+static void
+ovsa_http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char  line[512];
+    size_t n;
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n') {
+        line[--n] = '\0';
+    }
+
+    ovsa_log("warn", "microhttpd: %s", line);
+}
+
+
+/* ---- listeners */
+
+static int
+ovsa_http_listen_unix(const char *path, ovsa_err_t *err)
+{
+    int                 fd;
+    struct stat         st;
+    struct sockaddr_un  sun;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        return ovsa_err_set(err, OVSA_E_CONF_VALUE,
+                            "listen unix:%s: path too long", path);
+    }
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            return ovsa_err_set(err, OVSA_E_CONF_VALUE,
+                                "listen unix:%s: exists and is not a socket",
+                                path);
+        }
+
+        /* a live socket belongs to a running process: leave it alone */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd != -1
+            && connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0)
+        {
+            close(fd);
+            return ovsa_err_set(err, OVSA_E_IO,
+                                "listen unix:%s: in use by a running "
+                                "process", path);
+        }
+        if (fd != -1) {
+            close(fd);
+        }
+
+        unlink(path);    /* stale, left by a process that died */
+    }
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1) {
+        return ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: socket: %s",
+                            path, strerror(errno));
+    }
+
+    if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) == -1
+        || chmod(path, 0660) == -1
+        || listen(fd, 511) == -1)
+    {
+        ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: %s", path,
+                     strerror(errno));
+        close(fd);
+        return -1;
+    }
+
+    return fd;
+}
+
+
+int
+ovsa_http_listen(const char *address, ovsa_err_t *err)
+{
+    int               fd, rc, on;
+    char              host[256];
+    const char       *colon;
+    struct addrinfo   hints, *res, *ai;
+
+    ovsa_err_clear(err);
+
+    if (strncmp(address, "unix:", 5) == 0) {
+        return ovsa_http_listen_unix(address + 5, err);
+    }
+
+    colon = strrchr(address, ':');
+    if (colon == NULL || colon == address || colon[1] == '\0'
+        || (size_t) (colon - address) >= sizeof(host))
+    {
+        return ovsa_err_set(err, OVSA_E_CONF_VALUE,
+                            "listen %s: not unix:/path or host:port",
+                            address);
+    }
+
+    if (address[0] == '[' && colon[-1] == ']') {
+        snprintf(host, sizeof(host), "%.*s", (int) (colon - address - 2),
+                 address + 1);
+    } else {
+        snprintf(host, sizeof(host), "%.*s", (int) (colon - address),
+                 address);
+    }
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+
+    rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc != 0) {
+        return ovsa_err_set(err, OVSA_E_CONF_VALUE, "listen %s: %s",
+                            address, gai_strerror(rc));
+    }
+
+    fd = -1;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd == -1) {
+            continue;
+        }
+
+        on = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0
+            && listen(fd, 511) == 0)
+        {
+            break;
+        }
+
+        ovsa_err_set(err, OVSA_E_IO, "listen %s: %s", address,
+                     strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+
+    freeaddrinfo(res);
+
+    if (fd == -1 && err != NULL && err->msg[0] == '\0') {
+        ovsa_err_set(err, OVSA_E_IO, "listen %s: no usable address", address);
+    }
+
+    return fd;
+}
+
+
+struct MHD_Daemon *
+ovsa_http_start(int fd, int threads, int admin, ovsa_err_t *err)
+{
+    int                  n;
+    struct MHD_Daemon   *d;
+    struct MHD_OptionItem  ops[8];
+
+    /* the logger first, so MHD reports option problems through it */
+    n = 0;
+    ops[n++] = (struct MHD_OptionItem) { MHD_OPTION_EXTERNAL_LOGGER,
+                                         (intptr_t) ovsa_http_mhd_log, NULL };
+    ops[n++] = (struct MHD_OptionItem) { MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+    ops[n++] = (struct MHD_OptionItem) { MHD_OPTION_NOTIFY_COMPLETED,
+                                         (intptr_t) ovsa_http_completed,
+                                         NULL };
+    ops[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT,
+                                         120, NULL };
+    if (threads > 1) {
+        ops[n++] = (struct MHD_OptionItem) { MHD_OPTION_THREAD_POOL_SIZE,
+                                             threads, NULL };
+    }
+    ops[n++] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
+
+    d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
+                         | MHD_USE_ERROR_LOG,
+                         0, NULL, NULL,
+                         ovsa_http_access, admin ? (void *) 1 : NULL,
+                         MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    if (d == NULL) {
+        ovsa_err_set(err, OVSA_E_INTERNAL, "microhttpd: cannot start daemon");
+    }
+
+    return d;
+}

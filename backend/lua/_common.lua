@@ -1,0 +1,96 @@
+-- _common.lua: prepended to every script of backend/lua/ at build time.
+--
+-- Clock: every script reads the Redis server's TIME once and decides with
+-- that one "now"; all backends sharing a Redis therefore share one clock.
+-- A lease is live while its expiry (zset score) is > now.
+-- Answers: one JSON string {"code": ..., "server_time": now, ...}.
+
+local now = tonumber(redis.call('TIME')[1])
+
+local function answer(code, t)
+    t = t or {}
+    t.code = code
+    t.server_time = now
+    return cjson.encode(t)
+end
+
+local function num(v)
+    return tonumber(v) or 0
+end
+
+local FIELDS = { 'id', 'ver', 'status', 'type', 'exp', 'usage', 'maxact',
+                 'seats', 'lease_s', 'hwreq', 'sync', 'cert', 'used' }
+
+-- The license hash as a table of strings, or nil when unknown.
+local function load(key)
+    local v = redis.call('HMGET', key, unpack(FIELDS))
+    if not v[1] then
+        return nil
+    end
+    local lic = {}
+    for i, f in ipairs(FIELDS) do
+        lic[f] = v[i] or ''
+    end
+    return lic
+end
+
+-- Refusals shared by the public operations, in this order.  hw: "1" when
+-- the server runs in hardware-key mode; cert: the client certificate's
+-- SHA-256 nginx passed ("" when none); full: also status and expiry.
+local function gate(lic, hw, cert, full)
+    if hw == '1' and lic.hwreq ~= '1' then
+        return 'HARDWARE_KEY_REQUIRED'
+    end
+    if lic.cert ~= '' and cert ~= lic.cert then
+        return 'CUSTOMER_CERT_MISMATCH'
+    end
+    if full then
+        if lic.status ~= 'active' then
+            return 'LICENSE_REVOKED'
+        end
+        if num(lic.exp) > 0 and now >= num(lic.exp) then
+            return 'LICENSE_EXPIRED'
+        end
+    end
+    return nil
+end
+
+-- Number of live leases.
+local function live(zkey)
+    return redis.call('ZCOUNT', zkey, '(' .. now, '+inf')
+end
+
+-- Drops expired leases.  Called only on paths that write anyway, so a
+-- refused request leaves Redis unchanged.
+local function prune(zkey, hkey)
+    local dead = redis.call('ZRANGEBYSCORE', zkey, '-inf', now)
+    local i = 1
+    while i <= #dead do
+        redis.call('HDEL', hkey, unpack(dead, i, math.min(i + 999, #dead)))
+        i = i + 1000
+    end
+    if #dead > 0 then
+        redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now)
+    end
+end
+
+-- Lets Redis drop the lease keys by itself once the last lease has
+-- expired (a license nobody uses any more keeps no lease memory).
+local function expire_leases(zkey, hkey)
+    local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
+    if last[2] then
+        redis.call('EXPIREAT', zkey, tonumber(last[2]) + 1)
+        redis.call('EXPIREAT', hkey, tonumber(last[2]) + 1)
+    end
+end
+
+-- Lease expiry for a checkout or heartbeat: now + lease_seconds, never
+-- past the license's expiry.
+local function lease_expiry(lic)
+    local e = now + num(lic.lease_s)
+    if num(lic.exp) > 0 and e > num(lic.exp) then
+        e = num(lic.exp)
+    end
+    return e
+end
+

@@ -1,0 +1,67 @@
+-- check.lua: POST /v1/check.
+-- KEYS: license hash, activations hash, lease zset, lease hash,
+--       request-id key (usage-count idempotency)
+-- ARGV: hw, cert, version, hwid, lease_id, request_id, request-id ttl
+-- Writes only for usage-count: one HINCRBY of "used" and the request-id
+-- key, both or neither, inside this one script.
+
+local lic = load(KEYS[1])
+if not lic then
+    return answer('UNKNOWN_LICENSE')
+end
+
+local refused = gate(lic, ARGV[1], ARGV[2], true)
+if refused then
+    return answer(refused)
+end
+
+local t = { version = num(lic.ver), type = lic.type,
+            sync_interval = num(lic.sync), expires_at = num(lic.exp) }
+
+if lic.type == 'usage-count' then
+    local prev = nil
+    if ARGV[6] ~= '' then
+        prev = redis.call('GET', KEYS[5])
+    end
+    if prev then
+        t.usage_remaining = tonumber(prev)
+        t.replayed = true
+    else
+        local used, limit = num(lic.used), num(lic.usage)
+        if used >= limit then
+            t.usage_remaining = 0
+            return answer('USAGE_EXHAUSTED', t)
+        end
+        redis.call('HINCRBY', KEYS[1], 'used', 1)
+        t.usage_remaining = limit - used - 1
+        if ARGV[6] ~= '' then
+            redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ARGV[7])
+        end
+    end
+
+elseif lic.type == 'node-locked' then
+    if ARGV[4] == '' then
+        return answer('BAD_FIELD', { field = 'hwid',
+            message = 'hwid: required for a node-locked license' })
+    end
+    if redis.call('HEXISTS', KEYS[2], ARGV[4]) == 0 then
+        return answer('HWID_NOT_ACTIVATED')
+    end
+
+elseif lic.type == 'floating' then
+    if ARGV[5] == '' then
+        return answer('BAD_FIELD', { field = 'lease_id',
+            message = 'lease_id: required for a floating license' })
+    end
+    local s = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[5]))
+    if not s or s <= now then
+        return answer('LEASE_UNKNOWN')
+    end
+    t.lease_expires = s
+end
+
+if num(lic.ver) > tonumber(ARGV[3]) then
+    t.license = redis.call('HGET', KEYS[1], 'jws')
+end
+
+return answer('OK', t)

@@ -1,0 +1,27 @@
+-- import.lua: POST /admin/v1/licenses.  A newer version replaces the
+-- record's fields and keeps its state (status, used, activations,
+-- leases); the same or an older version is refused unchanged.
+-- KEYS: license hash, license index set
+-- ARGV: version, license_id, then field/value pairs of the record
+
+local old = redis.call('HGET', KEYS[1], 'ver')
+
+if old and tonumber(old) >= tonumber(ARGV[1]) then
+    return answer('VERSION_NOT_NEWER', { stored_version = tonumber(old),
+        message = 'stored version ' .. old .. ' >= imported version '
+                  .. ARGV[1] })
+end
+
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+
+if old then
+    redis.call('HSET', KEYS[1], 'updated_at', now)
+else
+    redis.call('HSET', KEYS[1], 'status', 'active', 'used', 0,
+               'imported_at', now, 'updated_at', now)
+end
+
+redis.call('SADD', KEYS[2], ARGV[2])
+
+return answer('OK', { license_id = ARGV[2], version = tonumber(ARGV[1]),
+                      previous_version = old and tonumber(old) or 0 })

@@ -1,0 +1,706 @@
+/*
+ * ovsactl: command-line client of the ovsa-backend admin API.
+ *
+ *   ovsactl [-url URL] [-token-file F] [-json] COMMAND [ARGS]
+ *
+ * URL ("http://host:port" or "unix:/path") and the token file also come
+ * from OVSA_ADMIN_URL and OVSA_ADMIN_TOKEN_FILE; the token itself is never
+ * taken from the command line.  Exit status 0 on success, 1 when the
+ * server refused (the code is printed), 2 on usage or transport errors.
+ */
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "ovsa_conf.h"
+#include "ovsa_err.h"
+
+#define PROG          "ovsactl"
+#define DEFAULT_URL   "http://127.0.0.1:9081"
+#define MAX_FILE      (1024 * 1024)
+
+typedef struct {
+    const char  *url;
+    char        *token;
+    int          json;
+    CURL        *curl;
+} ovsactl_t;
+
+typedef struct {
+    char    *data;
+    size_t   len;
+} ovsactl_buf_t;
+
+typedef int (*ovsactl_cmd_pt)(ovsactl_t *c, int argc, char **argv);
+
+static int cmd_import(ovsactl_t *c, int argc, char **argv);
+static int cmd_list(ovsactl_t *c, int argc, char **argv);
+static int cmd_show(ovsactl_t *c, int argc, char **argv);
+static int cmd_revoke(ovsactl_t *c, int argc, char **argv);
+static int cmd_release(ovsactl_t *c, int argc, char **argv);
+static int cmd_deactivate(ovsactl_t *c, int argc, char **argv);
+static int cmd_pins(ovsactl_t *c, int argc, char **argv);
+
+static const struct {
+    const char      *name;
+    ovsactl_cmd_pt   run;
+    int              min, max;      /* number of arguments */
+    const char      *args;
+    const char      *help;
+} ovsactl_cmds[] = {
+    { "import", cmd_import, 1, 1, "FILE|DIR",
+      "import signed licenses (a newer version replaces)" },
+    { "list", cmd_list, 0, 0, "", "list licenses" },
+    { "show", cmd_show, 1, 1, "ID",
+      "show a license, its activations and live leases" },
+    { "revoke", cmd_revoke, 1, 1, "ID", "revoke a license" },
+    { "release", cmd_release, 2, 2, "ID LEASE|-all",
+      "force-release one lease or all leases" },
+    { "deactivate", cmd_deactivate, 2, 2, "ID HWID",
+      "remove the activation of a hwid" },
+    { "pins", cmd_pins, 1, 1, "PIN",
+      "count active licenses that do / do not pin PIN" },
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+static const struct {
+    const char  *name;
+    const char  *arg;
+    const char  *help;
+} ovsactl_opts[] = {
+    { "help", NULL, "Display this summary" },
+    { "url", "URL", "Admin API: http://host:port or unix:/path "
+                    "(env OVSA_ADMIN_URL, default " DEFAULT_URL ")" },
+    { "token-file", "FILE", "File holding the admin token "
+                            "(env OVSA_ADMIN_TOKEN_FILE)" },
+    { "json", NULL, "Print the server's JSON answers" },
+    { NULL, NULL, NULL }
+};
+
+
+static void
+usage(void)
+{
+    int   i;
+    char  buf[64];
+
+    fprintf(stderr, "Usage: " PROG " [options] command [args]\n"
+                    "Valid options are:\n");
+    for (i = 0; ovsactl_opts[i].name != NULL; i++) {
+        snprintf(buf, sizeof(buf), "%s%s%s", ovsactl_opts[i].name,
+                 ovsactl_opts[i].arg ? " " : "",
+                 ovsactl_opts[i].arg ? ovsactl_opts[i].arg : "");
+        fprintf(stderr, " -%-16s %s\n", buf, ovsactl_opts[i].help);
+    }
+
+    fprintf(stderr, "Commands:\n");
+    for (i = 0; ovsactl_cmds[i].name != NULL; i++) {
+        snprintf(buf, sizeof(buf), "%s %s", ovsactl_cmds[i].name,
+                 ovsactl_cmds[i].args);
+        fprintf(stderr, "  %-24s %s\n", buf, ovsactl_cmds[i].help);
+    }
+}
+
+
+static size_t
+ovsactl_write(char *p, size_t size, size_t n, void *arg)
+{
+    char           *d;
+    ovsactl_buf_t  *b = arg;
+
+    d = realloc(b->data, b->len + size * n + 1);
+    if (d == NULL) {
+        return 0;
+    }
+
+    memcpy(d + b->len, p, size * n);
+    b->data = d;
+    b->len += size * n;
+    b->data[b->len] = '\0';
+
+    return size * n;
+}
+
+
+/*
+ * Sends one request; returns the parsed answer object, or NULL after
+ * printing why.  *text gets the raw answer (caller frees).
+ */
+static json_t *
+ovsactl_call(ovsactl_t *c, const char *method, const char *path,
+    const char *body, size_t len, char **text)
+{
+    long                status;
+    char                url[2048], auth[1024];
+    json_t             *ans;
+    CURLcode            rc;
+    json_error_t        jerr;
+    ovsactl_buf_t       buf;
+    struct curl_slist  *h;
+
+    *text = NULL;
+    memset(&buf, 0, sizeof(buf));
+    h = NULL;
+    curl_easy_reset(c->curl);
+
+    if (strncmp(c->url, "unix:", 5) == 0) {
+        curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->url + 5);
+        snprintf(url, sizeof(url), "http://localhost%s", path);
+    } else {
+        snprintf(url, sizeof(url), "%s%s", c->url, path);
+    }
+
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+    h = curl_slist_append(h, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    OPENSSL_cleanse(auth, sizeof(auth));
+
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, ovsactl_write);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 30L);
+    if (body != NULL) {
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long) len);
+    }
+
+    rc = curl_easy_perform(c->curl);
+    curl_slist_free_all(h);
+
+    if (rc != CURLE_OK) {
+        fprintf(stderr, PROG ": %s: %s\n", c->url, curl_easy_strerror(rc));
+        free(buf.data);
+        return NULL;
+    }
+
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+
+    ans = buf.data ? json_loads(buf.data, 0, &jerr) : NULL;
+    if (!json_is_object(ans)) {
+        fprintf(stderr, PROG ": %s: HTTP %ld, answer is not JSON\n", url,
+                status);
+        json_decref(ans);
+        free(buf.data);
+        return NULL;
+    }
+
+    *text = buf.data;
+
+    return ans;
+}
+
+
+static const char *
+str(json_t *obj, const char *name)
+{
+    json_t  *v;
+
+    v = json_object_get(obj, name);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+
+static long
+num(json_t *obj, const char *name)
+{
+    return (long) json_integer_value(json_object_get(obj, name));
+}
+
+
+static const char *
+when(long t, char *buf, size_t size)
+{
+    time_t     tt;
+    struct tm  tm;
+
+    if (t <= 0) {
+        return "never";
+    }
+
+    tt = (time_t) t;
+    gmtime_r(&tt, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    return buf;
+}
+
+
+/*
+ * Common tail of every command: with -json print the raw answer; on a
+ * refusal print the code and message.  Returns 0 when the code is OK.
+ */
+static int
+ovsactl_done(ovsactl_t *c, json_t *ans, const char *text, const char *what)
+{
+    if (c->json) {
+        printf("%s\n", text);
+    }
+
+    if (strcmp(str(ans, "code"), "OK") == 0) {
+        return 0;
+    }
+
+    fprintf(stderr, PROG ": %s%s%s: %s\n", what ? what : "",
+            what ? ": " : "", str(ans, "code"), str(ans, "message"));
+
+    return 1;
+}
+
+
+static int
+import_one(ovsactl_t *c, const char *file)
+{
+    int     ret;
+    char   *data, *text;
+    long    size;
+    FILE   *fp;
+    json_t *ans;
+
+    ret = 2;
+    data = NULL;
+    text = NULL;
+    ans = NULL;
+
+    fp = fopen(file, "rb");
+    if (fp == NULL) {
+        perror(file);
+        return 2;
+    }
+
+    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0
+        || size > MAX_FILE || fseek(fp, 0, SEEK_SET) != 0
+        || (data = malloc(size + 1)) == NULL
+        || fread(data, 1, size, fp) != (size_t) size)
+    {
+        fprintf(stderr, PROG ": %s: cannot read (or larger than %d bytes)\n",
+                file, MAX_FILE);
+        goto end;
+    }
+
+    ans = ovsactl_call(c, "POST", "/admin/v1/licenses", data, size, &text);
+    if (ans == NULL) {
+        goto end;
+    }
+
+    ret = ovsactl_done(c, ans, text, file);
+    if (ret == 0 && !c->json) {
+        if (num(ans, "previous_version") > 0) {
+            printf("%s: updated %s to version %ld (was %ld)\n", file,
+                   str(ans, "license_id"), num(ans, "version"),
+                   num(ans, "previous_version"));
+        } else {
+            printf("%s: imported %s version %ld\n", file,
+                   str(ans, "license_id"), num(ans, "version"));
+        }
+    }
+
+end:
+
+    fclose(fp);
+    free(data);
+    free(text);
+    json_decref(ans);
+
+    return ret;
+}
+
+
+static int
+namecmp(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+
+static int
+cmd_import(ovsactl_t *c, int argc, char **argv)
+{
+    int               i, n, ret, r;
+    char              path[4096];
+    struct stat       st;
+    struct dirent   **list;
+
+    if (stat(argv[0], &st) != 0) {
+        perror(argv[0]);
+        return 2;
+    }
+
+    if (!S_ISDIR(st.st_mode)) {
+        return import_one(c, argv[0]);
+    }
+
+    n = scandir(argv[0], &list, NULL, namecmp);
+    if (n < 0) {
+        perror(argv[0]);
+        return 2;
+    }
+
+    ret = 0;
+    for (i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", argv[0], list[i]->d_name);
+        if (list[i]->d_name[0] != '.' && stat(path, &st) == 0
+            && S_ISREG(st.st_mode))
+        {
+            r = import_one(c, path);
+            if (r > ret) {
+                ret = r;
+            }
+        }
+        free(list[i]);
+    }
+    free(list);
+
+    return ret;
+}
+
+
+static int
+cmd_list(ovsactl_t *c, int argc, char **argv)
+{
+    int      ret;
+    char    *text, use[64], tb[32];
+    size_t   i;
+    json_t  *ans, *l;
+
+    ans = ovsactl_call(c, "GET", "/admin/v1/licenses", NULL, 0, &text);
+    if (ans == NULL) {
+        return 2;
+    }
+
+    ret = ovsactl_done(c, ans, text, NULL);
+    if (ret == 0 && !c->json) {
+        printf("%-24s %4s %-12s %-8s %-20s %-12s %s\n", "LICENSE", "VER",
+               "TYPE", "STATUS", "EXPIRES", "USE", "CUSTOMER");
+        json_array_foreach(json_object_get(ans, "licenses"), i, l) {
+            if (strcmp(str(l, "type"), "floating") == 0) {
+                snprintf(use, sizeof(use), "%ld/%ld seats",
+                         num(l, "leases"), num(l, "seats"));
+            } else if (strcmp(str(l, "type"), "node-locked") == 0) {
+                snprintf(use, sizeof(use), "%ld/%ld nodes",
+                         num(l, "activations"), num(l, "max_activations"));
+            } else if (strcmp(str(l, "type"), "usage-count") == 0) {
+                snprintf(use, sizeof(use), "%ld/%ld uses", num(l, "used"),
+                         num(l, "usage"));
+            } else {
+                snprintf(use, sizeof(use), "-");
+            }
+            printf("%-24s %4ld %-12s %-8s %-20s %-12s %s\n",
+                   str(l, "license_id"), num(l, "version"), str(l, "type"),
+                   json_is_true(json_object_get(l, "expired"))
+                   ? "expired" : str(l, "status"),
+                   when(num(l, "expires_at"), tb, sizeof(tb)), use,
+                   str(l, "customer"));
+        }
+    }
+
+    free(text);
+    json_decref(ans);
+
+    return ret;
+}
+
+
+static int
+check_id(const char *id)
+{
+    size_t  i;
+
+    for (i = 0; id[i] != '\0'; i++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._-", id[i]))
+        {
+            break;
+        }
+    }
+
+    if (i == 0 || id[i] != '\0' || i > 128) {
+        fprintf(stderr, PROG ": \"%s\" is not a license id\n", id);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static const char  *show_fields[] = {
+    "license_id", "version", "status", "type", "product", "customer",
+    "issued_at", "expires_at", "sync_interval", "require_hardware_key",
+    "cert_sha256", "usage", "used", "usage_remaining", "max_activations",
+    "seats", "lease_seconds", "pins", "imported_at", "updated_at", NULL
+};
+
+
+static int
+cmd_show(ovsactl_t *c, int argc, char **argv)
+{
+    int          ret, f;
+    char        *text, path[256], tb[32];
+    size_t       i;
+    json_t      *ans, *r, *v;
+    const char  *k;
+
+    if (check_id(argv[0]) != 0) {
+        return 2;
+    }
+
+    snprintf(path, sizeof(path), "/admin/v1/licenses/%s", argv[0]);
+    ans = ovsactl_call(c, "GET", path, NULL, 0, &text);
+    if (ans == NULL) {
+        return 2;
+    }
+
+    ret = ovsactl_done(c, ans, text, argv[0]);
+    if (ret == 0 && !c->json) {
+        r = json_object_get(ans, "record");
+        for (f = 0; show_fields[f] != NULL; f++) {
+            k = show_fields[f];
+            v = json_object_get(r, k);
+            if (json_is_string(v)) {
+                printf("%-22s %s\n", k, json_string_length(v)
+                       ? json_string_value(v) : "-");
+            } else if (json_is_integer(v)) {
+                if (strstr(k, "_at") != NULL) {
+                    printf("%-22s %s\n", k,
+                           when(json_integer_value(v), tb, sizeof(tb)));
+                } else {
+                    printf("%-22s %" JSON_INTEGER_FORMAT "\n", k,
+                           json_integer_value(v));
+                }
+            } else if (json_is_boolean(v)) {
+                printf("%-22s %s\n", k, json_is_true(v) ? "yes" : "no");
+            } else if (json_is_array(v)) {
+                printf("%-22s", k);
+                for (i = 0; i < json_array_size(v); i++) {
+                    printf(" %s", json_string_value(json_array_get(v, i)));
+                }
+                printf("\n");
+            }
+        }
+
+        printf("\nACTIVATIONS (%zu)\n",
+               json_array_size(json_object_get(ans, "activations")));
+        json_array_foreach(json_object_get(ans, "activations"), i, v) {
+            printf("  %-40s %s\n", str(v, "hwid"),
+                   when(num(v, "activated_at"), tb, sizeof(tb)));
+        }
+
+        printf("\nLIVE LEASES (%zu)\n",
+               json_array_size(json_object_get(ans, "leases")));
+        json_array_foreach(json_object_get(ans, "leases"), i, v) {
+            printf("  %s  expires %s  %s\n", str(v, "lease_id"),
+                   when(num(v, "expires"), tb, sizeof(tb)),
+                   str(v, "client_id"));
+        }
+    }
+
+    free(text);
+    json_decref(ans);
+
+    return ret;
+}
+
+
+/* POST /admin/v1/licenses/ID/ACTION with body; prints msg on success. */
+static int
+action(ovsactl_t *c, const char *id, const char *act, json_t *body)
+{
+    int      ret;
+    char    *text, *b, path[256];
+    json_t  *ans;
+
+    if (check_id(id) != 0) {
+        json_decref(body);
+        return 2;
+    }
+
+    b = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    snprintf(path, sizeof(path), "/admin/v1/licenses/%s/%s", id, act);
+
+    ans = ovsactl_call(c, "POST", path, b, b ? strlen(b) : 0, &text);
+    free(b);
+    if (ans == NULL) {
+        return 2;
+    }
+
+    ret = ovsactl_done(c, ans, text, id);
+    if (ret == 0 && !c->json) {
+        if (strcmp(act, "revoke") == 0) {
+            printf("revoked %s\n", id);
+        } else if (strcmp(act, "release") == 0) {
+            printf("released %ld lease(s) of %s\n", num(ans, "released"),
+                   id);
+        } else {
+            printf("removed activation %s of %s (%ld left)\n",
+                   str(ans, "hwid"), id, num(ans, "activations"));
+        }
+    }
+
+    free(text);
+    json_decref(ans);
+
+    return ret;
+}
+
+
+static int
+cmd_revoke(ovsactl_t *c, int argc, char **argv)
+{
+    return action(c, argv[0], "revoke", json_object());
+}
+
+
+static int
+cmd_release(ovsactl_t *c, int argc, char **argv)
+{
+    if (strcmp(argv[1], "-all") == 0) {
+        return action(c, argv[0], "release", json_pack("{sb}", "all", 1));
+    }
+
+    return action(c, argv[0], "release",
+                  json_pack("{ss}", "lease_id", argv[1]));
+}
+
+
+static int
+cmd_deactivate(ovsactl_t *c, int argc, char **argv)
+{
+    return action(c, argv[0], "deactivate",
+                  json_pack("{ss}", "hwid", argv[1]));
+}
+
+
+static int
+cmd_pins(ovsactl_t *c, int argc, char **argv)
+{
+    int      ret;
+    char    *text, *esc, path[512];
+    size_t   i;
+    json_t  *ans, *v;
+
+    esc = curl_easy_escape(c->curl, argv[0], 0);
+    if (esc == NULL) {
+        return 2;
+    }
+
+    snprintf(path, sizeof(path), "/admin/v1/pins?pin=%s", esc);
+    curl_free(esc);
+
+    ans = ovsactl_call(c, "GET", path, NULL, 0, &text);
+    if (ans == NULL) {
+        return 2;
+    }
+
+    ret = ovsactl_done(c, ans, text, NULL);
+    if (ret == 0 && !c->json) {
+        printf("%s: %ld active license(s), %ld pin it, %ld do not\n",
+               str(ans, "pin"), num(ans, "active"), num(ans, "pinning"),
+               num(ans, "not_pinning"));
+        json_array_foreach(json_object_get(ans, "not_pinning_ids"), i, v) {
+            printf("  not pinning: %s\n", json_string_value(v));
+        }
+    }
+
+    free(text);
+    json_decref(ans);
+
+    return ret;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int          i, ret, n;
+    const char  *token_file;
+    ovsa_err_t   err;
+    ovsactl_t    c;
+
+    ret = 2;
+    memset(&c, 0, sizeof(c));
+    c.url = getenv("OVSA_ADMIN_URL");
+    token_file = getenv("OVSA_ADMIN_TOKEN_FILE");
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-help") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage();
+            return 0;
+        } else if (strcmp(argv[i], "-url") == 0 && i + 1 < argc) {
+            c.url = argv[++i];
+        } else if (strcmp(argv[i], "-token-file") == 0 && i + 1 < argc) {
+            token_file = argv[++i];
+        } else if (strcmp(argv[i], "-json") == 0) {
+            c.json = 1;
+        } else {
+            goto opthelp;
+        }
+    }
+
+    if (i == argc) {
+        goto opthelp;
+    }
+
+    for (n = 0; ovsactl_cmds[n].name != NULL; n++) {
+        if (strcmp(argv[i], ovsactl_cmds[n].name) == 0) {
+            break;
+        }
+    }
+
+    if (ovsactl_cmds[n].name == NULL
+        || argc - i - 1 < ovsactl_cmds[n].min
+        || argc - i - 1 > ovsactl_cmds[n].max)
+    {
+        goto opthelp;
+    }
+
+    if (c.url == NULL) {
+        c.url = DEFAULT_URL;
+    }
+
+    if (token_file == NULL) {
+        fprintf(stderr, PROG ": no token file: use -token-file or "
+                "OVSA_ADMIN_TOKEN_FILE\n");
+        return 2;
+    }
+
+    c.token = ovsa_secret_read_file(token_file, &err);
+    if (c.token == NULL) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return 2;
+    }
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    c.curl = curl_easy_init();
+    if (c.curl == NULL) {
+        fprintf(stderr, PROG ": curl_easy_init failed\n");
+        goto end;
+    }
+
+    ret = ovsactl_cmds[n].run(&c, argc - i - 1, argv + i + 1);
+
+end:
+
+    if (c.curl != NULL) {
+        curl_easy_cleanup(c.curl);
+    }
+    curl_global_cleanup();
+    ovsa_secret_free(c.token);
+
+    return ret;
+
+opthelp:
+
+    fprintf(stderr, PROG ": Use -help for summary.\n");
+
+    return 2;
+}

@@ -1,0 +1,421 @@
+/*
+ * store.c: Redis access for ovsa-backend (see store.h).
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+
+#include "store.h"
+
+
+#define OVSA_STORE_ARGS_MAX  40
+
+/* from the generated lua_scripts.c */
+#define OVSA_LUA_EXTERN(e, f) extern const unsigned char ovsa_lua_##f[];
+OVSA_LUA_SCRIPTS(OVSA_LUA_EXTERN)
+#undef OVSA_LUA_EXTERN
+
+static const char  *ovsa_store_src[] = {
+#define OVSA_LUA_SRC(e, f) (const char *) ovsa_lua_##f,
+    OVSA_LUA_SCRIPTS(OVSA_LUA_SRC)
+#undef OVSA_LUA_SRC
+};
+
+static const char  *ovsa_store_names[] = {
+#define OVSA_LUA_NAME(e, f) #f,
+    OVSA_LUA_SCRIPTS(OVSA_LUA_NAME)
+#undef OVSA_LUA_NAME
+};
+
+static char                 ovsa_store_sha[OVSA_LUA__COUNT][41];
+static ovsa_store_conf_t    ovsa_store_conf;
+static pthread_key_t        ovsa_store_tls;
+
+
+static void
+ovsa_store_tls_free(void *ctx)
+{
+    redisFree(ctx);
+}
+
+
+int
+ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
+{
+    int            i, j;
+    unsigned int   len;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    ovsa_store_conf = *conf;
+
+    for (i = 0; i < OVSA_LUA__COUNT; i++) {
+        if (EVP_Digest(ovsa_store_src[i], strlen(ovsa_store_src[i]), md,
+                       &len, EVP_sha1(), NULL) != 1)
+        {
+            return ovsa_err_ssl(err, OVSA_E_INTERNAL, "store: sha1");
+        }
+
+        for (j = 0; j < 20; j++) {
+            snprintf(&ovsa_store_sha[i][2 * j], 3, "%02x", md[j]);
+        }
+    }
+
+    if (pthread_key_create(&ovsa_store_tls, ovsa_store_tls_free) != 0) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "store: pthread_key_create");
+    }
+
+    return OVSA_OK;
+}
+
+
+const char *
+ovsa_store_prefix(void)
+{
+    return ovsa_store_conf.prefix;
+}
+
+
+int
+ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
+    const char *sub)
+{
+    int  n;
+
+    n = snprintf(buf, size, "%s%s:%s%s%s", ovsa_store_conf.prefix, kind, id,
+                 sub ? ":" : "", sub ? sub : "");
+
+    return (n < 0 || (size_t) n >= size) ? OVSA_ERR : OVSA_OK;
+}
+
+
+/* Drops the calling thread's connection (after an I/O error). */
+static void
+ovsa_store_drop(void)
+{
+    redisContext  *c;
+
+    c = pthread_getspecific(ovsa_store_tls);
+    if (c != NULL) {
+        pthread_setspecific(ovsa_store_tls, NULL);
+        redisFree(c);
+    }
+}
+
+
+void
+ovsa_store_close(void)
+{
+    ovsa_store_drop();
+}
+
+
+/* Runs one command on a fresh connection during its set-up. */
+static int
+ovsa_store_setup_cmd(redisContext *c, int argc, const char **argv,
+    const char *what, ovsa_err_t *err)
+{
+    int         rc;
+    redisReply *r;
+
+    r = redisCommandArgv(c, argc, argv, NULL);
+    if (r == NULL) {
+        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s: %s", what,
+                            c->errstr);
+    }
+
+    rc = OVSA_OK;
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s: %.200s", what,
+                          r->str);
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+/*
+ * Returns the calling thread's connection, connecting when needed; *fresh
+ * says whether it was just made.
+ */
+static redisContext *
+ovsa_store_conn(int *fresh, ovsa_err_t *err)
+{
+    char            host[256], db[16];
+    const char     *a, *colon, *argv[2];
+    redisContext   *c;
+    struct timeval  tv;
+
+    *fresh = 0;
+    c = pthread_getspecific(ovsa_store_tls);
+    if (c != NULL) {
+        return c;
+    }
+
+    *fresh = 1;
+    tv.tv_sec = ovsa_store_conf.timeout_ms / 1000;
+    tv.tv_usec = (ovsa_store_conf.timeout_ms % 1000) * 1000;
+    a = ovsa_store_conf.address;
+
+    if (strncmp(a, "unix:", 5) == 0) {
+        c = redisConnectUnixWithTimeout(a + 5, tv);
+
+    } else {
+        colon = strrchr(a, ':');
+        if (colon == NULL || (size_t) (colon - a) >= sizeof(host)) {
+            ovsa_err_set(err, OVSA_E_INTERNAL, "redis: bad address \"%s\"", a);
+            return NULL;
+        }
+
+        if (a[0] == '[' && colon > a + 1 && colon[-1] == ']') {
+            snprintf(host, sizeof(host), "%.*s", (int) (colon - a - 2), a + 1);
+        } else {
+            snprintf(host, sizeof(host), "%.*s", (int) (colon - a), a);
+        }
+
+        c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
+    }
+
+    if (c == NULL) {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: connect %s: no memory", a);
+        return NULL;
+    }
+
+    if (c->err) {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: connect %s: %s", a,
+                     c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: set timeout: %s",
+                     c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+
+    if (ovsa_store_conf.password != NULL) {
+        argv[0] = "AUTH";
+        argv[1] = ovsa_store_conf.password;
+        if (ovsa_store_setup_cmd(c, 2, argv, "AUTH", err) != OVSA_OK) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+
+    if (ovsa_store_conf.db != 0) {
+        snprintf(db, sizeof(db), "%d", ovsa_store_conf.db);
+        argv[0] = "SELECT";
+        argv[1] = db;
+        if (ovsa_store_setup_cmd(c, 2, argv, "SELECT", err) != OVSA_OK) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+
+    pthread_setspecific(ovsa_store_tls, c);
+
+    return c;
+}
+
+
+/* Returns 1 for error replies that mean "Redis cannot serve right now". */
+static int
+ovsa_store_unavailable(const char *msg)
+{
+    static const char  *busy[] = {
+        "LOADING", "BUSY", "MASTERDOWN", "READONLY", "OOM", "NOAUTH",
+        "MISCONF", "CLUSTERDOWN", "TRYAGAIN", NULL
+    };
+
+    int  i;
+
+    for (i = 0; busy[i] != NULL; i++) {
+        if (strncmp(msg, busy[i], strlen(busy[i])) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ovsa_store_load_one(redisContext *c, int i, ovsa_err_t *err)
+{
+    int          rc;
+    const char  *argv[3];
+    redisReply  *r;
+
+    argv[0] = "SCRIPT";
+    argv[1] = "LOAD";
+    argv[2] = ovsa_store_src[i];
+
+    r = redisCommandArgv(c, 3, argv, NULL);
+    if (r == NULL) {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: SCRIPT LOAD: %s",
+                     c->errstr);
+        ovsa_store_drop();
+        return OVSA_ERR;
+    }
+
+    rc = OVSA_OK;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = ovsa_err_set(err, ovsa_store_unavailable(r->str)
+                               ? OVSA_E_TRANSPORT : OVSA_E_INTERNAL,
+                          "redis: SCRIPT LOAD %s.lua: %.300s",
+                          ovsa_store_names[i], r->str);
+
+    } else if (r->type != REDIS_REPLY_STRING
+               || strcmp(r->str, ovsa_store_sha[i]) != 0)
+    {
+        rc = ovsa_err_set(err, OVSA_E_INTERNAL,
+                          "redis: SCRIPT LOAD %s.lua: unexpected answer",
+                          ovsa_store_names[i]);
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+int
+ovsa_store_load_scripts(ovsa_err_t *err)
+{
+    int            i, fresh;
+    redisContext  *c;
+
+    c = ovsa_store_conn(&fresh, err);
+    if (c == NULL) {
+        return OVSA_ERR;
+    }
+
+    for (i = 0; i < OVSA_LUA__COUNT; i++) {
+        if (ovsa_store_load_one(c, i, err) != OVSA_OK) {
+            return OVSA_ERR;
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
+    int nargs, const char **args, char **out, ovsa_err_t *err)
+{
+    int            i, argc, attempt, rc, fresh, reconnected, noscript,
+                   stale;
+    char           nk[16];
+    const char    *argv[OVSA_STORE_ARGS_MAX];
+    redisReply    *r;
+    redisContext  *c;
+
+    *out = NULL;
+    r = NULL;
+
+    if (3 + nkeys + nargs > OVSA_STORE_ARGS_MAX) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "store: too many args");
+    }
+
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argc = 0;
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = ovsa_store_sha[script];
+    argv[argc++] = nk;
+    for (i = 0; i < nkeys; i++) {
+        argv[argc++] = keys[i];
+    }
+    for (i = 0; i < nargs; i++) {
+        argv[argc++] = args[i];
+    }
+
+    /*
+     * At most one retry for each of: a stale connection (Redis restarted
+     * since this thread last used it: EOF or reset before any answer, so
+     * the script did not run) and NOSCRIPT (script cache empty).  A
+     * timeout is never retried: the script may have run.
+     */
+    reconnected = 0;
+    noscript = 0;
+
+    for (attempt = 0; attempt < 3; attempt++) {
+        c = ovsa_store_conn(&fresh, err);
+        if (c == NULL) {
+            return OVSA_ERR;
+        }
+
+        errno = 0;
+        r = redisCommandArgv(c, argc, argv, NULL);
+        if (r == NULL) {
+            stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
+                     || errno == EPIPE);
+            ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: EVALSHA %s: %s",
+                         ovsa_store_names[script], c->errstr);
+            ovsa_store_drop();
+
+            if (stale && !fresh && !reconnected) {
+                reconnected = 1;
+                continue;
+            }
+
+            return OVSA_ERR;
+        }
+
+        if (r->type == REDIS_REPLY_ERROR && !noscript
+            && strncmp(r->str, "NOSCRIPT", 8) == 0)
+        {
+            freeReplyObject(r);
+            r = NULL;
+            noscript = 1;
+            if (ovsa_store_load_one(c, script, err) != OVSA_OK) {
+                return OVSA_ERR;
+            }
+            continue;
+        }
+
+        break;
+    }
+
+    if (r == NULL) {
+        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s.lua: gave up",
+                            ovsa_store_names[script]);
+    }
+
+    rc = OVSA_OK;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = ovsa_err_set(err, ovsa_store_unavailable(r->str)
+                               ? OVSA_E_TRANSPORT : OVSA_E_INTERNAL,
+                          "redis: %s.lua: %.300s",
+                          ovsa_store_names[script], r->str);
+
+    } else if (r->type != REDIS_REPLY_STRING) {
+        rc = ovsa_err_set(err, OVSA_E_INTERNAL,
+                          "redis: %s.lua: answer is not a string",
+                          ovsa_store_names[script]);
+
+    } else {
+        *out = strndup(r->str, r->len);
+        if (*out == NULL) {
+            rc = ovsa_err_set(err, OVSA_E_NOMEM, "redis: %s.lua: no memory",
+                              ovsa_store_names[script]);
+        }
+    }
+
+    freeReplyObject(r);
+
+    return rc;
+}

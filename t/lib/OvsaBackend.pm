@@ -1,0 +1,408 @@
+package OvsaBackend;
+
+# Test helpers for ovsa-backend: a private redis-server, backend
+# processes with their own default.yaml, an ISV key + certificate, real
+# signed licenses (build/test/backend-sign over lib/ovsa_license), JSON
+# calls to the public and admin APIs, and snapshots of Redis to prove
+# that refused requests change nothing.  Everything lives in one temp
+# dir and every process started here is stopped at exit.
+#
+# OVSA_BACKEND_WRAPPER runs the backends under e.g. valgrind.
+# Ports: $ENV{OVSA_TEST_PORT_BASE} (default 21800) + the offset a test
+# file passes to new().
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+
+our $ROOT = abs_path(dirname(__FILE__) . '/../..');
+our $BIN = "$ROOT/build";
+our $TOKEN = 'test-admin-token-0123456789abcdef';
+our $JSON = JSON::PP->new->canonical->allow_nonref;
+
+my @all;    # every object made, for END
+
+sub new {
+    my ($class, %o) = @_;
+    my $base = ($ENV{OVSA_TEST_PORT_BASE} || 21800) + ($o{offset} || 0);
+    my $dir = tempdir('ovsa-backend-XXXXXX', TMPDIR => 1,
+                      CLEANUP => !$ENV{OVSA_TEST_KEEP});
+    my $self = bless { dir => $dir, base => $base, next_port => $base + 1,
+                       redis_port => $base, backends => {},
+                       conns => {} }, $class;
+    push @all, $self;
+
+    die "build first: make bins\n" unless -x "$BIN/bin/ovsa-backend";
+
+    # identity files: only their presence matters to the backend
+    for (qw(chain.pem key.pem root.pem)) {
+        spew("$dir/$_", "placeholder\n", 0600);
+    }
+    spew("$dir/admin.token", "$TOKEN\n", 0600);
+    $self->make_isv('isv');
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+
+sub port { my $s = shift; return $s->{next_port}++ }
+
+sub spew {
+    my ($file, $data, $mode) = @_;
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $data;
+    close $fh;
+    chmod $mode, $file if defined $mode;
+}
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or die "$file: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+sub wait_port {
+    my ($port, $secs) = @_;
+    my $end = time + ($secs || 10);
+    while (time < $end) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 1);
+        return 1 if $s;
+        sleep 0.02;
+    }
+    return 0;
+}
+
+sub wait_file {
+    my ($file) = @_;
+    my $end = time + 10;
+    while (time < $end) {
+        return 1 if -S $file;
+        sleep 0.02;
+    }
+    return 0;
+}
+
+sub spawn {
+    my ($log, @cmd) = @_;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log or die;
+        open STDERR, '>&', \*STDOUT or die;
+        exec @cmd or die "exec $cmd[0]: $!";
+    }
+    return $pid;
+}
+
+sub stop_pid {
+    my ($pid, $sig) = @_;
+    return undef unless $pid && kill 0, $pid;
+    kill $sig || 'TERM', $pid;
+    my $end = time + 20;
+    while (time < $end) {
+        my $r = waitpid($pid, WNOHANG);
+        return $? if $r == $pid;
+        sleep 0.02;
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+    return $?;
+}
+
+# ---- redis
+
+# %o: persist (append-only file, so a restart keeps the data), debug
+# (enable the DEBUG command).
+sub start_redis {
+    my ($self, %o) = @_;
+    my $p = $self->{redis_port};
+    $self->{redis_pid} = spawn("$self->{dir}/redis.log", 'redis-server',
+        '--port', $p, '--bind', '127.0.0.1', '--save', '',
+        '--appendonly', $o{persist} ? 'yes' : 'no',
+        '--appendfsync', 'always', '--dir', $self->{dir},
+        $o{debug} ? ('--enable-debug-command', 'yes') : ());
+    wait_port($p) or die "redis-server did not start on $p";
+    my $end = time + 10;
+    while (time < $end) {
+        last if ($self->redis('PING') // '') eq 'PONG';
+        sleep 0.05;
+    }
+    return $self;
+}
+
+sub stop_redis {
+    my ($self) = @_;
+    stop_pid(delete $self->{redis_pid});
+    # wait until the port is really closed
+    my $end = time + 10;
+    while (time < $end && IO::Socket::INET->new(
+               PeerAddr => "127.0.0.1:$self->{redis_port}", Timeout => 1)) {
+        sleep 0.05;
+    }
+}
+
+# Runs redis-cli; returns the output without the final newline.
+sub redis {
+    my ($self, @args) = @_;
+    open my $fh, '-|', 'redis-cli', '-p', $self->{redis_port}, @args
+        or die "redis-cli: $!";
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    $out = '' unless defined $out;
+    $out =~ s/\n\z//;
+    return $out;
+}
+
+# Every key of the prefix with its DUMP (hex) and TTL presence: equal
+# snapshots mean nothing changed.
+sub snapshot {
+    my ($self, $prefix) = @_;
+    $prefix //= 'ovsa:';
+    my @keys = sort grep { length } split /\n/,
+        $self->redis('--scan', '--pattern', "$prefix*");
+    my %s;
+    for my $k (@keys) {
+        my $d = $self->redis('--no-raw', 'DUMP', $k);
+        $s{$k} = $d;
+    }
+    return \%s;
+}
+
+# ---- ISV keys and licenses
+
+sub make_isv {
+    my ($self, $name) = @_;
+    my $d = $self->{dir};
+    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+        . " -nodes -keyout $d/$name.key -out $d/$name.pem -days 30"
+        . " -subj '/CN=$name ISV' 2>/dev/null") == 0
+        or die "openssl req for $name failed";
+    chmod 0600, "$d/$name.key";
+    return ("$d/$name.key", "$d/$name.pem");
+}
+
+our $PIN_A = 'sha256//' . ('A' x 43) . '=';
+our $PIN_B = 'sha256//' . ('B' x 42) . 'A=';
+
+# A payload with sane defaults for its type; %o overrides fields.
+sub payload {
+    my (%o) = @_;
+    my $type = $o{type} || 'perpetual';
+    my %limits = (usage => undef, max_activations => undef, seats => undef,
+                  lease_seconds => undef);
+    %limits = (%limits, usage => 3) if $type eq 'usage-count';
+    %limits = (%limits, max_activations => 2) if $type eq 'node-locked';
+    %limits = (%limits, seats => 2, lease_seconds => 60)
+        if $type eq 'floating';
+    my $p = {
+        ovsa => 1, license_id => 'L1', version => 1,
+        issued_at => int(time) - 100,
+        customer => { name => 'ACME', cert_sha256 => undef },
+        product => 'Widget', type => $type,
+        limits => { %limits, %{ delete $o{limits} || {} } },
+        require_hardware_key => JSON::PP::false,
+        sync_interval => 600,
+        expires_at => $type eq 'time-limited' ? int(time) + 3600 : undef,
+        servers => [{ url => 'https://lic.example',
+                      pins => { current => $PIN_A, future => undef } }],
+    };
+    $p->{$_} = $o{$_} for keys %o;
+    return $p;
+}
+
+# Signs a payload (hash or JSON text) with ISV $isv; returns the JWS text.
+sub sign {
+    my ($self, $payload, $isv) = @_;
+    $isv ||= 'isv';
+    my $d = $self->{dir};
+    my $text = ref $payload ? $JSON->encode($payload) : $payload;
+    spew("$d/payload.json", $text);
+    my $out = `$BIN/test/backend-sign $d/$isv.key $d/$isv.pem < $d/payload.json 2>&1`;
+    die "backend-sign: $out" if $?;
+    chomp $out;
+    return $out;
+}
+
+sub license { my ($self, %o) = @_; return $self->sign(payload(%o)) }
+
+# ---- backend processes
+
+# Writes a default.yaml; %o: name, listen, admin_listen, isv (list of
+# names), hw (bool), threads, max_body, prefix, extra (raw YAML lines).
+sub conf {
+    my ($self, %o) = @_;
+    my $name = $o{name} || 'b1';
+    my $d = $self->{dir};
+    my $isv = join(', ', map { "$_.pem" } @{ $o{isv} || ['isv'] });
+    my $hw = '';
+    if ($o{hw}) {
+        # the backend only reads "enabled"; the files must merely exist
+        spew("$d/pin", "1234\n", 0600);
+        spew("$d/pkcs11.so", "placeholder\n");
+        $hw = "hardware_key: {enabled: true, module: pkcs11.so,"
+            . " key_uri: \"pkcs11:token=t;object=k\", pin_file: pin}\n";
+    }
+    my $key = $o{hw} ? '' : ", key: key.pem";
+    my $yaml = "identity: {chain: chain.pem$key, root: root.pem}\n$hw"
+        . "backend:\n"
+        . "  listen: \"$o{listen}\"\n"
+        . "  admin_listen: \"$o{admin_listen}\"\n"
+        . "  admin_token_file: admin.token\n"
+        . "  threads: " . ($o{threads} || 4) . "\n"
+        . "  max_body: " . ($o{max_body} || 65536) . "\n"
+        . "redis: {address: \"127.0.0.1:$self->{redis_port}\","
+        . " prefix: \"" . ($o{prefix} || 'ovsa:') . "\", timeout_ms: "
+        . ($o{redis_timeout} || 500) . "}\n"
+        . "licenses: {isv_certs: [$isv]}\n" . ($o{extra} || '');
+    spew("$d/$name.yaml", $yaml);
+    return "$d/$name.yaml";
+}
+
+# Starts a backend; returns a handle { name, pid, port, admin_port, log }.
+sub start_backend {
+    my ($self, %o) = @_;
+    my $name = $o{name} ||= 'b1';
+    my $port = $o{port} || $self->port;
+    my $aport = $o{admin_port} || $self->port;
+    $o{listen} ||= "127.0.0.1:$port";
+    $o{admin_listen} ||= "127.0.0.1:$aport";
+    my $conf = $self->conf(%o);
+    my $log = "$self->{dir}/$name.log";
+    # OVSA_BACKEND_WRAPPER, e.g. "valgrind -q --leak-check=full", runs
+    # the backend under a checker
+    my @wrap = split ' ', ($ENV{OVSA_BACKEND_WRAPPER} || '');
+    my $pid = spawn($log, @wrap, "$BIN/bin/ovsa-backend", '-c', $conf);
+    my $b = { name => $name, pid => $pid, port => $port,
+              admin_port => $aport, log => $log, conf => $conf };
+    $self->{backends}{$name} = $b;
+    for my $l ($o{listen}, $o{admin_listen}) {
+        my $up = $l =~ /^unix:(.*)/ ? wait_file($1) : wait_port($l =~ /:(\d+)$/);
+        die "backend $name did not start on $l:\n" . slurp($log) unless $up;
+    }
+    return $b;
+}
+
+# Stops a backend with SIGTERM; returns the wait status.
+sub stop_backend {
+    my ($self, $b) = @_;
+    delete $self->{backends}{$b->{name}};
+    return stop_pid($b->{pid});
+}
+
+# ---- HTTP
+
+# One HTTP/1.1 exchange on a kept-alive connection to 127.0.0.1:$port
+# (the request goes out in one write, like nginx's upstream requests).
+# Returns { status, headers (lower-case names), content }.
+sub request {
+    my ($self, $port, $method, $path, $body, $headers) = @_;
+    $body //= '';
+    my $req = "$method $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n";
+    $req .= "$_: $headers->{$_}\r\n" for sort keys %{ $headers || {} };
+    $req .= "Content-Length: " . length($body) . "\r\n"
+        if $method ne 'GET' || length $body;
+    $req .= "\r\n$body";
+
+    for my $try (1, 2) {
+        my $s = $self->{conns}{$port} ||= IO::Socket::INET->new(
+            PeerAddr => "127.0.0.1:$port", Timeout => 20)
+            or return { status => 599, content => "connect: $!",
+                        headers => {} };
+        setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+        my $ok = defined syswrite($s, $req);
+        my $r = $ok ? read_response($s) : undef;
+        if (!$r) {
+            delete $self->{conns}{$port};
+            close $s;
+            next;
+        }
+        if (($r->{headers}{connection} // '') =~ /close/i) {
+            delete $self->{conns}{$port};
+            close $s;
+        }
+        return $r;
+    }
+    return { status => 599, content => 'connection lost', headers => {} };
+}
+
+sub read_response {
+    my ($s) = @_;
+    my $buf = '';
+    while ($buf !~ /\r\n\r\n/) {
+        my $n = sysread($s, $buf, 65536, length $buf);
+        return undef unless $n;
+    }
+    my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+    my ($status_line, @lines) = split /\r\n/, $head;
+    my ($status) = $status_line =~ m{^HTTP/1\.\d (\d{3})} or return undef;
+    my %h;
+    for (@lines) {
+        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    my $len = $h{'content-length'} // 0;
+    while (length($rest) < $len) {
+        my $n = sysread($s, $rest, $len - length($rest), length $rest);
+        return undef unless $n;
+    }
+    return { status => $status, headers => \%h, content => $rest };
+}
+
+# POST a JSON body (hash or raw text) to the public API of backend $b.
+# Returns (status, answer hash or undef, raw response).
+sub api {
+    my ($self, $b, $path, $body, %h) = @_;
+    my $text = ref $body ? $JSON->encode($body) : $body;
+    my $r = $self->request($b->{port}, $h{method} || 'POST', $path, $text,
+        { 'Content-Type' => 'application/json', %{ $h{headers} || {} } });
+    my $ans = eval { $JSON->decode($r->{content}) };
+    return ($r->{status}, $ans, $r);
+}
+
+# Admin call: method, path, body (hash, text or undef), token (default
+# the right one; '' for none).
+sub admin {
+    my ($self, $b, $method, $path, $body, $token) = @_;
+    $token //= $TOKEN;
+    my $text = ref $body ? $JSON->encode($body) : $body;
+    my %h = ('Content-Type' => 'application/json');
+    $h{Authorization} = "Bearer $token" if length $token;
+    my $r = $self->request($b->{admin_port}, $method, $path, $text, \%h);
+    my $ans = eval { $JSON->decode($r->{content}) };
+    return ($r->{status}, $ans, $r);
+}
+
+# Imports a JWS; dies unless it is accepted.
+sub import_ok {
+    my ($self, $b, $jws) = @_;
+    my ($st, $ans) = $self->admin($b, 'POST', '/admin/v1/licenses', $jws);
+    die "import failed: $st " . $JSON->encode($ans) unless $st == 200;
+    return $ans;
+}
+
+sub DESTROY {}
+
+sub cleanup {
+    my ($self) = @_;
+    $self->stop_backend($_) for values %{ $self->{backends} };
+    $self->stop_redis if $self->{redis_pid};
+}
+
+END {
+    my $rc = $?;
+    $_->cleanup for @all;
+    $? = $rc;
+}
+
+1;
