@@ -16,6 +16,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 use OvsaTest;
+use OvsaBackend;
+use JSON::PP;
 use Test::More;
 use File::Temp qw(tempdir);
 use IO::Select;
@@ -444,6 +446,57 @@ is($rc, 0, '(f) token restarted') or diag $out;
     }
     like(error_log(), qr/hardware key lost; exiting with status 3/,
          '(f) ... with status 3');
+}
+
+# ---- (g) the real backend on the same default.yaml: in hardware-key mode
+# it refuses licenses that do not require the hardware key; both answers
+# are signed by the token and verify
+
+($rc, $out) = fixture('start');
+is($rc, 0, '(g) token plugged back') or diag $out;
+{
+    my $t = OvsaBackend->new(offset => 10);
+    $t->start_redis;
+    my ($bport, $aport) = ($t->port, $t->port);
+    my $td = $t->dir;
+    my $full = yaml() . <<"Y";
+backend:
+  listen: "127.0.0.1:$bport"
+  admin_listen: "127.0.0.1:$aport"
+  admin_token_file: $td/admin.token
+redis: {address: "127.0.0.1:$t->{redis_port}"}
+licenses: {isv_certs: [$td/isv.pem]}
+Y
+    write_file("$dir/full.yaml", $full);
+    my $log = "$td/hw-backend.log";
+    my $pid = OvsaBackend::spawn($log, "$OvsaBackend::BIN/bin/ovsa-backend",
+                                 '-c', "$dir/full.yaml");
+    ok(OvsaBackend::wait_port($bport), '(g) backend started in hardware-key '
+       . 'mode from the same default.yaml') or diag read_file($log);
+    my $b = { name => 'hw', pid => $pid, port => $bport,
+              admin_port => $aport, log => $log };
+    $t->{backends}{hw} = $b;
+    $t->import_ok($b, $t->license(license_id => 'P1'));
+    $t->import_ok($b, $t->license(license_id => 'H1',
+                                  require_hardware_key => JSON::PP::true));
+
+    my $srv = <<"C";
+        location = /.well-known/ovsa/chain { ovsa_chain; }
+        location /v1/ { ovsa_sign on; proxy_pass http://127.0.0.1:$bport; }
+C
+    start_nginx(nginx_conf(tls => '', yaml => $full, main_config => $main,
+                           config => $srv));
+    my $cmd = "$check -url https://127.0.0.1:$PORT -root $pki/root.pem";
+    $out = qx{$cmd -id P1 2>&1};
+    is($? >> 8, 2, '(g) license without require_hardware_key: verified '
+       . 'denial') or diag $out;
+    like($out, qr/^verified: denied HARDWARE_KEY_REQUIRED/,
+         '(g) ... HARDWARE_KEY_REQUIRED');
+    $out = qx{$cmd -id H1 2>&1};
+    is($? >> 8, 0, '(g) license that requires the hardware key: valid')
+        or diag $out;
+    like($out, qr/^verified: valid OK/, '(g) ... verified valid');
+    stop_nginx();
 }
 
 done_testing();
