@@ -556,7 +556,8 @@ ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (omcf->conf->hw_enabled
+    /* "nginx -s stop" must work while the token is away */
+    if (omcf->conf->hw_enabled && ngx_process != NGX_PROCESS_SIGNALLER
         && ngx_http_ovsa_hwkey_check(cf, omcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;

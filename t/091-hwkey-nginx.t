@@ -272,6 +272,9 @@ for my $b (@bad) {
 isnt($rc, 0, '(b) token absent (p11-kit server down): nginx -t fails');
 like($out, qr/\[emerg\] .*hardware key: .*\(OVSA_E_P11_TOKEN\)/,
      '(b) token absent: OVSA_E_P11_TOKEN') or diag $out;
+$out = qx{$OvsaTest::NGINX -p $SERVROOT/ -c $SERVROOT/conf/nginx.conf -s quit 2>&1};
+unlike($out, qr/hardware key/, '(b) token absent: "nginx -s" does not check '
+       . 'the token') or diag $out;
 ($rc, $out) = fixture('start');
 is($rc, 0, '(b) token plugged back') or diag $out;
 
