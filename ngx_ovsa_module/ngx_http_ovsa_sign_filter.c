@@ -20,6 +20,13 @@
  * signed 400 {"code":"NONCE_REQUIRED"} whose "ovsa-nonce";req value is
  * the empty string.
  *
+ * With a hardware key (default.yaml hardware_key.enabled) the signature
+ * itself runs in the thread pool of ovsa_sign_thread_pool under a
+ * watchdog (ngx_http_ovsa_hwkey.c): the answer stays held until the token
+ * answers.  When it cannot (token lost, timeout) the answer becomes an
+ * unsigned 503 with one [error] line naming the OVSA_E_P11_* code: only
+ * the token can sign.
+ *
  * The filter must see the answer as it goes on the wire: it must run
  * after gzip, charset and add_header.  The module's ngx_module_order puts
  * it there; postconfiguration refuses any other placement.

@@ -153,9 +153,11 @@ C
 
 sub conf {
     my (%o) = @_;
-    return nginx_conf(tls => '', yaml => yaml(%o),
-                      main_config => defined $o{main} ? $o{main} : $main,
-                      http_config => $http, config => $server);
+    my $c = nginx_conf(tls => '', yaml => yaml(%o),
+                       main_config => defined $o{main} ? $o{main} : $main,
+                       http_config => $http, config => $server);
+    $c =~ s/(listen 127\.0\.0\.1:$PORT ssl);/$1 http2;/;
+    return $c;
 }
 
 sub error_log { read_file("$SERVROOT/logs/error.log") }
@@ -235,6 +237,11 @@ for my $type (qw(rsa ec)) {
     is($? >> 8, 0, "(a) $type: ovsa-check verifies the signed answer")
         or diag $out;
     like($out, qr/^verified: valid OK/, "(a) $type: verified verdict");
+
+    $out = qx{curl -s --http2 --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -D - -o /dev/null -X POST -H 'OVSA-Nonce: abc' -d '{}' https://localhost:$PORT/v1/check 2>&1};
+    like($out, qr{^HTTP/2 200}m, "(a) $type: HTTP/2 answer")
+        or diag $out;
+    like($out, qr/^signature: ovsa=:/mi, "(a) $type: ... signed");
 
     stop_nginx();
     my $log = error_log();
