@@ -159,9 +159,8 @@ end:
 }
 
 
-/* The TLS client certificate: loaded once here for clear errors. */
-static int
-ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
+int
+ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
     ovsa_err_t *err)
 {
     int          ret;
@@ -169,11 +168,11 @@ ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
     EVP_PKEY    *key;
     ovsa_err_t   e;
 
-    if (conf->client_cert == NULL && conf->client_key == NULL) {
+    if (cert_file == NULL && key_file == NULL) {
         return OVSA_OK;
     }
 
-    if (conf->client_cert == NULL || conf->client_key == NULL) {
+    if (cert_file == NULL || key_file == NULL) {
         return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: a client "
                             "certificate needs its key, and a key its "
                             "certificate");
@@ -183,33 +182,46 @@ ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
     key = NULL;
     ret = OVSA_ERR;
 
-    if (ovsa_cert_load(conf->client_cert, &cert, &e) != OVSA_OK) {
+    if (ovsa_cert_load(cert_file, &cert, &e) != OVSA_OK) {
         ovsa_err_set(err, e.code, "client: certificate: %s", e.msg);
-        goto end;
+
+    } else if (ovsa_key_load(key_file, &key, &e) != OVSA_OK
+               || ovsa_key_match(cert, key, &e) != OVSA_OK)
+    {
+        ovsa_err_set(err, e.code, "client: key %s: %s", key_file, e.msg);
+
+    } else {
+        ret = OVSA_OK;
     }
 
-    if (ovsa_key_load(conf->client_key, &key, &e) != OVSA_OK
-        || ovsa_key_match(cert, key, &e) != OVSA_OK)
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return ret;
+}
+
+
+/* The TLS client certificate: checked here for clear errors. */
+static int
+ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
+    ovsa_err_t *err)
+{
+    if (ovsa_client_check_tls_cert(conf->client_cert, conf->client_key, err)
+        != OVSA_OK)
     {
-        ovsa_err_set(err, e.code, "client: key %s: %s", conf->client_key,
-                     e.msg);
-        goto end;
+        return OVSA_ERR;
+    }
+
+    if (conf->client_cert == NULL) {
+        return OVSA_OK;
     }
 
     c->cert_file = strdup(conf->client_cert);
     c->key_file = strdup(conf->client_key);
     if (c->cert_file == NULL || c->key_file == NULL) {
-        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
-        goto end;
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
     }
 
-    ret = OVSA_OK;
-
-end:
-
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    return ret;
+    return OVSA_OK;
 }
 
 

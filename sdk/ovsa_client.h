@@ -113,6 +113,15 @@ int ovsa_client_new_pinned(const ovsa_client_conf_t *conf,
     const char *const *pins, size_t n, ovsa_client_t **out, ovsa_err_t *err);
 
 /*
+ * Checks that a TLS client certificate (PEM, one certificate) and its
+ * private key file (PEM, unencrypted, not readable by others) load and
+ * belong together: OVSA_E_PEM / OVSA_E_IO, OVSA_E_KEY, OVSA_E_KEY_MISMATCH,
+ * OVSA_E_CONF_MISSING when only one is given.  Both NULL is OVSA_OK.
+ */
+int ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
+    ovsa_err_t *err);
+
+/*
  * Verifies at a fixed time instead of the clock (0: the clock again):
  * for tests and for "ovsa-check -attime".
  */

@@ -65,47 +65,6 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
 }
 
 
-/* The TLS client certificate is a local matter: checked once, first. */
-static int
-ovsa_license_client_cert(const ovsa_license_conf_t *conf, ovsa_err_t *err)
-{
-    int          ret;
-    X509        *cert;
-    EVP_PKEY    *key;
-    ovsa_err_t   e;
-
-    if (conf->client_cert == NULL && conf->client_key == NULL) {
-        return OVSA_OK;
-    }
-
-    if (conf->client_cert == NULL || conf->client_key == NULL) {
-        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: a client "
-                            "certificate needs its key");
-    }
-
-    cert = NULL;
-    key = NULL;
-    ret = OVSA_ERR;
-
-    if (ovsa_cert_load(conf->client_cert, &cert, &e) != OVSA_OK) {
-        ovsa_err_set(err, e.code, "client: certificate: %s", e.msg);
-
-    } else if (ovsa_key_load(conf->client_key, &key, &e) != OVSA_OK
-               || ovsa_key_match(cert, key, &e) != OVSA_OK)
-    {
-        ovsa_err_set(err, e.code, "client: key %s: %s", conf->client_key,
-                     e.msg);
-
-    } else {
-        ret = OVSA_OK;
-    }
-
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    return ret;
-}
-
-
 /* Tries one server; fills the attempt.  OVSA_OK: a verified answer. */
 static int
 ovsa_license_try(const ovsa_license_conf_t *conf,
@@ -250,7 +209,10 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
         }
     }
 
-    if (ovsa_license_client_cert(conf, err) != OVSA_OK) {
+    /* the client certificate is a local matter: checked once, first */
+    if (ovsa_client_check_tls_cert(conf->client_cert, conf->client_key, err)
+        != OVSA_OK)
+    {
         goto end;
     }
 

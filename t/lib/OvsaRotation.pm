@@ -29,7 +29,13 @@ sub inst { run_cmd('sh', script('ovsa_install_license_server_cert.sh'), @_) }
 sub devca { run_cmd('sh', script('ovsa_dev_ca.sh'), @_) }
 sub ovsatool { run_cmd("$BIN/ovsatool", @_) }
 sub ovsactl { run_cmd("$BIN/ovsactl", @_) }
-sub check { run_cmd("$BIN/ovsa-check", @_) }
+# OVSA_CHECK_WRAPPER, e.g. "valgrind -q --error-exitcode=99
+# --leak-check=full --errors-for-leak-kinds=definite", runs ovsa-check
+# under a checker (a finding changes the exit status: the tests fail)
+sub check {
+    run_cmd(split(' ', $ENV{OVSA_CHECK_WRAPPER} || ''), "$BIN/ovsa-check",
+            @_);
+}
 
 # write_yaml(CONFDIR, REDIS_PORT, ADMIN_PORT, API_PORT, PREFIX): the
 # default.yaml of a whole server (the script writes the identity part
