@@ -12,8 +12,9 @@
  * answer replaces FILE (docs/rotation.md).
  *
  * Exit status: 0 verified and valid; 1 usage or local error; 2 verified
- * denial or error verdict; 3 the answer failed verification; 4 the server
- * could not be reached.
+ * denial or error verdict; 3 the answer failed verification, or the
+ * license it offered was refused; 4 the server (with -license: every
+ * server) could not be reached.
  */
 
 #include <stdio.h>
@@ -51,7 +52,8 @@ static const struct {
     { "help",    OPT_HELP,    '-', "Display this summary" },
     { "url",     OPT_URL,     's', "License server URL, https://host[:port]" },
     { "root",    OPT_ROOT,    's', "Vendor root certificate (PEM), the only "
-                                   "trust anchor" },
+                                   "trust anchor (with -license: optional, "
+                                   "required in addition to the pins)" },
     { "cache",   OPT_CACHE,   's', "Signing-chain cache directory" },
     { "id",      OPT_ID,      's', "License id" },
     { "hwid",    OPT_HWID,    's', "Hardware id (check, activate, "
@@ -111,8 +113,9 @@ usage(void)
     }
 
     printf("\nExit status: 0 verified and valid, 1 usage or local error, "
-           "2 verified denial,\n3 answer failed verification, 4 server "
-           "unreachable.\n");
+           "2 verified denial,\n3 answer failed verification (or the "
+           "license it offered was refused),\n4 server unreachable (with "
+           "-license: every server).\n");
 }
 
 

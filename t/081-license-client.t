@@ -299,6 +299,17 @@ offer("$tmp/l2-v4.lic");
     isnt(readlink("$conf/current"), $cur, '... current switched');
 }
 
+# a default.yaml without an admin token: no license can be stored there
+{
+    my $plain = "$tmp/plain";
+    ok_run('plain: gencert', inst('-d', $plain, 'gencert'));
+    ok_run('plain: gencert-new', inst('-d', $plain, 'gencert-new'));
+    my $r = ok_run('plain: provision-new-cert switches',
+                   inst('-d', $plain, 'provision-new-cert'));
+    like($r->{err}, qr/pre-switch check skipped: \Q$plain\E\/default\.yaml sets no backend\.admin_token_file/,
+         '... saying why the check was skipped');
+}
+
 OvsaTest::stop_nginx();
 my $log = slurp("$SERVROOT/logs/error.log") // '';
 unlike($log, qr/\[(alert|emerg|crit)\]/, "no alert in nginx's log");
