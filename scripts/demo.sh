@@ -1,11 +1,14 @@
 #!/bin/sh
 # demo.sh: a working ovsa license server on loopback with a development
-# identity, in one command, for a new user on Debian 12.
+# identity, and a verified license check, in one command (Debian 12).
 #
 #   sh scripts/demo.sh [up]   install deps, build, provision, start, check
+#   sh scripts/demo.sh check  one more verified license check
 #   sh scripts/demo.sh down   stop what "up" started
 #
-# Everything lives in $OVSA_DEMO_DIR (default: build/demo in the repo).
+# Everything lives in $OVSA_DEMO_DIR (default: build/demo in the repo):
+# a development vendor CA, the server identity (etc/), an ISV keystore, a
+# private redis-server, ovsa-backend and nginx with conf.d/'s drop-in.
 set -eu
 umask 077
 
@@ -13,24 +16,38 @@ PROG=demo.sh
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 D=${OVSA_DEMO_DIR:-$TOP/build/demo}
 PORT=${OVSA_DEMO_PORT:-8443}
+BPORT=${OVSA_DEMO_BACKEND_PORT:-9080}
+APORT=${OVSA_DEMO_ADMIN_PORT:-9081}
 NGINX=${NGINX:-/usr/sbin/nginx}
+BIN=$TOP/build/bin
+LICENSE_ID=DEMO-0001
 
 usage() {
-    echo "usage: $PROG [up|down]"
+    echo "usage: $PROG [up|check|down]"
 }
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
 
-nginx_pid() {
-    [ -f "$D/nginx/logs/nginx.pid" ] && cat "$D/nginx/logs/nginx.pid"
+# stop PIDFILE SIGNAL: stop the process of a pid file, if it runs
+stop() {
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "-$2" "$pid" || true
+        n=0
+        while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+            sleep 0.1
+            n=$((n + 1))
+        done
+    fi
+    rm -f "$1"
 }
 
 down() {
-    pid=$(nginx_pid) || true
-    if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -QUIT "$pid" && say "nginx stopped"
-    fi
+    stop "$D/nginx/logs/nginx.pid" QUIT
+    stop "$D/run/backend.pid" TERM
+    stop "$D/run/redis.pid" TERM
 }
 
 provision() {
@@ -52,6 +69,42 @@ provision() {
             install-cert "$D/issued-chain.pem" -root "$ca/root.pem" \
             || die "cannot install the issued chain"
     fi
+    if [ ! -f "$D/isv/isv.crt" ]; then
+        say "ISV signing keystore in $D/isv"
+        "$BIN/ovsatool" keystore -out "$D/isv" -alg ec -cn "demo ISV" \
+            >/dev/null || die "cannot create the ISV keystore"
+    fi
+    if [ ! -f "$etc/admin.token" ]; then
+        openssl rand -hex 24 > "$etc/admin.token.tmp" \
+            && mv "$etc/admin.token.tmp" "$etc/admin.token" \
+            || die "cannot write the admin token"
+    fi
+
+    # the demo's default.yaml: the identity as provisioned, plus the
+    # backend, redis and licenses sections
+    mkdir -p "$D/run" "$D/redis"
+    cat > "$etc/default.yaml.tmp" <<YAML || die "cannot write default.yaml"
+# written by scripts/demo.sh; schema in docs/configuration.md
+identity:
+  chain: current/server-chain.pem
+  key: current/server.key
+  root: vendor-root.pem
+
+backend:
+  listen: 127.0.0.1:$BPORT
+  admin_listen: 127.0.0.1:$APORT
+  admin_token_file: admin.token
+
+redis:
+  address: unix:$D/redis/redis.sock
+  prefix: "ovsa-demo:"
+
+licenses:
+  isv_certs:
+    - $D/isv/isv.crt
+YAML
+    mv "$etc/default.yaml.tmp" "$etc/default.yaml" \
+        || die "cannot install default.yaml"
 }
 
 nginx_conf() {
@@ -70,10 +123,67 @@ nginx_conf() {
         done
         sed -e "s#/etc/ovsa/#$D/etc/#g" \
             -e "s#listen 443 ssl;#listen 127.0.0.1:$PORT ssl;#" \
+            -e "s#server 127.0.0.1:9080;#server 127.0.0.1:$BPORT;#" \
             "$TOP/conf.d/ovsa-license-server.conf"
         echo "}"
     } > "$tmp" || die "cannot write nginx.conf"
     mv "$tmp" "$D/nginx/conf/nginx.conf" || die "cannot install nginx.conf"
+}
+
+start_redis() {
+    redis-server --port 0 --unixsocket "$D/redis/redis.sock" \
+        --unixsocketperm 700 --dir "$D/redis" --daemonize yes \
+        --pidfile "$D/run/redis.pid" --logfile "$D/redis/redis.log" \
+        --save 60 1 >/dev/null || die "redis-server did not start"
+    n=0
+    until redis-cli -s "$D/redis/redis.sock" ping >/dev/null 2>&1; do
+        n=$((n + 1))
+        [ $n -lt 50 ] || die "redis-server does not answer (see $D/redis/redis.log)"
+        sleep 0.1
+    done
+}
+
+start_backend() {
+    "$BIN/ovsa-backend" -c "$D/etc/default.yaml" -t >/dev/null \
+        || die "ovsa-backend refused default.yaml"
+    "$BIN/ovsa-backend" -c "$D/etc/default.yaml" \
+        >>"$D/run/backend.log" 2>&1 &
+    echo $! > "$D/run/backend.pid"
+    n=0
+    until curl -s -o /dev/null "http://127.0.0.1:$BPORT/"; do
+        n=$((n + 1))
+        kill -0 "$(cat "$D/run/backend.pid")" 2>/dev/null \
+            || die "ovsa-backend exited (see $D/run/backend.log)"
+        [ $n -lt 50 ] || die "ovsa-backend does not answer"
+        sleep 0.1
+    done
+}
+
+# a demo customer license for this server, signed by the ISV, imported
+import_license() {
+    lic="$D/licenses/$LICENSE_ID.lic"
+    if [ ! -f "$lic" ]; then
+        mkdir -p "$D/licenses"
+        "$BIN/ovsatool" create -k "$D/isv" -id "$LICENSE_ID" \
+            -product "demo-app" -customer "Demo Customer" \
+            -type time-limited -expires "$(date -u -d '+1 year' +%Y-%m-%d)" \
+            -sync-interval 3600 -server "https://localhost:$PORT" \
+            -server-cert "$D/etc/current/server-chain.pem" -out "$lic" \
+            >/dev/null || die "ovsatool could not create the demo license"
+    fi
+    "$BIN/ovsactl" -url "http://127.0.0.1:$APORT" \
+        -token-file "$D/etc/admin.token" import "$lic" >/dev/null 2>&1 \
+        || "$BIN/ovsactl" -url "http://127.0.0.1:$APORT" \
+            -token-file "$D/etc/admin.token" show "$LICENSE_ID" >/dev/null \
+        || die "the demo license could not be imported"
+    say "customer license $lic imported (ovsatool show -l $lic)"
+}
+
+check() {
+    say "license check: ovsa-check verifies TLS, the answer's signature and the signing chain"
+    "$BIN/ovsa-check" -url "https://localhost:$PORT" -root "$D/ca/root.pem" \
+        -cache "$D/cache" -id "$LICENSE_ID" \
+        || die "the license check did not verify"
 }
 
 up() {
@@ -83,27 +193,25 @@ up() {
     down
     provision
     nginx_conf
+    start_redis
+    start_backend
     "$NGINX" -p "$D/nginx/" -c "$D/nginx/conf/nginx.conf" -t -q \
         || die "nginx -t refused the configuration"
-    "$NGINX" -p "$D/nginx/" -c "$D/nginx/conf/nginx.conf" \
+    "$NGINX" -p "$D/nginx/" -c "$D/nginx/conf/nginx.conf" 2>/dev/null \
         || die "nginx did not start"
     say "license server on https://localhost:$PORT (identity in $D/etc)"
-
-    out=$(openssl s_client -connect "127.0.0.1:$PORT" -servername localhost \
-          -verify_return_error -CAfile "$D/ca/root.pem" </dev/null 2>&1) \
-        || die "TLS check against the vendor root failed: $out"
-    say "TLS chain verified against the development vendor root"
-    curl -sf --cacert "$D/ca/root.pem" \
-        --resolve "localhost:$PORT:127.0.0.1" \
-        "https://localhost:$PORT/.well-known/ovsa/chain" >/dev/null \
-        || die "cannot fetch the signing chain"
-    say "signing chain: https://localhost:$PORT/.well-known/ovsa/chain"
-    echo "stop it with: sh scripts/demo.sh down"
+    import_license
+    check
+    echo
+    echo "again:  sh scripts/demo.sh check"
+    echo "admin:  $BIN/ovsactl -url http://127.0.0.1:$APORT -token-file $D/etc/admin.token list"
+    echo "stop:   sh scripts/demo.sh down"
 }
 
 case "${1:-up}" in
-    up)   up ;;
-    down) down ;;
+    up)    up ;;
+    check) check ;;
+    down)  down ;;
     -h|--help|help) usage ;;
     *) usage >&2; die "unknown command '$1'" ;;
 esac
