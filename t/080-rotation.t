@@ -146,11 +146,15 @@ sub story {
        "$name: no temporary file left");
 
     # ---- now the switch is safe
+    my $master = slurp($PIDFILE) =~ s/\s+//gr;
+    my @old_workers = workers($master);
     $r = ok_run("$name: provision-new-cert switches",
                 inst('-d', $conf, 'provision-new-cert', '--reload', $PIDFILE));
     like($r->{out}, qr{^pre-switch check: future \Q$pinB\E: 1 active license\(s\), 1 pin it, 0 do not$}m,
          "$name: 0 licenses not pinning B");
     like($r->{out}, qr/^reload: sent SIGHUP/m, "$name: nginx reloaded");
+    is(scalar(wait_gone(@old_workers)), 0,
+       "$name: the workers that served A have exited");
     is(wait_served($pinB), $pinB, "$name: nginx serves B");
 
     $r = ok_run("$name: the updated client passes against B",

@@ -21,7 +21,7 @@ use Time::HiRes ();
 
 our @EXPORT = qw(inst devca ovsatool ovsactl check write_yaml
                  start_backend_on nginx_front payload_of leaf_pin
-                 served_pin wait_served $BIN);
+                 served_pin wait_served workers wait_gone $BIN);
 
 our $BIN = "$OvsaBackend::ROOT/build/bin";
 
@@ -136,6 +136,32 @@ sub wait_served {
         Time::HiRes::sleep(0.1);
     }
     return $got;
+}
+
+# workers(MASTER_PID): the pids of the master's children (from /proc)
+sub workers {
+    my ($master) = @_;
+    my @w;
+    for my $stat (glob('/proc/[0-9]*/stat')) {
+        my $st = slurp($stat) // next;
+        push @w, $1 if $st =~ /^(\d+) \(.*\) \S (\d+) / && $2 == $master;
+    }
+    return @w;
+}
+
+# wait_gone(PIDS): polls (bounded) until none of PIDS runs (an old worker
+# still accepts connections with the old identity until it exits); returns
+# the ones still running
+sub wait_gone {
+    my @pids = @_;
+    for (1 .. 200) {
+        @pids = grep { kill(0, $_)
+                       && (slurp("/proc/$_/stat") // '') !~ /^\d+ \(.*\) Z / }
+                @pids;
+        last unless @pids;
+        Time::HiRes::sleep(0.05);
+    }
+    return @pids;
 }
 
 1;
