@@ -1,12 +1,16 @@
 /*
  * ovsactl: command-line client of the ovsa-backend admin API.
  *
- *   ovsactl [-url URL] [-token-file F] [-json] COMMAND [ARGS]
+ *   ovsactl [-c default.yaml] [-url URL] [-token-file F] [-json] COMMAND
  *
- * URL ("http://host:port" or "unix:/path") and the token file also come
- * from OVSA_ADMIN_URL and OVSA_ADMIN_TOKEN_FILE; the token itself is never
- * taken from the command line.  Exit status 0 on success, 1 when the
- * server refused (the code is printed), 2 on usage or transport errors.
+ * URL ("http://host:port" or "unix:/path") and the token file come from
+ * -url / -token-file, else from default.yaml (-c: backend.admin_listen and
+ * backend.admin_token_file), else from OVSA_ADMIN_URL and
+ * OVSA_ADMIN_TOKEN_FILE; the token itself is never taken from the command
+ * line.  Exit status 0 on success, 1 when the server refused (the code is
+ * printed), 2 on usage or transport errors, 3 when -c names a
+ * configuration without backend.admin_token_file and no other token file
+ * is given.
  */
 
 #include <dirent.h>
@@ -26,6 +30,7 @@
 #define PROG          "ovsactl"
 #define DEFAULT_URL   "http://127.0.0.1:9081"
 #define MAX_FILE      (1024 * 1024)
+#define EXIT_NO_TOKEN 3
 
 typedef struct {
     const char  *url;
@@ -77,6 +82,8 @@ static const struct {
     const char  *help;
 } ovsactl_opts[] = {
     { "help", NULL, "Display this summary" },
+    { "c", "FILE", "default.yaml: backend.admin_listen and "
+                   "backend.admin_token_file" },
     { "url", "URL", "Admin API: http://host:port or unix:/path "
                     "(env OVSA_ADMIN_URL, default " DEFAULT_URL ")" },
     { "token-file", "FILE", "File holding the admin token "
@@ -618,27 +625,70 @@ cmd_pins(ovsactl_t *c, int argc, char **argv)
 }
 
 
+/*
+ * The admin API of a default.yaml: "unix:/path" as is, "host:port" as
+ * http://host:port.  Sets *url (malloc'ed) and *token_file (malloc'ed or
+ * NULL when the file names none).  Prints why on failure.
+ */
+static int
+ovsactl_conf(const char *file, char **url, char **token_file)
+{
+    size_t        n;
+    ovsa_err_t    err;
+    ovsa_conf_t  *conf;
+
+    if (ovsa_conf_load(file, &conf, &err) != OVSA_OK) {
+        fprintf(stderr, PROG ": %s: %s\n", ovsa_code_name(err.code),
+                err.msg);
+        return -1;
+    }
+
+    n = strlen(conf->admin_listen) + sizeof("http://");
+    *url = malloc(n);
+    *token_file = conf->admin_token_file ? strdup(conf->admin_token_file)
+                                         : NULL;
+
+    if (*url == NULL
+        || (conf->admin_token_file != NULL && *token_file == NULL))
+    {
+        fprintf(stderr, PROG ": out of memory\n");
+        ovsa_conf_free(conf);
+        return -1;
+    }
+
+    snprintf(*url, n, "%s%s",
+             strncmp(conf->admin_listen, "unix:", 5) == 0 ? "" : "http://",
+             conf->admin_listen);
+
+    ovsa_conf_free(conf);
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
     int          i, ret, n;
-    const char  *token_file;
+    char        *conf_url, *conf_token;
+    const char  *token_file, *conf_file, *opt_url, *opt_token;
     ovsa_err_t   err;
     ovsactl_t    c;
 
     ret = 2;
     memset(&c, 0, sizeof(c));
-    c.url = getenv("OVSA_ADMIN_URL");
-    token_file = getenv("OVSA_ADMIN_TOKEN_FILE");
+    conf_file = opt_url = opt_token = NULL;
+    conf_url = conf_token = NULL;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-help") == 0 || strcmp(argv[i], "--help") == 0) {
             usage();
             return 0;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            conf_file = argv[++i];
         } else if (strcmp(argv[i], "-url") == 0 && i + 1 < argc) {
-            c.url = argv[++i];
+            opt_url = argv[++i];
         } else if (strcmp(argv[i], "-token-file") == 0 && i + 1 < argc) {
-            token_file = argv[++i];
+            opt_token = argv[++i];
         } else if (strcmp(argv[i], "-json") == 0) {
             c.json = 1;
         } else {
@@ -663,19 +713,41 @@ main(int argc, char **argv)
         goto opthelp;
     }
 
+    /* the command line, then default.yaml, then the environment */
+    if (conf_file != NULL && ovsactl_conf(conf_file, &conf_url, &conf_token)
+                             != 0)
+    {
+        return 2;
+    }
+
+    c.url = opt_url ? opt_url : conf_url ? conf_url
+                    : getenv("OVSA_ADMIN_URL");
+    token_file = opt_token ? opt_token : conf_token ? conf_token
+                           : getenv("OVSA_ADMIN_TOKEN_FILE");
+
     if (c.url == NULL) {
         c.url = DEFAULT_URL;
     }
 
     if (token_file == NULL) {
-        fprintf(stderr, PROG ": no token file: use -token-file or "
-                "OVSA_ADMIN_TOKEN_FILE\n");
-        return 2;
+        if (conf_file != NULL) {
+            fprintf(stderr, PROG ": no token file: %s sets no "
+                    "backend.admin_token_file (nor -token-file or "
+                    "OVSA_ADMIN_TOKEN_FILE)\n", conf_file);
+        } else {
+            fprintf(stderr, PROG ": no token file: use -c, -token-file or "
+                    "OVSA_ADMIN_TOKEN_FILE\n");
+        }
+        free(conf_url);
+        return conf_file != NULL ? EXIT_NO_TOKEN : 2;
     }
 
     c.token = ovsa_secret_read_file(token_file, &err);
+    free(conf_token);
+    conf_token = NULL;
     if (c.token == NULL) {
         fprintf(stderr, PROG ": %s\n", err.msg);
+        free(conf_url);
         return 2;
     }
 
@@ -695,6 +767,7 @@ end:
     }
     curl_global_cleanup();
     ovsa_secret_free(c.token);
+    free(conf_url);
 
     return ret;
 

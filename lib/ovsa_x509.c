@@ -461,3 +461,42 @@ ovsa_identity_free(ovsa_identity_t *id)
     EVP_PKEY_free(id->key);
     memset(id, 0, sizeof(*id));
 }
+
+
+int
+ovsa_leaf_verify(X509 *leaf, unsigned flags, time_t at, ovsa_err_t *err)
+{
+    char    a[256];
+    time_t  now;
+
+    now = at ? at : time(NULL);
+
+    if (X509_cmp_time(X509_get0_notBefore(leaf), &now) >= 0) {
+        return ovsa_err_set(err, OVSA_E_CERT_NOT_YET, "leaf (%s): not yet "
+                            "valid", ovsa_cert_subject(leaf, a, sizeof(a)));
+    }
+
+    if (X509_cmp_time(X509_get0_notAfter(leaf), &now) <= 0) {
+        return ovsa_err_set(err, OVSA_E_CERT_EXPIRED, "leaf (%s): "
+                            "certificate has expired",
+                            ovsa_cert_subject(leaf, a, sizeof(a)));
+    }
+
+    if ((flags & OVSA_VERIFY_EKU_SERVER)
+        && (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE)
+            || !(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER)))
+    {
+        return ovsa_err_set(err, OVSA_E_CERT_EKU, "leaf (%s) does not list "
+                            "the serverAuth extended key usage",
+                            ovsa_cert_subject(leaf, a, sizeof(a)));
+    }
+
+    if ((flags & OVSA_VERIFY_POLICY) && !ovsa_has_policy(leaf)) {
+        return ovsa_err_set(err, OVSA_E_CERT_POLICY, "leaf (%s) does not "
+                            "carry the ovsa policy %s",
+                            ovsa_cert_subject(leaf, a, sizeof(a)),
+                            OVSA_POLICY_OID);
+    }
+
+    return OVSA_OK;
+}

@@ -75,4 +75,12 @@ int ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,
 
 void ovsa_identity_free(ovsa_identity_t *id);
 
+/*
+ * Checks a leaf on its own, for a key that is trusted by a pin rather
+ * than by a chain: valid at "at" (0: now; OVSA_E_CERT_EXPIRED,
+ * OVSA_E_CERT_NOT_YET) and the OVSA_VERIFY_* flags (OVSA_E_CERT_EKU,
+ * OVSA_E_CERT_POLICY).  No issuer is looked at.
+ */
+int ovsa_leaf_verify(X509 *leaf, unsigned flags, time_t at, ovsa_err_t *err);
+
 #endif /* OVSA_X509_H */

@@ -4,6 +4,10 @@
  *   ovsa_config /etc/ovsa/default.yaml;   (http)  read + verify at start
  *   ovsa_tls on;                           (server) serve that identity
  *   ovsa_chain;                            (location) the signing chain
+ *   ovsa_sign_thread_pool ovsa;            (http) hardware-key signatures
+ *
+ * In hardware-key mode (ngx_http_ovsa_hwkey.c) the token is checked at
+ * configuration time in a child process, and each worker opens it.
  *
  * Every check runs while the configuration is read, so a broken identity
  * fails "nginx -t" and a reload keeps the running configuration.
@@ -28,6 +32,7 @@ static ngx_int_t ngx_http_ovsa_tls_server(ngx_conf_t *cf,
 static ngx_int_t ngx_http_ovsa_set_signer(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf);
 static void *ngx_http_ovsa_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_ovsa_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_ovsa_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_ovsa_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -63,6 +68,13 @@ static ngx_command_t  ngx_http_ovsa_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ovsa_sign_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ovsa_main_conf_t, thread_pool_name),
+      NULL },
+
       ngx_null_command
 };
 
@@ -72,7 +84,7 @@ static ngx_http_module_t  ngx_http_ovsa_module_ctx = {
     ngx_http_ovsa_init,                    /* postconfiguration */
 
     ngx_http_ovsa_create_main_conf,        /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_ovsa_init_main_conf,          /* init main configuration */
 
     ngx_http_ovsa_create_srv_conf,         /* create server configuration */
     ngx_http_ovsa_merge_srv_conf,          /* merge server configuration */
@@ -88,12 +100,12 @@ ngx_module_t  ngx_http_ovsa_module = {
     ngx_http_ovsa_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_ovsa_hwkey_init_module,       /* init module */
+    ngx_http_ovsa_hwkey_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_ovsa_hwkey_exit_master,       /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -244,6 +256,18 @@ ngx_http_ovsa_init(ngx_conf_t *cf)
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ovsa_module);
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
+    if (omcf->conf != NULL && omcf->conf->hw_enabled) {
+        if (ngx_http_ovsa_hwkey_postconf(cf, omcf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_array_init(&omcf->tls_ctxs, cf->pool, 1, sizeof(SSL_CTX *))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
     cscfp = cmcf->servers.elts;
 
     for (s = 0; s < cmcf->servers.nelts; s++) {
@@ -274,7 +298,7 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
 {
     int                        i;
     X509                      *leaf;
-    SSL_CTX                   *ctx;
+    SSL_CTX                   *ctx, **ctxp;
     ngx_http_ssl_srv_conf_t   *sscf;
     ngx_http_ovsa_srv_conf_t  *oscf;
 
@@ -302,6 +326,33 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
                       "TLSv1.2 and TLSv1.3 in %s:%ui",
                       oscf->tls_file, oscf->tls_line);
         return NGX_ERROR;
+    }
+
+    if (omcf->conf->hw_enabled) {
+        /*
+         * Replace the placeholder certificate with the leaf; OpenSSL drops
+         * the placeholder key, which no longer matches.  Each worker
+         * installs the token key (ngx_http_ovsa_hwkey_init_process).
+         */
+        if (!SSL_CTX_use_certificate(ctx, sk_X509_value(omcf->id.chain, 0))) {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "ovsa_tls: SSL_CTX_use_certificate() failed");
+            return NGX_ERROR;
+        }
+
+        if (SSL_CTX_get0_privatekey(ctx) != NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "ovsa_tls: the placeholder key is still in use "
+                          "in %s:%ui", oscf->tls_file, oscf->tls_line);
+            return NGX_ERROR;
+        }
+
+        ctxp = ngx_array_push(&omcf->tls_ctxs);
+        if (ctxp == NULL) {
+            return NGX_ERROR;
+        }
+
+        *ctxp = ctx;
     }
 
     leaf = SSL_CTX_get0_certificate(ctx);
@@ -349,6 +400,19 @@ ngx_http_ovsa_create_main_conf(ngx_conf_t *cf)
     }
 
     return omcf;
+}
+
+
+static char *
+ngx_http_ovsa_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_ovsa_main_conf_t *omcf = conf;
+
+    if (omcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&omcf->thread_pool_name, "ovsa");
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -459,6 +523,8 @@ ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
     omcf->file = value[1];
+    omcf->conf_file = cf->conf_file->file.name.data;
+    omcf->conf_line = cf->conf_file->line;
 
     if (ngx_conf_full_name(cf->cycle, &omcf->file, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -487,6 +553,13 @@ ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_http_ovsa_set_signer(cf, omcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* "nginx -s stop" must work while the token is away */
+    if (omcf->conf->hw_enabled && ngx_process != NGX_PROCESS_SIGNALLER
+        && ngx_http_ovsa_hwkey_check(cf, omcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -527,11 +600,6 @@ ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "needs \"ovsa_config\" earlier in the http block";
     }
 
-    if (omcf->conf->hw_enabled) {
-        return "cannot serve a hardware-key identity: this build has no "
-               "hardware-key support yet";
-    }
-
     sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
 
     if (sscf->certificates != NGX_CONF_UNSET_PTR
@@ -555,13 +623,27 @@ ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     s->data = (u_char *) omcf->conf->chain;
     s->len = ngx_strlen(omcf->conf->chain);
 
+    if (omcf->conf->hw_enabled) {
+        /* a throwaway pair; the leaf and the token key replace it */
+        if (ngx_http_ovsa_hwkey_placeholder(cf, omcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = omcf->hw_cert;
+    }
+
     s = ngx_array_push(sscf->certificate_keys);
     if (s == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    s->data = (u_char *) omcf->conf->key;
-    s->len = ngx_strlen(omcf->conf->key);
+    if (omcf->conf->hw_enabled) {
+        *s = omcf->hw_key;
+
+    } else {
+        s->data = (u_char *) omcf->conf->key;
+        s->len = ngx_strlen(omcf->conf->key);
+    }
 
     if (sscf->protocols == 0) {
         sscf->protocols = NGX_CONF_BITMASK_SET|NGX_SSL_TLSv1_2

@@ -23,6 +23,14 @@ typedef struct {
 
     ovsa_signer_t          signer;      /* key, alg and keyid of answers */
     ngx_str_t              chain_pem;   /* leaf + intermediates */
+
+    /* hardware-key mode (docs/hardware-key.md) */
+    ngx_str_t              thread_pool_name;  /* ovsa_sign_thread_pool */
+    u_char                *conf_file;   /* where ovsa_config was given */
+    ngx_uint_t             conf_line;
+    ngx_str_t              hw_cert;     /* "data:" placeholder certificate */
+    ngx_str_t              hw_key;      /* "data:" placeholder key */
+    ngx_array_t            tls_ctxs;    /* SSL_CTX * of ovsa_tls servers */
 } ngx_http_ovsa_main_conf_t;
 
 
@@ -33,7 +41,32 @@ typedef struct {
 } ngx_http_ovsa_srv_conf_t;
 
 
+/*
+ * Called in the event loop when a signature posted with
+ * ngx_http_ovsa_hwkey_sign() is done: rc OVSA_OK and sig (the Signature
+ * field value), or OVSA_ERR and err.  The request is then re-driven
+ * through its write event handler.
+ */
+typedef void (*ngx_http_ovsa_hwkey_done_pt)(ngx_http_request_t *r,
+    void *data, int rc, ovsa_err_t *err, const char *sig);
+
+
 extern ngx_module_t  ngx_http_ovsa_module;
+
+
+/* ngx_http_ovsa_hwkey.c: hardware-key mode */
+ngx_int_t ngx_http_ovsa_hwkey_check(ngx_conf_t *cf,
+    ngx_http_ovsa_main_conf_t *omcf);
+ngx_int_t ngx_http_ovsa_hwkey_placeholder(ngx_conf_t *cf,
+    ngx_http_ovsa_main_conf_t *omcf);
+ngx_int_t ngx_http_ovsa_hwkey_postconf(ngx_conf_t *cf,
+    ngx_http_ovsa_main_conf_t *omcf);
+ngx_int_t ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r,
+    const ovsa_sig_params_t *p, const char *base, size_t len,
+    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err);
+ngx_int_t ngx_http_ovsa_hwkey_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle);
+void ngx_http_ovsa_hwkey_exit_master(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_HTTP_OVSA_MODULE_H_INCLUDED_ */

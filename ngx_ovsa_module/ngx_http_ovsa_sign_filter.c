@@ -20,6 +20,13 @@
  * signed 400 {"code":"NONCE_REQUIRED"} whose "ovsa-nonce";req value is
  * the empty string.
  *
+ * With a hardware key (default.yaml hardware_key.enabled) the signature
+ * itself runs in the thread pool of ovsa_sign_thread_pool under a
+ * watchdog (ngx_http_ovsa_hwkey.c): the answer stays held until the token
+ * answers.  When it cannot (token lost, timeout) the answer becomes an
+ * unsigned 503 with one [error] line naming the OVSA_E_P11_* code: only
+ * the token can sign.
+ *
  * The filter must see the answer as it goes on the wire: it must run
  * after gzip, charset and add_header.  The module's ngx_module_order puts
  * it there; postconfiguration refuses any other placement.
@@ -55,8 +62,16 @@ typedef struct {
     ngx_uint_t       status;        /* replacement answer, or 0 */
     const char      *code;          /* its "code" */
     const char      *message;       /* its "message" */
-    unsigned         failed:1;      /* pass the unsigned 502 through */
+    ovsa_str_t       nonce;         /* "ovsa-nonce";req as signed */
+    char            *sig;           /* hardware key: the Signature value */
+    ovsa_err_t      *sign_err;      /* hardware key: why not */
+    int              sign_rc;
+    unsigned         failed:1;      /* pass the unsigned error through */
     unsigned         done:1;        /* signed and passed on */
+    unsigned         signing:1;     /* posted to the hardware key */
+    unsigned         answered:1;    /* ... and it answered */
+    char             digest[OVSA_DIGEST_FIELD_LEN + 1];
+    char             input[OVSA_SIG_INPUT_MAX];
 } ngx_http_ovsa_sign_ctx_t;
 
 
@@ -67,10 +82,15 @@ static ngx_int_t ngx_http_ovsa_sign_collect(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, ngx_chain_t *in, ngx_uint_t *last);
 static ngx_int_t ngx_http_ovsa_sign_send(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx);
+static void ngx_http_ovsa_sign_hw_done(ngx_http_request_t *r, void *data,
+    int rc, ovsa_err_t *err, const char *sig);
+static ngx_int_t ngx_http_ovsa_sign_output(ngx_http_request_t *r,
+    ngx_http_ovsa_sign_ctx_t *ctx, const char *sig);
 static ngx_int_t ngx_http_ovsa_sign_target(ngx_http_request_t *r,
     ovsa_str_t *target);
 static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
-    ngx_http_ovsa_sign_ctx_t *ctx, const char *reason, ovsa_err_t *err);
+    ngx_http_ovsa_sign_ctx_t *ctx, ngx_uint_t status, const char *reason,
+    ovsa_err_t *err);
 static ngx_int_t ngx_http_ovsa_sign_replace(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_ovsa_sign_content_type(ngx_http_request_t *r);
@@ -253,13 +273,32 @@ ngx_http_ovsa_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
+    if (ctx->signing) {
+        /* the hardware key has the answer */
+        if (!ctx->answered) {
+            return NGX_AGAIN;
+        }
+
+        ctx->signing = 0;
+        r->connection->buffered &= ~NGX_HTTP_OVSA_SIGN_BUFFERED;
+
+        if (ctx->sign_rc != OVSA_OK) {
+            return ngx_http_ovsa_sign_fail(r, ctx,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "hardware key", ctx->sign_err);
+        }
+
+        return ngx_http_ovsa_sign_output(r, ctx, ctx->sig);
+    }
+
     if (in == NULL) {
         return NGX_OK;
     }
 
     rc = ngx_http_ovsa_sign_collect(r, ctx, in, &last);
     if (rc != NGX_OK) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "out of memory", NULL);
     }
 
     if (!last) {
@@ -357,8 +396,10 @@ ngx_http_ovsa_sign_collect(ngx_http_request_t *r,
 
 
 /*
- * At the last buffer: digest, signature, headers, then the held header
- * and the whole body go on.
+ * At the last buffer: digest, signature base, then the signature, in the
+ * event loop with a software key.  A hardware key signs in a thread pool
+ * (ngx_http_ovsa_hwkey.c): the answer stays held (NGX_AGAIN) until the
+ * request is re-driven with the result.
  */
 
 static ngx_int_t
@@ -366,33 +407,31 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
 {
     size_t                          base_size, base_len;
     u_char                         *base, *p;
-    ngx_int_t                       rc;
-    ngx_buf_t                      *b;
     ngx_uint_t                      valid;
-    ngx_chain_t                     out;
     ovsa_err_t                      err;
     ngx_table_elt_t                *nonce;
     ovsa_sig_msg_t                  msg;
+    ovsa_sig_params_t               params;
     ngx_http_ovsa_sign_loc_conf_t  *slcf;
     ngx_http_ovsa_main_conf_t      *omcf;
-    char                            digest[OVSA_DIGEST_FIELD_LEN + 1];
-    char                            input[OVSA_SIG_INPUT_MAX];
     char                            sig[OVSA_SIG_FIELD_MAX];
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_ovsa_sign_filter_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
 
-    if (omcf->signer.pkey == NULL) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "no signing key loaded",
-                                       NULL);
+    if (omcf->signer.pkey == NULL && !omcf->conf->hw_enabled) {
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "no signing key loaded", NULL);
     }
 
     if (ctx->status != 0 && ngx_http_ovsa_sign_replace(r, ctx) != NGX_OK) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "out of memory", NULL);
     }
 
     if (ngx_http_ovsa_sign_content_type(r) != NGX_OK) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "out of memory", NULL);
     }
 
     ngx_memzero(&msg, sizeof(ovsa_sig_msg_t));
@@ -405,56 +444,146 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     nonce = ngx_http_ovsa_sign_nonce(r, &valid);
     msg.nonce.data = valid ? (char *) nonce->value.data : "";
     msg.nonce.len = valid ? nonce->value.len : 0;
+    ctx->nonce = msg.nonce;
 
     /* the method of the request line: error_page may have changed it */
     p = ngx_strlchr(r->request_line.data,
                     r->request_line.data + r->request_line.len, ' ');
     if (p == NULL) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "no request line", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "no request line", NULL);
     }
 
     msg.method.data = (char *) r->request_line.data;
     msg.method.len = p - r->request_line.data;
 
     if (ngx_http_ovsa_sign_target(r, &msg.target_uri) != NGX_OK) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "out of memory", NULL);
     }
 
     base_size = 1024 + msg.content_type.len + msg.nonce.len + msg.method.len
                 + msg.target_uri.len + OVSA_SIG_INPUT_MAX;
     base = ngx_pnalloc(r->pool, base_size);
     if (base == NULL) {
-        return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "out of memory", NULL);
     }
 
-    if (ovsa_sig_sign_response(&omcf->signer, &msg,
-                               ctx->body ? ctx->body : (u_char *) "",
-                               ctx->len, ngx_time(), (long) slcf->ttl,
-                               (char *) base, base_size, &base_len, digest,
-                               input, sig, &err)
-        != OVSA_OK)
+    msg.content_digest.data = ctx->digest;
+    msg.content_digest.len = OVSA_DIGEST_FIELD_LEN;
+
+    if (ovsa_digest_field(ctx->body ? ctx->body : (u_char *) "", ctx->len,
+                          ctx->digest, &err) != OVSA_OK
+        || ovsa_sig_params_init(&params, &omcf->signer, ngx_time(),
+                                (long) slcf->ttl, &err) != OVSA_OK
+        || ovsa_sig_input_field(&params, ctx->input, &err) != OVSA_OK
+        || ovsa_sig_base(&msg, &params, (char *) base, base_size, &base_len,
+                         &err) != OVSA_OK)
     {
-        return ngx_http_ovsa_sign_fail(r, ctx, "signing failed", &err);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "signing failed", &err);
+    }
+
+    if (base_len > base_size) {
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "signature base too large", NULL);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ovsa_sign: base \"%*s\"", base_len, base);
 
+    if (omcf->conf->hw_enabled) {
+        if (ngx_http_ovsa_hwkey_sign(r, &params, (char *) base, base_len,
+                                     ngx_http_ovsa_sign_hw_done, ctx, &err)
+            != NGX_OK)
+        {
+            return ngx_http_ovsa_sign_fail(r, ctx,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "hardware key", &err);
+        }
+
+        ctx->signing = 1;
+        r->connection->buffered |= NGX_HTTP_OVSA_SIGN_BUFFERED;
+
+        return NGX_AGAIN;
+    }
+
+    if (ovsa_sig_sign(omcf->signer.pkey, &params, (char *) base, base_len,
+                      sig, &err) != OVSA_OK)
+    {
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "signing failed", &err);
+    }
+
+    return ngx_http_ovsa_sign_output(r, ctx, sig);
+}
+
+
+/* The hardware key answered (event loop); the body filter goes on. */
+
+static void
+ngx_http_ovsa_sign_hw_done(ngx_http_request_t *r, void *data, int rc,
+    ovsa_err_t *err, const char *sig)
+{
+    ngx_http_ovsa_sign_ctx_t  *ctx = data;
+
+    size_t  len;
+
+    ctx->answered = 1;
+    ctx->sign_rc = rc;
+
+    if (rc == OVSA_OK) {
+        len = ngx_strlen(sig);
+        ctx->sig = ngx_pnalloc(r->pool, len + 1);
+        if (ctx->sig != NULL) {
+            ngx_memcpy(ctx->sig, sig, len + 1);
+            return;
+        }
+
+        ctx->sign_rc = OVSA_ERR;
+        err = NULL;
+    }
+
+    ctx->sign_err = ngx_palloc(r->pool, sizeof(ovsa_err_t));
+    if (ctx->sign_err != NULL) {
+        if (err != NULL) {
+            *ctx->sign_err = *err;
+
+        } else {
+            ovsa_err_set(ctx->sign_err, OVSA_E_NOMEM, "out of memory");
+        }
+    }
+}
+
+
+/* Signed: the headers, then the held header and the whole body go on. */
+
+static ngx_int_t
+ngx_http_ovsa_sign_output(ngx_http_request_t *r,
+    ngx_http_ovsa_sign_ctx_t *ctx, const char *sig)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
     ngx_http_ovsa_sign_drop_headers(r);
 
-    if (ngx_http_ovsa_sign_add_header(r, "Content-Digest", (u_char *) digest,
-                                      ngx_strlen(digest)) != NGX_OK
+    if (ngx_http_ovsa_sign_add_header(r, "Content-Digest",
+                                      (u_char *) ctx->digest,
+                                      ngx_strlen(ctx->digest)) != NGX_OK
         || ngx_http_ovsa_sign_add_header(r, "Signature-Input",
-                                         (u_char *) input,
-                                         ngx_strlen(input)) != NGX_OK
+                                         (u_char *) ctx->input,
+                                         ngx_strlen(ctx->input)) != NGX_OK
         || ngx_http_ovsa_sign_add_header(r, "Signature", (u_char *) sig,
                                          ngx_strlen(sig)) != NGX_OK
-        || (msg.nonce.len
+        || (ctx->nonce.len
             && ngx_http_ovsa_sign_add_header(r, "OVSA-Nonce",
-                                             (u_char *) msg.nonce.data,
-                                             msg.nonce.len) != NGX_OK))
+                                             (u_char *) ctx->nonce.data,
+                                             ctx->nonce.len) != NGX_OK))
     {
-        return ngx_http_ovsa_sign_fail(r, ctx, "out of memory", NULL);
+        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "out of memory", NULL);
     }
 
     ngx_http_clear_content_length(r);
@@ -532,16 +661,19 @@ ngx_http_ovsa_sign_target(ngx_http_request_t *r, ovsa_str_t *target)
 }
 
 
-/* One [error] line, then nginx's 502 page, unsigned. */
+/*
+ * One [error] line, then nginx's error page, unsigned: 502, or 503 when
+ * the hardware key failed (it is what would sign the answer).
+ */
 
 static ngx_int_t
 ngx_http_ovsa_sign_fail(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
-    const char *reason, ovsa_err_t *err)
+    ngx_uint_t status, const char *reason, ovsa_err_t *err)
 {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "ovsa_sign: answer %ui for \"%V\" not signed, sending "
-                  "502: %s%s%s%s%s", r->headers_out.status,
-                  &r->unparsed_uri, reason, err ? ": " : "",
+                  "%ui: %s%s%s%s%s", r->headers_out.status,
+                  &r->unparsed_uri, status, reason, err ? ": " : "",
                   err ? ovsa_code_name(err->code) : "", err ? ": " : "",
                   err ? err->msg : "");
 
@@ -550,7 +682,7 @@ ngx_http_ovsa_sign_fail(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
 
     return ngx_http_filter_finalize_request(r,
                                             &ngx_http_ovsa_sign_filter_module,
-                                            NGX_HTTP_BAD_GATEWAY);
+                                            status);
 }
 
 

@@ -180,9 +180,9 @@ import_license() {
 }
 
 check() {
-    say "license check: ovsa-check verifies TLS, the answer's signature and the signing chain"
-    "$BIN/ovsa-check" -url "https://localhost:$PORT" -root "$D/ca/root.pem" \
-        -cache "$D/cache" -id "$LICENSE_ID" \
+    say "license check: ovsa-check with the customer license (pinned TLS, signed answer, signing chain to the vendor root)"
+    "$BIN/ovsa-check" -license "$D/licenses/$LICENSE_ID.lic" \
+        -isv "$D/isv/isv.crt" -root "$D/ca/root.pem" -cache "$D/cache" \
         || die "the license check did not verify"
 }
 

@@ -41,7 +41,10 @@ CONFDIR: -d, else \$OVSA_CONF_DIR, else /etc/ovsa.
   install-new-cert CHAIN [KEY] [-root ROOT.pem] [--force]
         the same, as the future identity
   provision-new-cert [--force] [--reload PIDFILE]
-        the future identity becomes current; the replaced one is moved to
+        asks the license store (ovsactl -c CONFDIR/default.yaml pins PIN)
+        whether every active license pins the future key and refuses
+        otherwise, unless --force; then the future identity becomes
+        current; the replaced one is moved to
         CONFDIR/backup/<UTC timestamp>/.  With --reload (or
         \$OVSA_NGINX_PIDFILE) nginx is sent SIGHUP afterwards
   pin [CERT]
@@ -491,14 +494,57 @@ cmd_install() {  # cmd_install SLOT args...
     fi
 }
 
+# find_ovsactl: the admin CLI: $OVSACTL, else ovsactl in PATH, else the
+# build tree next to this script.
+find_ovsactl() {
+    if [ -n "${OVSACTL:-}" ]; then
+        [ -x "$OVSACTL" ] || return 1
+        printf '%s\n' "$OVSACTL"
+        return 0
+    fi
+    if command -v ovsactl >/dev/null 2>&1; then
+        command -v ovsactl
+        return 0
+    fi
+    _c="$(dirname "$0")/../build/bin/ovsactl"
+    [ -x "$_c" ] || return 1
+    printf '%s\n' "$_c"
+}
+
 # pre_switch_check FUTURE-DIR: the last word before provision-new-cert makes
-# the future identity current.  Return non-zero (after saying why on
-# stderr) to refuse the switch; --force skips it.
-#
-# HOOK (issue 5): refuse while licenses in the store do not yet pin the
-# future certificate (their servers[].pins.future), since those clients
-# would reject the server after the switch.
+# the future identity current.  Asks the license store (the backend's admin
+# API, found through CONFDIR/default.yaml) how many active licenses do not
+# pin the future key yet: their clients would reject the server after the
+# switch.  Prints the counts; returns non-zero (after saying why on stderr)
+# to refuse the switch.  --force skips it.
 pre_switch_check() {
+    _pin=$(pin_of "$1/server-chain.pem") \
+        || { warn "$CMD: cannot compute the pin of the future identity"; return 1; }
+    _ctl=$(find_ovsactl) \
+        || { warn "$CMD: cannot ask the license store: ovsactl not found (install it or set OVSACTL)"; return 1; }
+    _rc=0
+    "$_ctl" -c "$CONFDIR/default.yaml" pins "$_pin" \
+        >"$WORK/pins.out" 2>"$WORK/pins.err" </dev/null || _rc=$?
+    case $_rc in
+    0)  ;;
+    3)  # no admin token configured: this server's store takes no imports
+        warn "$CMD: pre-switch check skipped: $CONFDIR/default.yaml sets no backend.admin_token_file, so no license can have been imported here"
+        return 0 ;;
+    1)  warn "$CMD: the license store refused the pin query: $(head -n1 "$WORK/pins.err")"
+        return 1 ;;
+    *)  warn "$CMD: cannot ask the license store whether licenses pin $_pin (admin API unreachable): $(head -n1 "$WORK/pins.err")"
+        return 1 ;;
+    esac
+    _line=$(head -n1 "$WORK/pins.out")
+    _not=$(printf '%s\n' "$_line" \
+        | sed -n 's/^.*, [0-9][0-9]* pin it, \([0-9][0-9]*\) do not$/\1/p')
+    [ -n "$_not" ] || { warn "$CMD: unexpected answer from ovsactl: $_line"; return 1; }
+    echo "pre-switch check: future $_line"
+    if [ "$_not" -ne 0 ]; then
+        sed -n 's/^  not pinning: /  not pinning the future key: /p' "$WORK/pins.out" >&2
+        warn "$CMD: $_not active license(s) do not pin the future key $_pin yet: reissue them (ovsatool updatecustlicense -u URL FUTURE_CERT), import them (ovsactl import), let the clients fetch them, then switch"
+        return 1
+    fi
     return 0
 }
 

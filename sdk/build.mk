@@ -2,7 +2,7 @@
 # server), the ovsa-check CLI, and the cmocka tests of lib/ovsa_httpsig.
 
 SDK_LIB      := $(BUILD)/lib/libovsa-client.a
-SDK_SRCS     := sdk/ovsa_client.c
+SDK_SRCS     := sdk/ovsa_client.c sdk/ovsa_client_license.c
 SDK_OBJS     := $(SDK_SRCS:%.c=$(BUILD)/%.o)
 SDK_HDRS     := $(wildcard sdk/*.h lib/*.h)
 

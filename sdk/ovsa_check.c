@@ -4,10 +4,17 @@
  *
  *   ovsa-check -url https://127.0.0.1:8443 -root vendor-root.pem \
  *       -id LICENSE_ID [-op check] [-hwid X] [-json]
+ *   ovsa-check -license FILE [-root vendor-root.pem] [-isv ISV.crt] \
+ *       [-cert C.pem -key K.pem] [-op check] ...
+ *
+ * License mode (-license): the servers of the license are tried in order,
+ * each trusted through its own pins; a verified newer license in the
+ * answer replaces FILE (docs/rotation.md).
  *
  * Exit status: 0 verified and valid; 1 usage or local error; 2 verified
- * denial or error verdict; 3 the answer failed verification; 4 the server
- * could not be reached.
+ * denial or error verdict; 3 the answer failed verification, or the
+ * license it offered was refused; 4 the server (with -license: every
+ * server) could not be reached.
  */
 
 #include <stdio.h>
@@ -32,7 +39,7 @@ typedef enum {
     OPT_ERR = -1, OPT_EOF = 0, OPT_HELP,
     OPT_URL, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
     OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
-    OPT_JSON
+    OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY
 } opt_t;
 
 /* valtype: '-' no value, 's' string, 'n' number */
@@ -45,7 +52,8 @@ static const struct {
     { "help",    OPT_HELP,    '-', "Display this summary" },
     { "url",     OPT_URL,     's', "License server URL, https://host[:port]" },
     { "root",    OPT_ROOT,    's', "Vendor root certificate (PEM), the only "
-                                   "trust anchor" },
+                                   "trust anchor (with -license: optional, "
+                                   "required in addition to the pins)" },
     { "cache",   OPT_CACHE,   's', "Signing-chain cache directory" },
     { "id",      OPT_ID,      's', "License id" },
     { "hwid",    OPT_HWID,    's', "Hardware id (check, activate, "
@@ -63,6 +71,15 @@ static const struct {
     { "path",    OPT_PATH,    's', "Request path instead of the -op's "
                                    "(testing)" },
     { "json",    OPT_JSON,    '-', "Print the verified answer as JSON" },
+    { "license", OPT_LICENSE, 's', "License mode: the customer license file "
+                                   "(servers, pins, id, version; updated "
+                                   "in place)" },
+    { "isv",     OPT_ISV,     's', "License mode: the ISV certificate the "
+                                   "license must be signed by" },
+    { "cert",    OPT_CERT,    's', "TLS client certificate (PEM), for "
+                                   "customer binding" },
+    { "key",     OPT_KEY,     's', "Private key file of -cert (PEM, not "
+                                   "readable by others)" },
     { NULL,      OPT_EOF,     0,   NULL }
 };
 
@@ -96,8 +113,9 @@ usage(void)
     }
 
     printf("\nExit status: 0 verified and valid, 1 usage or local error, "
-           "2 verified denial,\n3 answer failed verification, 4 server "
-           "unreachable.\n");
+           "2 verified denial,\n3 answer failed verification (or the "
+           "license it offered was refused),\n4 server unreachable (with "
+           "-license: every server).\n");
 }
 
 
@@ -170,6 +188,138 @@ utc(long long t, char *buf, size_t size)
 }
 
 
+static int
+exit_code(int rc, int code, const char *verdict)
+{
+    if (rc != OVSA_OK) {
+        return code == OVSA_E_TRANSPORT ? EXIT_TRANSPORT : EXIT_UNVERIFIED;
+    }
+
+    return strcmp(verdict, "valid") == 0 ? EXIT_VALID : EXIT_DENIED;
+}
+
+
+/* License mode: every server of the license in order; the update. */
+static int
+check_license(const char *license, const char *root, const char *isv,
+    const char *cache, const char *cert, const char *key, long skew,
+    long long attime, const char *path, const char *fields, int json_out)
+{
+    int                     rc;
+    char                    when[32];
+    size_t                  i;
+    json_t                 *out, *tries, *answer, *upd;
+    ovsa_err_t              err;
+    ovsa_attempt_t         *a;
+    ovsa_license_conf_t     conf;
+    ovsa_license_result_t   res;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.license = license;
+    conf.root = root;
+    conf.isv = isv;
+    conf.cache_dir = cache;
+    conf.client_cert = cert;
+    conf.client_key = key;
+    conf.skew = skew;
+    conf.at = (time_t) attime;
+
+    ovsa_err_clear(&err);
+    rc = ovsa_client_check_license(&conf, "POST", path, fields, &res, &err);
+
+    if (json_out) {
+        out = json_pack("{s:b, s:s}", "verified", res.server >= 0,
+                        "check", ovsa_code_name(rc == OVSA_OK ? OVSA_E_NONE
+                                                              : err.code));
+        tries = json_array();
+        for (i = 0; i < res.nattempts; i++) {
+            a = &res.attempts[i];
+            json_array_append_new(tries, json_pack("{s:s, s:s, s:I, s:s}",
+                "url", a->url, "check", ovsa_code_name(a->code),
+                "status", (json_int_t) a->status, "message", a->msg));
+        }
+        json_object_set_new(out, "attempts", tries);
+        json_object_set_new(out, "license_id", json_string(res.license_id));
+        json_object_set_new(out, "version",
+                            json_integer(res.held_version));
+        if (rc != OVSA_OK) {
+            json_object_set_new(out, "message", json_string(err.msg));
+        }
+        if (res.server >= 0) {
+            answer = json_loadb(res.answer.body, res.answer.body_len, 0,
+                                NULL);
+            if (answer != NULL) {
+                json_object_del(answer, "license");
+                json_object_set_new(out, "answer", answer);
+            }
+            json_object_set_new(out, "server",
+                                json_string(res.attempts[res.server].url));
+            json_object_set_new(out, "status",
+                                json_integer(res.answer.status));
+        }
+        if (res.offered) {
+            upd = json_pack("{s:b, s:s, s:s, s:I}", "updated", res.updated,
+                            "check", ovsa_code_name(res.update_code),
+                            "message", res.update_msg,
+                            "new_version", (json_int_t) res.new_version);
+            json_object_set_new(out, "license_update", upd);
+        }
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        json_decref(out);
+
+    } else {
+        printf("license %s version %lld\n", res.license_id,
+               res.held_version);
+        for (i = 0; i < res.nattempts; i++) {
+            a = &res.attempts[i];
+            if (a->code == OVSA_E_NONE) {
+                printf("server %zu %s: verified (%ld)\n", i + 1, a->url,
+                       a->status);
+            } else {
+                printf("server %zu %s: %s: %s\n", i + 1, a->url,
+                       ovsa_code_name(a->code), a->msg);
+            }
+        }
+
+        if (res.server >= 0) {
+            printf("verified: %s %s", res.answer.verdict, res.answer.code);
+            if (res.answer.valid_until > 0) {
+                printf(", valid until %s", utc(res.answer.valid_until, when,
+                                               sizeof(when)));
+            }
+            if (res.answer.message[0] != '\0') {
+                printf(": %s", res.answer.message);
+            }
+            printf("\n");
+        }
+
+        if (res.updated) {
+            printf("license updated: %s version %lld -> %lld, %s replaced\n",
+                   res.license_id, res.held_version, res.new_version,
+                   license);
+        }
+
+        if (rc != OVSA_OK) {
+            fprintf(stderr, PROG ": %s: %s: %s\n",
+                    res.offered && res.update_code != OVSA_E_NONE
+                    ? "license update refused" : "not verified",
+                    ovsa_code_name(err.code), err.msg);
+        }
+    }
+
+    rc = exit_code(rc, err.code, res.answer.verdict);
+
+    /* a local error (license file, options) is not a server's fault */
+    if (rc == EXIT_UNVERIFIED && res.nattempts == 0) {
+        rc = EXIT_USAGE;
+    }
+
+    ovsa_license_result_free(&res);
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -180,6 +330,7 @@ main(int argc, char **argv)
     json_t              *body, *answer, *out;
     const char          *val, *url, *root, *cache, *id, *hwid, *op, *lease;
     const char          *client_id, *version, *path, *req_path;
+    const char          *license, *isv, *cert, *key;
     const char          *pins[MAX_PINS];
     long                 skew;
     long long            attime;
@@ -195,6 +346,7 @@ main(int argc, char **argv)
     memset(&res, 0, sizeof(res));
     url = root = cache = id = hwid = lease = client_id = version = NULL;
     req_path = NULL;
+    license = isv = cert = key = NULL;
     op = "check";
     val = NULL;
     skew = -1;
@@ -257,13 +409,43 @@ main(int argc, char **argv)
         case OPT_JSON:
             json_out = 1;
             break;
+        case OPT_LICENSE:
+            license = val;
+            break;
+        case OPT_ISV:
+            isv = val;
+            break;
+        case OPT_CERT:
+            cert = val;
+            break;
+        case OPT_KEY:
+            key = val;
+            break;
         case OPT_EOF:
             break;
         }
     }
 
-    if (url == NULL || root == NULL || id == NULL) {
-        fprintf(stderr, PROG ": -url, -root and -id are required\n");
+    if (license != NULL) {
+        if (url != NULL || id != NULL || npins > 0 || version != NULL) {
+            fprintf(stderr, PROG ": -license gives the servers, pins, id "
+                    "and version: -url, -pin, -id and -version do not "
+                    "apply\n");
+            goto opthelp;
+        }
+
+    } else if (url == NULL || root == NULL || id == NULL) {
+        fprintf(stderr, PROG ": -url, -root and -id are required (or "
+                "-license)\n");
+        goto opthelp;
+
+    } else if (isv != NULL) {
+        fprintf(stderr, PROG ": -isv needs -license\n");
+        goto opthelp;
+    }
+
+    if ((cert == NULL) != (key == NULL)) {
+        fprintf(stderr, PROG ": -cert and -key go together\n");
         goto opthelp;
     }
 
@@ -285,7 +467,9 @@ main(int argc, char **argv)
 
     /* the request body of each operation (COMMON protocol, docs) */
     body = json_object();
-    json_object_set_new(body, "license_id", json_string(id));
+    if (id != NULL) {
+        json_object_set_new(body, "license_id", json_string(id));
+    }
 
     if (strcmp(op, "activate") == 0 || strcmp(op, "deactivate") == 0) {
         if (hwid == NULL) {
@@ -330,7 +514,15 @@ main(int argc, char **argv)
         goto end;
     }
 
+    if (license != NULL) {
+        ret = check_license(license, root, isv, cache, cert, key, skew,
+                            attime, path, req, json_out);
+        goto end;
+    }
+
     memset(&conf, 0, sizeof(conf));
+    conf.client_cert = cert;
+    conf.client_key = key;
     conf.url = url;
     conf.root = root;
     conf.cache_dir = cache;
@@ -389,12 +581,7 @@ main(int argc, char **argv)
                 ovsa_code_name(err.code), err.msg);
     }
 
-    if (rc != OVSA_OK) {
-        ret = err.code == OVSA_E_TRANSPORT ? EXIT_TRANSPORT : EXIT_UNVERIFIED;
-
-    } else {
-        ret = strcmp(res.verdict, "valid") == 0 ? EXIT_VALID : EXIT_DENIED;
-    }
+    ret = exit_code(rc, err.code, res.verdict);
 
     goto end;
 

@@ -49,6 +49,11 @@ struct ovsa_client_s {
     X509    *root;
     char    *cache_dir;
     char    *pins;          /* "sha256//..;sha256//.." or NULL */
+    char   **pin_list;      /* the same pins, one by one */
+    size_t   npins;
+    int      pin_sigs;      /* license mode: pins anchor signatures too */
+    char    *cert_file;     /* TLS client certificate, or NULL */
+    char    *key_file;
     long     skew;
     long     timeout_ms;
     time_t   at;
@@ -155,13 +160,80 @@ end:
 
 
 int
-ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
+ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
     ovsa_err_t *err)
+{
+    int          ret;
+    X509        *cert;
+    EVP_PKEY    *key;
+    ovsa_err_t   e;
+
+    if (cert_file == NULL && key_file == NULL) {
+        return OVSA_OK;
+    }
+
+    if (cert_file == NULL || key_file == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: a client "
+                            "certificate needs its key, and a key its "
+                            "certificate");
+    }
+
+    cert = NULL;
+    key = NULL;
+    ret = OVSA_ERR;
+
+    if (ovsa_cert_load(cert_file, &cert, &e) != OVSA_OK) {
+        ovsa_err_set(err, e.code, "client: certificate: %s", e.msg);
+
+    } else if (ovsa_key_load(key_file, &key, &e) != OVSA_OK
+               || ovsa_key_match(cert, key, &e) != OVSA_OK)
+    {
+        ovsa_err_set(err, e.code, "client: key %s: %s", key_file, e.msg);
+
+    } else {
+        ret = OVSA_OK;
+    }
+
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return ret;
+}
+
+
+/* The TLS client certificate: checked here for clear errors. */
+static int
+ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
+    ovsa_err_t *err)
+{
+    if (ovsa_client_check_tls_cert(conf->client_cert, conf->client_key, err)
+        != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (conf->client_cert == NULL) {
+        return OVSA_OK;
+    }
+
+    c->cert_file = strdup(conf->client_cert);
+    c->key_file = strdup(conf->client_key);
+    if (c->cert_file == NULL || c->key_file == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    }
+
+    return OVSA_OK;
+}
+
+
+/* Creates a client; root may be NULL only in license mode. */
+static int
+ovsa_client_create(const ovsa_client_conf_t *conf, int need_root,
+    ovsa_client_t **out, ovsa_err_t *err)
 {
     ovsa_err_t      e;
     ovsa_client_t  *c;
 
-    if (conf->url == NULL || conf->root == NULL) {
+    if (conf->url == NULL || (need_root && conf->root == NULL)) {
         return ovsa_err_set(err, OVSA_E_CONF_MISSING,
                             "client: url and root are required");
     }
@@ -179,11 +251,12 @@ ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
     c->skew = conf->skew < 0 ? OVSA_CLIENT_SKEW_DEFAULT : conf->skew;
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 10000;
     c->url = strdup(conf->url);
-    c->root_file = strdup(conf->root);
+    c->root_file = conf->root ? strdup(conf->root) : NULL;
     c->cache_dir = conf->cache_dir ? strdup(conf->cache_dir) : NULL;
     c->curl = curl_easy_init();
 
-    if (c->url == NULL || c->root_file == NULL || c->curl == NULL
+    if (c->url == NULL || c->curl == NULL
+        || (conf->root != NULL && c->root_file == NULL)
         || (conf->cache_dir != NULL && c->cache_dir == NULL))
     {
         ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
@@ -194,14 +267,20 @@ ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
         goto failed;
     }
 
-    if (ovsa_cert_load(c->root_file, &c->root, &e) != OVSA_OK) {
-        ovsa_err_set(err, OVSA_E_ROOT, "client: root: %s", e.msg);
-        goto failed;
+    if (c->root_file != NULL) {
+        if (ovsa_cert_load(c->root_file, &c->root, &e) != OVSA_OK) {
+            ovsa_err_set(err, OVSA_E_ROOT, "client: root: %s", e.msg);
+            goto failed;
+        }
+
+        if (X509_check_ca(c->root) == 0) {
+            ovsa_err_set(err, OVSA_E_ROOT, "client: root: %s is not a CA "
+                         "certificate", c->root_file);
+            goto failed;
+        }
     }
 
-    if (X509_check_ca(c->root) == 0) {
-        ovsa_err_set(err, OVSA_E_ROOT, "client: root: %s is not a CA "
-                     "certificate", c->root_file);
+    if (ovsa_client_tls_cert(c, conf, err) != OVSA_OK) {
         goto failed;
     }
 
@@ -220,6 +299,55 @@ failed:
 
     ovsa_client_free(c);
     return OVSA_ERR;
+}
+
+
+int
+ovsa_client_new(const ovsa_client_conf_t *conf, ovsa_client_t **out,
+    ovsa_err_t *err)
+{
+    return ovsa_client_create(conf, 1, out, err);
+}
+
+
+int
+ovsa_client_new_pinned(const ovsa_client_conf_t *conf,
+    const char *const *pins, size_t n, ovsa_client_t **out, ovsa_err_t *err)
+{
+    ovsa_client_t  *c;
+
+    if (n == 0 || n > 8) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: license mode "
+                            "needs 1..8 pins, not %zu", n);
+    }
+
+    if (ovsa_client_create(conf, 0, &c, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    if (ovsa_client_set_pins(c, pins, n, err) != OVSA_OK) {
+        ovsa_client_free(c);
+        return OVSA_ERR;
+    }
+
+    c->pin_sigs = 1;
+    *out = c;
+    return OVSA_OK;
+}
+
+
+static void
+ovsa_client_pins_free(ovsa_client_t *c)
+{
+    size_t  i;
+
+    for (i = 0; i < c->npins; i++) {
+        free(c->pin_list[i]);
+    }
+
+    free(c->pin_list);
+    c->pin_list = NULL;
+    c->npins = 0;
 }
 
 
@@ -242,6 +370,9 @@ ovsa_client_free(ovsa_client_t *c)
     free(c->root_file);
     free(c->cache_dir);
     free(c->pins);
+    ovsa_client_pins_free(c);
+    free(c->cert_file);
+    free(c->key_file);
     free(c);
 }
 
@@ -250,8 +381,13 @@ int
 ovsa_client_set_pins(ovsa_client_t *c, const char *const *pins, size_t n,
     ovsa_err_t *err)
 {
-    char    *s;
+    char    *s, **list;
     size_t   i;
+
+    if (c->pin_sigs && n == 0) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: a license-"
+                            "mode client cannot drop its pins");
+    }
 
     for (i = 0; i < n; i++) {
         if (pins[i] == NULL || strlen(pins[i]) != OVSA_PIN_LEN
@@ -265,9 +401,22 @@ ovsa_client_set_pins(ovsa_client_t *c, const char *const *pins, size_t n,
     }
 
     s = NULL;
+    list = NULL;
     if (n > 0) {
         s = malloc(n * (OVSA_PIN_LEN + 1));
-        if (s == NULL) {
+        list = calloc(n, sizeof(char *));
+        for (i = 0; list != NULL && i < n; i++) {
+            list[i] = strdup(pins[i]);
+            if (list[i] == NULL) {
+                break;
+            }
+        }
+        if (s == NULL || list == NULL || i < n) {
+            while (list != NULL && i > 0) {
+                free(list[--i]);
+            }
+            free(list);
+            free(s);
             return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
         }
 
@@ -282,6 +431,9 @@ ovsa_client_set_pins(ovsa_client_t *c, const char *const *pins, size_t n,
 
     free(c->pins);
     c->pins = s;
+    ovsa_client_pins_free(c);
+    c->pin_list = list;
+    c->npins = n;
     return OVSA_OK;
 }
 
@@ -484,6 +636,14 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
 
     /* no Accept-Encoding: the digest covers the bytes as sent */
+
+    if (c->cert_file != NULL) {
+        /* customer binding: nginx hashes this certificate for the backend */
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
 
     if (c->pins != NULL) {
         /* pin-only TLS: no CA store decides, the license's pins do */
@@ -693,6 +853,61 @@ ovsa_client_chain_fetch(ovsa_client_t *c, const char *keyid,
 
 
 /*
+ * The one trust decision about a signing chain.  Root mode: the chain
+ * verifies to the vendor root.  License mode: the leaf's key matches one
+ * of the URL's pins (the ISV-signed anchor) and the leaf is valid, with
+ * serverAuth and the ovsa policy; with a root, the chain must also
+ * verify to it.
+ */
+static int
+ovsa_client_chain_trusted(ovsa_client_t *c, STACK_OF(X509) *chain,
+    ovsa_err_t *err)
+{
+    X509        *leaf;
+    size_t       i;
+    unsigned     flags;
+    ovsa_err_t   e;
+    char         pin[OVSA_PIN_LEN + 1];
+
+    flags = OVSA_VERIFY_EKU_SERVER | OVSA_VERIFY_POLICY;
+    leaf = sk_X509_value(chain, 0);
+
+    if (c->pin_sigs) {
+        for (i = 0; i < c->npins; i++) {
+            if (ovsa_pin_match(leaf, c->pin_list[i])) {
+                break;
+            }
+        }
+
+        if (i == c->npins) {
+            if (ovsa_pin_cert(leaf, pin, NULL) != OVSA_OK) {
+                strcpy(pin, "?");
+            }
+            return ovsa_err_set(err, OVSA_E_PIN, "signing chain: leaf key "
+                                "%s matches none of the license pins of %s",
+                                pin, c->url);
+        }
+
+        if (ovsa_leaf_verify(leaf, flags, c->at, &e) != OVSA_OK) {
+            return ovsa_err_set(err, e.code, "signing chain: %s", e.msg);
+        }
+    }
+
+    if (c->root != NULL) {
+        if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) != OVSA_OK) {
+            return ovsa_err_set(err, e.code, "signing %s", e.msg);
+        }
+
+    } else if (!c->pin_sigs) {
+        return ovsa_err_set(err, OVSA_E_ROOT, "signing chain: no vendor "
+                            "root to verify it against");
+    }
+
+    return OVSA_OK;
+}
+
+
+/*
  * The chain whose leaf has keyid, verified against the root at every use:
  * from the cache, or, when absent there or no longer valid (a renewed
  * certificate keeps its key and keyid), from the server, then cached.
@@ -701,18 +916,15 @@ static int
 ovsa_client_chain(ovsa_client_t *c, const char *keyid,
     STACK_OF(X509) **out, ovsa_err_t *err)
 {
-    unsigned             flags;
-    ovsa_err_t           e;
     STACK_OF(X509)      *chain;
     ovsa_client_resp_t   resp;
 
     memset(&resp, 0, sizeof(resp));
-    flags = OVSA_VERIFY_EKU_SERVER | OVSA_VERIFY_POLICY;
 
     chain = ovsa_client_cache_get(c, keyid);
 
     if (chain != NULL) {
-        if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) == OVSA_OK) {
+        if (ovsa_client_chain_trusted(c, chain, NULL) == OVSA_OK) {
             *out = chain;
             return OVSA_OK;
         }
@@ -724,8 +936,7 @@ ovsa_client_chain(ovsa_client_t *c, const char *keyid,
         goto failed;
     }
 
-    if (ovsa_chain_verify(chain, c->root, flags, c->at, &e) != OVSA_OK) {
-        ovsa_err_set(err, e.code, "signing %s", e.msg);
+    if (ovsa_client_chain_trusted(c, chain, err) != OVSA_OK) {
         goto failed;
     }
 

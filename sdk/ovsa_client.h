@@ -17,6 +17,11 @@
  *     valid now, EKU serverAuth, the ovsa policy OID, leaf keyid equal to
  *     the signature's keyid.
  *
+ * License mode (ovsa_client_new_pinned(), ovsa_client_check_license()):
+ * the pins of one server URL of the ISV-signed customer license are the
+ * anchor for both TLS and the signing leaf; a vendor root, when given,
+ * must in addition verify the signing chain.
+ *
  * Every failure has its own OVSA_E_* code (lib/ovsa_err.h).  The client
  * is not thread-safe: use one per thread.  Link: libovsa-client.a
  * libovsa.a -lcurl -ljansson -lssl -lcrypto.
@@ -41,6 +46,10 @@ typedef struct {
     const char  *cache_dir;   /* signing-chain cache; NULL: fetch each time */
     long         skew;        /* allowed clock skew, s; < 0: the default */
     long         timeout_ms;  /* whole request; 0: 10 s */
+    const char  *client_cert; /* PEM client certificate presented in TLS
+                                 (customer binding), or NULL */
+    const char  *client_key;  /* its PEM private key file (not readable by
+                                 others); required with client_cert */
 } ovsa_client_conf_t;
 
 /* What one request produced.  Free with ovsa_result_free(). */
@@ -91,6 +100,28 @@ int ovsa_client_set_pins(ovsa_client_t *client, const char *const *pins,
     size_t n, ovsa_err_t *err);
 
 /*
+ * License mode: creates a client for one server of a customer license.
+ * TLS is pin-only with pins (the URL's current and future pins; no CA
+ * store takes part), and the trust in the answers' signatures comes from
+ * the same pins: the signing leaf's key must match one of them
+ * (OVSA_E_PIN), be valid now and carry EKU serverAuth and the ovsa policy.
+ * conf->root is optional here; when given, the signing chain must also
+ * verify to it (CA-signed deployments).  n is 1..8.  Free with
+ * ovsa_client_free().
+ */
+int ovsa_client_new_pinned(const ovsa_client_conf_t *conf,
+    const char *const *pins, size_t n, ovsa_client_t **out, ovsa_err_t *err);
+
+/*
+ * Checks that a TLS client certificate (PEM, one certificate) and its
+ * private key file (PEM, unencrypted, not readable by others) load and
+ * belong together: OVSA_E_PEM / OVSA_E_IO, OVSA_E_KEY, OVSA_E_KEY_MISMATCH,
+ * OVSA_E_CONF_MISSING when only one is given.  Both NULL is OVSA_OK.
+ */
+int ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
+    ovsa_err_t *err);
+
+/*
  * Verifies at a fixed time instead of the clock (0: the clock again):
  * for tests and for "ovsa-check -attime".
  */
@@ -110,5 +141,79 @@ int ovsa_client_request(ovsa_client_t *client, const char *method,
 
 /* Frees what a request put in result; safe on a zeroed result. */
 void ovsa_result_free(ovsa_result_t *result);
+
+
+/* ---- license mode: check a customer license against its servers */
+
+#define OVSA_CLIENT_MAX_ATTEMPTS  16    /* = OVSA_LICENSE_MAX_SERVERS */
+
+typedef struct {
+    const char  *license;     /* customer license file (JWS); replaced
+                                 atomically by a verified newer version */
+    const char  *root;        /* NULL, or the vendor root the signing
+                                 chain must also verify to */
+    const char  *isv;         /* NULL, or the ISV certificate the license
+                                 (and every update) must be signed by */
+    const char  *cache_dir;   /* signing-chain cache, or NULL */
+    const char  *client_cert; /* TLS client certificate, or NULL */
+    const char  *client_key;
+    long         skew;        /* < 0: the default */
+    long         timeout_ms;  /* per server; 0: 10 s */
+    time_t       at;          /* verify at this time; 0: the clock */
+} ovsa_license_conf_t;
+
+/* One server URL tried. */
+typedef struct {
+    char        *url;
+    int          code;        /* OVSA_E_NONE: a verified answer */
+    long         status;      /* HTTP status, 0 when none arrived */
+    char         msg[512];    /* the failure, empty when verified */
+} ovsa_attempt_t;
+
+typedef struct {
+    ovsa_result_t   answer;       /* the verified answer that was used */
+    int             server;       /* its index in the license, -1: none */
+    size_t          nattempts;
+    ovsa_attempt_t  attempts[OVSA_CLIENT_MAX_ATTEMPTS];
+
+    char            license_id[129];
+    long long       held_version; /* the version sent */
+    int             offered;      /* 1: the answer carried "license" */
+    int             update_code;  /* OVSA_E_NONE, or why it was refused */
+    char            update_msg[512];
+    int             updated;      /* 1: the license file was replaced */
+    long long       new_version;
+} ovsa_license_result_t;
+
+/*
+ * Loads the license (and, with conf->isv, checks its signer), then tries
+ * its servers IN ORDER, each with ovsa_client_new_pinned() and that URL's
+ * current + future pins, sending "method path" with the JSON object
+ * fields (NULL: {}) plus "license_id" and "version" (the held version).
+ * A server that is unreachable, fails its pin or any check, or gives a
+ * verified 5xx answer is recorded in res->attempts and the next one is
+ * tried; the first other verified answer ends the walk.
+ *
+ * When that answer carries "license", it is parsed and its ISV signature
+ * verified, checked against conf->isv when given and against the held
+ * license with ovsa_license_check_update() (same id, higher version, same
+ * ISV key), and only then written over the license file (temp + rename).
+ * Any refusal keeps the old file and sets res->update_code:
+ * OVSA_E_LIC_SIGNATURE, OVSA_E_LIC_ID, OVSA_E_LIC_VERSION, OVSA_E_LIC_ISV,
+ * another OVSA_E_LIC_* parse code, or OVSA_E_IO.
+ *
+ * Returns OVSA_OK when a verified answer was used (read res->answer
+ * .verdict) and no update was refused.  Otherwise OVSA_ERR with err set:
+ * the update refusal; or, when no server answered verifiably, the first
+ * attempt's failure that is not OVSA_E_TRANSPORT (else OVSA_E_TRANSPORT);
+ * or a local error (license file, conf).  Free res with
+ * ovsa_license_result_free() in every case.
+ */
+int ovsa_client_check_license(const ovsa_license_conf_t *conf,
+    const char *method, const char *path, const char *fields,
+    ovsa_license_result_t *res, ovsa_err_t *err);
+
+/* Frees what ovsa_client_check_license() put in res; safe when zeroed. */
+void ovsa_license_result_free(ovsa_license_result_t *res);
 
 #endif /* OVSA_CLIENT_H */

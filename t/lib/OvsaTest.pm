@@ -33,7 +33,7 @@ use OvsaPKI qw(make_pki);
 
 our @EXPORT = qw(run_tests $PKI $ROOT $PORT $SERVROOT $NGINX
                  nginx_conf write_file read_file start_nginx stop_nginx
-                 nginx_t http_req subst);
+                 start_server stop_server nginx_t http_req subst);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
 our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
@@ -206,7 +206,37 @@ sub stop_nginx {
     undef $PID;
 }
 
-END { stop_nginx() }
+# More nginx servers beside the main one (a fleet): start_server() takes
+# nginx_conf()'s options plus "port", runs nginx in its own prefix and
+# returns a handle { pid, port, root } for stop_server().
+our @SERVERS;
+
+sub start_server {
+    my (%o) = @_;
+    my $h = { port => $o{port},
+              root => tempdir('ovsa-servroot-XXXXXX', TMPDIR => 1,
+                              CLEANUP => !$ENV{OVSA_TEST_KEEP}) };
+    local $PORT = $h->{port};
+    local $SERVROOT = $h->{root};
+    local $PID;
+    start_nginx(nginx_conf(%o));
+    $h->{pid} = $PID;
+    push @SERVERS, $h;
+    return $h;
+}
+
+sub stop_server {
+    my ($h) = @_;
+    local $PID = $h->{pid};
+    local $SERVROOT = $h->{root};
+    stop_nginx();
+    $h->{pid} = undef;
+}
+
+END {
+    stop_nginx();
+    stop_server($_) for grep { $_->{pid} } @SERVERS;
+}
 
 # Sends one HTTP/1.1 request; %o: method, path, headers (array of
 # "Name: value"), body, tls (CA file to verify against, or 'none'),

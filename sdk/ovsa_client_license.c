@@ -1,0 +1,293 @@
+/*
+ * ovsa_client_license.c: license mode of the client SDK: walk the servers
+ * of a customer license in order, each trusted through its own pins, and
+ * accept a newer license from a verified answer only after verifying it
+ * (see ovsa_client.h and docs/rotation.md).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ovsa_client.h"
+#include "ovsa_license.h"
+#include "ovsa_x509.h"
+
+
+void
+ovsa_license_result_free(ovsa_license_result_t *res)
+{
+    size_t  i;
+
+    ovsa_result_free(&res->answer);
+
+    for (i = 0; i < res->nattempts; i++) {
+        free(res->attempts[i].url);
+        res->attempts[i].url = NULL;
+    }
+
+    res->nattempts = 0;
+}
+
+
+/* The request body: fields + license_id + the held version. */
+static char *
+ovsa_license_body(const char *fields, const ovsa_license_t *lic,
+    ovsa_err_t *err)
+{
+    char          *text;
+    json_t        *body;
+    json_error_t   je;
+
+    body = fields ? json_loads(fields, JSON_REJECT_DUPLICATES, &je)
+                  : json_object();
+    if (body == NULL || !json_is_object(body)) {
+        json_decref(body);
+        ovsa_err_set(err, OVSA_E_CONF_VALUE, "request: fields are not a "
+                     "JSON object");
+        return NULL;
+    }
+
+    if (json_object_set_new(body, "license_id", json_string(lic->id)) != 0
+        || json_object_set_new(body, "version",
+                               json_integer(lic->version)) != 0
+        || (text = json_dumps(body, JSON_COMPACT)) == NULL)
+    {
+        json_decref(body);
+        ovsa_err_set(err, OVSA_E_NOMEM, "request: out of memory");
+        return NULL;
+    }
+
+    json_decref(body);
+    return text;
+}
+
+
+/* Tries one server; fills the attempt.  OVSA_OK: a verified answer. */
+static int
+ovsa_license_try(const ovsa_license_conf_t *conf,
+    const ovsa_license_server_t *srv, const char *method, const char *path,
+    const char *body, ovsa_result_t *r, ovsa_attempt_t *a)
+{
+    int                  rc;
+    size_t               n;
+    ovsa_err_t           e;
+    const char          *pins[2];
+    ovsa_client_t       *client;
+    ovsa_client_conf_t   cc;
+
+    memset(&cc, 0, sizeof(cc));
+    cc.url = srv->url;
+    cc.root = conf->root;
+    cc.cache_dir = conf->cache_dir;
+    cc.skew = conf->skew;
+    cc.timeout_ms = conf->timeout_ms;
+    cc.client_cert = conf->client_cert;
+    cc.client_key = conf->client_key;
+
+    n = 0;
+    pins[n++] = srv->pin_current;
+    if (srv->pin_future != NULL) {
+        pins[n++] = srv->pin_future;
+    }
+
+    ovsa_err_clear(&e);
+    memset(r, 0, sizeof(*r));
+
+    if (ovsa_client_new_pinned(&cc, pins, n, &client, &e) != OVSA_OK) {
+        a->code = e.code;
+        snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
+        return OVSA_ERR;
+    }
+
+    ovsa_client_set_time(client, conf->at);
+
+    rc = ovsa_client_request(client, method, path, body, r, &e);
+    ovsa_client_free(client);
+
+    a->status = r->status;
+    a->code = rc == OVSA_OK ? OVSA_E_NONE : e.code;
+    if (rc != OVSA_OK) {
+        snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
+    }
+
+    return rc;
+}
+
+
+/* Verifies the license an answer offers and replaces the file with it. */
+static int
+ovsa_license_update(const ovsa_license_conf_t *conf,
+    const ovsa_license_t *held, X509 *isv, json_t *offered,
+    ovsa_license_result_t *res, ovsa_err_t *err)
+{
+    int              ret;
+    char            *text;
+    ovsa_license_t  *next;
+
+    next = NULL;
+    ret = OVSA_ERR;
+
+    if (!json_is_object(offered)) {
+        return ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license update: "
+                            "\"license\" is not a JWS JSON object");
+    }
+
+    text = json_dumps(offered, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license update: out of "
+                            "memory");
+    }
+
+    if (ovsa_license_parse(text, strlen(text), &next, err) != OVSA_OK
+        || (isv != NULL && ovsa_license_trusted(next, &isv, 1, err)
+                           != OVSA_OK)
+        || ovsa_license_check_update(held, next, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    res->new_version = next->version;
+
+    if (ovsa_license_save_file(conf->license, next->jws, err) != OVSA_OK) {
+        goto end;
+    }
+
+    res->updated = 1;
+    ret = OVSA_OK;
+
+end:
+
+    ovsa_license_free(next);
+    free(text);
+    return ret;
+}
+
+
+int
+ovsa_client_check_license(const ovsa_license_conf_t *conf,
+    const char *method, const char *path, const char *fields,
+    ovsa_license_result_t *res, ovsa_err_t *err)
+{
+    int              ret, fail;
+    char            *body;
+    size_t           i;
+    json_t          *ans, *offered;
+    X509            *isv;
+    ovsa_err_t       e;
+    ovsa_result_t    r;
+    ovsa_attempt_t  *a;
+    ovsa_license_t  *held;
+
+    memset(res, 0, sizeof(*res));
+    res->server = -1;
+    ret = OVSA_ERR;
+    held = NULL;
+    isv = NULL;
+    body = NULL;
+    ans = NULL;
+
+    if (conf->license == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: no license "
+                            "file");
+    }
+
+    if (ovsa_license_load_file(conf->license, &held, err) != OVSA_OK) {
+        goto end;
+    }
+
+    if (conf->isv != NULL) {
+        if (ovsa_cert_load(conf->isv, &isv, &e) != OVSA_OK) {
+            ovsa_err_set(err, e.code, "client: isv: %s", e.msg);
+            goto end;
+        }
+
+        if (ovsa_license_trusted(held, &isv, 1, err) != OVSA_OK) {
+            goto end;
+        }
+    }
+
+    /* the client certificate is a local matter: checked once, first */
+    if (ovsa_client_check_tls_cert(conf->client_cert, conf->client_key, err)
+        != OVSA_OK)
+    {
+        goto end;
+    }
+
+    snprintf(res->license_id, sizeof(res->license_id), "%s", held->id);
+    res->held_version = held->version;
+
+    body = ovsa_license_body(fields, held, err);
+    if (body == NULL) {
+        goto end;
+    }
+
+    /* every server of the license, in order, each with its own pins */
+    for (i = 0; i < held->nservers && i < OVSA_CLIENT_MAX_ATTEMPTS; i++) {
+        a = &res->attempts[res->nattempts++];
+        a->url = strdup(held->servers[i].url);
+        if (a->url == NULL) {
+            ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+            goto end;
+        }
+
+        if (ovsa_license_try(conf, &held->servers[i], method, path, body,
+                             &r, a) != OVSA_OK)
+        {
+            ovsa_result_free(&r);
+            continue;
+        }
+
+        /* a verified answer; a server error lets the next server try */
+        ovsa_result_free(&res->answer);
+        res->answer = r;
+        res->server = (int) i;
+
+        if (r.status < 500) {
+            break;
+        }
+    }
+
+    if (res->server < 0) {
+        fail = OVSA_E_TRANSPORT;
+        for (i = 0; i < res->nattempts; i++) {
+            if (res->attempts[i].code != OVSA_E_TRANSPORT) {
+                fail = res->attempts[i].code;
+                break;
+            }
+        }
+        ovsa_err_set(err, fail, "license %s: no server gave a verified "
+                     "answer (%zu tried)", held->id, res->nattempts);
+        goto end;
+    }
+
+    /* a newer license in the verified answer */
+    ans = json_loadb(res->answer.body, res->answer.body_len, 0, NULL);
+    offered = json_is_object(ans) ? json_object_get(ans, "license") : NULL;
+
+    if (offered != NULL) {
+        res->offered = 1;
+
+        if (ovsa_license_update(conf, held, isv, offered, res, &e)
+            != OVSA_OK)
+        {
+            res->update_code = e.code;
+            snprintf(res->update_msg, sizeof(res->update_msg), "%s", e.msg);
+            ovsa_err_set(err, e.code, "license update refused, %s kept: %s",
+                         conf->license, e.msg);
+            goto end;
+        }
+    }
+
+    ret = OVSA_OK;
+
+end:
+
+    json_decref(ans);
+    free(body);
+    X509_free(isv);
+    ovsa_license_free(held);
+    return ret;
+}
