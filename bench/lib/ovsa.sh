@@ -329,13 +329,19 @@ rb_run() {
 # redis-benchmark) against a plain HMGET of the same license fields.
 redis_ops() {
     _mon="$RUN/out/monitor.txt"
-    rcli MONITOR >"$_mon" 2>&1 &
+    # redis-cli itself in the background (not the rcli function, whose
+    # subshell would survive the kill and keep a MONITOR client that
+    # receives every later command, scripts' included)
+    redis-cli -h 127.0.0.1 -p "$P_REDIS" MONITOR >"$_mon" 2>&1 &
     _mp=$!
     sleep 0.3
     one_check on || true
     sleep 0.3
     kill "$_mp" 2>/dev/null || true
     wait "$_mp" 2>/dev/null || true
+    if rcli CLIENT LIST | grep -q 'cmd=monitor'; then
+        die "a MONITOR client is still connected to the bench Redis"
+    fi
     grep -m1 '"EVALSHA".*"ovsa:lic:bench-0000001"' "$_mon" \
         | sed 's/^[^"]*//' | grep -o '"[^"]*"' | tr -d '"' \
         >"$RUN/out/evalsha.args"

@@ -4,8 +4,12 @@
 # in Redis.  Records are made by bench/redis/seed.lua in the backend's
 # data model.  Sourced by bench/run.sh, after ovsa.sh.
 
+# used_memory: INFO used_memory without the clients' buffers
+# (mem_clients_normal), which are not data.
 used_memory() {
-    rcli INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'
+    rcli INFO memory | tr -d '\r' | awk -F: '
+        /^used_memory:/ { m = $2 } /^mem_clients_normal:/ { c = $2 }
+        END { print m - c }'
 }
 
 # settled_memory: used_memory once no dictionary is being rehashed.  An
