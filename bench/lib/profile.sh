@@ -70,8 +70,9 @@ profile_callgrind() {
         | callgrind_rows | head -n $PROFILE_TOP
     echo "inclusive, named functions:"
     callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$_cg" 2>/dev/null \
-        | callgrind_rows | grep -v '???:0x\|libc-start\|below main' \
-        | head -n $PROFILE_TOP
+        | callgrind_rows \
+        | grep -v '???:0x\|libc-start\|below main\|:main \|_process_cycle\|ngx_process_events_and_timers' \
+        | head -n 20
 }
 
 # callgrind_rows: the function rows of callgrind_annotate's output,
