@@ -15,6 +15,7 @@ use OvsaTest;
 use OvsaBackend;
 use Test::More;
 
+# nginx ports: base + 70, 71 (OvsaBackend takes base + 60 and up)
 my $base = $ENV{OVSA_TEST_PORT_BASE} || 19800;
 my $pki = OvsaTest::pki();
 my $t = OvsaBackend->new(offset => 60);
@@ -29,7 +30,7 @@ $t->import_ok($b[1], $t->license(license_id => "U$N", type => 'usage-count',
 
 my @ngx;
 for my $i (0, 1) {
-    push @ngx, start_server(port => $base + 60 + $i, tls => '',
+    push @ngx, start_server(port => $base + 70 + $i, tls => '',
         http_config => "    upstream ovsa_backend {\n"
             . "        server 127.0.0.1:$b[$i]{port};\n"
             . "        keepalive 8;\n    }\n",
