@@ -188,7 +188,10 @@ check() {
 
 up() {
     sh "$TOP/scripts/install-deps.sh" || die "dependencies not installed"
-    make -C "$TOP" -s >/dev/null || die "build failed (run make for details)"
+    # the build is not secret, and nginx workers (user nobody) load parts
+    # of it in the tests: build with the usual umask, not this script's
+    (umask 022 && make -C "$TOP" -s >/dev/null) \
+        || die "build failed (run make for details)"
     mkdir -p "$D"
     down
     provision

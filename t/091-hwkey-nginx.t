@@ -43,6 +43,15 @@ my $B = $PORT + 1;
 my $H = $PORT + 2;
 my $pki = OvsaTest::pki();
 my $dir = tempdir('ovsa-t091-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+
+# the workers (user nobody in part d) load the shim: a readable copy, so
+# the test does not depend on the umask the tree was built with
+{
+    my $copy = "$dir/ovsa-p11-delay.so";
+    system('cp', $delay, $copy) == 0 or die "cp $delay: $?";
+    chmod 0755, $copy;
+    $delay = $copy;
+}
 my $hsm = "$dir/hsm";
 $ENV{TMPDIR} = $dir;     # ovsa_hwkey.sh's private engine config
 
