@@ -257,6 +257,32 @@ ovsa_has_policy(X509 *leaf)
 }
 
 
+/* the OVSA_VERIFY_* usage checks of a leaf: serverAuth EKU, policy OID */
+static int
+ovsa_leaf_usage(X509 *leaf, unsigned flags, ovsa_err_t *err)
+{
+    char  a[256];
+
+    if ((flags & OVSA_VERIFY_EKU_SERVER)
+        && (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE)
+            || !(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER)))
+    {
+        return ovsa_err_set(err, OVSA_E_CERT_EKU, "leaf (%s) does not list "
+                            "the serverAuth extended key usage",
+                            ovsa_cert_subject(leaf, a, sizeof(a)));
+    }
+
+    if ((flags & OVSA_VERIFY_POLICY) && !ovsa_has_policy(leaf)) {
+        return ovsa_err_set(err, OVSA_E_CERT_POLICY, "leaf (%s) does not "
+                            "carry the ovsa policy %s",
+                            ovsa_cert_subject(leaf, a, sizeof(a)),
+                            OVSA_POLICY_OID);
+    }
+
+    return OVSA_OK;
+}
+
+
 static int
 ovsa_verify_code(int v)
 {
@@ -330,20 +356,8 @@ ovsa_chain_verify(STACK_OF(X509) *chain, X509 *root, unsigned flags,
                             ovsa_cert_subject(root, a, sizeof(a)));
     }
 
-    if ((flags & OVSA_VERIFY_EKU_SERVER)
-        && (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE)
-            || !(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER)))
-    {
-        return ovsa_err_set(err, OVSA_E_CERT_EKU, "chain: leaf (%s) does "
-                            "not list the serverAuth extended key usage",
-                            ovsa_cert_subject(leaf, a, sizeof(a)));
-    }
-
-    if ((flags & OVSA_VERIFY_POLICY) && !ovsa_has_policy(leaf)) {
-        return ovsa_err_set(err, OVSA_E_CERT_POLICY, "chain: leaf (%s) does "
-                            "not carry the ovsa policy %s",
-                            ovsa_cert_subject(leaf, a, sizeof(a)),
-                            OVSA_POLICY_OID);
+    if (ovsa_leaf_usage(leaf, flags, err) != OVSA_OK) {
+        return OVSA_ERR;
     }
 
     rc = OVSA_ERR;
@@ -482,21 +496,5 @@ ovsa_leaf_verify(X509 *leaf, unsigned flags, time_t at, ovsa_err_t *err)
                             ovsa_cert_subject(leaf, a, sizeof(a)));
     }
 
-    if ((flags & OVSA_VERIFY_EKU_SERVER)
-        && (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE)
-            || !(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER)))
-    {
-        return ovsa_err_set(err, OVSA_E_CERT_EKU, "leaf (%s) does not list "
-                            "the serverAuth extended key usage",
-                            ovsa_cert_subject(leaf, a, sizeof(a)));
-    }
-
-    if ((flags & OVSA_VERIFY_POLICY) && !ovsa_has_policy(leaf)) {
-        return ovsa_err_set(err, OVSA_E_CERT_POLICY, "leaf (%s) does not "
-                            "carry the ovsa policy %s",
-                            ovsa_cert_subject(leaf, a, sizeof(a)),
-                            OVSA_POLICY_OID);
-    }
-
-    return OVSA_OK;
+    return ovsa_leaf_usage(leaf, flags, err);
 }
