@@ -26,6 +26,7 @@
 
 #include <openssl/evp.h>
 
+#include "ovsa_b64.h"
 #include "ovsa_err.h"
 
 #define OVSA_SIG_LABEL        "ovsa"
@@ -199,17 +200,5 @@ int ovsa_sig_verify(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
  * base64url alphabet (A-Z a-z 0-9 - _), else 0.
  */
 int ovsa_nonce_valid(const char *s, size_t len);
-
-/*
- * Base64 helpers on caller buffers.  ovsa_b64_encode writes
- * NUL-terminated standard base64 (url = 1: base64url, no padding) and
- * returns its length; out needs 4 * ((len + 2) / 3) + 1 bytes.
- * ovsa_b64_decode accepts standard base64 with padding and returns the
- * decoded length, or -1 when malformed or longer than size.
- */
-size_t ovsa_b64_encode(const unsigned char *in, size_t len, char *out,
-    int url);
-long ovsa_b64_decode(const char *in, size_t len, unsigned char *out,
-    size_t size);
 
 #endif /* OVSA_HTTPSIG_H */

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "ovsa_file.h"
+#include "ovsa_b64.h"
 #include "ovsa_license.h"
 #include "ovsa_pin.h"
 
@@ -81,107 +82,6 @@ ovsa_license_type_from_name(const char *name)
 }
 
 
-/* ---- base64 (RFC 4648): url-safe without padding, and standard */
-
-static char *
-ovsa_b64url_encode(const unsigned char *in, size_t len)
-{
-    char    *out;
-    size_t   i, n;
-
-    out = malloc(4 * ((len + 2) / 3) + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-
-    n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
-    for (i = 0; i < n && out[i] != '='; i++) {
-        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-    }
-    out[i] = '\0';
-
-    return out;
-}
-
-
-/* Decodes len chars of base64; url selects the alphabet (url-safe without
- * padding, or standard with padding).  Returns a malloc'ed buffer with a
- * NUL after the *outlen bytes, or NULL when the text is not base64. */
-static unsigned char *
-ovsa_b64_decode(const char *in, size_t len, int url, size_t *outlen)
-{
-    int             c, pad;
-    size_t          i, n;
-    unsigned char  *std, *out;
-
-    pad = 0;
-    if (url) {
-        if (len % 4 == 1) {
-            return NULL;
-        }
-        pad = (4 - len % 4) % 4;
-
-    } else {
-        if (len % 4 != 0) {
-            return NULL;
-        }
-        while (len > 0 && in[len - 1] == '=' && pad < 2) {
-            len--;
-            pad++;
-        }
-    }
-
-    n = len + pad;
-    std = malloc(n + 1);
-    out = malloc(n / 4 * 3 + 1);
-    if (std == NULL || out == NULL) {
-        free(std);
-        free(out);
-        return NULL;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = (unsigned char) in[i];
-        if (url && (c == '+' || c == '/')) {
-            goto bad;
-        }
-        if (!url && (c == '-' || c == '_')) {
-            goto bad;
-        }
-        if (c == '-') {
-            c = '+';
-        } else if (c == '_') {
-            c = '/';
-        } else if (!isalnum(c) && c != '+' && c != '/') {
-            goto bad;
-        }
-        std[i] = (unsigned char) c;
-    }
-    memset(std + len, '=', pad);
-    std[n] = '\0';
-
-    if (n == 0) {
-        *outlen = 0;
-        out[0] = '\0';
-        free(std);
-        return out;
-    }
-
-    if (EVP_DecodeBlock(out, std, (int) n) < 0) {
-        goto bad;
-    }
-
-    *outlen = n / 4 * 3 - pad;
-    out[*outlen] = '\0';
-    free(std);
-    return out;
-
-bad:
-
-    free(std);
-    free(out);
-    return NULL;
-}
 
 
 /* ---- algorithms */
@@ -959,7 +859,7 @@ ovsa_lic_header(const char *b64, ovsa_license_t *lic, ovsa_err_t *err)
     hdr = NULL;
     der = NULL;
 
-    raw = ovsa_b64_decode(b64, strlen(b64), 1, &len);
+    raw = ovsa_b64_decode_alloc(b64, strlen(b64), 1, &len);
     if (raw == NULL) {
         return ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: protected: not "
                             "base64url");
@@ -1019,7 +919,7 @@ ovsa_lic_header(const char *b64, ovsa_license_t *lic, ovsa_err_t *err)
     }
 
     v = json_array_get(x5c, 0);
-    der = ovsa_b64_decode(json_string_value(v), json_string_length(v), 0,
+    der = ovsa_b64_decode_alloc(json_string_value(v), json_string_length(v), 0,
                           &len);
     p = der;
     if (der == NULL
@@ -1118,14 +1018,14 @@ ovsa_license_parse(const char *text, size_t len, ovsa_license_t **out,
         goto end;
     }
 
-    sigraw = ovsa_b64_decode(sig, strlen(sig), 1, &slen);
+    sigraw = ovsa_b64_decode_alloc(sig, strlen(sig), 1, &slen);
     if (sigraw == NULL) {
         ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: signature: not "
                      "base64url");
         goto end;
     }
 
-    lic->payload = (char *) ovsa_b64_decode(pay, strlen(pay), 1, &plen);
+    lic->payload = (char *) ovsa_b64_decode_alloc(pay, strlen(pay), 1, &plen);
     if (lic->payload == NULL) {
         ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: payload: not "
                      "base64url");
@@ -1324,7 +1224,7 @@ ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
         ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
         goto end;
     }
-    EVP_EncodeBlock((unsigned char *) x5c, der, derlen);
+    ovsa_b64_encode(der, derlen, x5c, 0);
 
     hdr = json_pack("{s:s, s:s, s:[s]}", "alg", alg, "typ", OVSA_LICENSE_TYP,
                     "x5c", x5c);
@@ -1332,9 +1232,9 @@ ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
     hdr_json = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER)
                    : NULL;
     if (pay_json == NULL || hdr_json == NULL
-        || (prot = ovsa_b64url_encode((unsigned char *) hdr_json,
+        || (prot = ovsa_b64url_alloc((unsigned char *) hdr_json,
                                       strlen(hdr_json))) == NULL
-        || (pay = ovsa_b64url_encode((unsigned char *) pay_json,
+        || (pay = ovsa_b64url_alloc((unsigned char *) pay_json,
                                      strlen(pay_json))) == NULL)
     {
         ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
@@ -1355,7 +1255,7 @@ ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
         goto end;
     }
 
-    sig = ovsa_b64url_encode(sigraw, siglen);
+    sig = ovsa_b64url_alloc(sigraw, siglen);
     jws = json_pack("{s:s, s:s, s:s}", "protected", prot, "payload", pay,
                     "signature", sig ? sig : "");
     text = jws ? json_dumps(jws, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "ovsa_b64.h"
 #include "ovsa_pin.h"
 
 
@@ -44,8 +45,7 @@ ovsa_pin_pkey(EVP_PKEY *pkey, char *out, ovsa_err_t *err)
     }
 
     memcpy(out, OVSA_PIN_PREFIX, sizeof(OVSA_PIN_PREFIX) - 1);
-    EVP_EncodeBlock((unsigned char *) out + sizeof(OVSA_PIN_PREFIX) - 1,
-                    md, sizeof(md));
+    ovsa_b64_encode(md, sizeof(md), out + sizeof(OVSA_PIN_PREFIX) - 1, 0);
     return OVSA_OK;
 }
 
@@ -67,22 +67,13 @@ ovsa_pin_cert(X509 *cert, char *out, ovsa_err_t *err)
 int
 ovsa_keyid_pkey(EVP_PKEY *pkey, char *out, ovsa_err_t *err)
 {
-    size_t         i, n;
     unsigned char  md[32];
-    char           b64[48];
 
     if (ovsa_spki_sha256(pkey, md, err) != OVSA_OK) {
         return OVSA_ERR;
     }
 
-    EVP_EncodeBlock((unsigned char *) b64, md, sizeof(md));
-
-    /* base64 -> base64url, no padding (RFC 4648 section 5) */
-    n = 0;
-    for (i = 0; b64[i] != '\0' && b64[i] != '='; i++) {
-        out[n++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-    }
-    out[n] = '\0';
+    ovsa_b64_encode(md, sizeof(md), out, 1);
 
     return OVSA_OK;
 }
