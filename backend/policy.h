@@ -3,7 +3,7 @@
  * answer code means (HTTP status, verdict, message), how long a valid
  * answer may be trusted, which identifiers are acceptable, and how a
  * customer-license payload becomes the record stored in Redis.
- * Unit-tested in backend/test_unit.c.
+ * Unit-tested in backend/test/unit_test.c.
  */
 
 #ifndef OVSA_POLICY_H

@@ -1,7 +1,7 @@
 /*
- * test_unit.c: cmocka unit tests of the pure parts of ovsa-backend:
+ * unit_test.c: cmocka unit tests of the pure parts of ovsa-backend:
  * policy.c (answer codes, valid_until, identifiers, license records) and
- * json.c (request validation).  Run by t/034-backend-unit.t.
+ * json.c (request validation).  Run by t/010-unit.t.
  */
 
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /*
- * ovsa_license_test.c: cmocka unit tests of lib/ovsa_license.c, run by
- * t/070-license-lib.t.  Keys and certificates are made in memory; the
+ * license_test.c: cmocka unit tests of lib/ovsa_license.c, run by
+ * t/010-unit.t.  Keys and certificates are made in memory; the
  * field tests sign their (invalid) payloads with a JWS signer of their own,
  * written here independently of the library's.
  */
