@@ -43,7 +43,8 @@ $(BUILD)/bin/ovsactl: $(BUILD)/backend/ovsactl.o $(LIBOVSA)
 
 # cmocka unit tests of the pure parts (run by t/034-backend-unit.t)
 $(BUILD)/test/backend-unit: $(BUILD)/backend/test_unit.o \
-        $(BUILD)/backend/policy.o $(BUILD)/backend/json.o $(LIBOVSA)
+        $(BUILD)/backend/policy.o $(BUILD)/backend/json.o \
+        $(BUILD)/backend/license.o $(LIBOVSA)
 	@mkdir -p $(dir $@)
 	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
