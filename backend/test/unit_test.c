@@ -1,18 +1,23 @@
 /*
  * unit_test.c: cmocka unit tests of the pure parts of ovsa-backend:
- * policy.c (answer codes, valid_until, identifiers, license records) and
- * json.c (request validation).  Run by t/010-unit.t.
+ * policy.c (answer codes, valid_until, the backend's own identifiers),
+ * json.c (request validation, license ids by lib's rule) and license.c's
+ * record (what an import stores from the license lib parsed).  Run by
+ * t/010-unit.t.
  */
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "json.h"
+#include "license.h"
 #include "policy.h"
 
 #define PIN_A "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -63,19 +68,6 @@ test_valid_until(void **state)
 static void
 test_identifiers(void **state)
 {
-    char  big[OVSA_ID_MAX + 2];
-
-    assert_true(ovsa_policy_id_ok("lic-001.a_b"));
-    assert_false(ovsa_policy_id_ok(""));
-    assert_false(ovsa_policy_id_ok("a b"));
-    assert_false(ovsa_policy_id_ok("a/b"));
-    assert_false(ovsa_policy_id_ok("a:b"));
-    memset(big, 'a', sizeof(big) - 1);
-    big[sizeof(big) - 1] = '\0';
-    assert_false(ovsa_policy_id_ok(big));
-    big[OVSA_ID_MAX] = '\0';
-    assert_true(ovsa_policy_id_ok(big));
-
     assert_true(ovsa_policy_text_ok("host 1 / eth0 = 00:11"));
     assert_false(ovsa_policy_text_ok(""));
     assert_false(ovsa_policy_text_ok("tab\there"));
@@ -84,155 +76,158 @@ test_identifiers(void **state)
     assert_true(ovsa_policy_hex_ok("00ff", 4));
     assert_false(ovsa_policy_hex_ok("00fg", 4));
     assert_false(ovsa_policy_hex_ok("00ff0", 4));
-
-    assert_true(ovsa_policy_pin_ok(PIN_A));
-    assert_false(ovsa_policy_pin_ok("sha1//AAAA"));
-    assert_false(ovsa_policy_pin_ok("sha256//AAAA="));
-    assert_false(ovsa_policy_pin_ok(
-        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*="));
-
-    assert_true(ovsa_policy_type_ok("floating"));
-    assert_false(ovsa_policy_type_ok("Floating"));
 }
 
 
-/* A valid payload of the given type, with the limits it needs. */
-static json_t *
-payload(const char *type)
+/* license_id and request_id follow lib's license-id rule exactly. */
+static void
+test_request_ids(void **state)
 {
-    json_t  *p;
+    char           body[512], id[OVSA_LICENSE_ID_MAX + 2];
+    json_t        *o;
+    const char    *s;
+    ovsa_reqerr_t  re;
+    size_t         i;
+    static const struct {
+        const char  *id;
+        int          ok;
+    } rows[] = {
+        { "lic-001.a_B", 1 }, { "a b", 0 }, { "a/b", 0 }, { "a:b", 0 },
+        { "caf\xc3\xa9", 0 }, { "", 0 }
+    };
 
-    p = json_pack("{si ss si si s{ss sn} ss ss s{si si si si} sb si sn"
-                  " s[{ss s{ss ss}}]}",
-                  "ovsa", 1, "license_id", "L1", "version", 3,
-                  "issued_at", 1700000000,
-                  "customer", "name", "ACME", "cert_sha256",
-                  "product", "P", "type", type,
-                  "limits", "usage", 10, "max_activations", 2, "seats", 5,
-                  "lease_seconds", 60,
-                  "require_hardware_key", 0, "sync_interval", 600,
-                  "expires_at",
-                  "servers", "url", "https://a.example",
-                  "pins", "current", PIN_A, "future", PIN_B);
-    assert_non_null(p);
-
-    if (strcmp(type, "time-limited") == 0) {
-        json_object_set_new(p, "expires_at", json_integer(1900000000));
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        snprintf(body, sizeof(body), "{\"license_id\":\"%s\"}", rows[i].id);
+        o = ovsa_json_object(body, strlen(body), &re);
+        assert_non_null(o);
+        assert_int_equal(ovsa_license_id_valid(rows[i].id), rows[i].ok);
+        assert_int_equal(ovsa_json_str(o, "license_id", 1, OVSA_STR_ID, &s,
+                                       &re), rows[i].ok ? 0 : -1);
+        json_decref(o);
     }
 
-    return p;
+    /* the length bound is lib's OVSA_LICENSE_ID_MAX */
+    memset(id, 'x', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    for (i = OVSA_LICENSE_ID_MAX; i <= OVSA_LICENSE_ID_MAX + 1; i++) {
+        id[i] = '\0';
+        snprintf(body, sizeof(body), "{\"request_id\":\"%s\"}", id);
+        o = ovsa_json_object(body, strlen(body), &re);
+        assert_int_equal(ovsa_json_str(o, "request_id", 1, OVSA_STR_ID, &s,
+                                       &re),
+                         i == OVSA_LICENSE_ID_MAX ? 0 : -1);
+        json_decref(o);
+        id[i] = 'x';
+    }
+    assert_string_equal(re.field, "request_id");
+}
+
+
+/* A license as lib's parser returns it, with n servers. */
+static ovsa_license_t *
+parsed(ovsa_license_type_t type, size_t n)
+{
+    size_t           i;
+    char             url[64];
+    ovsa_license_t  *lic;
+
+    lic = calloc(1, sizeof(*lic));
+    assert_non_null(lic);
+    lic->id = strdup("L1");
+    lic->version = 3;
+    lic->issued_at = 1700000000;
+    lic->customer_name = strdup("M\xc3\xbcller & S\xc3\xb6hne GmbH");
+    lic->product = strdup("\xe9\xa1\x94 \xce\xa9");
+    lic->type = type;
+    lic->limits.seats = 5;
+    lic->limits.lease_seconds = 60;
+    lic->sync_interval = 600;
+    lic->servers = calloc(n, sizeof(ovsa_license_server_t));
+    assert_non_null(lic->servers);
+    lic->nservers = n;
+
+    for (i = 0; i < n; i++) {
+        snprintf(url, sizeof(url), "https://ls%zu.example", i);
+        lic->servers[i].url = strdup(url);
+        lic->servers[i].pin_current = strdup(i % 2 ? PIN_B : PIN_A);
+        lic->servers[i].pin_future = i % 3 == 0 ? strdup(PIN_B) : NULL;
+    }
+
+    return lic;
+}
+
+
+/* The value of field in the import arguments, or NULL. */
+static const char *
+arg(const ovsa_import_t *imp, const char *field)
+{
+    int  i;
+
+    for (i = 2; i + 1 < imp->nargs; i += 2) {
+        if (strcmp(imp->args[i], field) == 0) {
+            return imp->args[i + 1];
+        }
+    }
+
+    return NULL;
 }
 
 
 static void
-test_record_ok(void **state)
+test_record(void **state)
 {
-    json_t         *p;
-    ovsa_err_t      err;
-    ovsa_record_t   rec;
-
-    p = payload("floating");
-    json_object_set_new(json_object_get(p, "customer"), "cert_sha256",
-        json_string("ABCDEF0123456789ABCDEF0123456789"
-                    "ABCDEF0123456789ABCDEF0123456789"));
-
-    assert_int_equal(ovsa_policy_record(p, &rec, &err), 0);
-    assert_string_equal(rec.id, "L1");
-    assert_int_equal(rec.version, 3);
-    assert_string_equal(rec.type, "floating");
-    assert_int_equal(rec.seats, 5);
-    assert_int_equal(rec.lease_seconds, 60);
-    assert_int_equal(rec.sync_interval, 600);
-    assert_int_equal(rec.expires_at, 0);
-    assert_string_equal(rec.cert, "abcdef0123456789abcdef0123456789"
-                                  "abcdef0123456789abcdef0123456789");
-    assert_string_equal(rec.pins, PIN_A " " PIN_B);
-    json_decref(p);
-
-    p = payload("time-limited");
-    assert_int_equal(ovsa_policy_record(p, &rec, &err), 0);
-    assert_int_equal(rec.expires_at, 1900000000);
-    json_decref(p);
-}
-
-
-/* Asserts that p is refused with a message containing needle. */
-static void
-refused(json_t *p, const char *needle)
-{
+    size_t         i;
+    char           want[2048];
     ovsa_err_t     err;
-    ovsa_record_t  rec;
+    ovsa_import_t  imp;
 
-    memset(&err, 0, sizeof(err));
-    assert_int_equal(ovsa_policy_record(p, &rec, &err), -1);
-    assert_int_equal(err.code, OVSA_E_LIC_FIELD);
-    if (strstr(err.msg, needle) == NULL) {
-        fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
+    /* a perpetual license with an expiry stores it: it is enforced */
+    memset(&imp, 0, sizeof(imp));
+    imp.lic = parsed(OVSA_LIC_PERPETUAL, 1);
+    imp.lic->expires_at = 1900000000;
+    imp.jws = strdup("{\"payload\":\"x\"}");
+    assert_int_equal(ovsa_import_record(&imp, &err), OVSA_OK);
+    assert_int_equal(imp.nargs, OVSA_IMPORT_NARGS);
+    assert_string_equal(imp.args[0], "3");
+    assert_string_equal(imp.args[1], "L1");
+    assert_string_equal(arg(&imp, "id"), "L1");
+    assert_string_equal(arg(&imp, "ver"), "3");
+    assert_string_equal(arg(&imp, "type"), "perpetual");
+    assert_string_equal(arg(&imp, "exp"), "1900000000");
+    assert_string_equal(arg(&imp, "usage"), "0");
+    assert_string_equal(arg(&imp, "seats"), "5");
+    assert_string_equal(arg(&imp, "lease_s"), "60");
+    assert_string_equal(arg(&imp, "hwreq"), "0");
+    assert_string_equal(arg(&imp, "sync"), "600");
+    assert_string_equal(arg(&imp, "issued"), "1700000000");
+    assert_string_equal(arg(&imp, "cert"), "");
+    assert_string_equal(arg(&imp, "pins"), PIN_A " " PIN_B);
+    assert_string_equal(arg(&imp, "customer"),
+                        "M\xc3\xbcller & S\xc3\xb6hne GmbH");
+    assert_string_equal(arg(&imp, "product"), "\xe9\xa1\x94 \xce\xa9");
+    assert_string_equal(arg(&imp, "jws"), "{\"payload\":\"x\"}");
+    ovsa_import_free(&imp);
+    assert_null(imp.lic);
+
+    /* without an expiry: 0; every pin of 12 servers, in order */
+    imp.lic = parsed(OVSA_LIC_FLOATING, 12);
+    imp.lic->customer_cert_sha256 = strdup("abcdef0123456789abcdef0123456789"
+                                           "abcdef0123456789abcdef0123456789");
+    imp.lic->require_hardware_key = 1;
+    imp.jws = strdup("{}");
+    assert_int_equal(ovsa_import_record(&imp, &err), OVSA_OK);
+    assert_string_equal(arg(&imp, "type"), "floating");
+    assert_string_equal(arg(&imp, "exp"), "0");
+    assert_string_equal(arg(&imp, "hwreq"), "1");
+    assert_string_equal(arg(&imp, "cert"), imp.lic->customer_cert_sha256);
+    want[0] = '\0';
+    for (i = 0; i < 12; i++) {
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s%s%s",
+                 i ? " " : "", i % 2 ? PIN_B : PIN_A,
+                 i % 3 == 0 ? " " : "", i % 3 == 0 ? PIN_B : "");
     }
-    json_decref(p);
-}
-
-
-static void
-test_record_refused(void **state)
-{
-    json_t  *p;
-
-    p = payload("perpetual");
-    json_object_set_new(p, "sync_interval", json_integer(299));
-    refused(p, "sync_interval");
-
-    p = payload("perpetual");
-    json_object_set_new(p, "sync_interval", json_integer(86401));
-    refused(p, "sync_interval");
-
-    p = payload("perpetual");
-    json_object_set_new(p, "type", json_string("trial"));
-    refused(p, "type");
-
-    p = payload("perpetual");
-    json_object_set_new(p, "expires_at", json_integer(1900000000));
-    refused(p, "perpetual");
-
-    refused(json_pack("{}"), "ovsa");
-
-    p = payload("time-limited");
-    json_object_set_new(p, "expires_at", json_null());
-    refused(p, "time-limited");
-
-    p = payload("usage-count");
-    json_object_set_new(json_object_get(p, "limits"), "usage",
-                        json_integer(0));
-    refused(p, "limits.usage");
-
-    p = payload("node-locked");
-    json_object_del(json_object_get(p, "limits"), "max_activations");
-    refused(p, "max_activations");
-
-    p = payload("floating");
-    json_object_set_new(json_object_get(p, "limits"), "seats",
-                        json_integer(0));
-    refused(p, "seats");
-
-    p = payload("floating");
-    json_object_set_new(json_object_get(p, "limits"), "seats",
-                        json_string("5"));
-    refused(p, "limits.seats");
-
-    p = payload("perpetual");
-    json_object_set_new(json_object_get(p, "customer"), "cert_sha256",
-                        json_string("abc"));
-    refused(p, "customer.cert_sha256");
-
-    p = payload("perpetual");
-    json_object_set_new(json_object_get(json_array_get(
-        json_object_get(p, "servers"), 0), "pins"), "current",
-        json_string("sha256//short"));
-    refused(p, "servers[0].pins");
-
-    p = payload("perpetual");
-    json_object_set_new(p, "license_id", json_string("bad id"));
-    refused(p, "license_id");
+    assert_string_equal(arg(&imp, "pins"), want);
+    ovsa_import_free(&imp);
 }
 
 
@@ -299,8 +294,8 @@ main(void)
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_valid_until),
         cmocka_unit_test(test_identifiers),
-        cmocka_unit_test(test_record_ok),
-        cmocka_unit_test(test_record_refused),
+        cmocka_unit_test(test_request_ids),
+        cmocka_unit_test(test_record),
         cmocka_unit_test(test_json),
     };
 
