@@ -396,10 +396,11 @@ ngx_http_ovsa_sign_collect(ngx_http_request_t *r,
 
 
 /*
- * At the last buffer: digest, signature base, then the signature, in the
- * event loop with a software key.  A hardware key signs in a thread pool
- * (ngx_http_ovsa_hwkey.c): the answer stays held (NGX_AGAIN) until the
- * request is re-driven with the result.
+ * At the last buffer: ovsa_sig_prepare() (digest, parameters, base) in the
+ * event loop, then ovsa_sig_finish() (the signature with the signer
+ * prepared at start): here with a software key, in a thread pool with a
+ * hardware key (ngx_http_ovsa_hwkey.c), where the answer stays held
+ * (NGX_AGAIN) until the request is re-driven with the result.
  */
 
 static ngx_int_t
@@ -411,7 +412,6 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     ovsa_err_t                      err;
     ngx_table_elt_t                *nonce;
     ovsa_sig_msg_t                  msg;
-    ovsa_sig_params_t               params;
     ngx_http_ovsa_sign_loc_conf_t  *slcf;
     ngx_http_ovsa_main_conf_t      *omcf;
     char                            sig[OVSA_SIG_FIELD_MAX];
@@ -419,7 +419,7 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_ovsa_sign_filter_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
 
-    if (omcf->signer.pkey == NULL && !omcf->conf->hw_enabled) {
+    if (omcf->signer.ctx == NULL && !omcf->conf->hw_enabled) {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "no signing key loaded", NULL);
     }
@@ -462,39 +462,31 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
                                        "out of memory", NULL);
     }
 
-    base_size = 1024 + msg.content_type.len + msg.nonce.len + msg.method.len
-                + msg.target_uri.len + OVSA_SIG_INPUT_MAX;
+    /* the cheap part, here: digest, parameters, Signature-Input, base */
+    base_size = ovsa_sig_base_max(&msg);
     base = ngx_pnalloc(r->pool, base_size);
     if (base == NULL) {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "out of memory", NULL);
     }
 
-    msg.content_digest.data = ctx->digest;
-    msg.content_digest.len = OVSA_DIGEST_FIELD_LEN;
-
-    if (ovsa_digest_field(ctx->body ? ctx->body : (u_char *) "", ctx->len,
-                          ctx->digest, &err) != OVSA_OK
-        || ovsa_sig_params_init(&params, &omcf->signer, ngx_time(),
-                                (long) slcf->ttl, &err) != OVSA_OK
-        || ovsa_sig_input_field(&params, ctx->input, &err) != OVSA_OK
-        || ovsa_sig_base(&msg, &params, (char *) base, base_size, &base_len,
-                         &err) != OVSA_OK)
+    if (ovsa_sig_prepare(&omcf->signer, &msg,
+                         ctx->body ? ctx->body : (u_char *) "", ctx->len,
+                         ngx_time(), (long) slcf->ttl, ctx->digest,
+                         ctx->input, (char *) base, base_size, &base_len,
+                         &err)
+        != OVSA_OK)
     {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "signing failed", &err);
     }
 
-    if (base_len > base_size) {
-        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
-                                       "signature base too large", NULL);
-    }
-
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ovsa_sign: base \"%*s\"", base_len, base);
 
+    /* the signature: in the thread pool with a hardware key */
     if (omcf->conf->hw_enabled) {
-        if (ngx_http_ovsa_hwkey_sign(r, &params, (char *) base, base_len,
+        if (ngx_http_ovsa_hwkey_sign(r, (char *) base, base_len,
                                      ngx_http_ovsa_sign_hw_done, ctx, &err)
             != NGX_OK)
         {
@@ -509,8 +501,8 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
         return NGX_AGAIN;
     }
 
-    if (ovsa_sig_sign(omcf->signer.pkey, &params, (char *) base, base_len,
-                      sig, &err) != OVSA_OK)
+    if (ovsa_sig_finish(&omcf->signer, (char *) base, base_len, sig, &err)
+        != OVSA_OK)
     {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "signing failed", &err);
@@ -992,14 +984,8 @@ ngx_http_ovsa_sign_init(ngx_conf_t *cf)
 static void *
 ngx_http_ovsa_sign_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_ovsa_sign_main_conf_t  *smcf;
-
-    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ovsa_sign_main_conf_t));
-    if (smcf == NULL) {
-        return NULL;
-    }
-
-    return smcf;
+    /* "used" starts unset; NULL when out of memory */
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ovsa_sign_main_conf_t));
 }
 
 

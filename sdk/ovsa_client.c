@@ -54,6 +54,8 @@ struct ovsa_client_s {
     int      pin_sigs;      /* license mode: pins anchor signatures too */
     char    *cert_file;     /* TLS client certificate, or NULL */
     char    *key_file;
+    const char *cert_type;  /* "PEM" or "DER", for libcurl */
+    const char *key_type;
     long     skew;
     long     timeout_ms;
     time_t   at;
@@ -200,6 +202,26 @@ ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
 }
 
 
+/* libcurl's name of a file's encoding: "DER" or "PEM" */
+static const char *
+ovsa_client_file_type(const char *file)
+{
+    int            fd;
+    ssize_t        n;
+    unsigned char  head[2];
+
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return "PEM";
+    }
+
+    n = read(fd, head, sizeof(head));
+    close(fd);
+
+    return (n > 0 && ovsa_is_der(head, (size_t) n)) ? "DER" : "PEM";
+}
+
+
 /* The TLS client certificate: checked here for clear errors. */
 static int
 ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
@@ -220,6 +242,10 @@ ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
     if (c->cert_file == NULL || c->key_file == NULL) {
         return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
     }
+
+    /* PEM or DER, as the checks above accepted them */
+    c->cert_type = ovsa_client_file_type(c->cert_file);
+    c->key_type = ovsa_client_file_type(c->key_file);
 
     return OVSA_OK;
 }
@@ -640,9 +666,9 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
     if (c->cert_file != NULL) {
         /* customer binding: nginx hashes this certificate for the backend */
         curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
-        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, c->cert_type);
         curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
-        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, c->key_type);
     }
 
     if (c->pins != NULL) {
@@ -1106,7 +1132,7 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
         goto end;
     }
 
-    /* the keyid names the chain; everything is checked again below */
+    /* parsed once: the keyid names the chain, the rest is verified below */
     if (ovsa_sig_parse(ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), &p, sig,
                        &sig_len, err) != OVSA_OK)
@@ -1121,17 +1147,7 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     /* stale or future answers fail before any chain is fetched */
     now = c->at ? c->at : time(NULL);
 
-    if (p.created > (long long) now + c->skew) {
-        ovsa_err_set(err, OVSA_E_SIG_CREATED, "signature: created %lld is "
-                     "%lld s ahead of local time (skew %ld)", p.created,
-                     p.created - (long long) now, c->skew);
-        goto end;
-    }
-
-    if (p.expires <= (long long) now - c->skew) {
-        ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "signature: expired at %lld, "
-                     "%lld s ago (skew %ld)", p.expires,
-                     (long long) now - p.expires, c->skew);
+    if (ovsa_sig_check_time(&p, now, c->skew, err) != OVSA_OK) {
         goto end;
     }
 
@@ -1160,10 +1176,8 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     msg.method = ovsa_client_str(method);
     msg.target_uri = ovsa_client_str(target);
 
-    if (ovsa_sig_verify(pub, &msg,
-                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
-                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), now,
-                        c->skew, NULL, err) != OVSA_OK)
+    if (ovsa_sig_verify_parsed(pub, &msg, &p, sig, sig_len, now, c->skew,
+                               err) != OVSA_OK)
     {
         goto end;
     }
