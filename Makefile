@@ -28,6 +28,7 @@ BINS       :=
 all: module bins
 
 include $(wildcard */build.mk)
+include lib/test/build.mk
 
 bins: $(BINS)
 
