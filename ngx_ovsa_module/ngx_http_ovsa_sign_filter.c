@@ -94,6 +94,9 @@ static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
 static ngx_int_t ngx_http_ovsa_sign_replace(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_ovsa_sign_content_type(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_ovsa_sign_headers(ngx_list_t *list,
+    ngx_str_t *names, ngx_uint_t nnames, ngx_uint_t drop,
+    ngx_table_elt_t **last);
 static ngx_table_elt_t *ngx_http_ovsa_sign_nonce(ngx_http_request_t *r,
     ngx_uint_t *valid);
 static void ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r);
@@ -765,18 +768,21 @@ ngx_http_ovsa_sign_content_type(ngx_http_request_t *r)
 }
 
 
-/* The request's one OVSA-Nonce header; *valid when it is well-formed. */
+/*
+ * Walks a header list: counts the headers named one of names (any case),
+ * sets *last to the last of them, and with drop hides them (hash = 0).
+ */
 
-static ngx_table_elt_t *
-ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
+static ngx_uint_t
+ngx_http_ovsa_sign_headers(ngx_list_t *list, ngx_str_t *names,
+    ngx_uint_t nnames, ngx_uint_t drop, ngx_table_elt_t **last)
 {
-    ngx_uint_t        i, n;
+    ngx_uint_t        i, k, n;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
+    ngx_table_elt_t  *h;
 
-    found = NULL;
     n = 0;
-    part = &r->headers_in.headers.part;
+    part = &list->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -791,14 +797,41 @@ ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("OVSA-Nonce") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "OVSA-Nonce",
-                               sizeof("OVSA-Nonce") - 1) == 0)
-        {
-            found = &h[i];
-            n++;
+        for (k = 0; k < nnames; k++) {
+            if (h[i].key.len == names[k].len
+                && ngx_strncasecmp(h[i].key.data, names[k].data,
+                                   names[k].len) == 0)
+            {
+                n++;
+
+                if (last != NULL) {
+                    *last = &h[i];
+                }
+
+                if (drop) {
+                    h[i].hash = 0;
+                }
+            }
         }
     }
+
+    return n;
+}
+
+
+/* The request's one OVSA-Nonce header; *valid when it is well-formed. */
+
+static ngx_table_elt_t *
+ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
+{
+    ngx_uint_t        n;
+    ngx_table_elt_t  *found;
+
+    static ngx_str_t  name = ngx_string("OVSA-Nonce");
+
+    found = NULL;
+    n = ngx_http_ovsa_sign_headers(&r->headers_in.headers, &name, 1, 0,
+                                   &found);
 
     /* two nonces are no nonce */
     *valid = (n == 1 && ovsa_nonce_valid((char *) found->value.data,
@@ -813,10 +846,6 @@ ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
 static void
 ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r)
 {
-    ngx_uint_t        i, k;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
     static ngx_str_t  names[] = {
         ngx_string("Content-Digest"),
         ngx_string("Signature-Input"),
@@ -826,30 +855,9 @@ ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r)
         ngx_string("Digest")
     };
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-            if (h[i].key.len == names[k].len
-                && ngx_strncasecmp(h[i].key.data, names[k].data,
-                                   names[k].len) == 0)
-            {
-                h[i].hash = 0;
-            }
-        }
-    }
+    (void) ngx_http_ovsa_sign_headers(&r->headers_out.headers, names,
+                                      sizeof(names) / sizeof(names[0]), 1,
+                                      NULL);
 }
 
 
