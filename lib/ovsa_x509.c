@@ -142,13 +142,15 @@ ovsa_chain_pem(const char *pem, size_t len, const char *what,
 }
 
 
-int
-ovsa_is_der(const void *data, size_t len)
+/*
+ * DER or PEM: a DER certificate is a SEQUENCE longer than 127 bytes, so
+ * it starts with 0x30 and a long-form length (0x81..0x84); no text starts
+ * with these two bytes.
+ */
+static int
+ovsa_is_der(const unsigned char *p, size_t len)
 {
-    const unsigned char  *p = data;
-
-    /* text never starts with these two bytes */
-    return len >= 2 && p[0] == 0x30 && (p[1] & 0x80);
+    return len >= 2 && p[0] == 0x30 && p[1] >= 0x81 && p[1] <= 0x84;
 }
 
 
@@ -164,7 +166,7 @@ ovsa_chain_load_mem(const char *data, size_t len, const char *what,
         return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", what);
     }
 
-    if (ovsa_is_der(data, len)) {
+    if (ovsa_is_der((const unsigned char *) data, len)) {
         rc = ovsa_chain_der((const unsigned char *) data, len, what, chain,
                             err);
     } else {

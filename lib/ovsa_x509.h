@@ -38,13 +38,6 @@ int ovsa_chain_load_mem(const char *data, size_t len, const char *what,
     STACK_OF(X509) **out, ovsa_err_t *err);
 
 /*
- * Returns 1 when data starts like DER (a SEQUENCE with a long-form
- * length, as every certificate and private key has), 0 for anything else
- * (PEM, text): how the loaders tell the two encodings apart.
- */
-int ovsa_is_der(const void *data, size_t len);
-
-/*
  * Loads a file of exactly one certificate, PEM or DER (else OVSA_E_PEM);
  * the caller frees it with X509_free().
  */
