@@ -6,11 +6,14 @@
 #   make deps       install the Debian packages the build and tests need
 #
 # Each component adds its programs in its own build.mk: lib/, backend/,
-# tools/, sdk/.  Everything lands in build/.
+# tools/, sdk/; its C unit tests live beside it in <dir>/test/ with their
+# own build.mk (<dir>/test/<name>_test.c -> build/test/<dir>_<name>_test,
+# all run by t/010-unit.t).  A build.mk uses only what the directories
+# below it provide (lib/ uses nothing).  Everything lands in build/.
 
 BUILD      := $(CURDIR)/build
 NGX_SRC    ?= /usr/share/nginx/src
-PKGS       := openssl yaml-0.1 jansson libcurl libmicrohttpd
+PKGS       := openssl yaml-0.1 jansson libcurl libmicrohttpd p11-kit-1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhiredis
 
@@ -22,13 +25,13 @@ OVSA_LDFLAGS = -Wl,-z,relro -Wl,-z,now
 
 LIBOVSA    := $(BUILD)/lib/libovsa.a
 BINS       :=
+UNIT_TESTS :=
 
 .PHONY: all module test bench deps clean demo
 
 all: module bins
 
-include $(wildcard */build.mk)
-include lib/test/build.mk
+include $(wildcard */build.mk) $(wildcard */test/build.mk)
 
 bins: $(BINS)
 

@@ -1,5 +1,5 @@
-# backend/: ovsa-backend, the license-state daemon on Redis, and ovsactl,
-# its admin CLI.  The Lua scripts in backend/lua/ are embedded at build
+# backend/: ovsa-backend, the license-state daemon on Redis (its admin
+# CLI, ovsactl, is in tools/).  The Lua scripts in backend/lua/ are embedded at build
 # time: each operation's script is _common.lua followed by <op>.lua,
 # NUL-terminated, in the generated $(BUILD)/backend/lua_scripts.c.
 
@@ -12,8 +12,7 @@ BACKEND_OBJS    := $(BACKEND_SRCS:%.c=$(BUILD)/%.o) \
                    $(BUILD)/backend/lua_scripts.o
 BACKEND_HDRS    := $(wildcard backend/*.h) $(wildcard lib/*.h)
 
-BINS += $(BUILD)/bin/ovsa-backend $(BUILD)/bin/ovsactl \
-        $(BUILD)/test/backend-unit $(BUILD)/test/backend-sign
+BINS += $(BUILD)/bin/ovsa-backend
 
 $(BUILD)/backend/%.o: backend/%.c $(BACKEND_HDRS)
 	@mkdir -p $(dir $@)
@@ -36,18 +35,3 @@ $(BUILD)/bin/ovsa-backend: $(BACKEND_OBJS) $(LIBOVSA)
 	@mkdir -p $(dir $@)
 	$(CC) $(OVSA_LDFLAGS) -o $@ $(BACKEND_OBJS) $(LIBOVSA) $(PKG_LIBS) \
 	  -lpthread
-
-$(BUILD)/bin/ovsactl: $(BUILD)/backend/ovsactl.o $(LIBOVSA)
-	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS)
-
-# cmocka unit tests of the pure parts (run by t/034-backend-unit.t)
-$(BUILD)/test/backend-unit: $(BUILD)/backend/test_unit.o \
-        $(BUILD)/backend/policy.o $(BUILD)/backend/json.o $(LIBOVSA)
-	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-
-# test helper: signs a payload with lib/ovsa_license (t/03*-backend-*.t)
-$(BUILD)/test/backend-sign: $(BUILD)/backend/test_sign.o $(LIBOVSA)
-	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "ovsa_license.h"
 #include "policy.h"
 
 
@@ -87,16 +88,13 @@ ovsa_json_str(json_t *obj, const char *name, int required,
 
     switch (kind) {
     case OVSA_STR_ID:
-        ok = ovsa_policy_id_ok(s);
+        ok = ovsa_license_id_valid(s);
         break;
     case OVSA_STR_TEXT:
         ok = ovsa_policy_text_ok(s);
         break;
-    case OVSA_STR_LEASE:
-        ok = ovsa_policy_hex_ok(s, OVSA_LEASE_ID_LEN);
-        break;
     default:
-        ok = ovsa_policy_pin_ok(s);
+        ok = ovsa_policy_hex_ok(s, OVSA_LEASE_ID_LEN);
         break;
     }
 
@@ -104,8 +102,7 @@ ovsa_json_str(json_t *obj, const char *name, int required,
         return ovsa_json_bad_field(re, name, "%s",
             kind == OVSA_STR_ID ? "not 1..128 of [A-Za-z0-9._-]"
             : kind == OVSA_STR_TEXT ? "not 1..256 printable ASCII characters"
-            : kind == OVSA_STR_LEASE ? "not a lease id (32 hex digits)"
-            : "not a pin sha256//<base64>");
+            : "not a lease id (32 hex digits)");
     }
 
     *out = s;

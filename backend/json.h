@@ -17,10 +17,9 @@ typedef struct {
 
 /* What a string field must look like. */
 typedef enum {
-    OVSA_STR_ID,        /* ovsa_policy_id_ok: license_id, request_id */
+    OVSA_STR_ID,        /* ovsa_license_id_valid: license_id, request_id */
     OVSA_STR_TEXT,      /* ovsa_policy_text_ok: hwid, client_id */
-    OVSA_STR_LEASE,     /* 32 hex digits */
-    OVSA_STR_PIN        /* sha256//<base64> */
+    OVSA_STR_LEASE      /* 32 hex digits */
 } ovsa_str_kind_t;
 
 /*

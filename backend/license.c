@@ -2,13 +2,15 @@
  * license.c: verify a customer license for import (see license.h).
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "license.h"
-#include "ovsa_license.h"
+#include "ovsa_pin.h"
 #include "ovsa_x509.h"
 
 struct ovsa_isv_s {
@@ -70,29 +72,27 @@ int
 ovsa_import_verify(const ovsa_isv_t *isv, const char *text, size_t len,
     ovsa_import_t *imp, const char **answer, ovsa_err_t *err)
 {
-    int              ret;
-    json_t          *jws;
-    json_error_t     jerr;
-    ovsa_license_t  *lic;
+    int            ret;
+    json_t        *jws;
+    json_error_t   jerr;
 
     ret = OVSA_ERR;
-    lic = NULL;
     jws = NULL;
     memset(imp, 0, sizeof(*imp));
     *answer = "LICENSE_INVALID";
 
-    if (ovsa_license_parse(text, len, &lic, err) != OVSA_OK) {
+    if (ovsa_license_parse(text, len, &imp->lic, err) != OVSA_OK) {
         goto end;
     }
 
-    if (ovsa_license_trusted(lic, isv->certs, isv->n, err) != OVSA_OK) {
+    if (ovsa_license_trusted(imp->lic, isv->certs, isv->n, err) != OVSA_OK) {
         *answer = "LICENSE_UNTRUSTED";
         goto end;
     }
 
-    imp->payload = json_loads(lic->payload, 0, &jerr);
-    jws = json_loads(lic->jws, 0, &jerr);
-    if (imp->payload == NULL || jws == NULL) {
+    /* stored compact: a check answer embeds it as a JSON object */
+    jws = json_loads(imp->lic->jws, 0, &jerr);
+    if (jws == NULL) {
         ovsa_err_set(err, OVSA_E_LIC_SYNTAX, "license: %s", jerr.text);
         goto end;
     }
@@ -103,11 +103,7 @@ ovsa_import_verify(const ovsa_isv_t *isv, const char *text, size_t len,
         goto end;
     }
 
-    if (ovsa_policy_record(imp->payload, &imp->rec, err) != OVSA_OK) {
-        goto end;
-    }
-
-    ret = OVSA_OK;
+    ret = ovsa_import_record(imp, err);
 
 end:
 
@@ -116,16 +112,90 @@ end:
     }
 
     json_decref(jws);
-    ovsa_license_free(lic);
 
     return ret;
+}
+
+
+/* Appends one field/value pair to the import arguments. */
+static void
+ovsa_import_arg(ovsa_import_t *imp, const char *field, const char *value)
+{
+    imp->args[imp->nargs++] = field;
+    imp->args[imp->nargs++] = value;
+}
+
+
+/* Appends a field whose value is a number, formatted into imp->num. */
+static void
+ovsa_import_num(ovsa_import_t *imp, int *k, const char *field, int64_t v)
+{
+    snprintf(imp->num[*k], sizeof(imp->num[0]), "%lld", (long long) v);
+    ovsa_import_arg(imp, field, imp->num[(*k)++]);
+}
+
+
+int
+ovsa_import_record(ovsa_import_t *imp, ovsa_err_t *err)
+{
+    int                     k;
+    char                   *p;
+    size_t                  i;
+    const ovsa_license_t   *lic;
+    ovsa_license_server_t  *s;
+
+    lic = imp->lic;
+
+    /* at most 2 pins of OVSA_PIN_LEN per server, each with a separator */
+    imp->pins = malloc(lic->nservers * 2 * (OVSA_PIN_LEN + 1) + 1);
+    if (imp->pins == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "license: no memory");
+    }
+
+    p = imp->pins;
+    *p = '\0';
+    for (i = 0; i < lic->nservers; i++) {
+        s = &lic->servers[i];
+        p += sprintf(p, "%s%s", p == imp->pins ? "" : " ", s->pin_current);
+        if (s->pin_future != NULL) {
+            p += sprintf(p, " %s", s->pin_future);
+        }
+    }
+
+    k = 0;
+    imp->nargs = 2;
+    ovsa_import_arg(imp, "id", lic->id);
+    ovsa_import_num(imp, &k, "ver", lic->version);
+
+    /* import.lua compares the version before it writes the pairs */
+    imp->args[0] = imp->num[0];
+    imp->args[1] = lic->id;
+
+    ovsa_import_arg(imp, "type", ovsa_license_type_name(lic->type));
+    ovsa_import_num(imp, &k, "exp", lic->expires_at);
+    ovsa_import_num(imp, &k, "usage", lic->limits.usage);
+    ovsa_import_num(imp, &k, "maxact", lic->limits.max_activations);
+    ovsa_import_num(imp, &k, "seats", lic->limits.seats);
+    ovsa_import_num(imp, &k, "lease_s", lic->limits.lease_seconds);
+    ovsa_import_arg(imp, "hwreq", lic->require_hardware_key ? "1" : "0");
+    ovsa_import_num(imp, &k, "sync", lic->sync_interval);
+    ovsa_import_arg(imp, "cert", lic->customer_cert_sha256
+                                 ? lic->customer_cert_sha256 : "");
+    ovsa_import_arg(imp, "pins", imp->pins);
+    ovsa_import_arg(imp, "product", lic->product);
+    ovsa_import_arg(imp, "customer", lic->customer_name);
+    ovsa_import_num(imp, &k, "issued", lic->issued_at);
+    ovsa_import_arg(imp, "jws", imp->jws);
+
+    return OVSA_OK;
 }
 
 
 void
 ovsa_import_free(ovsa_import_t *imp)
 {
-    json_decref(imp->payload);
+    ovsa_license_free(imp->lic);
     free(imp->jws);
+    free(imp->pins);
     memset(imp, 0, sizeof(*imp));
 }

@@ -12,7 +12,7 @@
 
 #include "backend.h"
 #include "license.h"
-#include "policy.h"
+#include "ovsa_pin.h"
 #include "store.h"
 
 #define OVSA_ADMIN_LICENSES  "/admin/v1/licenses/"
@@ -64,14 +64,11 @@ ovsa_admin_arrayify(json_t *obj, const char *name)
 static void
 ovsa_admin_import(ovsa_req_t *req, ovsa_resp_t *resp)
 {
-    int             i;
-    char            key[OVSA_KEY_MAX], idx[OVSA_KEY_MAX];
-    char            num[10][32], msg[600];
+    char            key[OVSA_KEY_MAX], idx[OVSA_KEY_MAX], msg[600];
     json_t         *ans;
     ovsa_err_t      err;
-    const char     *answer, *keys[2], *args[40];
+    const char     *answer, *keys[2];
     ovsa_import_t   imp;
-    ovsa_record_t  *r;
 
     if (ovsa_import_verify(ovsa_backend.isv, req->body, req->len, &imp,
                            &answer, &err) != OVSA_OK)
@@ -83,51 +80,21 @@ ovsa_admin_import(ovsa_req_t *req, ovsa_resp_t *resp)
         return;
     }
 
-    r = &imp.rec;
-    ovsa_store_key(key, sizeof(key), "lic", r->id, NULL);
+    ovsa_store_key(key, sizeof(key), "lic", imp.lic->id, NULL);
     snprintf(idx, sizeof(idx), "%slicenses", ovsa_store_prefix());
-
-    snprintf(num[0], 32, "%ld", r->version);
-    snprintf(num[1], 32, "%ld", r->expires_at);
-    snprintf(num[2], 32, "%ld", r->usage);
-    snprintf(num[3], 32, "%ld", r->max_activations);
-    snprintf(num[4], 32, "%ld", r->seats);
-    snprintf(num[5], 32, "%ld", r->lease_seconds);
-    snprintf(num[6], 32, "%ld", r->sync_interval);
-    snprintf(num[7], 32, "%ld", r->issued_at);
-
-    i = 0;
-    args[i++] = num[0];
-    args[i++] = r->id;
-    args[i++] = "id";       args[i++] = r->id;
-    args[i++] = "ver";      args[i++] = num[0];
-    args[i++] = "type";     args[i++] = r->type;
-    args[i++] = "exp";      args[i++] = num[1];
-    args[i++] = "usage";    args[i++] = num[2];
-    args[i++] = "maxact";   args[i++] = num[3];
-    args[i++] = "seats";    args[i++] = num[4];
-    args[i++] = "lease_s";  args[i++] = num[5];
-    args[i++] = "hwreq";    args[i++] = r->require_hw ? "1" : "0";
-    args[i++] = "sync";     args[i++] = num[6];
-    args[i++] = "cert";     args[i++] = r->cert;
-    args[i++] = "pins";     args[i++] = r->pins;
-    args[i++] = "product";  args[i++] = r->product;
-    args[i++] = "customer"; args[i++] = r->customer;
-    args[i++] = "issued";   args[i++] = num[7];
-    args[i++] = "jws";      args[i++] = imp.jws;
-
     keys[0] = key;
     keys[1] = idx;
 
-    ans = ovsa_run(resp, OVSA_LUA_IMPORT, 2, keys, i, args);
+    ans = ovsa_run(resp, OVSA_LUA_IMPORT, 2, keys, imp.nargs, imp.args);
     if (ans != NULL) {
         if (strcmp(json_string_value(json_object_get(ans, "code")), "OK")
             == 0)
         {
-            ovsa_log("info", "admin: imported %s version %ld (%s)", r->id,
-                     r->version, r->type);
+            ovsa_log("info", "admin: imported %s version %lld (%s)",
+                     imp.lic->id, (long long) imp.lic->version,
+                     ovsa_license_type_name(imp.lic->type));
         }
-        json_object_set_new(ans, "license_id", json_string(r->id));
+        json_object_set_new(ans, "license_id", json_string(imp.lic->id));
         ovsa_resp_answer(resp, ans);
     }
 
@@ -178,7 +145,7 @@ ovsa_admin_pins(ovsa_req_t *req, ovsa_resp_t *resp)
         }
     }
 
-    if (!ovsa_policy_pin_ok(pin)) {
+    if (!ovsa_pin_valid(pin)) {
         ovsa_json_bad_field(&re, "pin", "not a pin sha256//<base64>");
         ovsa_resp_reqerr(resp, &re);
         return;
@@ -214,7 +181,7 @@ ovsa_admin_target(ovsa_req_t *req, ovsa_resp_t *resp, char *idbuf,
     n = slash ? (size_t) (slash - p) : strlen(p);
     *action = slash ? slash + 1 : "";
 
-    if (n == 0 || n > OVSA_ID_MAX) {
+    if (n == 0 || n > OVSA_LICENSE_ID_MAX) {
         ovsa_resp_code(resp, "NOT_FOUND", NULL);
         return -1;
     }
@@ -222,7 +189,7 @@ ovsa_admin_target(ovsa_req_t *req, ovsa_resp_t *resp, char *idbuf,
     memcpy(idbuf, p, n);
     idbuf[n] = '\0';
 
-    if (!ovsa_policy_id_ok(idbuf)) {
+    if (!ovsa_license_id_valid(idbuf)) {
         ovsa_resp_code(resp, "NOT_FOUND", NULL);
         return -1;
     }
@@ -234,7 +201,7 @@ ovsa_admin_target(ovsa_req_t *req, ovsa_resp_t *resp, char *idbuf,
 static void
 ovsa_admin_show(ovsa_req_t *req, ovsa_resp_t *resp)
 {
-    char          id[OVSA_ID_MAX + 1], k[4][OVSA_KEY_MAX];
+    char          id[OVSA_LICENSE_ID_MAX + 1], k[4][OVSA_KEY_MAX];
     json_t       *ans, *v, *lic;
     const char   *action, *keys[4];
     json_error_t  jerr;
@@ -289,7 +256,7 @@ static void
 ovsa_admin_action(ovsa_req_t *req, ovsa_resp_t *resp)
 {
     int            all, script, nkeys;
-    char           id[OVSA_ID_MAX + 1], k[3][OVSA_KEY_MAX];
+    char           id[OVSA_LICENSE_ID_MAX + 1], k[3][OVSA_KEY_MAX];
     json_t        *obj, *ans;
     const char    *action, *arg, *keys[3];
     ovsa_reqerr_t  re;

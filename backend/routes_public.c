@@ -21,20 +21,57 @@
 #define OVSA_CERT_HEADER  "X-OVSA-Client-Cert-SHA256"
 #define OVSA_KEY_MAX      512    /* prefix (<= 64) + kind + ids */
 
-/* What every public route starts with. */
+/* What every public route starts with, and what its script gets. */
 typedef struct {
     json_t      *obj;                 /* the request body */
     const char  *id;                  /* license_id */
     char         cert[OVSA_CERT_HEX_LEN + 1];
-    const char  *hw;                  /* "1" in hardware-key mode */
+    char         lease[OVSA_LEASE_ID_LEN + 1];
     char         lic[OVSA_KEY_MAX];   /* key names */
     char         act[OVSA_KEY_MAX];
     char         lz[OVSA_KEY_MAX];
     char         lh[OVSA_KEY_MAX];
+    const char  *keys[5];             /* KEYS: lic, then the route's */
+    const char  *args[7];             /* ARGV: hw, cert, then the route's */
+    int          nkeys;
+    int          nargs;
 } ovsa_pub_t;
 
+#define ovsa_pub_key(p, k)  (p)->keys[(p)->nkeys++] = (k)
+#define ovsa_pub_arg(p, a)  (p)->args[(p)->nargs++] = (a)
 
-/* Parses body, license_id and the client-cert header; 0 or -1 (answered). */
+/*
+ * The routes that take one required field besides license_id: their
+ * script, the field, and the keys beyond the license hash (the
+ * activations hash, or the lease zset and hash).
+ */
+typedef struct {
+    const char       *path;
+    int               script;
+    const char       *field;
+    ovsa_str_kind_t   kind;
+    int               leases;
+} ovsa_pub_op_t;
+
+static const ovsa_pub_op_t  ovsa_pub_ops[] = {
+    { "/v1/activate",        OVSA_LUA_ACTIVATE,   "hwid",      OVSA_STR_TEXT,
+      0 },
+    { "/v1/deactivate",      OVSA_LUA_DEACTIVATE, "hwid",      OVSA_STR_TEXT,
+      0 },
+    { "/v1/lease/checkout",  OVSA_LUA_CHECKOUT,   "client_id", OVSA_STR_TEXT,
+      1 },
+    { "/v1/lease/heartbeat", OVSA_LUA_HEARTBEAT,  "lease_id",  OVSA_STR_LEASE,
+      1 },
+    { "/v1/lease/checkin",   OVSA_LUA_CHECKIN,    "lease_id",  OVSA_STR_LEASE,
+      1 },
+    { NULL, 0, NULL, 0, 0 }
+};
+
+
+/*
+ * Parses body, license_id and the client-cert header, and starts the
+ * script's KEYS (license hash) and ARGV (hw, cert); 0 or -1 (answered).
+ */
 static int
 ovsa_pub_start(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p)
 {
@@ -43,7 +80,6 @@ ovsa_pub_start(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p)
     ovsa_reqerr_t  re;
 
     memset(p, 0, sizeof(*p));
-    p->hw = ovsa_backend.hw_mode ? "1" : "0";
 
     h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                     OVSA_CERT_HEADER);
@@ -72,16 +108,11 @@ ovsa_pub_start(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p)
     ovsa_store_key(p->lz, sizeof(p->lz), "lz", p->id, NULL);
     ovsa_store_key(p->lh, sizeof(p->lh), "lh", p->id, NULL);
 
+    ovsa_pub_key(p, p->lic);
+    ovsa_pub_arg(p, ovsa_backend.hw_mode ? "1" : "0");
+    ovsa_pub_arg(p, p->cert);
+
     return 0;
-}
-
-
-/* Answers a script's result, adding license_id. */
-static void
-ovsa_pub_answer(ovsa_resp_t *resp, ovsa_pub_t *p, json_t *ans)
-{
-    json_object_set_new(ans, "license_id", json_string(p->id));
-    ovsa_resp_answer(resp, ans);
 }
 
 
@@ -101,15 +132,67 @@ ovsa_pub_str(ovsa_resp_t *resp, ovsa_pub_t *p, const char *name,
 }
 
 
+/* Returns p->lease: lease_id (32 hex digits, any case) in lower case, or
+ * "" when lease_id is NULL. */
+static const char *
+ovsa_pub_lease_id(ovsa_pub_t *p, const char *lease_id)
+{
+    size_t  i;
+
+    for (i = 0; lease_id != NULL && i < OVSA_LEASE_ID_LEN; i++) {
+        p->lease[i] = (char) tolower((unsigned char) lease_id[i]);
+    }
+    p->lease[i] = '\0';
+
+    return p->lease;
+}
+
+
+/* Returns p->lease: a new lease id, 128 random bits in hex; NULL when
+ * the random generator fails. */
+static const char *
+ovsa_pub_new_lease(ovsa_pub_t *p)
+{
+    size_t         i;
+    unsigned char  rnd[OVSA_LEASE_ID_LEN / 2];
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        return NULL;
+    }
+
+    for (i = 0; i < sizeof(rnd); i++) {
+        snprintf(&p->lease[2 * i], 3, "%02x", rnd[i]);
+    }
+
+    return p->lease;
+}
+
+
+/* Runs the script with p's KEYS and ARGV; NULL when answered (503/500). */
+static json_t *
+ovsa_pub_run(ovsa_resp_t *resp, ovsa_pub_t *p, int script)
+{
+    return ovsa_run(resp, script, p->nkeys, p->keys, p->nargs, p->args);
+}
+
+
+/* Answers a script's result, adding license_id. */
+static void
+ovsa_pub_answer(ovsa_resp_t *resp, ovsa_pub_t *p, json_t *ans)
+{
+    json_object_set_new(ans, "license_id", json_string(p->id));
+    ovsa_resp_answer(resp, ans);
+}
+
+
 static void
 ovsa_pub_check(ovsa_req_t *req, ovsa_resp_t *resp)
 {
     long           version, sync, exp, lexp, now;
-    char           ver[32], ttl[32], rkey[OVSA_KEY_MAX], lease[33];
+    char           ver[32], ttl[32], rkey[OVSA_KEY_MAX];
     json_t        *ans, *lic, *v;
-    size_t         i;
     ovsa_pub_t     p;
-    const char    *hwid, *lease_id, *rid, *keys[5], *args[7];
+    const char    *hwid, *lease_id, *rid;
     ovsa_reqerr_t  re;
     json_error_t   jerr;
 
@@ -126,32 +209,21 @@ ovsa_pub_check(ovsa_req_t *req, ovsa_resp_t *resp)
         goto end;
     }
 
-    lease[0] = '\0';
-    if (lease_id != NULL) {
-        for (i = 0; i < OVSA_LEASE_ID_LEN; i++) {
-            lease[i] = (char) tolower((unsigned char) lease_id[i]);
-        }
-        lease[i] = '\0';
-    }
-
     snprintf(ver, sizeof(ver), "%ld", version);
     snprintf(ttl, sizeof(ttl), "%d", OVSA_REQUEST_ID_TTL);
     ovsa_store_key(rkey, sizeof(rkey), "req", p.id, rid ? rid : "");
 
-    keys[0] = p.lic;
-    keys[1] = p.act;
-    keys[2] = p.lz;
-    keys[3] = p.lh;
-    keys[4] = rkey;
-    args[0] = p.hw;
-    args[1] = p.cert;
-    args[2] = ver;
-    args[3] = hwid ? hwid : "";
-    args[4] = lease;
-    args[5] = rid ? rid : "";
-    args[6] = ttl;
+    ovsa_pub_key(&p, p.act);
+    ovsa_pub_key(&p, p.lz);
+    ovsa_pub_key(&p, p.lh);
+    ovsa_pub_key(&p, rkey);
+    ovsa_pub_arg(&p, ver);
+    ovsa_pub_arg(&p, hwid ? hwid : "");
+    ovsa_pub_arg(&p, ovsa_pub_lease_id(&p, lease_id));
+    ovsa_pub_arg(&p, rid ? rid : "");
+    ovsa_pub_arg(&p, ttl);
 
-    ans = ovsa_run(resp, OVSA_LUA_CHECK, 5, keys, 7, args);
+    ans = ovsa_pub_run(resp, &p, OVSA_LUA_CHECK);
     if (ans == NULL) {
         goto end;
     }
@@ -194,123 +266,54 @@ end:
 }
 
 
+/* activate, deactivate, lease/checkout, lease/heartbeat, lease/checkin */
 static void
-ovsa_pub_activation(ovsa_req_t *req, ovsa_resp_t *resp, int script)
+ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
 {
-    json_t      *ans;
-    ovsa_pub_t   p;
-    const char  *hwid, *keys[2], *args[3];
+    json_t               *ans;
+    ovsa_pub_t            p;
+    const char           *v, *lease;
+    const ovsa_pub_op_t  *op;
 
-    if (ovsa_pub_start(req, resp, &p) != 0
-        || ovsa_pub_str(resp, &p, "hwid", 1, OVSA_STR_TEXT, &hwid) != 0)
-    {
-        goto end;
+    for (op = ovsa_pub_ops; op->path != NULL; op++) {
+        if (strcmp(op->path, req->path) == 0) {
+            break;
+        }
     }
 
-    keys[0] = p.lic;
-    keys[1] = p.act;
-    args[0] = p.hw;
-    args[1] = p.cert;
-    args[2] = hwid;
-
-    ans = ovsa_run(resp, script, 2, keys, 3, args);
-    if (ans != NULL) {
-        ovsa_pub_answer(resp, &p, ans);
-    }
-
-end:
-
-    json_decref(p.obj);
-}
-
-
-static void
-ovsa_pub_activate(ovsa_req_t *req, ovsa_resp_t *resp)
-{
-    ovsa_pub_activation(req, resp, OVSA_LUA_ACTIVATE);
-}
-
-
-static void
-ovsa_pub_deactivate(ovsa_req_t *req, ovsa_resp_t *resp)
-{
-    ovsa_pub_activation(req, resp, OVSA_LUA_DEACTIVATE);
-}
-
-
-static void
-ovsa_pub_checkout(ovsa_req_t *req, ovsa_resp_t *resp)
-{
-    int            i;
-    char           lease[OVSA_LEASE_ID_LEN + 1];
-    json_t        *ans;
-    ovsa_pub_t     p;
-    const char    *client, *keys[3], *args[4];
-    unsigned char  rnd[OVSA_LEASE_ID_LEN / 2];
-
-    if (ovsa_pub_start(req, resp, &p) != 0
-        || ovsa_pub_str(resp, &p, "client_id", 1, OVSA_STR_TEXT, &client))
-    {
-        goto end;
-    }
-
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ovsa_log("crit", "checkout: RAND_bytes failed");
+    if (op->path == NULL) {
+        ovsa_log("alert", "no operation for %s", req->path);
         ovsa_resp_code(resp, "INTERNAL", NULL);
-        goto end;
+        return;
     }
-
-    for (i = 0; i < (int) sizeof(rnd); i++) {
-        snprintf(&lease[2 * i], 3, "%02x", rnd[i]);
-    }
-
-    keys[0] = p.lic;
-    keys[1] = p.lz;
-    keys[2] = p.lh;
-    args[0] = p.hw;
-    args[1] = p.cert;
-    args[2] = lease;
-    args[3] = client;
-
-    ans = ovsa_run(resp, OVSA_LUA_CHECKOUT, 3, keys, 4, args);
-    if (ans != NULL) {
-        ovsa_pub_answer(resp, &p, ans);
-    }
-
-end:
-
-    json_decref(p.obj);
-}
-
-
-static void
-ovsa_pub_lease(ovsa_req_t *req, ovsa_resp_t *resp, int script)
-{
-    size_t       i;
-    char         lease[OVSA_LEASE_ID_LEN + 1];
-    json_t      *ans;
-    ovsa_pub_t   p;
-    const char  *lease_id, *keys[3], *args[3];
 
     if (ovsa_pub_start(req, resp, &p) != 0
-        || ovsa_pub_str(resp, &p, "lease_id", 1, OVSA_STR_LEASE, &lease_id))
+        || ovsa_pub_str(resp, &p, op->field, 1, op->kind, &v) != 0)
     {
         goto end;
     }
 
-    for (i = 0; i < OVSA_LEASE_ID_LEN; i++) {
-        lease[i] = (char) tolower((unsigned char) lease_id[i]);
+    if (op->leases) {
+        ovsa_pub_key(&p, p.lz);
+        ovsa_pub_key(&p, p.lh);
+    } else {
+        ovsa_pub_key(&p, p.act);
     }
-    lease[i] = '\0';
 
-    keys[0] = p.lic;
-    keys[1] = p.lz;
-    keys[2] = p.lh;
-    args[0] = p.hw;
-    args[1] = p.cert;
-    args[2] = lease;
+    if (op->script == OVSA_LUA_CHECKOUT) {
+        lease = ovsa_pub_new_lease(&p);
+        if (lease == NULL) {
+            ovsa_log("crit", "checkout: RAND_bytes failed");
+            ovsa_resp_code(resp, "INTERNAL", NULL);
+            goto end;
+        }
+        ovsa_pub_arg(&p, lease);
+    }
 
-    ans = ovsa_run(resp, script, 3, keys, 3, args);
+    ovsa_pub_arg(&p, op->kind == OVSA_STR_LEASE ? ovsa_pub_lease_id(&p, v)
+                                                : v);
+
+    ans = ovsa_pub_run(resp, &p, op->script);
     if (ans != NULL) {
         ovsa_pub_answer(resp, &p, ans);
     }
@@ -318,29 +321,15 @@ ovsa_pub_lease(ovsa_req_t *req, ovsa_resp_t *resp, int script)
 end:
 
     json_decref(p.obj);
-}
-
-
-static void
-ovsa_pub_heartbeat(ovsa_req_t *req, ovsa_resp_t *resp)
-{
-    ovsa_pub_lease(req, resp, OVSA_LUA_HEARTBEAT);
-}
-
-
-static void
-ovsa_pub_checkin(ovsa_req_t *req, ovsa_resp_t *resp)
-{
-    ovsa_pub_lease(req, resp, OVSA_LUA_CHECKIN);
 }
 
 
 const ovsa_route_t  ovsa_routes_public[] = {
     { "POST", "/v1/check",           ovsa_pub_check },
-    { "POST", "/v1/activate",        ovsa_pub_activate },
-    { "POST", "/v1/deactivate",      ovsa_pub_deactivate },
-    { "POST", "/v1/lease/checkout",  ovsa_pub_checkout },
-    { "POST", "/v1/lease/heartbeat", ovsa_pub_heartbeat },
-    { "POST", "/v1/lease/checkin",   ovsa_pub_checkin },
+    { "POST", "/v1/activate",        ovsa_pub_op },
+    { "POST", "/v1/deactivate",      ovsa_pub_op },
+    { "POST", "/v1/lease/checkout",  ovsa_pub_op },
+    { "POST", "/v1/lease/heartbeat", ovsa_pub_op },
+    { "POST", "/v1/lease/checkin",   ovsa_pub_op },
     { NULL, NULL, NULL }
 };

@@ -8,11 +8,9 @@ $(BUILD)/bin/ovsa-bench-conn: bench/conn.c
 	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
 
 # ovsa-bench-p11sign: signing rate of a PKCS#11 token key (the
-# hardware-key ceiling); lib/ovsa_p11.o needs p11-kit's headers
-# (t/hwkey/build.mk adds them).
+# hardware-key ceiling).
 BINS += $(BUILD)/bin/ovsa-bench-p11sign
 
 $(BUILD)/bin/ovsa-bench-p11sign: bench/p11sign.c $(LIBOVSA)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS) \
-	    $(shell pkg-config --libs p11-kit-1 2>/dev/null) -ldl
+	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS) -ldl

@@ -78,6 +78,20 @@ ovsa_license_type_from_name(const char *name)
 }
 
 
+int
+ovsa_license_id_valid(const char *id)
+{
+    size_t  n;
+
+    if (id == NULL) {
+        return 0;
+    }
+
+    n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789._-");
+
+    return n >= 1 && n <= OVSA_LICENSE_ID_MAX && id[n] == '\0';
+}
 
 
 /* ---- algorithms (lib/ovsa_key.h) */
@@ -308,12 +322,7 @@ static int
 ovsa_lic_pin(json_t *pins, const char *path, const char *key, int nullable,
     char **out, ovsa_err_t *err)
 {
-    int          c;
-    size_t       i;
-    char        *pin;
-    json_t      *v;
-    static const char  b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-                               "qrstuvwxyz0123456789+/";
+    json_t  *v;
 
     v = json_object_get(pins, key);
     if (json_is_string(v) && json_string_length(v) == 0) {
@@ -327,31 +336,9 @@ ovsa_lic_pin(json_t *pins, const char *path, const char *key, int nullable,
         return OVSA_ERR;
     }
 
-    pin = *out;
-    if (pin == NULL) {
+    if (*out == NULL || ovsa_pin_valid(*out)) {
         return OVSA_OK;
     }
-
-    /* 32 bytes: 43 base64 chars, the last with 2 zero bits, then '=' */
-    if (strlen(pin) != OVSA_PIN_LEN
-        || strncmp(pin, OVSA_PIN_PREFIX, sizeof(OVSA_PIN_PREFIX) - 1) != 0
-        || pin[OVSA_PIN_LEN - 1] != '=')
-    {
-        goto bad;
-    }
-
-    for (i = sizeof(OVSA_PIN_PREFIX) - 1; i < OVSA_PIN_LEN - 1; i++) {
-        c = pin[i];
-        if (c == '\0' || strchr(b64, c) == NULL) {
-            goto bad;
-        }
-    }
-
-    if ((strchr(b64, pin[OVSA_PIN_LEN - 2]) - b64) % 4 != 0) {
-        goto bad;
-    }
-
-    return OVSA_OK;
 
 bad:
 
@@ -485,7 +472,6 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
     size_t       i;
     json_t      *v, *cust, *lim;
     int64_t      fmt;
-    const char  *id;
 
     if (ovsa_lic_known(p, "", ovsa_license_payload_keys, err) != OVSA_OK) {
         return OVSA_ERR;
@@ -510,12 +496,10 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
         return OVSA_ERR;
     }
 
-    for (id = lic->id; *id; id++) {
-        if (!isalnum((unsigned char) *id) && strchr("._-", *id) == NULL) {
-            return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: license_id: "
-                                "only letters, digits, '.', '_' and '-' "
-                                "are allowed");
-        }
+    if (!ovsa_license_id_valid(lic->id)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: license_id: "
+                            "only letters, digits, '.', '_' and '-' "
+                            "are allowed");
     }
 
     if (ovsa_lic_int(p, "", "version", 0, 1, OVSA_LIC_INT_MAX,

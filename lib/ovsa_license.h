@@ -163,6 +163,13 @@ int ovsa_license_save_file(const char *path, const char *jws,
 /* Frees a license and everything it holds; lic may be NULL. */
 void ovsa_license_free(ovsa_license_t *lic);
 
+/*
+ * Returns 1 when id is a license id: 1..OVSA_LICENSE_ID_MAX characters of
+ * [A-Za-z0-9._-], else 0 (also for NULL).  The one rule for license ids,
+ * in licenses and in every request that names a license.
+ */
+int ovsa_license_id_valid(const char *id);
+
 /* Returns the payload name of a type ("node-locked"), or NULL. */
 const char *ovsa_license_type_name(ovsa_license_type_t type);
 

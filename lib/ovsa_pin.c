@@ -80,6 +80,36 @@ ovsa_keyid_pkey(EVP_PKEY *pkey, char *out, ovsa_err_t *err)
 
 
 int
+ovsa_pin_valid(const char *pin)
+{
+    size_t       i, plen;
+    const char  *c;
+    static const char  b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                               "qrstuvwxyz0123456789+/";
+
+    plen = sizeof(OVSA_PIN_PREFIX) - 1;
+
+    if (pin == NULL || strlen(pin) != OVSA_PIN_LEN
+        || strncmp(pin, OVSA_PIN_PREFIX, plen) != 0
+        || pin[OVSA_PIN_LEN - 1] != '=')
+    {
+        return 0;
+    }
+
+    c = NULL;
+    for (i = plen; i < OVSA_PIN_LEN - 1; i++) {
+        c = strchr(b64, pin[i]);
+        if (c == NULL) {
+            return 0;
+        }
+    }
+
+    /* 32 bytes fill the 43rd character with 4 bits and 2 zero bits */
+    return (c - b64) % 4 == 0;
+}
+
+
+int
 ovsa_pin_match(X509 *cert, const char *pin)
 {
     char  mine[OVSA_PIN_LEN + 1];

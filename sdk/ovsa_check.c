@@ -26,6 +26,7 @@
 
 #include "ovsa_client.h"
 #include "ovsa_err.h"
+#include "ovsa_license.h"
 
 #define PROG             "ovsa-check"
 #define EXIT_VALID       0
@@ -463,6 +464,12 @@ main(int argc, char **argv)
 
     if (req_path != NULL) {
         path = req_path;
+    }
+
+    if (id != NULL && !ovsa_license_id_valid(id)) {
+        fprintf(stderr, PROG ": -id \"%s\" is not a license id "
+                "(1..%d of [A-Za-z0-9._-])\n", id, OVSA_LICENSE_ID_MAX);
+        goto opthelp;
     }
 
     /* the request body of each operation (COMMON protocol, docs) */

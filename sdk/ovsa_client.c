@@ -465,11 +465,7 @@ ovsa_client_set_pins(ovsa_client_t *c, const char *const *pins, size_t n,
     }
 
     for (i = 0; i < n; i++) {
-        if (pins[i] == NULL || strlen(pins[i]) != OVSA_PIN_LEN
-            || strncmp(pins[i], OVSA_PIN_PREFIX,
-                       sizeof(OVSA_PIN_PREFIX) - 1) != 0
-            || strchr(pins[i], ';') != NULL)
-        {
+        if (!ovsa_pin_valid(pins[i])) {
             return ovsa_err_set(err, OVSA_E_PIN, "client: pin %zu is not "
                                 "\"sha256//<base64 of 32 bytes>\"", i + 1);
         }

@@ -1,10 +1,10 @@
-# tools/: command-line programs for ISVs and operators, and the C unit
-# tests of the libovsa pieces they rely on (run by t/070-license-lib.t).
+# tools/: the command-line programs for ISVs and operators: ovsatool (the
+# ISV's licenses and keystore) and ovsactl (the backend's admin API).
 
 OVSATOOL_SRCS := tools/ovsatool.c tools/ovsatool_keystore.c \
                  tools/ovsatool_license.c tools/ovsatool_show.c
 
-BINS += $(BUILD)/bin/ovsatool $(BUILD)/test/ovsa_license_test
+BINS += $(BUILD)/bin/ovsatool $(BUILD)/bin/ovsactl
 
 $(BUILD)/bin/ovsatool: $(OVSATOOL_SRCS) tools/ovsatool.h $(LIBOVSA) \
                        $(wildcard lib/*.h)
@@ -12,8 +12,6 @@ $(BUILD)/bin/ovsatool: $(OVSATOOL_SRCS) tools/ovsatool.h $(LIBOVSA) \
 	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $(OVSATOOL_SRCS) \
 	    $(LIBOVSA) $(PKG_LIBS)
 
-$(BUILD)/test/ovsa_license_test: tools/test/ovsa_license_test.c $(LIBOVSA) \
-                                 $(wildcard lib/*.h)
+$(BUILD)/bin/ovsactl: tools/ovsactl.c $(LIBOVSA) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ \
-	    tools/test/ovsa_license_test.c $(LIBOVSA) $(PKG_LIBS) -lcmocka
+	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS)

@@ -55,6 +55,44 @@ local function gate(lic, hw, cert, full)
     return nil
 end
 
+-- What every public operation starts with: loads the license of KEYS[1]
+-- and applies gate() with ARGV[1] (hw) and ARGV[2] (cert); want: the
+-- license type the operation applies to, or nil for any.  Returns the
+-- license, or nil and the refusal to return.
+local function open_license(full, want)
+    local lic = load(KEYS[1])
+    if not lic then
+        return nil, answer('UNKNOWN_LICENSE')
+    end
+    local refused = gate(lic, ARGV[1], ARGV[2], full)
+    if refused then
+        return nil, answer(refused)
+    end
+    if want and lic.type ~= want then
+        return nil, answer('WRONG_LICENSE_TYPE', { type = lic.type })
+    end
+    return lic
+end
+
+-- The expiry of lease id in zset zkey when the lease is live, else nil.
+local function live_lease(zkey, id)
+    local s = tonumber(redis.call('ZSCORE', zkey, id))
+    if not s or s <= now then
+        return nil
+    end
+    return s
+end
+
+-- open_license() of the lease operations: a floating license, and the
+-- lease ARGV[3] live in zset KEYS[2] (else LEASE_UNKNOWN).
+local function open_lease(full)
+    local lic, refused = open_license(full, 'floating')
+    if lic and not live_lease(KEYS[2], ARGV[3]) then
+        return nil, answer('LEASE_UNKNOWN')
+    end
+    return lic, refused
+end
+
 -- Number of live leases.
 local function live(zkey)
     return redis.call('ZCOUNT', zkey, '(' .. now, '+inf')
@@ -72,6 +110,13 @@ local function prune(zkey, hkey)
     if #dead > 0 then
         redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now)
     end
+end
+
+-- Removes lease id from the zset and hash, and the expired ones with it.
+local function drop_lease(zkey, hkey, id)
+    redis.call('ZREM', zkey, id)
+    redis.call('HDEL', hkey, id)
+    prune(zkey, hkey)
 end
 
 -- Lets Redis drop the lease keys by itself once the last lease has

@@ -5,14 +5,9 @@
 -- Writes only for usage-count: one HINCRBY of "used" and the request-id
 -- key, both or neither, inside this one script.
 
-local lic = load(KEYS[1])
+local lic, refused = open_license(true, nil)
 if not lic then
-    return answer('UNKNOWN_LICENSE')
-end
-
-local refused = gate(lic, ARGV[1], ARGV[2], true)
-if refused then
-    return answer(refused)
+    return refused
 end
 
 local t = { version = num(lic.ver), type = lic.type,
@@ -53,11 +48,10 @@ elseif lic.type == 'floating' then
         return answer('BAD_FIELD', { field = 'lease_id',
             message = 'lease_id: required for a floating license' })
     end
-    local s = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[5]))
-    if not s or s <= now then
+    t.lease_expires = live_lease(KEYS[3], ARGV[5])
+    if not t.lease_expires then
         return answer('LEASE_UNKNOWN')
     end
-    t.lease_expires = s
 end
 
 if num(lic.ver) > tonumber(ARGV[3]) then

@@ -5,18 +5,9 @@
 -- Counting live leases and adding one happen in this one script, so no
 -- interleaving of any number of backends can exceed the seats.
 
-local lic = load(KEYS[1])
+local lic, refused = open_license(true, 'floating')
 if not lic then
-    return answer('UNKNOWN_LICENSE')
-end
-
-local refused = gate(lic, ARGV[1], ARGV[2], true)
-if refused then
-    return answer(refused)
-end
-
-if lic.type ~= 'floating' then
-    return answer('WRONG_LICENSE_TYPE', { type = lic.type })
+    return refused
 end
 
 local seats = num(lic.seats)

@@ -3,18 +3,9 @@
 -- KEYS: license hash, activations hash
 -- ARGV: hw, cert, hwid
 
-local lic = load(KEYS[1])
+local lic, refused = open_license(false, 'node-locked')
 if not lic then
-    return answer('UNKNOWN_LICENSE')
-end
-
-local refused = gate(lic, ARGV[1], ARGV[2], false)
-if refused then
-    return answer(refused)
-end
-
-if lic.type ~= 'node-locked' then
-    return answer('WRONG_LICENSE_TYPE', { type = lic.type })
+    return refused
 end
 
 if redis.call('HDEL', KEYS[2], ARGV[3]) == 0 then

@@ -2,23 +2,9 @@
 -- KEYS: license hash, lease zset, lease hash
 -- ARGV: hw, cert, lease_id
 
-local lic = load(KEYS[1])
+local lic, refused = open_lease(true)
 if not lic then
-    return answer('UNKNOWN_LICENSE')
-end
-
-local refused = gate(lic, ARGV[1], ARGV[2], true)
-if refused then
-    return answer(refused)
-end
-
-if lic.type ~= 'floating' then
-    return answer('WRONG_LICENSE_TYPE', { type = lic.type })
-end
-
-local s = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[3]))
-if not s or s <= now then
-    return answer('LEASE_UNKNOWN')
+    return refused
 end
 
 prune(KEYS[2], KEYS[3])

@@ -13,13 +13,10 @@ if ARGV[1] == '' then
     return answer('OK', { released = n })
 end
 
-local s = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
-if not s or s <= now then
+if not live_lease(KEYS[2], ARGV[1]) then
     return answer('LEASE_UNKNOWN')
 end
 
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-prune(KEYS[2], KEYS[3])
+drop_lease(KEYS[2], KEYS[3], ARGV[1])
 
 return answer('OK', { released = 1, lease_id = ARGV[1] })

@@ -4,7 +4,7 @@
  * PEM and DER certificate loading (lib/ovsa_x509), of the key id buffer
  * (lib/ovsa_pin, lib/ovsa_b64) and of the answer signing sequence of
  * lib/ovsa_httpsig (prepare, finish, parse once, verify).  Real keys,
- * files and OpenSSL throughout.  Run by t/052-key-lib.t.
+ * files and OpenSSL throughout.  Run by t/010-unit.t.
  */
 
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * test_sign.c: backend-sign, a test helper (not installed): signs the
+ * sign_helper.c: backend-sign, a test helper (not installed): signs the
  * license payload JSON read from stdin with lib/ovsa_license, so the
  * backend tests can make real signed licenses of any shape, including
  * ones ovsatool's field checks would not let through.

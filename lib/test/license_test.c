@@ -1,6 +1,6 @@
 /*
- * ovsa_license_test.c: cmocka unit tests of lib/ovsa_license.c, run by
- * t/070-license-lib.t.  Keys and certificates are made in memory; the
+ * license_test.c: cmocka unit tests of lib/ovsa_license.c, run by
+ * t/010-unit.t.  Keys and certificates are made in memory; the
  * field tests sign their (invalid) payloads with a JWS signer of their own,
  * written here independently of the library's.
  */
@@ -808,6 +808,16 @@ static const field_row_t field_rows[] = {
       OVSA_E_NONE, NULL },
     { { "type", "limits.seats", "limits.lease_seconds" },
       { "\"perpetual\"", "null", "null" }, OVSA_E_NONE, NULL },
+    /* perpetual "needs nothing": an expiry is allowed, and enforced */
+    { { "type", "expires_at" }, { "\"perpetual\"", "1900000000" },
+      OVSA_E_NONE, NULL },
+    { { "type", "expires_at" }, { "\"perpetual\"", "0" },
+      OVSA_E_LIC_RANGE, "expires_at" },
+    /* names are UTF-8 text, not ASCII */
+    { { "customer.name", "product" },
+      { "\"M\\u00fcller & S\\u00f6hne GmbH\"",
+        "\"\\u9854\\u8a8d\\u8b58 \\u03a9\"" },
+      OVSA_E_NONE, NULL },
     { { "require_hardware_key" }, { "1" }, OVSA_E_LIC_FIELD,
       "require_hardware_key" },
     { { "require_hardware_key" }, { DEL }, OVSA_E_LIC_FIELD,
@@ -1130,6 +1140,52 @@ test_files(void **state)
 }
 
 
+/* The two syntax rules every part shares (license ids and pins). */
+static void
+test_id_and_pin_syntax(void **state)
+{
+    char  id[OVSA_LICENSE_ID_MAX + 2];
+
+    assert_true(ovsa_license_id_valid("lic-001.a_B9"));
+    assert_false(ovsa_license_id_valid(NULL));
+    assert_false(ovsa_license_id_valid(""));
+    assert_false(ovsa_license_id_valid("a b"));
+    assert_false(ovsa_license_id_valid("a/b"));
+    assert_false(ovsa_license_id_valid("a:b"));
+    assert_false(ovsa_license_id_valid("caf\xc3\xa9"));
+    memset(id, 'x', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    assert_false(ovsa_license_id_valid(id));
+    id[OVSA_LICENSE_ID_MAX] = '\0';
+    assert_true(ovsa_license_id_valid(id));
+
+    assert_true(ovsa_pin_valid(PIN_A));
+    assert_true(ovsa_pin_valid(PIN_B));
+    assert_false(ovsa_pin_valid(NULL));
+    assert_false(ovsa_pin_valid(""));
+    assert_false(ovsa_pin_valid("sha256//"));
+    assert_false(ovsa_pin_valid("sha256//AAAA="));
+    /* prefix: exactly "sha256//" */
+    assert_false(ovsa_pin_valid(
+        "SHA256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    assert_false(ovsa_pin_valid(
+        "sha1//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    /* no padding, wrong padding, base64url, stray bits, too long */
+    assert_false(ovsa_pin_valid(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    assert_false(ovsa_pin_valid(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="));
+    assert_false(ovsa_pin_valid(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-A="));
+    assert_false(ovsa_pin_valid(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB="));
+    assert_false(ovsa_pin_valid(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    assert_false(ovsa_pin_valid(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"));
+}
+
+
 static void
 test_types(void **state)
 {
@@ -1167,6 +1223,7 @@ main(void)
         cmocka_unit_test(test_check_update),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_types),
+        cmocka_unit_test(test_id_and_pin_syntax),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,18 +1,18 @@
 /*
- * p11_open_test.c: drives lib/ovsa_p11 against a real token for
+ * p11_open_driver.c: p11-open, drives lib/ovsa_p11 against a real token for
  * t/090-hwkey-token.t.  Prints one "step: CODE: message" line per step and
  * exits 0 when every step had the outcome the command expects.
  *
- *   p11_open_test open   MODULE URI PINFILE   prints the code of the open
- *   p11_open_test conf   DEFAULT_YAML         ovsa_p11_open_conf + sign
- *   p11_open_test sign   MODULE URI PINFILE   open, sign (PSS + PKCS#1 /
+^ *   p11-open open   MODULE URI PINFILE   prints the code of the open
+^ *   p11-open conf   DEFAULT_YAML         ovsa_p11_open_conf + sign
+^ *   p11-open sign   MODULE URI PINFILE   open, sign (PSS + PKCS#1 /
  *                                             ECDSA), verify in software
- *   p11_open_test unplug MODULE URI PINFILE FIXTURE DIR
+^ *   p11-open unplug MODULE URI PINFILE FIXTURE DIR
  *       open and sign, unplug the p11-kit server (sh FIXTURE unplug DIR),
  *       probe and sign on the old handle (must fail), restart the server,
  *       probe and sign on the old handle again (reported), re-open in the
  *       same process (must be refused)
- *   p11_open_test freeze MODULE URI PINFILE FIXTURE DIR
+^ *   p11-open freeze MODULE URI PINFILE FIXTURE DIR
  *       open and sign, SIGSTOP the server (sh FIXTURE freeze DIR), sign
  *       under a 3 s alarm: prints HANG and exits 3 if it blocks
  *
@@ -70,7 +70,7 @@ p11_test_pin(const char *file)
 
     f = fopen(file, "r");
     if (f == NULL || fgets(buf, sizeof(buf), f) == NULL) {
-        fprintf(stderr, "p11_open_test: %s: cannot read PIN\n", file);
+        fprintf(stderr, "p11-open: %s: cannot read PIN\n", file);
         exit(2);
     }
 
@@ -250,7 +250,7 @@ main(int argc, char **argv)
     }
 
     if (argc < 5) {
-        fprintf(stderr, "usage: p11_open_test open|sign|reopen|unplug|"
+        fprintf(stderr, "usage: p11-open open|sign|reopen|unplug|"
                         "freeze MODULE URI PINFILE [FIXTURE DIR]\n");
         return 2;
     }
@@ -332,7 +332,7 @@ main(int argc, char **argv)
         ret = 0;
 
     } else {
-        fprintf(stderr, "p11_open_test: bad command\n");
+        fprintf(stderr, "p11-open: bad command\n");
         return 2;
     }
 

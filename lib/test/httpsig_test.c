@@ -2,8 +2,7 @@
  * httpsig_test.c: cmocka unit tests of lib/ovsa_httpsig (RFC 9530
  * Content-Digest, the ovsa RFC 9421 profile: the signing sequence of the
  * server, the parse-once verification of the client) and lib/ovsa_sf
- * (RFC 8941).
- * Run by t/050-httpsig-lib.t.
+ * (RFC 8941).  Run by t/010-unit.t.
  *
  * The known answers were produced outside this code: the digest is the
  * example of RFC 9530 section 2, the base was written by hand from RFC

@@ -26,6 +26,7 @@
 
 #include "ovsa_conf.h"
 #include "ovsa_err.h"
+#include "ovsa_license.h"
 
 #define PROG          "ovsactl"
 #define DEFAULT_URL   "http://127.0.0.1:9081"
@@ -420,17 +421,7 @@ cmd_list(ovsactl_t *c, int argc, char **argv)
 static int
 check_id(const char *id)
 {
-    size_t  i;
-
-    for (i = 0; id[i] != '\0'; i++) {
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                    "0123456789._-", id[i]))
-        {
-            break;
-        }
-    }
-
-    if (i == 0 || id[i] != '\0' || i > 128) {
+    if (!ovsa_license_id_valid(id)) {
         fprintf(stderr, PROG ": \"%s\" is not a license id\n", id);
         return -1;
     }

@@ -1,0 +1,17 @@
+# backend/test/: the cmocka unit tests of ovsa-backend's pure parts
+# (policy.c, json.c, license.c; run by t/010-unit.t) and backend-sign,
+# the helper that signs test licenses with lib/ovsa_license
+# (t/lib/OvsaBackend.pm).
+
+UNIT_TESTS += $(BUILD)/test/backend_unit_test
+BINS       += $(BUILD)/test/backend_unit_test $(BUILD)/test/backend-sign
+
+$(BUILD)/test/backend_unit_test: $(BUILD)/backend/test/unit_test.o \
+        $(BUILD)/backend/policy.o $(BUILD)/backend/json.o \
+        $(BUILD)/backend/license.o $(LIBOVSA)
+	@mkdir -p $(dir $@)
+	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/test/backend-sign: $(BUILD)/backend/test/sign_helper.o $(LIBOVSA)
+	@mkdir -p $(dir $@)
+	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS)

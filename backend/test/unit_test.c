@@ -1,0 +1,303 @@
+/*
+ * unit_test.c: cmocka unit tests of the pure parts of ovsa-backend:
+ * policy.c (answer codes, valid_until, the backend's own identifiers),
+ * json.c (request validation, license ids by lib's rule) and license.c's
+ * record (what an import stores from the license lib parsed).  Run by
+ * t/010-unit.t.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "json.h"
+#include "license.h"
+#include "policy.h"
+
+#define PIN_A "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define PIN_B "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
+
+
+static void
+test_codes(void **state)
+{
+    const ovsa_policy_code_t  *c;
+
+    c = ovsa_policy_code("OK");
+    assert_non_null(c);
+    assert_int_equal(c->status, 200);
+    assert_string_equal(c->verdict, "valid");
+
+    assert_int_equal(ovsa_policy_code("LICENSE_REVOKED")->status, 403);
+    assert_int_equal(ovsa_policy_code("NO_SEATS")->status, 409);
+    assert_int_equal(ovsa_policy_code("MAX_ACTIVATIONS")->status, 409);
+    assert_int_equal(ovsa_policy_code("UNKNOWN_LICENSE")->status, 404);
+    assert_int_equal(ovsa_policy_code("BODY_TOO_LARGE")->status, 413);
+    assert_int_equal(ovsa_policy_code("STORE_UNAVAILABLE")->status, 503);
+    assert_int_equal(ovsa_policy_code("BAD_FIELD")->status, 400);
+    assert_string_equal(ovsa_policy_code("BAD_FIELD")->verdict, "error");
+    assert_string_equal(ovsa_policy_code("USAGE_EXHAUSTED")->verdict,
+                        "denied");
+    assert_null(ovsa_policy_code("NO_SUCH_CODE"));
+    assert_null(ovsa_policy_code(NULL));
+}
+
+
+static void
+test_valid_until(void **state)
+{
+    /* sync bound only */
+    assert_int_equal(ovsa_policy_valid_until(1000, 300, 0, 0), 1300);
+    /* expiry earlier than the sync bound */
+    assert_int_equal(ovsa_policy_valid_until(1000, 300, 1100, 0), 1100);
+    /* expiry later: sync bound wins */
+    assert_int_equal(ovsa_policy_valid_until(1000, 300, 5000, 0), 1300);
+    /* lease expiry earliest */
+    assert_int_equal(ovsa_policy_valid_until(1000, 300, 1200, 1050), 1050);
+    /* lease later than expiry */
+    assert_int_equal(ovsa_policy_valid_until(1000, 300, 1200, 1250), 1200);
+}
+
+
+static void
+test_identifiers(void **state)
+{
+    assert_true(ovsa_policy_text_ok("host 1 / eth0 = 00:11"));
+    assert_false(ovsa_policy_text_ok(""));
+    assert_false(ovsa_policy_text_ok("tab\there"));
+    assert_false(ovsa_policy_text_ok("caf\xc3\xa9"));
+
+    assert_true(ovsa_policy_hex_ok("00ff", 4));
+    assert_false(ovsa_policy_hex_ok("00fg", 4));
+    assert_false(ovsa_policy_hex_ok("00ff0", 4));
+}
+
+
+/* license_id and request_id follow lib's license-id rule exactly. */
+static void
+test_request_ids(void **state)
+{
+    char           body[512], id[OVSA_LICENSE_ID_MAX + 2];
+    json_t        *o;
+    const char    *s;
+    ovsa_reqerr_t  re;
+    size_t         i;
+    static const struct {
+        const char  *id;
+        int          ok;
+    } rows[] = {
+        { "lic-001.a_B", 1 }, { "a b", 0 }, { "a/b", 0 }, { "a:b", 0 },
+        { "caf\xc3\xa9", 0 }, { "", 0 }
+    };
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        snprintf(body, sizeof(body), "{\"license_id\":\"%s\"}", rows[i].id);
+        o = ovsa_json_object(body, strlen(body), &re);
+        assert_non_null(o);
+        assert_int_equal(ovsa_license_id_valid(rows[i].id), rows[i].ok);
+        assert_int_equal(ovsa_json_str(o, "license_id", 1, OVSA_STR_ID, &s,
+                                       &re), rows[i].ok ? 0 : -1);
+        json_decref(o);
+    }
+
+    /* the length bound is lib's OVSA_LICENSE_ID_MAX */
+    memset(id, 'x', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    for (i = OVSA_LICENSE_ID_MAX; i <= OVSA_LICENSE_ID_MAX + 1; i++) {
+        id[i] = '\0';
+        snprintf(body, sizeof(body), "{\"request_id\":\"%s\"}", id);
+        o = ovsa_json_object(body, strlen(body), &re);
+        assert_int_equal(ovsa_json_str(o, "request_id", 1, OVSA_STR_ID, &s,
+                                       &re),
+                         i == OVSA_LICENSE_ID_MAX ? 0 : -1);
+        json_decref(o);
+        id[i] = 'x';
+    }
+    assert_string_equal(re.field, "request_id");
+}
+
+
+/* A license as lib's parser returns it, with n servers. */
+static ovsa_license_t *
+parsed(ovsa_license_type_t type, size_t n)
+{
+    size_t           i;
+    char             url[64];
+    ovsa_license_t  *lic;
+
+    lic = calloc(1, sizeof(*lic));
+    assert_non_null(lic);
+    lic->id = strdup("L1");
+    lic->version = 3;
+    lic->issued_at = 1700000000;
+    lic->customer_name = strdup("M\xc3\xbcller & S\xc3\xb6hne GmbH");
+    lic->product = strdup("\xe9\xa1\x94 \xce\xa9");
+    lic->type = type;
+    lic->limits.seats = 5;
+    lic->limits.lease_seconds = 60;
+    lic->sync_interval = 600;
+    lic->servers = calloc(n, sizeof(ovsa_license_server_t));
+    assert_non_null(lic->servers);
+    lic->nservers = n;
+
+    for (i = 0; i < n; i++) {
+        snprintf(url, sizeof(url), "https://ls%zu.example", i);
+        lic->servers[i].url = strdup(url);
+        lic->servers[i].pin_current = strdup(i % 2 ? PIN_B : PIN_A);
+        lic->servers[i].pin_future = i % 3 == 0 ? strdup(PIN_B) : NULL;
+    }
+
+    return lic;
+}
+
+
+/* The value of field in the import arguments, or NULL. */
+static const char *
+arg(const ovsa_import_t *imp, const char *field)
+{
+    int  i;
+
+    for (i = 2; i + 1 < imp->nargs; i += 2) {
+        if (strcmp(imp->args[i], field) == 0) {
+            return imp->args[i + 1];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+test_record(void **state)
+{
+    size_t         i;
+    char           want[2048];
+    ovsa_err_t     err;
+    ovsa_import_t  imp;
+
+    /* a perpetual license with an expiry stores it: it is enforced */
+    memset(&imp, 0, sizeof(imp));
+    imp.lic = parsed(OVSA_LIC_PERPETUAL, 1);
+    imp.lic->expires_at = 1900000000;
+    imp.jws = strdup("{\"payload\":\"x\"}");
+    assert_int_equal(ovsa_import_record(&imp, &err), OVSA_OK);
+    assert_int_equal(imp.nargs, OVSA_IMPORT_NARGS);
+    assert_string_equal(imp.args[0], "3");
+    assert_string_equal(imp.args[1], "L1");
+    assert_string_equal(arg(&imp, "id"), "L1");
+    assert_string_equal(arg(&imp, "ver"), "3");
+    assert_string_equal(arg(&imp, "type"), "perpetual");
+    assert_string_equal(arg(&imp, "exp"), "1900000000");
+    assert_string_equal(arg(&imp, "usage"), "0");
+    assert_string_equal(arg(&imp, "seats"), "5");
+    assert_string_equal(arg(&imp, "lease_s"), "60");
+    assert_string_equal(arg(&imp, "hwreq"), "0");
+    assert_string_equal(arg(&imp, "sync"), "600");
+    assert_string_equal(arg(&imp, "issued"), "1700000000");
+    assert_string_equal(arg(&imp, "cert"), "");
+    assert_string_equal(arg(&imp, "pins"), PIN_A " " PIN_B);
+    assert_string_equal(arg(&imp, "customer"),
+                        "M\xc3\xbcller & S\xc3\xb6hne GmbH");
+    assert_string_equal(arg(&imp, "product"), "\xe9\xa1\x94 \xce\xa9");
+    assert_string_equal(arg(&imp, "jws"), "{\"payload\":\"x\"}");
+    ovsa_import_free(&imp);
+    assert_null(imp.lic);
+
+    /* without an expiry: 0; every pin of 12 servers, in order */
+    imp.lic = parsed(OVSA_LIC_FLOATING, 12);
+    imp.lic->customer_cert_sha256 = strdup("abcdef0123456789abcdef0123456789"
+                                           "abcdef0123456789abcdef0123456789");
+    imp.lic->require_hardware_key = 1;
+    imp.jws = strdup("{}");
+    assert_int_equal(ovsa_import_record(&imp, &err), OVSA_OK);
+    assert_string_equal(arg(&imp, "type"), "floating");
+    assert_string_equal(arg(&imp, "exp"), "0");
+    assert_string_equal(arg(&imp, "hwreq"), "1");
+    assert_string_equal(arg(&imp, "cert"), imp.lic->customer_cert_sha256);
+    want[0] = '\0';
+    for (i = 0; i < 12; i++) {
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s%s%s",
+                 i ? " " : "", i % 2 ? PIN_B : PIN_A,
+                 i % 3 == 0 ? " " : "", i % 3 == 0 ? PIN_B : "");
+    }
+    assert_string_equal(arg(&imp, "pins"), want);
+    ovsa_import_free(&imp);
+}
+
+
+static void
+test_json(void **state)
+{
+    long           l;
+    int            b;
+    json_t        *o;
+    const char    *s;
+    ovsa_reqerr_t  re;
+
+    assert_null(ovsa_json_object("{", 1, &re));
+    assert_string_equal(re.code, "BAD_JSON");
+    assert_null(ovsa_json_object("[1]", 3, &re));
+    assert_string_equal(re.code, "BAD_JSON");
+    assert_null(ovsa_json_object("{\"a\":1,\"a\":2}", 13, &re));
+    assert_string_equal(re.code, "BAD_JSON");
+
+    /* jansson refuses \u0000 inside strings: no NUL reaches Redis */
+    assert_null(ovsa_json_object("{\"z\":\"a\\u0000b\"}", 15, &re));
+    assert_string_equal(re.code, "BAD_JSON");
+
+    s = "{\"id\":\"L1\",\"n\":5,\"b\":true,\"x\":null,\"h\":\"tab\\there\"}";
+    o = ovsa_json_object(s, strlen(s), &re);
+    assert_non_null(o);
+
+    assert_int_equal(ovsa_json_str(o, "id", 1, OVSA_STR_ID, &s, &re), 0);
+    assert_string_equal(s, "L1");
+
+    assert_int_equal(ovsa_json_str(o, "x", 0, OVSA_STR_ID, &s, &re), 0);
+    assert_null(s);
+
+    assert_int_equal(ovsa_json_str(o, "x", 1, OVSA_STR_ID, &s, &re), -1);
+    assert_string_equal(re.code, "BAD_FIELD");
+    assert_string_equal(re.field, "x");
+
+    assert_int_equal(ovsa_json_str(o, "n", 1, OVSA_STR_ID, &s, &re), -1);
+    assert_string_equal(re.field, "n");
+
+    assert_int_equal(ovsa_json_str(o, "h", 1, OVSA_STR_TEXT, &s, &re), -1);
+
+    assert_int_equal(ovsa_json_str(o, "id", 1, OVSA_STR_LEASE, &s, &re), -1);
+
+    assert_int_equal(ovsa_json_int(o, "n", 1, 0, 10, 0, &l, &re), 0);
+    assert_int_equal(l, 5);
+    assert_int_equal(ovsa_json_int(o, "n", 1, 6, 10, 0, &l, &re), -1);
+    assert_int_equal(ovsa_json_int(o, "id", 1, 0, 10, 0, &l, &re), -1);
+    assert_int_equal(ovsa_json_int(o, "missing", 0, 0, 10, 7, &l, &re), 0);
+    assert_int_equal(l, 7);
+
+    assert_int_equal(ovsa_json_bool(o, "b", 1, &b, &re), 0);
+    assert_int_equal(b, 1);
+    assert_int_equal(ovsa_json_bool(o, "n", 1, &b, &re), -1);
+
+    json_decref(o);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_codes),
+        cmocka_unit_test(test_valid_until),
+        cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_request_ids),
+        cmocka_unit_test(test_record),
+        cmocka_unit_test(test_json),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
