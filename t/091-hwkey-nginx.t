@@ -421,6 +421,9 @@ stop_nginx();
 # ---- (e) frozen token: the watchdog answers 503, the key is lost
 
 start_nginx(conf(timeout => 1000));
+# freeze only once the worker holds the key: a token frozen while the
+# worker opens it (init_process, no watchdog there) hangs the test
+ok(worker_opened(1, 10), '(e) worker opened the key');
 ($rc, $out) = fixture('freeze');
 is($rc, 0, '(e) token frozen') or diag $out;
 {
