@@ -17,21 +17,34 @@
 size_t
 ovsa_b64_encode(const unsigned char *in, size_t len, char *out, int url)
 {
-    size_t  i, n;
+    size_t         i, n, full;
+    unsigned char  tail[5];
 
-    n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+    if (!url) {
+        return EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+    }
 
-    if (url) {
-        for (i = 0; i < n; i++) {
-            if (out[i] == '+') {
-                out[i] = '-';
-            } else if (out[i] == '/') {
-                out[i] = '_';
-            } else if (out[i] == '=') {
-                out[i] = '\0';
-                n = i;
-                break;
-            }
+    /*
+     * base64url: whole groups straight into out, the last 1 or 2 bytes
+     * through tail, so that no '=' (and no byte past the NUL) is written
+     * to out: it needs only 4 * len / 3 rounded up, plus 1, bytes.
+     */
+    full = len / 3 * 3;
+    n = EVP_EncodeBlock((unsigned char *) out, in, (int) full);
+
+    if (len > full) {
+        EVP_EncodeBlock(tail, in + full, (int) (len - full));
+        memcpy(out + n, tail, len - full + 1);
+        n += len - full + 1;
+    }
+
+    out[n] = '\0';
+
+    for (i = 0; i < n; i++) {
+        if (out[i] == '+') {
+            out[i] = '-';
+        } else if (out[i] == '/') {
+            out[i] = '_';
         }
     }
 

@@ -9,10 +9,15 @@
 
 #include <stddef.h>
 
+/* characters of the base64 (padded) and base64url (unpadded) of n bytes */
+#define OVSA_B64_LEN(n)     (4 * (((n) + 2) / 3))
+#define OVSA_B64URL_LEN(n)  ((4 * (n) + 2) / 3)
+
 /*
- * Writes NUL-terminated standard base64 of in (url = 1: base64url, no
- * padding) to out, which needs 4 * ((len + 2) / 3) + 1 bytes; returns its
- * length.
+ * Writes NUL-terminated standard base64 of in to out, which needs
+ * OVSA_B64_LEN(len) + 1 bytes; with url = 1 base64url without padding,
+ * for which OVSA_B64URL_LEN(len) + 1 bytes are enough.  Returns the
+ * length written before the NUL.
  */
 size_t ovsa_b64_encode(const unsigned char *in, size_t len, char *out,
     int url);

@@ -45,6 +45,7 @@
     X(OVSA_E_KEY_MISMATCH,    "private key does not match the leaf")          \
     X(OVSA_E_KEY_TYPE,        "unsupported key type")                         \
     X(OVSA_E_ROOT,            "expected root unreadable or not a CA")         \
+    X(OVSA_E_KEY_MODE,        "private key file open to group or others")     \
     /* response signatures (RFC 9421 / RFC 9530) */                           \
     X(OVSA_E_SIG_MISSING,     "response carries no signature")                \
     X(OVSA_E_SIG_SYNTAX,      "malformed Signature or Signature-Input")       \

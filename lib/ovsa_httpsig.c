@@ -6,11 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 
 #include "ovsa_httpsig.h"
 #include "ovsa_pin.h"
@@ -138,122 +134,68 @@ ovsa_digest_verify(ovsa_str_t field, const void *body, size_t len,
 }
 
 
-/* ---- algorithms */
-
-const char *
-ovsa_sig_alg_for_key(EVP_PKEY *pkey, ovsa_err_t *err)
-{
-    char  group[64];
-
-    switch (EVP_PKEY_get_base_id(pkey)) {
-
-    case EVP_PKEY_RSA:
-        if (EVP_PKEY_get_bits(pkey) < 2048) {
-            ovsa_err_set(err, OVSA_E_KEY_TYPE, "signature: RSA key of %d "
-                         "bits, at least 2048 needed",
-                         EVP_PKEY_get_bits(pkey));
-            return NULL;
-        }
-        return OVSA_ALG_RSA;
-
-    case EVP_PKEY_EC:
-        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-                                           group, sizeof(group), NULL) == 1
-            && strcmp(group, "prime256v1") == 0)
-        {
-            return OVSA_ALG_P256;
-        }
-        ovsa_err_set(err, OVSA_E_KEY_TYPE,
-                     "signature: EC key not on P-256");
-        return NULL;
-
-    case EVP_PKEY_ED25519:
-        return OVSA_ALG_ED25519;
-
-    default:
-        ovsa_err_set(err, OVSA_E_KEY_TYPE, "signature: key type %s is not "
-                     "RSA, P-256 or Ed25519", EVP_PKEY_get0_type_name(pkey));
-        return NULL;
-    }
-}
-
-
-static const char *
-ovsa_sig_alg_name(const char *s, size_t len)
-{
-    static const char  *algs[] = { OVSA_ALG_RSA, OVSA_ALG_P256,
-                                   OVSA_ALG_ED25519 };
-    size_t              i;
-
-    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        if (strlen(algs[i]) == len && memcmp(algs[i], s, len) == 0) {
-            return algs[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-/*
- * Sets up ctx for signing or verifying under alg.
- */
-static int
-ovsa_sig_init(EVP_MD_CTX *ctx, EVP_PKEY *pkey, const char *alg, int sign)
-{
-    int            rc;
-    const EVP_MD  *md;
-    EVP_PKEY_CTX  *pctx;
-
-    md = NULL;
-    if (strcmp(alg, OVSA_ALG_RSA) == 0) {
-        md = EVP_sha512();
-    } else if (strcmp(alg, OVSA_ALG_P256) == 0) {
-        md = EVP_sha256();
-    }
-
-    rc = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, pkey)
-              : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey);
-    if (rc != 1) {
-        return OVSA_ERR;
-    }
-
-    if (strcmp(alg, OVSA_ALG_RSA) == 0) {
-        /* RFC 9421 section 3.3.1: PSS, SHA-512, MGF1-SHA-512, salt 64 */
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
-            || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha512()) != 1
-            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 64) != 1)
-        {
-            return OVSA_ERR;
-        }
-    }
-
-    return OVSA_OK;
-}
-
-
 /* ---- parameters, Signature-Input, base */
 
 int
-ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pkey, ovsa_err_t *err)
+ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pub, EVP_PKEY *key,
+    ovsa_err_t *err)
 {
-    char  keyid[OVSA_KEYID_LEN + 1];
-
     memset(s, 0, sizeof(*s));
 
-    s->alg = ovsa_sig_alg_for_key(pkey, err);
+    s->alg = ovsa_alg_for_key(OVSA_ALG_HTTPSIG, pub, err);
     if (s->alg == NULL) {
         return OVSA_ERR;
     }
 
-    if (ovsa_keyid_pkey(pkey, keyid, err) != OVSA_OK) {
+    /* the Signature field holds at most OVSA_SIG_MAX bytes */
+    if (EVP_PKEY_get_size(pub) > OVSA_SIG_MAX) {
+        return ovsa_err_set(err, OVSA_E_KEY_TYPE, "signature: %d-byte "
+                            "signatures, at most %d fit",
+                            EVP_PKEY_get_size(pub), OVSA_SIG_MAX);
+    }
+
+    /* OVSA_KEYID_LEN + 1 <= sizeof(s->keyid) */
+    if (ovsa_keyid_pkey(pub, s->keyid, err) != OVSA_OK) {
         return OVSA_ERR;
     }
 
-    memcpy(s->keyid, keyid, sizeof(keyid));
-    s->pkey = pkey;
+    if (key == NULL) {
+        return OVSA_OK;
+    }
+
+    return ovsa_signer_set_key(s, key, err);
+}
+
+
+int
+ovsa_signer_set_key(ovsa_signer_t *s, EVP_PKEY *key, ovsa_err_t *err)
+{
+    EVP_MD_CTX  *ctx;
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "signature: out of memory");
+    }
+
+    if (ovsa_alg_init(ctx, s->alg, key, 1, err) != OVSA_OK) {
+        EVP_MD_CTX_free(ctx);
+        return OVSA_ERR;
+    }
+
+    EVP_MD_CTX_free(s->ctx);
+    s->ctx = ctx;
+    s->pkey = key;
 
     return OVSA_OK;
+}
+
+
+void
+ovsa_signer_free(ovsa_signer_t *s)
+{
+    EVP_MD_CTX_free(s->ctx);
+    s->ctx = NULL;
+    s->pkey = NULL;
 }
 
 
@@ -273,7 +215,7 @@ ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
                             "signature: signer not initialised");
     }
 
-    p->alg = signer->alg;
+    p->alg = signer->alg->name;
     memcpy(p->keyid, signer->keyid, sizeof(p->keyid));
     p->created = (long long) now;
     p->expires = (long long) now + ttl;
@@ -440,102 +382,31 @@ ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
 }
 
 
-/* ---- signing */
-
-int
-ovsa_sig_sign(EVP_PKEY *pkey, const ovsa_sig_params_t *p, const char *base,
-    size_t base_len, char *out, ovsa_err_t *err)
+size_t
+ovsa_sig_base_max(const ovsa_sig_msg_t *msg)
 {
-    int             ret;
-    size_t          siglen, half;
-    EVP_MD_CTX     *ctx;
-    const char     *alg;
-    ECDSA_SIG      *ecsig;
-    const BIGNUM   *r, *s;
-    const unsigned char  *der;
-    unsigned char   sig[OVSA_SIG_MAX + 16], raw[64];
+    size_t  i, n;
 
-    ret = OVSA_ERR;
-    ctx = NULL;
-    ecsig = NULL;
+    /* the component names and separators, then the values */
+    n = sizeof("\"@signature-params\": ") + OVSA_SIG_INPUT_MAX + 4;
 
-    alg = ovsa_sig_alg_for_key(pkey, err);
-    if (alg == NULL) {
-        return OVSA_ERR;
+    for (i = 0; i < OVSA_SIG_NCOMPONENTS; i++) {
+        n += strlen(ovsa_sig_components[i].name) + sizeof("\"\";req: \n");
     }
 
-    if (p->alg == NULL || strcmp(alg, p->alg) != 0) {
-        return ovsa_err_set(err, OVSA_E_SIG_ALG, "signature: alg %s does "
-                            "not fit the %s key", p->alg ? p->alg : "(none)",
-                            EVP_PKEY_get0_type_name(pkey));
-    }
-
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || ovsa_sig_init(ctx, pkey, alg, 1) != OVSA_OK) {
-        ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: %s setup", alg);
-        goto end;
-    }
-
-    if (EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *) base,
-                       base_len) != 1
-        || siglen > sizeof(sig)
-        || EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *) base,
-                          base_len) != 1)
-    {
-        ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: %s sign", alg);
-        goto end;
-    }
-
-    if (strcmp(alg, OVSA_ALG_P256) == 0) {
-        /* DER ECDSA-Sig-Value -> r || s, 32 bytes each (RFC 9421 3.3.4) */
-        der = sig;
-        ecsig = d2i_ECDSA_SIG(NULL, &der, (long) siglen);
-        if (ecsig == NULL) {
-            ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: ECDSA decode");
-            goto end;
-        }
-
-        ECDSA_SIG_get0(ecsig, &r, &s);
-        half = sizeof(raw) / 2;
-        if (BN_bn2binpad(r, raw, (int) half) < 0
-            || BN_bn2binpad(s, raw + half, (int) half) < 0)
-        {
-            ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: ECDSA r||s");
-            goto end;
-        }
-
-        memcpy(sig, raw, sizeof(raw));
-        siglen = sizeof(raw);
-    }
-
-    if (siglen > OVSA_SIG_MAX) {
-        ovsa_err_set(err, OVSA_E_KEY_TYPE, "signature: %zu bytes, key too "
-                     "large", siglen);
-        goto end;
-    }
-
-    memcpy(out, OVSA_SIG_LABEL "=:", sizeof(OVSA_SIG_LABEL) + 1);
-    siglen = ovsa_b64_encode(sig, siglen, out + sizeof(OVSA_SIG_LABEL) + 1,
-                             0);
-    memcpy(out + sizeof(OVSA_SIG_LABEL) + 1 + siglen, ":", 2);
-
-    ret = OVSA_OK;
-
-end:
-
-    ECDSA_SIG_free(ecsig);
-    EVP_MD_CTX_free(ctx);
-    OPENSSL_cleanse(sig, sizeof(sig));
-    return ret;
+    return n + OVSA_DIGEST_FIELD_LEN + msg->content_type.len
+           + msg->content_digest.len + msg->nonce.len + msg->method.len
+           + msg->target_uri.len;
 }
 
 
+/* ---- signing: prepare (digest, parameters, base), finish (signature) */
+
 int
-ovsa_sig_sign_response(const ovsa_signer_t *signer,
-    const ovsa_sig_msg_t *msg,
-    const void *body, size_t body_len, time_t now, long ttl, char *base,
-    size_t base_size, size_t *base_len, char *digest, char *input,
-    char *sig, ovsa_err_t *err)
+ovsa_sig_prepare(const ovsa_signer_t *signer, const ovsa_sig_msg_t *msg,
+    const void *body, size_t body_len, time_t now, long ttl, char *digest,
+    char *input, char *base, size_t base_size, size_t *base_len,
+    ovsa_err_t *err)
 {
     ovsa_sig_msg_t     m;
     ovsa_sig_params_t  p;
@@ -560,7 +431,60 @@ ovsa_sig_sign_response(const ovsa_signer_t *signer,
                             "%zu bytes, %zu given", *base_len, base_size);
     }
 
-    return ovsa_sig_sign(signer->pkey, &p, base, *base_len, sig, err);
+    return OVSA_OK;
+}
+
+
+int
+ovsa_sig_finish(const ovsa_signer_t *signer, const char *base,
+    size_t base_len, char *sig, ovsa_err_t *err)
+{
+    int             ret;
+    size_t          n;
+    EVP_MD_CTX     *ctx;
+    unsigned char   raw[OVSA_SIG_MAX];
+
+    if (signer->ctx == NULL) {
+        return ovsa_err_set(err, OVSA_E_KEY, "signature: no private key "
+                            "loaded");
+    }
+
+    /* a copy of the context prepared at start: no setup per answer */
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_MD_CTX_copy_ex(ctx, signer->ctx) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return ovsa_err_ssl(err, OVSA_E_NOMEM, "signature: context copy");
+    }
+
+    ret = ovsa_alg_sign(ctx, signer->alg, base, base_len, raw, sizeof(raw),
+                        &n, err);
+    EVP_MD_CTX_free(ctx);
+
+    if (ret == OVSA_OK) {
+        memcpy(sig, OVSA_SIG_LABEL "=:", sizeof(OVSA_SIG_LABEL) + 1);
+        n = ovsa_b64_encode(raw, n, sig + sizeof(OVSA_SIG_LABEL) + 1, 0);
+        memcpy(sig + sizeof(OVSA_SIG_LABEL) + 1 + n, ":", 2);
+    }
+
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ret;
+}
+
+
+int
+ovsa_sig_sign_response(const ovsa_signer_t *signer,
+    const ovsa_sig_msg_t *msg,
+    const void *body, size_t body_len, time_t now, long ttl, char *base,
+    size_t base_size, size_t *base_len, char *digest, char *input,
+    char *sig, ovsa_err_t *err)
+{
+    if (ovsa_sig_prepare(signer, msg, body, body_len, now, ttl, digest,
+                         input, base, base_size, base_len, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    return ovsa_sig_finish(signer, base, *base_len, sig, err);
 }
 
 
@@ -595,12 +519,13 @@ int
 ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
     unsigned char *sig, size_t *sig_len, ovsa_err_t *err)
 {
-    int             rc;
-    long            n;
-    size_t          i, klen;
-    ovsa_sf_t       params, list, ip;
-    const char     *key;
-    ovsa_sf_item_t  v, item;
+    int                rc;
+    long               n;
+    size_t             i, klen;
+    ovsa_sf_t          params, list, ip;
+    const char        *key;
+    ovsa_sf_item_t     v, item;
+    const ovsa_alg_t  *alg;
 
     memset(p, 0, sizeof(*p));
 
@@ -754,13 +679,15 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
             break;
 
         case 3:
-            p->alg = item.type == OVSA_SF_STRING
-                     ? ovsa_sig_alg_name(item.s, item.len) : NULL;
-            if (p->alg == NULL) {
+            alg = item.type == OVSA_SF_STRING
+                  ? ovsa_alg_by_name(OVSA_ALG_HTTPSIG, item.s, item.len)
+                  : NULL;
+            if (alg == NULL) {
                 return ovsa_err_set(err, OVSA_E_SIG_ALG,
                                     "signature: alg \"%.*s\" is not "
                                     "allowed", (int) item.len, item.s);
             }
+            p->alg = alg->name;
             break;
 
         default:
@@ -783,128 +710,62 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
 }
 
 
-static int
-ovsa_sig_check(EVP_PKEY *pub, const char *alg, const unsigned char *sig,
-    size_t sig_len, const char *base, size_t base_len, ovsa_err_t *err)
+int
+ovsa_sig_check_time(const ovsa_sig_params_t *p, time_t now, long skew,
+    ovsa_err_t *err)
 {
-    int             ret, derlen;
-    BIGNUM         *r, *s;
-    ECDSA_SIG      *ecsig;
-    EVP_MD_CTX     *ctx;
-    unsigned char  *der;
-
-    ret = OVSA_ERR;
-    der = NULL;
-    ecsig = NULL;
-
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || ovsa_sig_init(ctx, pub, alg, 0) != OVSA_OK) {
-        ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: %s setup", alg);
-        goto end;
+    if (p->created > (long long) now + skew) {
+        return ovsa_err_set(err, OVSA_E_SIG_CREATED, "signature: created "
+                            "%lld is %lld s ahead of local time (skew %ld)",
+                            p->created, p->created - (long long) now, skew);
     }
 
-    if (strcmp(alg, OVSA_ALG_P256) == 0) {
-        if (sig_len != 64) {
-            ovsa_err_set(err, OVSA_E_SIG_INVALID, "signature: %s needs 64 "
-                         "bytes, got %zu", alg, sig_len);
-            goto end;
-        }
-
-        ecsig = ECDSA_SIG_new();
-        r = BN_bin2bn(sig, 32, NULL);
-        s = BN_bin2bn(sig + 32, 32, NULL);
-        if (ecsig == NULL || r == NULL || s == NULL
-            || ECDSA_SIG_set0(ecsig, r, s) != 1)
-        {
-            BN_free(r);
-            BN_free(s);
-            ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: ECDSA encode");
-            goto end;
-        }
-
-        derlen = i2d_ECDSA_SIG(ecsig, &der);
-        if (derlen <= 0) {
-            ovsa_err_ssl(err, OVSA_E_INTERNAL, "signature: ECDSA encode");
-            goto end;
-        }
-
-        sig = der;
-        sig_len = (size_t) derlen;
+    if (p->expires <= (long long) now - skew) {
+        return ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "signature: expired "
+                            "at %lld, %lld s ago (skew %ld)", p->expires,
+                            (long long) now - p->expires, skew);
     }
 
-    if (EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *) base,
-                         base_len) != 1)
-    {
-        ovsa_err_ssl(err, OVSA_E_SIG_INVALID, "signature: %s signature does "
-                     "not verify over the rebuilt base", alg);
-        goto end;
-    }
-
-    ret = OVSA_OK;
-
-end:
-
-    OPENSSL_free(der);
-    ECDSA_SIG_free(ecsig);
-    EVP_MD_CTX_free(ctx);
-    return ret;
+    return OVSA_OK;
 }
 
 
 int
-ovsa_sig_verify(EVP_PKEY *pub, const ovsa_sig_msg_t *msg, ovsa_str_t input,
-    ovsa_str_t signature, time_t now, long skew, ovsa_sig_params_t *out,
-    ovsa_err_t *err)
+ovsa_sig_verify_parsed(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
+    const ovsa_sig_params_t *p, const unsigned char *sig, size_t sig_len,
+    time_t now, long skew, ovsa_err_t *err)
 {
     int                ret;
     char              *base;
-    size_t             sig_len, base_len;
-    const char        *alg;
-    ovsa_sig_params_t  p;
+    size_t             base_len;
+    const ovsa_alg_t  *alg;
     char               keyid[OVSA_KEYID_LEN + 1];
-    unsigned char      sig[OVSA_SIG_MAX];
 
-    if (ovsa_sig_parse(input, signature, &p, sig, &sig_len, err) != OVSA_OK)
-    {
-        return OVSA_ERR;
-    }
-
-    if (out != NULL) {
-        *out = p;
-    }
-
-    alg = ovsa_sig_alg_for_key(pub, err);
+    alg = ovsa_alg_for_key(OVSA_ALG_HTTPSIG, pub, err);
     if (alg == NULL) {
         return OVSA_ERR;
     }
 
-    if (strcmp(alg, p.alg) != 0) {
+    if (p->alg == NULL || strcmp(alg->name, p->alg) != 0) {
         return ovsa_err_set(err, OVSA_E_SIG_ALG, "signature: alg \"%s\" "
-                            "but the leaf key needs \"%s\"", p.alg, alg);
+                            "but the leaf key needs \"%s\"",
+                            p->alg ? p->alg : "(none)", alg->name);
     }
 
     if (ovsa_keyid_pkey(pub, keyid, err) != OVSA_OK) {
         return OVSA_ERR;
     }
 
-    if (strcmp(keyid, p.keyid) != 0) {
+    if (strcmp(keyid, p->keyid) != 0) {
         return ovsa_err_set(err, OVSA_E_SIG_KEYID, "signature: keyid \"%s\" "
-                            "is not the leaf's \"%s\"", p.keyid, keyid);
+                            "is not the leaf's \"%s\"", p->keyid, keyid);
     }
 
-    if (p.created > (long long) now + skew) {
-        return ovsa_err_set(err, OVSA_E_SIG_CREATED, "signature: created "
-                            "%lld is %lld s ahead of local time (skew %ld)",
-                            p.created, p.created - (long long) now, skew);
+    if (ovsa_sig_check_time(p, now, skew, err) != OVSA_OK) {
+        return OVSA_ERR;
     }
 
-    if (p.expires <= (long long) now - skew) {
-        return ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "signature: expired "
-                            "at %lld, %lld s ago (skew %ld)", p.expires,
-                            (long long) now - p.expires, skew);
-    }
-
-    if (ovsa_sig_base(msg, &p, NULL, 0, &base_len, err) != OVSA_OK) {
+    if (ovsa_sig_base(msg, p, NULL, 0, &base_len, err) != OVSA_OK) {
         if (err != NULL && err->code == OVSA_E_SIG_COMPONENTS) {
             err->code = OVSA_E_SIG_INVALID;
         }
@@ -917,13 +778,37 @@ ovsa_sig_verify(EVP_PKEY *pub, const ovsa_sig_msg_t *msg, ovsa_str_t input,
                             "bytes", base_len);
     }
 
-    ret = ovsa_sig_base(msg, &p, base, base_len, &base_len, err);
+    ret = ovsa_sig_base(msg, p, base, base_len, &base_len, err);
     if (ret == OVSA_OK) {
-        ret = ovsa_sig_check(pub, alg, sig, sig_len, base, base_len, err);
+        ret = ovsa_alg_verify(alg, pub, base, base_len, sig, sig_len,
+                              OVSA_E_SIG_INVALID, err);
     }
 
     OPENSSL_free(base);
     return ret;
+}
+
+
+int
+ovsa_sig_verify(EVP_PKEY *pub, const ovsa_sig_msg_t *msg, ovsa_str_t input,
+    ovsa_str_t signature, time_t now, long skew, ovsa_sig_params_t *out,
+    ovsa_err_t *err)
+{
+    size_t             sig_len;
+    ovsa_sig_params_t  p;
+    unsigned char      sig[OVSA_SIG_MAX];
+
+    if (ovsa_sig_parse(input, signature, &p, sig, &sig_len, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (out != NULL) {
+        *out = p;
+    }
+
+    return ovsa_sig_verify_parsed(pub, msg, &p, sig, sig_len, now, skew,
+                                  err);
 }
 
 

@@ -9,13 +9,15 @@
  *              "ovsa-nonce";req "@method";req "@target-uri";req
  *   params     created, expires, keyid, alg, tag="ovsa-license-v1"
  *   alg        rsa-pss-sha512 (RSA >= 2048 bits), ecdsa-p256-sha256 (P-256,
- *              raw r||s), ed25519: chosen by the key type, nothing else.
+ *              raw r||s), ed25519: chosen by the key type, nothing else
+ *              (lib/ovsa_key.h).
  *
- * Used by the nginx signing filter (sign side) and by the client SDK
- * (verify side), so nothing here allocates on the caller's behalf: field
- * values are written into caller buffers of the sizes below, and the one
- * variable-size object, the signature base, goes into a buffer the caller
- * sizes with ovsa_sig_base(..., NULL, 0, &len, ...).
+ * Used by the nginx signing filter (sign side: ovsa_sig_prepare() and
+ * ovsa_sig_finish()) and by the client SDK (verify side: ovsa_sig_parse()
+ * and ovsa_sig_verify_parsed()), so nothing here allocates on the
+ * caller's behalf: field values are written into caller buffers of the
+ * sizes below, and the one variable-size object, the signature base, goes
+ * into a buffer the caller sizes with ovsa_sig_base_max().
  */
 
 #ifndef OVSA_HTTPSIG_H
@@ -28,11 +30,13 @@
 
 #include "ovsa_b64.h"
 #include "ovsa_err.h"
+#include "ovsa_key.h"
 
 #define OVSA_SIG_LABEL        "ovsa"
 #define OVSA_SIG_TAG          "ovsa-license-v1"
 #define OVSA_SIG_NONCE_MAX    128       /* OVSA-Nonce: 1..128 base64url */
 
+/* the alg names (lib/ovsa_key.c holds the algorithms) */
 #define OVSA_ALG_RSA          "rsa-pss-sha512"
 #define OVSA_ALG_P256         "ecdsa-p256-sha256"
 #define OVSA_ALG_ED25519      "ed25519"
@@ -100,27 +104,38 @@ int ovsa_digest_verify(ovsa_str_t field, const void *body, size_t len,
     ovsa_err_t *err);
 
 /*
- * Returns the ovsa alg name for a key type (static string), or NULL with
- * err set (OVSA_E_KEY_TYPE) for any other key: RSA below 2048 bits, EC
- * curves other than P-256, RSA-PSS-restricted keys, ...
- */
-const char *ovsa_sig_alg_for_key(EVP_PKEY *pkey, ovsa_err_t *err);
-
-/*
- * A signing key prepared once (at start), so the per-answer work is one
- * digest and one signature: the key, its alg name and its keyid.
+ * A signing key prepared once (at start), so that the per-answer work is
+ * one digest, the base and one signature: the alg and keyid of the
+ * identity, and a signing context set up for the private key that each
+ * signature copies (EVP_MD_CTX_copy_ex) instead of setting one up.
  */
 typedef struct {
-    EVP_PKEY    *pkey;             /* not owned */
-    const char  *alg;              /* ovsa_sig_alg_for_key() */
-    char         keyid[OVSA_SIG_KEYID_MAX + 1];
+    EVP_PKEY          *pkey;       /* the private key, not owned; or NULL */
+    const ovsa_alg_t  *alg;        /* ovsa_alg_for_key(OVSA_ALG_HTTPSIG) */
+    EVP_MD_CTX        *ctx;        /* set up for pkey, copied per answer */
+    char               keyid[OVSA_SIG_KEYID_MAX + 1];
 } ovsa_signer_t;
 
 /*
- * Prepares s for pkey: alg for the key type, keyid of the public key
- * (lib/ovsa_pin.h).  s->pkey borrows pkey.
+ * Prepares s for the identity whose public key is pub: alg for the key
+ * type (OVSA_E_KEY_TYPE, see lib/ovsa_key.h; also for a key whose
+ * signatures exceed OVSA_SIG_MAX), keyid of pub (lib/ovsa_pin.h), and,
+ * when key is not NULL, the signing context of key, the private half of
+ * pub (ovsa_signer_set_key).  Free with ovsa_signer_free().
  */
-int ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pkey, ovsa_err_t *err);
+int ovsa_signer_init(ovsa_signer_t *s, EVP_PKEY *pub, EVP_PKEY *key,
+    ovsa_err_t *err);
+
+/*
+ * Sets (or replaces) the private key of s, e.g. the key on a token opened
+ * by a worker, and prepares its signing context.  s borrows key: it must
+ * outlive s or the next call.  OVSA_E_SIG_ALG when key does not fit s's
+ * alg.
+ */
+int ovsa_signer_set_key(ovsa_signer_t *s, EVP_PKEY *key, ovsa_err_t *err);
+
+/* Frees the signing context; s may be zeroed or half set up. */
+void ovsa_signer_free(ovsa_signer_t *s);
 
 /*
  * Fills params for signing now with signer: created = now, expires =
@@ -148,19 +163,41 @@ int ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
     char *out, size_t size, size_t *len, ovsa_err_t *err);
 
 /*
- * Signs base with pkey under p->alg and writes the Signature field value,
- * NUL-terminated, "ovsa=:<base64>:", to out[OVSA_SIG_FIELD_MAX].
+ * An upper bound of the base length of msg (its content_digest may be
+ * absent: a computed one is counted), for sizing the buffer of
+ * ovsa_sig_prepare() without a first call.
  */
-int ovsa_sig_sign(EVP_PKEY *pkey, const ovsa_sig_params_t *p,
-    const char *base, size_t base_len, char *out, ovsa_err_t *err);
+size_t ovsa_sig_base_max(const ovsa_sig_msg_t *msg);
 
 /*
- * For signers: params_init + digest over body + base + sign.
- * digest[OVSA_DIGEST_FIELD_LEN + 1], input[OVSA_SIG_INPUT_MAX] and
- * sig[OVSA_SIG_FIELD_MAX] receive the three header values; msg's
- * content_digest is ignored (the computed one is used).  base/base_size
- * is caller scratch space for the base: its needed size is returned in
- * *base_len when too small (OVSA_E_INTERNAL).
+ * Signing an answer is two steps, so that a signer with a slow key (a
+ * hardware token) can run the second in another thread:
+ *
+ * ovsa_sig_prepare(), the cheap part: the Content-Digest of body into
+ * digest[OVSA_DIGEST_FIELD_LEN + 1], the parameters (now, ttl) and the
+ * Signature-Input value into input[OVSA_SIG_INPUT_MAX], and the base over
+ * msg (whose content_digest is ignored: the computed one is covered) into
+ * base[base_size], its length in *base_len.  A base_size below the base
+ * length fails with OVSA_E_INTERNAL, the needed size in *base_len.
+ */
+int ovsa_sig_prepare(const ovsa_signer_t *signer, const ovsa_sig_msg_t *msg,
+    const void *body, size_t body_len, time_t now, long ttl,
+    char *digest, char *input, char *base, size_t base_size,
+    size_t *base_len, ovsa_err_t *err);
+
+/*
+ * ovsa_sig_finish(), the signature: signs base with the signer's key (a
+ * copy of its prepared context) and writes the Signature field value,
+ * NUL-terminated, "ovsa=:<base64>:", to sig[OVSA_SIG_FIELD_MAX].  Touches
+ * nothing but its arguments: safe in another thread while the signer
+ * stays unchanged.  OVSA_E_KEY without a private key.
+ */
+int ovsa_sig_finish(const ovsa_signer_t *signer, const char *base,
+    size_t base_len, char *sig, ovsa_err_t *err);
+
+/*
+ * Both steps at once: the three header values into digest, input and
+ * sig, base/base_size as scratch space (see ovsa_sig_prepare).
  */
 int ovsa_sig_sign_response(const ovsa_signer_t *signer,
     const ovsa_sig_msg_t *msg,
@@ -182,14 +219,30 @@ int ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature,
     ovsa_err_t *err);
 
 /*
- * Verifies an answer's signature with the leaf public key pub, at time
- * now with clock skew skew seconds.  Checks, in order: parse (see
- * ovsa_sig_parse), alg consistent with pub (OVSA_E_SIG_ALG), keyid equal
- * to pub's keyid (OVSA_E_SIG_KEYID), created <= now + skew
- * (OVSA_E_SIG_CREATED), expires > now - skew (OVSA_E_SIG_EXPIRED), then
- * the rebuilt base (OVSA_E_SIG_INVALID).  The Content-Digest value in
- * msg is checked against the body separately (ovsa_digest_verify).
- * out, when not NULL, receives the parsed parameters.
+ * The time window of parsed parameters at time now with clock skew skew
+ * seconds: created <= now + skew (else OVSA_E_SIG_CREATED), expires >
+ * now - skew (else OVSA_E_SIG_EXPIRED).
+ */
+int ovsa_sig_check_time(const ovsa_sig_params_t *p, time_t now, long skew,
+    ovsa_err_t *err);
+
+/*
+ * Verifies a parsed signature (p, sig[sig_len] from ovsa_sig_parse) with
+ * the leaf public key pub, at time now with clock skew skew seconds.
+ * Checks, in order: alg consistent with pub (OVSA_E_SIG_ALG), keyid
+ * equal to pub's keyid (OVSA_E_SIG_KEYID), the time window
+ * (ovsa_sig_check_time), then the signature over the base rebuilt from
+ * msg and p (OVSA_E_SIG_INVALID).  The Content-Digest value in msg is
+ * checked against the body separately (ovsa_digest_verify).
+ */
+int ovsa_sig_verify_parsed(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
+    const ovsa_sig_params_t *p, const unsigned char *sig, size_t sig_len,
+    time_t now, long skew, ovsa_err_t *err);
+
+/*
+ * ovsa_sig_parse() then ovsa_sig_verify_parsed(): verifies the answer's
+ * Signature-Input and Signature field values.  out, when not NULL,
+ * receives the parsed parameters.
  */
 int ovsa_sig_verify(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
     ovsa_str_t input, ovsa_str_t signature, time_t now, long skew,

@@ -12,21 +12,17 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "ovsa_file.h"
 #include "ovsa_b64.h"
+#include "ovsa_key.h"
 #include "ovsa_license.h"
 #include "ovsa_pin.h"
 
 
 #define OVSA_LIC_INT_MAX   9007199254740991LL   /* 2^53 - 1, JSON-safe */
-#define OVSA_LIC_RSA_MIN   2048
 #define OVSA_LIC_LEASE_MIN 60
 #define OVSA_LIC_LEASE_MAX 86400
 
@@ -98,264 +94,87 @@ ovsa_license_id_valid(const char *id)
 }
 
 
-/* ---- algorithms */
-
-static const EVP_MD *
-ovsa_alg_md(const char *alg)
-{
-    return strcmp(alg, "EdDSA") == 0 ? NULL : EVP_sha256();
-}
-
-
-static int
-ovsa_alg_known(const char *alg)
-{
-    return strcmp(alg, "RS256") == 0 || strcmp(alg, "PS256") == 0
-           || strcmp(alg, "ES256") == 0 || strcmp(alg, "EdDSA") == 0;
-}
-
-
-static int
-ovsa_key_is_p256(EVP_PKEY *key)
-{
-    char    group[64];
-    size_t  len;
-
-    if (!EVP_PKEY_is_a(key, "EC")) {
-        return 0;
-    }
-
-    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
-                                       group, sizeof(group), &len) != 1)
-    {
-        return 0;
-    }
-
-    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
-}
-
+/* ---- algorithms (lib/ovsa_key.h) */
 
 const char *
 ovsa_license_default_alg(EVP_PKEY *key)
 {
-    if (key == NULL) {
+    const ovsa_alg_t  *alg;
+
+    alg = key ? ovsa_alg_for_key(OVSA_ALG_JWS, key, NULL) : NULL;
+
+    return alg ? alg->name : NULL;
+}
+
+
+/* Returns the JWS alg named name when it may be used with key. */
+static const ovsa_alg_t *
+ovsa_jws_alg(EVP_PKEY *key, const char *name, ovsa_err_t *err)
+{
+    const ovsa_alg_t  *alg, *def;
+
+    alg = ovsa_alg_by_name(OVSA_ALG_JWS, name, strlen(name));
+    if (alg == NULL) {
+        ovsa_err_set(err, OVSA_E_LIC_ALG, "license: alg \"%s\" is not RS256, "
+                     "PS256, ES256 or EdDSA", name);
         return NULL;
     }
 
-    if (EVP_PKEY_is_a(key, "RSA")) {
-        return EVP_PKEY_get_bits(key) >= OVSA_LIC_RSA_MIN ? "PS256" : NULL;
-    }
-
-    if (ovsa_key_is_p256(key)) {
-        return "ES256";
-    }
-
-    if (EVP_PKEY_is_a(key, "ED25519")) {
-        return "EdDSA";
-    }
-
-    return NULL;
-}
-
-
-/* Returns OVSA_OK when alg may be used with key (RFC 7518 / 8037). */
-static int
-ovsa_alg_check(EVP_PKEY *key, const char *alg, ovsa_err_t *err)
-{
-    const char  *def;
-
-    if (!ovsa_alg_known(alg)) {
-        return ovsa_err_set(err, OVSA_E_LIC_ALG,
-                            "license: alg \"%s\" is not RS256, PS256, ES256 "
-                            "or EdDSA", alg);
-    }
-
-    def = ovsa_license_default_alg(key);
+    def = ovsa_alg_for_key(OVSA_ALG_JWS, key, NULL);
     if (def == NULL) {
-        return ovsa_err_set(err, OVSA_E_LIC_ALG,
-                            "license: signer key is not RSA >= %d bits, "
-                            "P-256 or Ed25519", OVSA_LIC_RSA_MIN);
+        ovsa_err_set(err, OVSA_E_LIC_ALG, "license: signer key is not RSA "
+                     ">= %d bits, P-256 or Ed25519", OVSA_KEY_RSA_MIN_BITS);
+        return NULL;
     }
 
-    if (strcmp(def, alg) != 0
-        && !(strcmp(def, "PS256") == 0 && strcmp(alg, "RS256") == 0))
-    {
-        return ovsa_err_set(err, OVSA_E_LIC_ALG,
-                            "license: alg \"%s\" does not fit the signer's "
-                            "key (%s)", alg, def);
+    if (!ovsa_alg_fits(alg, key)) {
+        ovsa_err_set(err, OVSA_E_LIC_ALG, "license: alg \"%s\" does not fit "
+                     "the signer's key (%s)", name, def->name);
+        return NULL;
     }
 
-    return OVSA_OK;
-}
-
-
-static int
-ovsa_alg_pad(EVP_PKEY_CTX *pctx, const char *alg)
-{
-    if (strcmp(alg, "PS256") == 0) {
-        return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
-               && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-                                                   RSA_PSS_SALTLEN_DIGEST) > 0
-               && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
-    }
-
-    if (strcmp(alg, "RS256") == 0) {
-        return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
-    }
-
-    return 1;
+    return alg;
 }
 
 
 /* Signs in with key; ES256 signatures come out as raw r || s (RFC 7518
  * section 3.4), not DER.  *sig is malloc'ed. */
 static int
-ovsa_jws_sign(EVP_PKEY *key, const char *alg, const char *in, size_t inlen,
-    unsigned char **sig, size_t *siglen, ovsa_err_t *err)
+ovsa_jws_sign(EVP_PKEY *key, const ovsa_alg_t *alg, const char *in,
+    size_t inlen, unsigned char **sig, size_t *siglen, ovsa_err_t *err)
 {
-    int              ret;
-    size_t           len;
-    ECDSA_SIG       *ec;
-    EVP_MD_CTX      *mctx;
-    EVP_PKEY_CTX    *pctx;
-    unsigned char   *buf, *raw;
-    const BIGNUM    *r, *s;
-    const unsigned char  *p;
-
-    ret = OVSA_ERR;
-    buf = NULL;
-    ec = NULL;
+    int             ret;
+    size_t          len;
+    EVP_MD_CTX     *mctx;
+    unsigned char   buf[OVSA_KEY_SIG_MAX];
 
     mctx = EVP_MD_CTX_new();
     if (mctx == NULL) {
         return ovsa_err_set(err, OVSA_E_NOMEM, "license: sign: out of memory");
     }
 
-    if (EVP_DigestSignInit(mctx, &pctx, ovsa_alg_md(alg), NULL, key) != 1
-        || !ovsa_alg_pad(pctx, alg)
-        || EVP_DigestSign(mctx, NULL, &len, (const unsigned char *) in,
-                          inlen) != 1
-        || (buf = OPENSSL_malloc(len)) == NULL
-        || EVP_DigestSign(mctx, buf, &len, (const unsigned char *) in,
-                          inlen) != 1)
-    {
-        ovsa_err_ssl(err, OVSA_E_KEY, "license: sign %s", alg);
-        goto end;
-    }
-
-    if (strcmp(alg, "ES256") == 0) {
-        p = buf;
-        ec = d2i_ECDSA_SIG(NULL, &p, (long) len);
-        if (ec == NULL) {
-            ovsa_err_ssl(err, OVSA_E_INTERNAL, "license: ES256 signature");
-            goto end;
-        }
-        ECDSA_SIG_get0(ec, &r, &s);
-        raw = malloc(64);
-        if (raw == NULL
-            || BN_bn2binpad(r, raw, 32) != 32
-            || BN_bn2binpad(s, raw + 32, 32) != 32)
-        {
-            free(raw);
-            ovsa_err_set(err, OVSA_E_INTERNAL, "license: ES256 r || s");
-            goto end;
-        }
-        *sig = raw;
-        *siglen = 64;
-
-    } else {
-        *sig = malloc(len);
-        if (*sig == NULL) {
-            ovsa_err_set(err, OVSA_E_NOMEM, "license: sign: out of memory");
-            goto end;
-        }
-        memcpy(*sig, buf, len);
-        *siglen = len;
-    }
-
-    ret = OVSA_OK;
-
-end:
-
-    ECDSA_SIG_free(ec);
-    OPENSSL_free(buf);
-    EVP_MD_CTX_free(mctx);
-    return ret;
-}
-
-
-static int
-ovsa_jws_verify(EVP_PKEY *key, const char *alg, const char *in,
-    size_t inlen, const unsigned char *sig, size_t siglen, ovsa_err_t *err)
-{
-    int              ret, der_len;
-    BIGNUM          *r, *s;
-    ECDSA_SIG       *ec;
-    EVP_MD_CTX      *mctx;
-    EVP_PKEY_CTX    *pctx;
-    unsigned char   *der;
-
     ret = OVSA_ERR;
-    der = NULL;
-    ec = NULL;
 
-    if (strcmp(alg, "ES256") == 0) {
-        if (siglen != 64) {
-            return ovsa_err_set(err, OVSA_E_LIC_SIGNATURE,
-                                "license: signature: ES256 wants 64 bytes "
-                                "r || s, got %zu", siglen);
-        }
-
-        ec = ECDSA_SIG_new();
-        r = BN_bin2bn(sig, 32, NULL);
-        s = BN_bin2bn(sig + 32, 32, NULL);
-        if (ec == NULL || r == NULL || s == NULL
-            || ECDSA_SIG_set0(ec, r, s) != 1)
-        {
-            BN_free(r);
-            BN_free(s);
-            ECDSA_SIG_free(ec);
-            return ovsa_err_set(err, OVSA_E_NOMEM, "license: verify: out of "
-                                "memory");
-        }
-
-        der_len = i2d_ECDSA_SIG(ec, &der);
-        ECDSA_SIG_free(ec);
-        if (der_len <= 0) {
-            return ovsa_err_ssl(err, OVSA_E_INTERNAL, "license: ES256 DER");
-        }
-        sig = der;
-        siglen = (size_t) der_len;
-    }
-
-    mctx = EVP_MD_CTX_new();
-    if (mctx == NULL) {
-        OPENSSL_free(der);
-        return ovsa_err_set(err, OVSA_E_NOMEM, "license: verify: out of "
-                            "memory");
-    }
-
-    if (EVP_DigestVerifyInit(mctx, &pctx, ovsa_alg_md(alg), NULL, key) != 1
-        || !ovsa_alg_pad(pctx, alg))
+    if (ovsa_alg_init(mctx, alg, key, 1, err) != OVSA_OK
+        || ovsa_alg_sign(mctx, alg, in, inlen, buf, sizeof(buf), &len, err)
+           != OVSA_OK)
     {
-        ovsa_err_ssl(err, OVSA_E_INTERNAL, "license: verify %s", alg);
         goto end;
     }
 
-    if (EVP_DigestVerify(mctx, sig, siglen, (const unsigned char *) in,
-                         inlen) != 1)
-    {
-        ovsa_err_ssl(err, OVSA_E_LIC_SIGNATURE, "license: signature does not "
-                     "verify with the x5c key (%s)", alg);
+    *sig = malloc(len);
+    if (*sig == NULL) {
+        ovsa_err_set(err, OVSA_E_NOMEM, "license: sign: out of memory");
         goto end;
     }
 
+    memcpy(*sig, buf, len);
+    *siglen = len;
     ret = OVSA_OK;
 
 end:
 
     EVP_MD_CTX_free(mctx);
-    OPENSSL_free(der);
     return ret;
 }
 
@@ -921,8 +740,7 @@ ovsa_lic_header(const char *b64, ovsa_license_t *lic, ovsa_err_t *err)
         goto end;
     }
 
-    if (ovsa_alg_check(X509_get0_pubkey(lic->signer), lic->alg, err)
-        != OVSA_OK)
+    if (ovsa_jws_alg(X509_get0_pubkey(lic->signer), lic->alg, err) == NULL)
     {
         goto end;
     }
@@ -942,15 +760,16 @@ int
 ovsa_license_parse(const char *text, size_t len, ovsa_license_t **out,
     ovsa_err_t *err)
 {
-    int              ret;
-    char            *input;
-    void            *it;
-    json_t          *jws, *payload;
-    size_t           plen, slen, ilen;
-    json_error_t     jerr;
-    const char      *prot, *pay, *sig, *k;
-    unsigned char   *sigraw;
-    ovsa_license_t  *lic;
+    int                ret;
+    char              *input;
+    void              *it;
+    json_t            *jws, *payload;
+    size_t             plen, slen, ilen;
+    json_error_t       jerr;
+    const char        *prot, *pay, *sig, *k;
+    unsigned char     *sigraw;
+    ovsa_license_t    *lic;
+    const ovsa_alg_t  *alg;
 
     ret = OVSA_ERR;
     prot = pay = sig = NULL;
@@ -1025,8 +844,11 @@ ovsa_license_parse(const char *text, size_t len, ovsa_license_t **out,
     }
     snprintf(input, ilen + 1, "%s.%s", prot, pay);
 
-    if (ovsa_jws_verify(X509_get0_pubkey(lic->signer), lic->alg, input, ilen,
-                        sigraw, slen, err) != OVSA_OK)
+    alg = ovsa_jws_alg(X509_get0_pubkey(lic->signer), lic->alg, err);
+    if (alg == NULL
+        || ovsa_alg_verify(alg, X509_get0_pubkey(lic->signer), input, ilen,
+                           sigraw, slen, OVSA_E_LIC_SIGNATURE, err)
+           != OVSA_OK)
     {
         goto end;
     }
@@ -1155,14 +977,15 @@ int
 ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
     const char *alg, char **out_jws, ovsa_err_t *err)
 {
-    int              ret, derlen;
-    char            *pay_json, *hdr_json, *prot, *pay, *sig, *input, *text;
-    char            *x5c;
-    json_t          *payload, *hdr, *jws;
-    size_t           ilen, siglen;
-    json_error_t     jerr;
-    unsigned char   *der, *sigraw;
-    ovsa_license_t  *lic;
+    int                ret, derlen;
+    char              *pay_json, *hdr_json, *prot, *pay, *sig, *input;
+    char              *text, *x5c;
+    json_t            *payload, *hdr, *jws;
+    size_t             ilen, siglen;
+    json_error_t       jerr;
+    unsigned char     *der, *sigraw;
+    ovsa_license_t    *lic;
+    const ovsa_alg_t  *jalg;
 
     ret = OVSA_ERR;
     pay_json = hdr_json = prot = pay = sig = input = text = x5c = NULL;
@@ -1181,11 +1004,12 @@ ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
         if (alg == NULL) {
             return ovsa_err_set(err, OVSA_E_LIC_ALG, "license: sign: key is "
                                 "not RSA >= %d bits, P-256 or Ed25519",
-                                OVSA_LIC_RSA_MIN);
+                                OVSA_KEY_RSA_MIN_BITS);
         }
     }
 
-    if (ovsa_alg_check(key, alg, err) != OVSA_OK) {
+    jalg = ovsa_jws_alg(key, alg, err);
+    if (jalg == NULL) {
         return OVSA_ERR;
     }
 
@@ -1233,7 +1057,7 @@ ovsa_license_sign_alg(const char *payload_json, EVP_PKEY *key, X509 *cert,
     }
     snprintf(input, ilen + 1, "%s.%s", prot, pay);
 
-    if (ovsa_jws_sign(key, alg, input, ilen, &sigraw, &siglen, err)
+    if (ovsa_jws_sign(key, jalg, input, ilen, &sigraw, &siglen, err)
         != OVSA_OK)
     {
         goto end;

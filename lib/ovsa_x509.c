@@ -2,9 +2,7 @@
  * ovsa_x509.c: chains, keys and the one-root verification.
  */
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -35,24 +33,50 @@ ovsa_cert_subject(X509 *cert, char *buf, size_t size)
 }
 
 
-int
-ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
-    STACK_OF(X509) **out, ovsa_err_t *err)
+/* concatenated DER certificates */
+static int
+ovsa_chain_der(const unsigned char *der, size_t len, const char *what,
+    STACK_OF(X509) *chain, ovsa_err_t *err)
 {
-    int              n;
-    BIO             *bio;
-    X509            *x;
-    char            *name, *header;
-    long             dlen;
-    unsigned char   *data;
-    const unsigned char *p;
-    STACK_OF(X509)  *chain;
+    X509                 *x;
+    const unsigned char  *p, *end;
+
+    p = der;
+    end = der + len;
+
+    while (p < end) {
+        x = d2i_X509(NULL, &p, (long) (end - p));
+        if (x == NULL) {
+            return ovsa_err_ssl(err, OVSA_E_PEM, "%s: certificate %d: not a "
+                                "valid DER X.509 certificate", what,
+                                sk_X509_num(chain) + 1);
+        }
+
+        if (!sk_X509_push(chain, x)) {
+            X509_free(x);
+            return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", what);
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+/* CERTIFICATE blocks */
+static int
+ovsa_chain_pem(const char *pem, size_t len, const char *what,
+    STACK_OF(X509) *chain, ovsa_err_t *err)
+{
+    int                   n;
+    BIO                  *bio;
+    X509                 *x;
+    char                 *name, *header;
+    long                  dlen;
+    unsigned char        *data;
+    const unsigned char  *p;
 
     bio = BIO_new_mem_buf(pem, (int) len);
-    chain = sk_X509_new_null();
-    if (bio == NULL || chain == NULL) {
-        BIO_free(bio);
-        sk_X509_free(chain);
+    if (bio == NULL) {
         return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", what);
     }
 
@@ -71,12 +95,12 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
             }
 
             n = sk_X509_num(chain) + 1;
-            sk_X509_pop_free(chain, X509_free);
             BIO_free(bio);
             if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE) {
                 ERR_clear_error();
                 return ovsa_err_set(err, OVSA_E_CHAIN_EMPTY,
-                                    "%s: no PEM certificate found", what);
+                                    "%s: no PEM or DER certificate found",
+                                    what);
             }
             return ovsa_err_ssl(err, OVSA_E_PEM,
                                 "%s: certificate %d: malformed PEM", what, n);
@@ -100,7 +124,6 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
 
         if (x == NULL) {
             n = sk_X509_num(chain) + 1;
-            sk_X509_pop_free(chain, X509_free);
             BIO_free(bio);
             return ovsa_err_ssl(err, OVSA_E_PEM,
                                 "%s: certificate %d: not a valid X.509 "
@@ -109,13 +132,52 @@ ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
 
         if (!sk_X509_push(chain, x)) {
             X509_free(x);
-            sk_X509_pop_free(chain, X509_free);
             BIO_free(bio);
             return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", what);
         }
     }
 
     BIO_free(bio);
+    return OVSA_OK;
+}
+
+
+/*
+ * DER or PEM: a DER certificate is a SEQUENCE longer than 127 bytes, so
+ * it starts with 0x30 and a long-form length (0x81..0x84); no text starts
+ * with these two bytes.
+ */
+static int
+ovsa_is_der(const unsigned char *p, size_t len)
+{
+    return len >= 2 && p[0] == 0x30 && p[1] >= 0x81 && p[1] <= 0x84;
+}
+
+
+int
+ovsa_chain_load_mem(const char *data, size_t len, const char *what,
+    STACK_OF(X509) **out, ovsa_err_t *err)
+{
+    int              rc;
+    STACK_OF(X509)  *chain;
+
+    chain = sk_X509_new_null();
+    if (chain == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", what);
+    }
+
+    if (ovsa_is_der((const unsigned char *) data, len)) {
+        rc = ovsa_chain_der((const unsigned char *) data, len, what, chain,
+                            err);
+    } else {
+        rc = ovsa_chain_pem(data, len, what, chain, err);
+    }
+
+    if (rc != OVSA_OK) {
+        sk_X509_pop_free(chain, X509_free);
+        return OVSA_ERR;
+    }
+
     *out = chain;
     return OVSA_OK;
 }
@@ -141,73 +203,22 @@ ovsa_chain_load(const char *file, STACK_OF(X509) **out, ovsa_err_t *err)
 int
 ovsa_cert_load(const char *file, X509 **out, ovsa_err_t *err)
 {
+    int              n;
     STACK_OF(X509)  *certs;
 
     if (ovsa_chain_load(file, &certs, err) != OVSA_OK) {
         return OVSA_ERR;
     }
 
-    if (sk_X509_num(certs) != 1) {
+    n = sk_X509_num(certs);
+    if (n != 1) {
         sk_X509_pop_free(certs, X509_free);
-        return ovsa_err_set(err, OVSA_E_PEM,
-                            "%s: expected exactly one certificate", file);
+        return ovsa_err_set(err, OVSA_E_PEM, "%s: expected exactly one "
+                            "certificate, found %d", file, n);
     }
 
     *out = sk_X509_shift(certs);
     sk_X509_free(certs);
-    return OVSA_OK;
-}
-
-
-static int
-ovsa_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    return 0;
-}
-
-
-int
-ovsa_key_load(const char *file, EVP_PKEY **out, ovsa_err_t *err)
-{
-    BIO          *bio;
-    EVP_PKEY     *pkey;
-    struct stat   st;
-
-    if (stat(file, &st) != 0) {
-        return ovsa_err_set(err, OVSA_E_KEY, "%s: %s", file, strerror(errno));
-    }
-
-    if (st.st_mode & S_IROTH) {
-        return ovsa_err_set(err, OVSA_E_KEY, "%s: private key is readable by "
-                            "everyone (mode %04o); make it 0600",
-                            file, (unsigned) (st.st_mode & 07777));
-    }
-
-    bio = BIO_new_file(file, "r");
-    if (bio == NULL) {
-        return ovsa_err_ssl(err, OVSA_E_KEY, "%s: cannot open", file);
-    }
-
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, ovsa_no_passphrase, NULL);
-    BIO_free(bio);
-
-    if (pkey == NULL) {
-        return ovsa_err_ssl(err, OVSA_E_KEY, "%s: not an unencrypted PEM "
-                            "private key", file);
-    }
-
-    switch (EVP_PKEY_get_base_id(pkey)) {
-    case EVP_PKEY_RSA:
-    case EVP_PKEY_EC:
-    case EVP_PKEY_ED25519:
-        break;
-    default:
-        EVP_PKEY_free(pkey);
-        return ovsa_err_set(err, OVSA_E_KEY_TYPE, "%s: key type is not RSA, "
-                            "EC P-256 or Ed25519", file);
-    }
-
-    *out = pkey;
     return OVSA_OK;
 }
 

@@ -15,6 +15,7 @@
 
 #include "ovsa_conf.h"
 #include "ovsa_err.h"
+#include "ovsa_key.h"
 
 /* Certificate policy of ovsa license-server leaves (a UUID OID, X.667). */
 #define OVSA_POLICY_OID  "2.25.62921892084539946696184864784773543139"
@@ -23,24 +24,24 @@
 #define OVSA_VERIFY_POLICY       0x02   /* leaf must carry OVSA_POLICY_OID */
 
 /*
- * Loads every certificate of a PEM file, in file order, into a new stack
- * the caller frees with sk_X509_pop_free(chain, X509_free).  Any byte that
- * is not a certificate (a truncated block, garbage) is an error.
+ * Loads every certificate of a file, in file order, into a new stack the
+ * caller frees with sk_X509_pop_free(chain, X509_free).  The file is PEM
+ * (one or more CERTIFICATE blocks) or DER (one or more concatenated
+ * certificates).  Any byte that is not a certificate (a truncated block,
+ * garbage) is an error: OVSA_E_CHAIN_EMPTY when there is no certificate
+ * at all, OVSA_E_PEM otherwise; OVSA_E_IO when the file is unreadable.
  */
 int ovsa_chain_load(const char *file, STACK_OF(X509) **out, ovsa_err_t *err);
 
 /* The same, from memory; "what" names the input in messages. */
-int ovsa_chain_load_mem(const char *pem, size_t len, const char *what,
+int ovsa_chain_load_mem(const char *data, size_t len, const char *what,
     STACK_OF(X509) **out, ovsa_err_t *err);
 
-/* Loads exactly one certificate; the caller frees it with X509_free(). */
-int ovsa_cert_load(const char *file, X509 **out, ovsa_err_t *err);
-
 /*
- * Loads an unencrypted PEM private key; refuses a file that others can
- * read.  The caller frees it with EVP_PKEY_free().
+ * Loads a file of exactly one certificate, PEM or DER (else OVSA_E_PEM);
+ * the caller frees it with X509_free().
  */
-int ovsa_key_load(const char *file, EVP_PKEY **out, ovsa_err_t *err);
+int ovsa_cert_load(const char *file, X509 **out, ovsa_err_t *err);
 
 /*
  * Verifies chain (leaf first, then intermediates; a trailing copy of the

@@ -45,8 +45,7 @@ typedef struct {
     void                         *data;
     ngx_event_t                   watchdog;
     ovsa_p11_t                   *h;
-    EVP_PKEY                     *pkey;
-    ovsa_sig_params_t             params;
+    const ovsa_signer_t          *signer;    /* the token key's, prepared */
     char                         *base;      /* follows this struct */
     size_t                        base_len;
     int                           rc;
@@ -639,7 +638,12 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
         }
     }
 
-    omcf->signer.pkey = pkey;
+    /* the token key's signing context, prepared once in this worker */
+    if (ovsa_signer_set_key(&omcf->signer, pkey, &err) != OVSA_OK) {
+        err.code = OVSA_E_P11_KEY;
+        ngx_http_ovsa_hwkey_lost(cycle->log, &err, 0);
+        return NGX_OK;
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "ovsa: hardware key opened in worker %P: %s",
@@ -657,15 +661,15 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
 
 
 /*
- * Posts one signature of base to the thread pool.  Returns NGX_OK (the
+ * Posts ovsa_sig_finish() of base, the signature of the answer that
+ * ovsa_sig_prepare() made, to the thread pool.  Returns NGX_OK (the
  * request is blocked until done() is called), or NGX_ERROR with err set:
  * the key is lost (the code of the loss) or the task could not be posted.
  */
 
 ngx_int_t
-ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const ovsa_sig_params_t *p,
-    const char *base, size_t len, ngx_http_ovsa_hwkey_done_pt done,
-    void *data, ovsa_err_t *err)
+ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
+    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err)
 {
     ngx_thread_task_t             *task;
     ngx_http_ovsa_hwkey_task_t    *t;
@@ -675,7 +679,7 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const ovsa_sig_params_t *p,
     w = &ngx_http_ovsa_hwkey_w;
     omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
 
-    if (w->lost || w->h == NULL || omcf->signer.pkey == NULL) {
+    if (w->lost || w->h == NULL || omcf->signer.ctx == NULL) {
         if (w->lost) {
             *err = w->lost_err;
         } else {
@@ -700,8 +704,7 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const ovsa_sig_params_t *p,
     t->done = done;
     t->data = data;
     t->h = w->h;
-    t->pkey = omcf->signer.pkey;
-    t->params = *p;
+    t->signer = &omcf->signer;
     t->base = (char *) (t + 1);
     t->base_len = len;
     ngx_memcpy(t->base, base, len);
@@ -768,8 +771,8 @@ ngx_http_ovsa_hwkey_thread(void *data, ngx_log_t *log)
         t->rc = ovsa_p11_probe(t->h, &t->err);
 
     } else {
-        t->rc = ovsa_sig_sign(t->pkey, &t->params, t->base, t->base_len,
-                              t->sig, &t->err);
+        t->rc = ovsa_sig_finish(t->signer, t->base, t->base_len, t->sig,
+                                &t->err);
 
         if (t->rc != OVSA_OK && ovsa_p11_probe(t->h, &perr) != OVSA_OK) {
             t->err = perr;
@@ -1004,9 +1007,8 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
 
 
 ngx_int_t
-ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const ovsa_sig_params_t *p,
-    const char *base, size_t len, ngx_http_ovsa_hwkey_done_pt done,
-    void *data, ovsa_err_t *err)
+ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
+    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err)
 {
     ovsa_err_set(err, OVSA_E_INTERNAL, "no thread pools in this nginx");
     return NGX_ERROR;

@@ -31,6 +31,9 @@ static ngx_int_t ngx_http_ovsa_tls_server(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf);
 static ngx_int_t ngx_http_ovsa_set_signer(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf);
+static ngx_int_t ngx_http_ovsa_data_pem(ngx_conf_t *cf, BIO *bio,
+    ngx_str_t *out);
+static void ngx_http_ovsa_wipe_key(void *data);
 static void *ngx_http_ovsa_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_ovsa_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_ovsa_create_srv_conf(ngx_conf_t *cf);
@@ -282,14 +285,18 @@ ngx_http_ovsa_init(ngx_conf_t *cf)
         }
     }
 
+    /* every SSL_CTX holds the key now: no copy of it stays in memory */
+    ngx_http_ovsa_wipe_key(omcf);
+
     return NGX_OK;
 }
 
 
 /*
- * Runs after the ssl module made the server's SSL_CTX from the files
- * ovsa_tls named: make sure the context holds exactly the verified
- * identity, and present leaf + intermediates only, on TLS 1.2 and 1.3.
+ * Runs after the ssl module made the server's SSL_CTX from what ovsa_tls
+ * gave it (the verified chain and key as "data:"): make sure the context
+ * holds exactly the verified identity, and present leaf + intermediates
+ * only, on TLS 1.2 and 1.3.
  */
 
 static ngx_int_t
@@ -359,8 +366,7 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
     if (leaf == NULL || X509_cmp(leaf, sk_X509_value(omcf->id.chain, 0))) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "ovsa_tls: the certificate loaded for the server is "
-                      "not the verified leaf of %s (was the file replaced "
-                      "during start?) in %s:%ui",
+                      "not the verified leaf of %s in %s:%ui",
                       omcf->conf->chain, oscf->tls_file, oscf->tls_line);
         return NGX_ERROR;
     }
@@ -449,25 +455,34 @@ ngx_http_ovsa_cleanup(void *data)
 {
     ngx_http_ovsa_main_conf_t  *omcf = data;
 
+    ovsa_signer_free(&omcf->signer);
     ovsa_identity_free(&omcf->id);
     ovsa_conf_free(omcf->conf);
     omcf->conf = NULL;
 }
 
 
+/*
+ * The verified identity, prepared once: the signer (alg, keyid and the
+ * signing context; in hardware-key mode, id.key NULL, each worker adds
+ * the token key's context), the chain the ovsa_chain location serves, and
+ * what ovsa_tls hands to the ssl module as "data:" PEM: the verified
+ * objects themselves, whatever encoding their files have (PEM or DER),
+ * so no file is read twice.  The key's copy is wiped once the ssl module
+ * has loaded it (ngx_http_ovsa_init) and when the pool goes.
+ */
+
 static ngx_int_t
 ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
 {
-    int          i, n;
-    BIO         *bio;
-    char        *pem;
-    long         len;
-    ovsa_err_t   err;
+    int                  i, n;
+    BIO                 *bio;
+    ovsa_err_t           err;
+    ngx_pool_cleanup_t  *cln;
 
-    /* in hardware-key mode the worker sets signer.pkey to the token key */
     if (ovsa_signer_init(&omcf->signer,
                          X509_get0_pubkey(sk_X509_value(omcf->id.chain, 0)),
-                         &err)
+                         omcf->id.key, &err)
         != OVSA_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ovsa: %s: %s (%s)",
@@ -475,8 +490,6 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
                            ovsa_code_name(err.code));
         return NGX_ERROR;
     }
-
-    omcf->signer.pkey = omcf->id.key;
 
     bio = BIO_new(BIO_s_mem());
     if (bio == NULL) {
@@ -493,18 +506,85 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
         }
     }
 
-    len = BIO_get_mem_data(bio, &pem);
-    omcf->chain_pem.len = len;
-    omcf->chain_pem.data = ngx_pnalloc(cf->pool, len);
-    if (omcf->chain_pem.data == NULL) {
+    if (ngx_http_ovsa_data_pem(cf, bio, &omcf->tls_cert) != NGX_OK) {
         BIO_free(bio);
         return NGX_ERROR;
     }
 
-    ngx_memcpy(omcf->chain_pem.data, pem, len);
     BIO_free(bio);
 
+    /* the chain endpoint serves the same bytes, without "data:" */
+    omcf->chain_pem.data = omcf->tls_cert.data + sizeof("data:") - 1;
+    omcf->chain_pem.len = omcf->tls_cert.len - (sizeof("data:") - 1);
+
+    if (omcf->id.key == NULL) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    bio = BIO_new(BIO_s_secmem());
+    if (bio == NULL
+        || !PEM_write_bio_PrivateKey(bio, omcf->id.key, NULL, NULL, 0, NULL,
+                                     NULL)
+        || ngx_http_ovsa_data_pem(cf, bio, &omcf->tls_key) != NGX_OK)
+    {
+        BIO_free(bio);
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ovsa: PEM_write_bio_PrivateKey() failed");
+        return NGX_ERROR;
+    }
+
+    BIO_free(bio);
+
+    cln->handler = ngx_http_ovsa_wipe_key;
+    cln->data = omcf;
+
     return NGX_OK;
+}
+
+
+/* "data:" + the BIO's contents, NUL-terminated, from cf->pool */
+
+static ngx_int_t
+ngx_http_ovsa_data_pem(ngx_conf_t *cf, BIO *bio, ngx_str_t *out)
+{
+    char    *pem;
+    long     len;
+    u_char  *p;
+
+    len = BIO_get_mem_data(bio, &pem);
+    if (len <= 0) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, sizeof("data:") - 1 + len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    p = ngx_cpymem(p, "data:", sizeof("data:") - 1);
+    p = ngx_cpymem(p, pem, len);
+    *p = '\0';
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ovsa_wipe_key(void *data)
+{
+    ngx_http_ovsa_main_conf_t  *omcf = data;
+
+    if (omcf->tls_key.data != NULL) {
+        ngx_explicit_memzero(omcf->tls_key.data, omcf->tls_key.len);
+        ngx_str_null(&omcf->tls_key);
+    }
 }
 
 
@@ -565,7 +645,8 @@ ngx_http_ovsa_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
                   "ovsa: identity verified: %s, keyid %s, alg %s",
-                  omcf->conf->chain, omcf->signer.keyid, omcf->signer.alg);
+                  omcf->conf->chain, omcf->signer.keyid,
+                  omcf->signer.alg->name);
 
     return NGX_CONF_OK;
 }
@@ -620,8 +701,8 @@ ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    s->data = (u_char *) omcf->conf->chain;
-    s->len = ngx_strlen(omcf->conf->chain);
+    /* the verified chain and key themselves (ngx_http_ovsa_set_signer) */
+    *s = omcf->tls_cert;
 
     if (omcf->conf->hw_enabled) {
         /* a throwaway pair; the leaf and the token key replace it */
@@ -641,8 +722,7 @@ ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         *s = omcf->hw_key;
 
     } else {
-        s->data = (u_char *) omcf->conf->key;
-        s->len = ngx_strlen(omcf->conf->key);
+        *s = omcf->tls_key;
     }
 
     if (sscf->protocols == 0) {

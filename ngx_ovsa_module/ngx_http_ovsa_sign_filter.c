@@ -94,6 +94,9 @@ static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
 static ngx_int_t ngx_http_ovsa_sign_replace(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_ovsa_sign_content_type(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_ovsa_sign_headers(ngx_list_t *list,
+    ngx_str_t *names, ngx_uint_t nnames, ngx_uint_t drop,
+    ngx_table_elt_t **last);
 static ngx_table_elt_t *ngx_http_ovsa_sign_nonce(ngx_http_request_t *r,
     ngx_uint_t *valid);
 static void ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r);
@@ -396,10 +399,11 @@ ngx_http_ovsa_sign_collect(ngx_http_request_t *r,
 
 
 /*
- * At the last buffer: digest, signature base, then the signature, in the
- * event loop with a software key.  A hardware key signs in a thread pool
- * (ngx_http_ovsa_hwkey.c): the answer stays held (NGX_AGAIN) until the
- * request is re-driven with the result.
+ * At the last buffer: ovsa_sig_prepare() (digest, parameters, base) in the
+ * event loop, then ovsa_sig_finish() (the signature with the signer
+ * prepared at start): here with a software key, in a thread pool with a
+ * hardware key (ngx_http_ovsa_hwkey.c), where the answer stays held
+ * (NGX_AGAIN) until the request is re-driven with the result.
  */
 
 static ngx_int_t
@@ -411,7 +415,6 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     ovsa_err_t                      err;
     ngx_table_elt_t                *nonce;
     ovsa_sig_msg_t                  msg;
-    ovsa_sig_params_t               params;
     ngx_http_ovsa_sign_loc_conf_t  *slcf;
     ngx_http_ovsa_main_conf_t      *omcf;
     char                            sig[OVSA_SIG_FIELD_MAX];
@@ -419,7 +422,7 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_ovsa_sign_filter_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
 
-    if (omcf->signer.pkey == NULL && !omcf->conf->hw_enabled) {
+    if (omcf->signer.ctx == NULL && !omcf->conf->hw_enabled) {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "no signing key loaded", NULL);
     }
@@ -462,39 +465,31 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
                                        "out of memory", NULL);
     }
 
-    base_size = 1024 + msg.content_type.len + msg.nonce.len + msg.method.len
-                + msg.target_uri.len + OVSA_SIG_INPUT_MAX;
+    /* the cheap part, here: digest, parameters, Signature-Input, base */
+    base_size = ovsa_sig_base_max(&msg);
     base = ngx_pnalloc(r->pool, base_size);
     if (base == NULL) {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "out of memory", NULL);
     }
 
-    msg.content_digest.data = ctx->digest;
-    msg.content_digest.len = OVSA_DIGEST_FIELD_LEN;
-
-    if (ovsa_digest_field(ctx->body ? ctx->body : (u_char *) "", ctx->len,
-                          ctx->digest, &err) != OVSA_OK
-        || ovsa_sig_params_init(&params, &omcf->signer, ngx_time(),
-                                (long) slcf->ttl, &err) != OVSA_OK
-        || ovsa_sig_input_field(&params, ctx->input, &err) != OVSA_OK
-        || ovsa_sig_base(&msg, &params, (char *) base, base_size, &base_len,
-                         &err) != OVSA_OK)
+    if (ovsa_sig_prepare(&omcf->signer, &msg,
+                         ctx->body ? ctx->body : (u_char *) "", ctx->len,
+                         ngx_time(), (long) slcf->ttl, ctx->digest,
+                         ctx->input, (char *) base, base_size, &base_len,
+                         &err)
+        != OVSA_OK)
     {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "signing failed", &err);
     }
 
-    if (base_len > base_size) {
-        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
-                                       "signature base too large", NULL);
-    }
-
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ovsa_sign: base \"%*s\"", base_len, base);
 
+    /* the signature: in the thread pool with a hardware key */
     if (omcf->conf->hw_enabled) {
-        if (ngx_http_ovsa_hwkey_sign(r, &params, (char *) base, base_len,
+        if (ngx_http_ovsa_hwkey_sign(r, (char *) base, base_len,
                                      ngx_http_ovsa_sign_hw_done, ctx, &err)
             != NGX_OK)
         {
@@ -509,8 +504,8 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
         return NGX_AGAIN;
     }
 
-    if (ovsa_sig_sign(omcf->signer.pkey, &params, (char *) base, base_len,
-                      sig, &err) != OVSA_OK)
+    if (ovsa_sig_finish(&omcf->signer, (char *) base, base_len, sig, &err)
+        != OVSA_OK)
     {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                        "signing failed", &err);
@@ -773,18 +768,21 @@ ngx_http_ovsa_sign_content_type(ngx_http_request_t *r)
 }
 
 
-/* The request's one OVSA-Nonce header; *valid when it is well-formed. */
+/*
+ * Walks a header list: counts the headers named one of names (any case),
+ * sets *last to the last of them, and with drop hides them (hash = 0).
+ */
 
-static ngx_table_elt_t *
-ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
+static ngx_uint_t
+ngx_http_ovsa_sign_headers(ngx_list_t *list, ngx_str_t *names,
+    ngx_uint_t nnames, ngx_uint_t drop, ngx_table_elt_t **last)
 {
-    ngx_uint_t        i, n;
+    ngx_uint_t        i, k, n;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
+    ngx_table_elt_t  *h;
 
-    found = NULL;
     n = 0;
-    part = &r->headers_in.headers.part;
+    part = &list->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -799,14 +797,41 @@ ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("OVSA-Nonce") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "OVSA-Nonce",
-                               sizeof("OVSA-Nonce") - 1) == 0)
-        {
-            found = &h[i];
-            n++;
+        for (k = 0; k < nnames; k++) {
+            if (h[i].key.len == names[k].len
+                && ngx_strncasecmp(h[i].key.data, names[k].data,
+                                   names[k].len) == 0)
+            {
+                n++;
+
+                if (last != NULL) {
+                    *last = &h[i];
+                }
+
+                if (drop) {
+                    h[i].hash = 0;
+                }
+            }
         }
     }
+
+    return n;
+}
+
+
+/* The request's one OVSA-Nonce header; *valid when it is well-formed. */
+
+static ngx_table_elt_t *
+ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
+{
+    ngx_uint_t        n;
+    ngx_table_elt_t  *found;
+
+    static ngx_str_t  name = ngx_string("OVSA-Nonce");
+
+    found = NULL;
+    n = ngx_http_ovsa_sign_headers(&r->headers_in.headers, &name, 1, 0,
+                                   &found);
 
     /* two nonces are no nonce */
     *valid = (n == 1 && ovsa_nonce_valid((char *) found->value.data,
@@ -821,10 +846,6 @@ ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
 static void
 ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r)
 {
-    ngx_uint_t        i, k;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
     static ngx_str_t  names[] = {
         ngx_string("Content-Digest"),
         ngx_string("Signature-Input"),
@@ -834,30 +855,9 @@ ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r)
         ngx_string("Digest")
     };
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-            if (h[i].key.len == names[k].len
-                && ngx_strncasecmp(h[i].key.data, names[k].data,
-                                   names[k].len) == 0)
-            {
-                h[i].hash = 0;
-            }
-        }
-    }
+    (void) ngx_http_ovsa_sign_headers(&r->headers_out.headers, names,
+                                      sizeof(names) / sizeof(names[0]), 1,
+                                      NULL);
 }
 
 
@@ -992,14 +992,8 @@ ngx_http_ovsa_sign_init(ngx_conf_t *cf)
 static void *
 ngx_http_ovsa_sign_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_ovsa_sign_main_conf_t  *smcf;
-
-    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ovsa_sign_main_conf_t));
-    if (smcf == NULL) {
-        return NULL;
-    }
-
-    return smcf;
+    /* "used" starts unset; NULL when out of memory */
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ovsa_sign_main_conf_t));
 }
 
 

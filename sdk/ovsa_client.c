@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -52,8 +53,10 @@ struct ovsa_client_s {
     char   **pin_list;      /* the same pins, one by one */
     size_t   npins;
     int      pin_sigs;      /* license mode: pins anchor signatures too */
-    char    *cert_file;     /* TLS client certificate, or NULL */
-    char    *key_file;
+    char    *cert_pem;      /* TLS client certificate as PEM, or NULL */
+    size_t   cert_len;
+    char    *key_pem;       /* its key as PEM, wiped on free */
+    size_t   key_len;
     long     skew;
     long     timeout_ms;
     time_t   at;
@@ -159,14 +162,19 @@ end:
 }
 
 
-int
-ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
-    ovsa_err_t *err)
+/*
+ * Loads a TLS client certificate and its key (PEM or DER, lib/ovsa_key.h
+ * and lib/ovsa_x509.h) and checks that they belong together; the caller
+ * frees both.  Both NULL: nothing to load, *cert and *key stay NULL.
+ */
+static int
+ovsa_client_tls_load(const char *cert_file, const char *key_file,
+    X509 **cert, EVP_PKEY **key, ovsa_err_t *err)
 {
-    int          ret;
-    X509        *cert;
-    EVP_PKEY    *key;
-    ovsa_err_t   e;
+    ovsa_err_t  e;
+
+    *cert = NULL;
+    *key = NULL;
 
     if (cert_file == NULL && key_file == NULL) {
         return OVSA_OK;
@@ -178,50 +186,114 @@ ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
                             "certificate");
     }
 
-    cert = NULL;
-    key = NULL;
-    ret = OVSA_ERR;
-
-    if (ovsa_cert_load(cert_file, &cert, &e) != OVSA_OK) {
-        ovsa_err_set(err, e.code, "client: certificate: %s", e.msg);
-
-    } else if (ovsa_key_load(key_file, &key, &e) != OVSA_OK
-               || ovsa_key_match(cert, key, &e) != OVSA_OK)
-    {
-        ovsa_err_set(err, e.code, "client: key %s: %s", key_file, e.msg);
-
-    } else {
-        ret = OVSA_OK;
+    if (ovsa_cert_load(cert_file, cert, &e) != OVSA_OK) {
+        return ovsa_err_set(err, e.code, "client: certificate: %s", e.msg);
     }
 
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    return ret;
+    if (ovsa_key_load(key_file, key, &e) != OVSA_OK
+        || ovsa_key_match(*cert, *key, &e) != OVSA_OK)
+    {
+        X509_free(*cert);
+        EVP_PKEY_free(*key);
+        *cert = NULL;
+        *key = NULL;
+        return ovsa_err_set(err, e.code, "client: key %s: %s", key_file,
+                            e.msg);
+    }
+
+    return OVSA_OK;
 }
 
 
-/* The TLS client certificate: checked here for clear errors. */
-static int
-ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
+int
+ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
     ovsa_err_t *err)
 {
-    if (ovsa_client_check_tls_cert(conf->client_cert, conf->client_key, err)
+    X509      *cert;
+    EVP_PKEY  *key;
+
+    if (ovsa_client_tls_load(cert_file, key_file, &cert, &key, err)
         != OVSA_OK)
     {
         return OVSA_ERR;
     }
 
-    if (conf->client_cert == NULL) {
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return OVSA_OK;
+}
+
+
+/* copies what was written to bio into a new malloc'ed buffer */
+static int
+ovsa_client_bio_copy(BIO *bio, char **out, size_t *len)
+{
+    char  *data;
+    long   n;
+
+    n = BIO_get_mem_data(bio, &data);
+    if (n <= 0) {
+        return OVSA_ERR;
+    }
+
+    *out = malloc((size_t) n);
+    if (*out == NULL) {
+        return OVSA_ERR;
+    }
+
+    memcpy(*out, data, (size_t) n);
+    *len = (size_t) n;
+    return OVSA_OK;
+}
+
+
+/*
+ * The TLS client certificate: loaded and checked here, for clear errors,
+ * and handed to libcurl as PEM from memory, whatever the files' encoding:
+ * TLS uses exactly what was checked.
+ */
+static int
+ovsa_client_tls_cert(ovsa_client_t *c, const ovsa_client_conf_t *conf,
+    ovsa_err_t *err)
+{
+    int        ret;
+    BIO       *cb, *kb;
+    X509      *cert;
+    EVP_PKEY  *key;
+
+    if (ovsa_client_tls_load(conf->client_cert, conf->client_key, &cert,
+                             &key, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (cert == NULL) {
         return OVSA_OK;
     }
 
-    c->cert_file = strdup(conf->client_cert);
-    c->key_file = strdup(conf->client_key);
-    if (c->cert_file == NULL || c->key_file == NULL) {
-        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    cb = BIO_new(BIO_s_mem());
+    kb = BIO_new(BIO_s_secmem());
+
+    ret = OVSA_ERR;
+
+    if (cb == NULL || kb == NULL
+        || !PEM_write_bio_X509(cb, cert)
+        || !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)
+        || ovsa_client_bio_copy(cb, &c->cert_pem, &c->cert_len) != OVSA_OK
+        || ovsa_client_bio_copy(kb, &c->key_pem, &c->key_len) != OVSA_OK)
+    {
+        ovsa_err_ssl(err, OVSA_E_NOMEM, "client: certificate and key to "
+                     "PEM");
+
+    } else {
+        ret = OVSA_OK;
     }
 
-    return OVSA_OK;
+    BIO_free(cb);
+    BIO_free(kb);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return ret;
 }
 
 
@@ -371,8 +443,11 @@ ovsa_client_free(ovsa_client_t *c)
     free(c->cache_dir);
     free(c->pins);
     ovsa_client_pins_free(c);
-    free(c->cert_file);
-    free(c->key_file);
+    free(c->cert_pem);
+    if (c->key_pem != NULL) {
+        OPENSSL_cleanse(c->key_pem, c->key_len);
+        free(c->key_pem);
+    }
     free(c);
 }
 
@@ -578,6 +653,7 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
     size_t              n;
     CURL               *h;
     CURLcode            rc;
+    struct curl_blob    blob;
     struct curl_slist  *list, *l;
     char                errbuf[CURL_ERROR_SIZE];
 
@@ -633,11 +709,17 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
 
     /* no Accept-Encoding: the digest covers the bytes as sent */
 
-    if (c->cert_file != NULL) {
+    if (c->cert_pem != NULL) {
         /* customer binding: nginx hashes this certificate for the backend */
-        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+        blob.data = c->cert_pem;
+        blob.len = c->cert_len;
+        blob.flags = CURL_BLOB_NOCOPY;
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
         curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+
+        blob.data = c->key_pem;
+        blob.len = c->key_len;
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
         curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
     }
 
@@ -1102,7 +1184,7 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
         goto end;
     }
 
-    /* the keyid names the chain; everything is checked again below */
+    /* parsed once: the keyid names the chain, the rest is verified below */
     if (ovsa_sig_parse(ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), &p, sig,
                        &sig_len, err) != OVSA_OK)
@@ -1117,17 +1199,7 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     /* stale or future answers fail before any chain is fetched */
     now = c->at ? c->at : time(NULL);
 
-    if (p.created > (long long) now + c->skew) {
-        ovsa_err_set(err, OVSA_E_SIG_CREATED, "signature: created %lld is "
-                     "%lld s ahead of local time (skew %ld)", p.created,
-                     p.created - (long long) now, c->skew);
-        goto end;
-    }
-
-    if (p.expires <= (long long) now - c->skew) {
-        ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "signature: expired at %lld, "
-                     "%lld s ago (skew %ld)", p.expires,
-                     (long long) now - p.expires, c->skew);
+    if (ovsa_sig_check_time(&p, now, c->skew, err) != OVSA_OK) {
         goto end;
     }
 
@@ -1156,10 +1228,8 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     msg.method = ovsa_client_str(method);
     msg.target_uri = ovsa_client_str(target);
 
-    if (ovsa_sig_verify(pub, &msg,
-                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
-                        ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), now,
-                        c->skew, NULL, err) != OVSA_OK)
+    if (ovsa_sig_verify_parsed(pub, &msg, &p, sig, sig_len, now, c->skew,
+                               err) != OVSA_OK)
     {
         goto end;
     }

@@ -42,14 +42,15 @@ typedef struct ovsa_client_s  ovsa_client_t;
 
 typedef struct {
     const char  *url;         /* "https://host[:port]", no path */
-    const char  *root;        /* PEM file of the one trusted vendor root */
+    const char  *root;        /* PEM or DER file of the one trusted vendor
+                                 root */
     const char  *cache_dir;   /* signing-chain cache; NULL: fetch each time */
     long         skew;        /* allowed clock skew, s; < 0: the default */
     long         timeout_ms;  /* whole request; 0: 10 s */
-    const char  *client_cert; /* PEM client certificate presented in TLS
-                                 (customer binding), or NULL */
-    const char  *client_key;  /* its PEM private key file (not readable by
-                                 others); required with client_cert */
+    const char  *client_cert; /* client certificate (PEM or DER) presented
+                                 in TLS (customer binding), or NULL */
+    const char  *client_key;  /* its private key file (PEM or DER, mode
+                                 0600); required with client_cert */
 } ovsa_client_conf_t;
 
 /* What one request produced.  Free with ovsa_result_free(). */
@@ -113,10 +114,11 @@ int ovsa_client_new_pinned(const ovsa_client_conf_t *conf,
     const char *const *pins, size_t n, ovsa_client_t **out, ovsa_err_t *err);
 
 /*
- * Checks that a TLS client certificate (PEM, one certificate) and its
- * private key file (PEM, unencrypted, not readable by others) load and
- * belong together: OVSA_E_PEM / OVSA_E_IO, OVSA_E_KEY, OVSA_E_KEY_MISMATCH,
- * OVSA_E_CONF_MISSING when only one is given.  Both NULL is OVSA_OK.
+ * Checks that a TLS client certificate (PEM or DER, one certificate) and
+ * its private key file (PEM or DER, unencrypted, mode 0600: see
+ * ovsa_key_load) load and belong together: OVSA_E_PEM / OVSA_E_IO,
+ * OVSA_E_KEY, OVSA_E_KEY_MODE, OVSA_E_KEY_MISMATCH, OVSA_E_CONF_MISSING
+ * when only one is given.  Both NULL is OVSA_OK.
  */
 int ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
     ovsa_err_t *err);

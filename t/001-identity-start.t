@@ -135,7 +135,7 @@ identity:
   root: $PKI/root.pem
 --- must_die
 --- error_log
-identity.chain: $PKI/garbage.pem: no PEM certificate found (OVSA_E_CHAIN_EMPTY)
+identity.chain: $PKI/garbage.pem: no PEM or DER certificate found (OVSA_E_CHAIN_EMPTY)
 
 === TEST 13: chain file is empty
 --- yaml
@@ -145,7 +145,7 @@ identity:
   root: $PKI/root.pem
 --- must_die
 --- error_log
-identity.chain: $PKI/empty.pem: no PEM certificate found (OVSA_E_CHAIN_EMPTY)
+identity.chain: $PKI/empty.pem: no PEM or DER certificate found (OVSA_E_CHAIN_EMPTY)
 
 === TEST 14: chain file missing
 --- yaml
@@ -175,7 +175,7 @@ identity:
   root: $PKI/root.pem
 --- must_die
 --- error_log
-identity.key: $PKI/world.key: private key is readable by everyone (mode 0644); make it 0600 (OVSA_E_KEY)
+identity.key: $PKI/world.key: private key file has mode 0644: group and others must have no access (chmod 600) (OVSA_E_KEY_MODE)
 
 === TEST 17: root file is not a certificate
 --- yaml
@@ -185,7 +185,7 @@ identity:
   root: $PKI/garbage.pem
 --- must_die
 --- error_log
-identity.root: $PKI/garbage.pem: no PEM certificate found (OVSA_E_CHAIN_EMPTY)
+identity.root: $PKI/garbage.pem: no PEM or DER certificate found (OVSA_E_CHAIN_EMPTY)
 
 === TEST 18: the root given is the intermediate, not a root
 --- yaml
@@ -337,3 +337,29 @@ default.yaml:6: backend.listen: unix socket path must be absolute (OVSA_E_CONF_V
 --- must_die
 --- error_log
 "ovsa_chain" directive needs "ovsa_config" earlier in the http block
+
+=== TEST 32: private key readable by the group
+--- yaml
+identity:
+  chain: $PKI/chain-rsa.pem
+  key: $PKI/group.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.key: $PKI/group.key: private key file has mode 0640: group and others must have no access (chmod 600) (OVSA_E_KEY_MODE)
+
+=== TEST 33: an identity in DER (chain, key and root) starts and serves PEM
+--- yaml
+identity:
+  chain: $PKI/chain-ec.der
+  key: $PKI/leaf-ec-key.der
+  root: $PKI/root.der
+--- config
+    location = /chain { ovsa_chain; }
+--- request
+GET /chain
+--- response_body_like
+^-----BEGIN CERTIFICATE-----\n[^-]+-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n[^-]+-----END CERTIFICATE-----\n$
+--- error_log
+ovsa: identity verified: $PKI/chain-ec.der
+alg ecdsa-p256-sha256

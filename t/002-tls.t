@@ -71,6 +71,25 @@ $got = qx{curl -s --cacert $pki/root.pem https://localhost:$PORT/ --resolve loca
 is($got, "[]", 'empty without a client certificate');
 stop_nginx();
 
+# -- an identity in DER: TLS serves the verified objects, not the files
+start_nginx(nginx_conf(tls => '', yaml => <<"YAML",
+identity:
+  chain: $pki/chain-ec.der
+  key: $pki/leaf-ec-key.der
+  root: $pki/root.der
+YAML
+    config => "    location / { return 200 \"ok\\n\"; }"));
+($ok, $out) = s_client_ok("-verify_return_error -CAfile $pki/root.pem"
+                          . " -showcerts");
+ok($ok, 'DER identity: s_client verifies the server against the root')
+    or diag($out);
+@certs = $out =~ /-----BEGIN CERTIFICATE-----/g;
+is(scalar @certs, 2, 'DER identity: leaf + intermediate are presented');
+like($out, qr/Server public key is 256 bit/, 'DER identity: the P-256 leaf');
+$r = http_req(path => '/', tls => "$pki/root.pem");
+is($r->{status}, 200, 'DER identity: HTTPS request');
+stop_nginx();
+
 # -- configurations that must not start
 my @bad = (
     [ "ssl_certificate beside ovsa_tls",

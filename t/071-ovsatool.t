@@ -175,7 +175,10 @@ refused('wrong passphrase', 'OVSA_E_KEY', qr/wrong passphrase/,
 refused('create passphrase in argv', 'OVSA_E_KEY', qr/pass: is refused/,
         'create', '-k', 'ks-enc', '-passin', 'pass:correct horse', '-id', 'x', @lic, '-out', 'x.lic');
 chmod 0644, 'ks-ed25519/isv.key';
-refused('readable key', 'OVSA_E_KEY', qr/others may read it/,
+refused('readable key', 'OVSA_E_KEY_MODE', qr/isv\.key: private key file has mode 0644/,
+        'create', '-k', 'ks-ed25519', '-id', 'x', @lic, '-out', 'x.lic');
+chmod 0640, 'ks-ed25519/isv.key';
+refused('key readable by the group', 'OVSA_E_KEY_MODE', qr/isv\.key: private key file has mode 0640/,
         'create', '-k', 'ks-ed25519', '-id', 'x', @lic, '-out', 'x.lic');
 chmod 0600, 'ks-ed25519/isv.key';
 refused('create over a file', 'OVSA_E_IO', qr/exists, not overwritten/,

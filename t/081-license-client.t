@@ -181,6 +181,14 @@ my $certA = "$conf/current/server-chain.pem";
                    check('-license', $lic, '-cert', "$tmp/acme.crt", '-key',
                          "$tmp/acme.key"));
     like($r->{out}, qr/^verified: valid OK/m, '... verified valid');
+    system("openssl x509 -in $tmp/acme.crt -outform DER -out $tmp/acme.der"
+           . " && openssl pkey -in $tmp/acme.key -outform DER"
+           . " -out $tmp/acme-key.der && chmod 600 $tmp/acme-key.der") == 0
+        or die 'DER copies of the acme certificate and key';
+    $r = ok_run('with its certificate and key in DER: valid',
+                check('-license', $lic, '-cert', "$tmp/acme.der", '-key',
+                      "$tmp/acme-key.der"));
+    like($r->{out}, qr/^verified: valid OK/m, '... verified valid');
     $r = check('-license', $lic);
     is($r->{rc}, 2, 'without a certificate: a verified denial');
     like($r->{out}, qr/^verified: denied CUSTOMER_CERT_MISMATCH/m,
@@ -199,7 +207,9 @@ my $certA = "$conf/current/server-chain.pem";
     $r = check('-license', $lic, '-cert', "$tmp/acme.crt", '-key',
                "$tmp/world.key");
     is($r->{rc}, 1, 'a key readable by everyone: refused');
-    like($r->{err}, qr/OVSA_E_KEY\b/, '... OVSA_E_KEY');
+    like($r->{err}, qr/OVSA_E_KEY_MODE\b/, '... OVSA_E_KEY_MODE');
+    like($r->{err}, qr/world\.key: private key file has mode 0644/,
+         '... naming the file and its mode');
 }
 
 # ======== offered updates: each refusal has its code, the file is kept

@@ -27,6 +27,8 @@
 #include <openssl/pem.h>
 
 #include "ovsa_file.h"
+#include "ovsa_key.h"
+#include "ovsa_x509.h"
 #include "ovsatool.h"
 
 
@@ -319,40 +321,17 @@ ovsatool_passin(const char *spec, char *buf, size_t size, ovsa_err_t *err)
 }
 
 
-/* ---- keys and certificates */
-
-static int
-ovsatool_no_prompt(char *buf, int size, int rwflag, void *u)
-{
-    return 0;
-}
-
-
-static int
-ovsatool_pass_cb(char *buf, int size, int rwflag, void *u)
-{
-    size_t  len;
-
-    len = strlen(u);
-    if (len > (size_t) size) {
-        return 0;
-    }
-    memcpy(buf, u, len);
-    return (int) len;
-}
-
+/* ---- keys and certificates (lib/ovsa_key.h, lib/ovsa_x509.h) */
 
 int
 ovsatool_keystore_load(const char *dir, const char *passin, EVP_PKEY **key,
     X509 **cert, ovsa_err_t *err)
 {
     int          ret;
-    BIO         *bio;
     char         path[4096], pass[1024];
-    struct stat  st;
+    ovsa_err_t   e;
 
     ret = OVSA_ERR;
-    bio = NULL;
     *key = NULL;
     *cert = NULL;
     pass[0] = '\0';
@@ -362,40 +341,17 @@ ovsatool_keystore_load(const char *dir, const char *passin, EVP_PKEY **key,
         goto end;
     }
 
-    snprintf(path, sizeof(path), "%s/%s", dir, OVSATOOL_KEY_FILE);
-    if (stat(path, &st) == -1) {
-        ovsa_err_set(err, OVSA_E_KEY, "keystore: %s: %s", path,
-                     strerror(errno));
-        goto end;
-    }
-
-    if (st.st_mode & 077) {
-        ovsa_err_set(err, OVSA_E_KEY, "keystore: %s: mode %04o, others may "
-                     "read it (chmod 600)", path,
-                     (unsigned) st.st_mode & 07777);
-        goto end;
-    }
-
     if (passin != NULL
         && ovsatool_passin(passin, pass, sizeof(pass), err) != OVSA_OK)
     {
         goto end;
     }
 
-    bio = BIO_new_file(path, "r");
-    if (bio == NULL) {
-        ovsa_err_ssl(err, OVSA_E_KEY, "keystore: %s", path);
-        goto end;
-    }
-
-    *key = PEM_read_bio_PrivateKey(bio, NULL,
-                                   passin ? ovsatool_pass_cb
-                                          : ovsatool_no_prompt,
-                                   pass);
-    if (*key == NULL) {
-        ovsa_err_ssl(err, OVSA_E_KEY, "keystore: %s: cannot read the key%s",
-                     path, passin ? " (wrong passphrase?)"
-                                  : " (encrypted? give -passin)");
+    snprintf(path, sizeof(path), "%s/%s", dir, OVSATOOL_KEY_FILE);
+    if (ovsa_key_load_pass(path, passin ? pass : NULL, key, &e) != OVSA_OK) {
+        ovsa_err_set(err, e.code, "keystore: %s%s", e.msg,
+                     e.code == OVSA_E_KEY && passin == NULL
+                     ? " (encrypted? give -passin)" : "");
         goto end;
     }
 
@@ -410,7 +366,6 @@ ovsatool_keystore_load(const char *dir, const char *passin, EVP_PKEY **key,
 end:
 
     OPENSSL_cleanse(pass, sizeof(pass));
-    BIO_free(bio);
     if (ret != OVSA_OK) {
         EVP_PKEY_free(*key);
         X509_free(*cert);
@@ -424,27 +379,18 @@ end:
 int
 ovsatool_load_cert(const char *path, X509 **out, ovsa_err_t *err)
 {
-    BIO  *bio;
+    ovsa_err_t       e;
+    STACK_OF(X509)  *certs;
 
-    bio = BIO_new_file(path, "rb");
-    if (bio == NULL) {
-        ERR_clear_error();
-        return ovsa_err_set(err, OVSA_E_IO, "%s: %s", path,
-                            strerror(errno));
+    if (ovsa_chain_load(path, &certs, &e) != OVSA_OK) {
+        return ovsa_err_set(err, e.code == OVSA_E_CHAIN_EMPTY ? OVSA_E_PEM
+                                                              : e.code,
+                            "%s", e.msg);
     }
 
-    *out = PEM_read_bio_X509(bio, NULL, ovsatool_no_prompt, NULL);
-    if (*out == NULL) {
-        ERR_clear_error();
-        (void) BIO_reset(bio);
-        *out = d2i_X509_bio(bio, NULL);
-    }
-    BIO_free(bio);
-
-    if (*out == NULL) {
-        return ovsa_err_ssl(err, OVSA_E_PEM, "%s: not a PEM or DER "
-                            "certificate", path);
-    }
+    /* the first certificate of a chain file is its leaf */
+    *out = sk_X509_shift(certs);
+    sk_X509_pop_free(certs, X509_free);
 
     return OVSA_OK;
 }

@@ -74,12 +74,14 @@ void ovsatool_fail(const char *cmd, const ovsa_err_t *err);
 int ovsatool_passin(const char *spec, char *buf, size_t size,
     ovsa_err_t *err);
 
-/* Loads DIR/isv.key (decrypted with the -passin passphrase when given)
- * and DIR/isv.crt, and checks that they belong together. */
+/* Loads DIR/isv.key (ovsa_key_load_pass: PEM or DER, mode 0600, decrypted
+ * with the -passin passphrase when given) and DIR/isv.crt, and checks
+ * that they belong together. */
 int ovsatool_keystore_load(const char *dir, const char *passin,
     EVP_PKEY **key, X509 **cert, ovsa_err_t *err);
 
-/* Loads one certificate, PEM or DER. */
+/* Loads the first certificate (the leaf) of a PEM or DER file
+ * (ovsa_chain_load); a file without one is OVSA_E_PEM. */
 int ovsatool_load_cert(const char *path, X509 **out, ovsa_err_t *err);
 
 /* Writes the lower-case hex SHA-256 of the certificate's DER to

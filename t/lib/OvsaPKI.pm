@@ -162,6 +162,17 @@ sub make_pki {
 
     key($f{other_key} = "$d/other.key", 'rsa');
     spew($f{key_world} = "$d/world.key", slurp($f{key}), 0644);
+    spew($f{key_group} = "$d/group.key", slurp($f{key}), 0640);
+
+    # the P-256 identity in DER: a chain of concatenated certificates,
+    # a PKCS#8 key (0600) and the root
+    openssl("x509 -in $d/$_.pem -outform DER -out $d/$_.der")
+        for qw(leaf-ec inter root);
+    spew($f{chain_der} = "$d/chain-ec.der",
+         slurp("$d/leaf-ec.der") . slurp("$d/inter.der"));
+    openssl("pkey -in $d/leaf-ec.key -outform DER -out $d/leaf-ec-key.der");
+    chmod 0600, $f{key_der} = "$d/leaf-ec-key.der";
+    $f{root_der} = "$d/root.der";
 
     # expired and not-yet-valid leaves, same key as the good leaf
     issue($d, 'inter', $f{key}, 'localhost', "$d/leaf-expired.pem",
