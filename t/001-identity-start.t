@@ -127,6 +127,27 @@ identity:
 --- error_log
 identity.key: $PKI/other.key: private key does not match the leaf certificate (CN=localhost) (OVSA_E_KEY_MISMATCH)
 
+=== TEST 11a: leaf without the ovsa policy (clients would refuse it)
+--- yaml
+identity:
+  chain: $PKI/chain-nopolicy.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.chain: $PKI/chain-nopolicy.pem: leaf (CN=localhost) does not carry the ovsa policy 2.25.
+(OVSA_E_CERT_POLICY)
+
+=== TEST 11b: leaf without the serverAuth EKU
+--- yaml
+identity:
+  chain: $PKI/chain-noeku.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.chain: $PKI/chain-noeku.pem: leaf (CN=localhost) does not list the serverAuth extended key usage (OVSA_E_CERT_EKU)
+
 === TEST 12: chain file is not PEM
 --- yaml
 identity:
