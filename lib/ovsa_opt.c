@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ovsa_err.h"
 #include "ovsa_opt.h"
 
-#define OVSA_OPT_COLUMN  33     /* where the help text of an option starts */
+#define OVSA_OPT_COLUMN  29     /* where the help text of an option starts */
+#define OVSA_OPT_WIDTH   79     /* and where it wraps */
 
 static const char *ovsa_exit_descs[] = {
 #define OVSA_X_DESC(name, status, desc) [status] = desc,
@@ -30,6 +32,41 @@ ovsa_exit_desc(int status)
     }
 
     return ovsa_exit_descs[status];
+}
+
+
+int
+ovsa_exit_status(int code)
+{
+    switch (code) {
+
+    case OVSA_E_NONE:
+        return OVSA_EXIT_OK;
+
+    case OVSA_E_TRANSPORT:
+        return OVSA_EXIT_UNREACHABLE;
+
+    case OVSA_E_INTERNAL:
+    case OVSA_E_NOMEM:
+    case OVSA_E_IO:
+    case OVSA_E_CONF_SYNTAX:
+    case OVSA_E_CONF_KEY:
+    case OVSA_E_CONF_TYPE:
+    case OVSA_E_CONF_VALUE:
+    case OVSA_E_CONF_MISSING:
+    case OVSA_E_CONF_FILE:
+    case OVSA_E_KEY:
+    case OVSA_E_P11_MODULE:
+    case OVSA_E_P11_TOKEN:
+    case OVSA_E_P11_PIN:
+    case OVSA_E_P11_KEY:
+    case OVSA_E_P11_DEVICE:
+    case OVSA_E_P11_TIMEOUT:
+        return OVSA_EXIT_ERROR;
+
+    default:
+        return OVSA_EXIT_UNVERIFIED;
+    }
 }
 
 
@@ -185,7 +222,8 @@ ovsa_opt_nrest(const ovsa_opt_state_t *st)
 
 
 const ovsa_opt_cmd_t *
-ovsa_opt_cmd(const ovsa_opt_cmd_t *cmds, const char *name)
+ovsa_opt_cmd(ovsa_opt_state_t *st, const ovsa_opt_cmd_t *cmds,
+    const char *name)
 {
     for ( ; cmds != NULL && cmds->name != NULL; cmds++) {
         if (strcmp(cmds->name, name) == 0) {
@@ -193,15 +231,32 @@ ovsa_opt_cmd(const ovsa_opt_cmd_t *cmds, const char *name)
         }
     }
 
+    ovsa_opt_bad(st, "unknown command \"%s\"", name);
     return NULL;
 }
 
 
-/* One help row: left column, then the text at OVSA_OPT_COLUMN. */
+int
+ovsa_opt_cmd_args(ovsa_opt_state_t *st, const ovsa_opt_cmd_t *cmd, int n)
+{
+    if (n < cmd->min_args || (cmd->max_args >= 0 && n > cmd->max_args)) {
+        return ovsa_opt_bad(st, "%s: expects %s%s%s", cmd->name, cmd->name,
+                            cmd->args[0] ? " " : "", cmd->args);
+    }
+
+    return 0;
+}
+
+
+/*
+ * One help row: the left column, then the text from OVSA_OPT_COLUMN on,
+ * wrapped at word boundaries before OVSA_OPT_WIDTH.
+ */
 static void
 ovsa_opt_row(FILE *f, const char *indent, const char *left, const char *help)
 {
-    int  n;
+    int          n, col, w;
+    const char  *p;
 
     n = fprintf(f, "%s%s", indent, left);
     if (n < 0) {
@@ -209,10 +264,38 @@ ovsa_opt_row(FILE *f, const char *indent, const char *left, const char *help)
     }
 
     if (n + 1 >= OVSA_OPT_COLUMN) {
-        fprintf(f, "\n%*s%s\n", OVSA_OPT_COLUMN, "", help);
-    } else {
-        fprintf(f, "%*s%s\n", OVSA_OPT_COLUMN - n, "", help);
+        fprintf(f, "\n");
+        n = 0;
     }
+
+    col = OVSA_OPT_COLUMN;
+    fprintf(f, "%*s", col - n, "");
+
+    for (p = help; *p != '\0'; p += w) {
+        while (*p == ' ') {
+            p++;
+        }
+
+        w = (int) strcspn(p, " ");
+        if (w == 0) {
+            break;
+        }
+
+        if (col > OVSA_OPT_COLUMN && col + 1 + w > OVSA_OPT_WIDTH) {
+            fprintf(f, "\n%*s", OVSA_OPT_COLUMN, "");
+            col = OVSA_OPT_COLUMN;
+        }
+
+        if (col > OVSA_OPT_COLUMN) {
+            fputc(' ', f);
+            col++;
+        }
+
+        fprintf(f, "%.*s", w, p);
+        col += w;
+    }
+
+    fputc('\n', f);
 }
 
 

@@ -24,8 +24,7 @@
  * ovsa-check's 3 and 4 are older than this table and must not move.
  */
 #define OVSA_EXIT_CODES(X)                                                    \
-    X(OVSA_EXIT_OK,             0, "success (ovsa-check: a verified valid "   \
-                                   "answer)")                                 \
+    X(OVSA_EXIT_OK,             0, "success")                                 \
     X(OVSA_EXIT_ERROR,          1, "error: a file, key, configuration or "    \
                                    "resource problem")                        \
     X(OVSA_EXIT_USAGE,          2, "bad command line")                        \
@@ -50,6 +49,14 @@ enum {
 /* Returns the description of an exit status; never NULL. */
 const char *ovsa_exit_desc(int status);
 
+/*
+ * The exit status for a check that failed with the ovsa_err_t code
+ * "code": OVSA_EXIT_UNREACHABLE for OVSA_E_TRANSPORT, OVSA_EXIT_ERROR for
+ * a local problem (memory, a file, the configuration, an unreadable key,
+ * the token), else OVSA_EXIT_UNVERIFIED; OVSA_EXIT_OK for OVSA_E_NONE.
+ */
+int ovsa_exit_status(int code);
+
 /* Kinds of option values. */
 typedef enum {
     OVSA_OPT_FLAG = 0,          /* no value */
@@ -73,10 +80,18 @@ typedef struct {
     const char       *help;
 } ovsa_opt_t;                   /* a table ends with name NULL */
 
+/*
+ * A command of a program with commands (ovsatool, ovsactl).  run gets the
+ * program's context and argv from the command's name on; the program
+ * checks min_args <= argc - 1 <= max_args (-1: any) before calling it.
+ */
 typedef struct {
     const char  *name;          /* "import" */
     const char  *args;          /* "FILE|DIR", or "" */
     const char  *help;
+    int        (*run)(void *ctx, int argc, char **argv);
+    int          min_args;
+    int          max_args;
 } ovsa_opt_cmd_t;               /* a list ends with name NULL */
 
 typedef struct {
@@ -132,8 +147,18 @@ int ovsa_opt_bad(ovsa_opt_state_t *st, const char *fmt, ...)
  */
 char *ovsa_opt_help(const ovsa_opt_prog_t *prog);
 
-/* Returns the command of cmds called name, or NULL. */
-const ovsa_opt_cmd_t *ovsa_opt_cmd(const ovsa_opt_cmd_t *cmds,
-    const char *name);
+/*
+ * Returns the command of cmds called name, or NULL with the reason in
+ * st->msg (unknown command).
+ */
+const ovsa_opt_cmd_t *ovsa_opt_cmd(ovsa_opt_state_t *st,
+    const ovsa_opt_cmd_t *cmds, const char *name);
+
+/*
+ * Returns 0 when n arguments suit cmd, else OVSA_OPT_ERR with the
+ * reason in st->msg.
+ */
+int ovsa_opt_cmd_args(ovsa_opt_state_t *st, const ovsa_opt_cmd_t *cmd,
+    int n);
 
 #endif /* OVSA_OPT_H */

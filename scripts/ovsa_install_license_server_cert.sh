@@ -525,12 +525,12 @@ pre_switch_check() {
     _rc=0
     "$_ctl" -c "$CONFDIR/default.yaml" pins "$_pin" \
         >"$WORK/pins.out" 2>"$WORK/pins.err" </dev/null || _rc=$?
-    case $_rc in
+    case $_rc in            # ovsactl's exit codes: docs/cli.md
     0)  ;;
-    3)  # no admin token configured: this server's store takes no imports
+    6)  # no admin token configured: this server's store takes no imports
         warn "$CMD: pre-switch check skipped: $CONFDIR/default.yaml sets no backend.admin_token_file, so no license can have been imported here"
         return 0 ;;
-    1)  warn "$CMD: the license store refused the pin query: $(head -n1 "$WORK/pins.err")"
+    5)  warn "$CMD: the license store refused the pin query: $(head -n1 "$WORK/pins.err")"
         return 1 ;;
     *)  warn "$CMD: cannot ask the license store whether licenses pin $_pin (admin API unreachable): $(head -n1 "$WORK/pins.err")"
         return 1 ;;

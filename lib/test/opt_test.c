@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "ovsa_err.h"
 #include "ovsa_opt.h"
 
 enum {
@@ -30,9 +31,10 @@ static const ovsa_opt_t test_opts[] = {
 };
 
 static const ovsa_opt_cmd_t test_cmds[] = {
-    { "import", "FILE|DIR", "import licenses" },
-    { "list", "", "list licenses" },
-    { NULL, NULL, NULL }
+    { "import", "FILE|DIR", "import licenses", NULL, 1, 1 },
+    { "list", "", "list licenses", NULL, 0, 0 },
+    { "frob", "ARGS...", "any number", NULL, 0, -1 },
+    { NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 static const ovsa_opt_prog_t test_prog = {
@@ -309,15 +311,42 @@ test_exit_table(void **state)
     assert_string_equal(ovsa_exit_desc(OVSA_EXIT_USAGE), "bad command line");
     assert_string_equal(ovsa_exit_desc(99), "unknown exit status");
     assert_string_equal(ovsa_exit_desc(-1), "unknown exit status");
+
+    /* a failed check: local problem, unreachable, or did not verify */
+    assert_int_equal(ovsa_exit_status(OVSA_E_NONE), OVSA_EXIT_OK);
+    assert_int_equal(ovsa_exit_status(OVSA_E_IO), OVSA_EXIT_ERROR);
+    assert_int_equal(ovsa_exit_status(OVSA_E_CONF_SYNTAX), OVSA_EXIT_ERROR);
+    assert_int_equal(ovsa_exit_status(OVSA_E_P11_PIN), OVSA_EXIT_ERROR);
+    assert_int_equal(ovsa_exit_status(OVSA_E_TRANSPORT),
+                     OVSA_EXIT_UNREACHABLE);
+    assert_int_equal(ovsa_exit_status(OVSA_E_CERT_EXPIRED),
+                     OVSA_EXIT_UNVERIFIED);
+    assert_int_equal(ovsa_exit_status(OVSA_E_KEY_MISMATCH),
+                     OVSA_EXIT_UNVERIFIED);
+    assert_int_equal(ovsa_exit_status(OVSA_E_LIC_SIGNATURE),
+                     OVSA_EXIT_UNVERIFIED);
 }
 
 
 static void
 test_cmd_lookup(void **state)
 {
-    assert_ptr_equal(ovsa_opt_cmd(test_cmds, "list"), &test_cmds[1]);
-    assert_null(ovsa_opt_cmd(test_cmds, "lis"));
-    assert_null(ovsa_opt_cmd(NULL, "list"));
+    ovsa_opt_state_t   st;
+    char              *args[] = { NULL };
+
+    start(&st, args);
+    assert_ptr_equal(ovsa_opt_cmd(&st, test_cmds, "list"), &test_cmds[1]);
+    assert_null(ovsa_opt_cmd(&st, test_cmds, "lis"));
+    assert_string_equal(st.msg, "unknown command \"lis\"");
+    assert_null(ovsa_opt_cmd(&st, NULL, "list"));
+
+    assert_int_equal(ovsa_opt_cmd_args(&st, &test_cmds[0], 1), 0);
+    assert_int_equal(ovsa_opt_cmd_args(&st, &test_cmds[0], 0), OVSA_OPT_ERR);
+    assert_string_equal(st.msg, "import: expects import FILE|DIR");
+    assert_int_equal(ovsa_opt_cmd_args(&st, &test_cmds[0], 2), OVSA_OPT_ERR);
+    assert_int_equal(ovsa_opt_cmd_args(&st, &test_cmds[1], 1), OVSA_OPT_ERR);
+    assert_string_equal(st.msg, "list: expects list");
+    assert_int_equal(ovsa_opt_cmd_args(&st, &test_cmds[2], 9), 0);
 }
 
 
