@@ -97,6 +97,16 @@ identity:
 identity.chain: $PKI/truncated.pem: certificate 2: malformed PEM
 (OVSA_E_PEM)
 
+=== TEST 8a: a certificate without its BEGIN line is not skipped
+--- yaml
+identity:
+  chain: $PKI/nobegin.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.chain: $PKI/nobegin.pem: certificate 2: malformed PEM (an END line without its BEGIN line) (OVSA_E_PEM)
+
 === TEST 9: reordered chain (intermediate first)
 --- yaml
 identity:

@@ -16,8 +16,8 @@ plan skip_all => "$tool not built (run make)" unless -x $tool;
 
 my $pki = OvsaTest::pki();
 
-# run(ARGS...) -> (exit status, stdout, stderr)
-sub run {
+# run_tool(ARGS...) -> (exit status, stdout, stderr)
+sub run_tool {
     my @cmd = @_;
     my $err = "$SERVROOT/run.err";
     my $pid = open(my $fh, '-|') // die "fork: $!";
@@ -50,6 +50,7 @@ my @broken = (
     [ 'expired leaf',             "$pki/chain-expired.pem", "$pki/leaf-rsa.key", "$pki/root.pem", 'OVSA_E_CERT_EXPIRED', 3 ],
     [ 'leaf not yet valid',       "$pki/chain-not-yet.pem", "$pki/leaf-rsa.key", "$pki/root.pem", 'OVSA_E_CERT_NOT_YET', 3 ],
     [ 'truncated chain',          "$pki/truncated.pem",     "$pki/leaf-rsa.key", "$pki/root.pem", 'OVSA_E_PEM', 3 ],
+    [ 'BEGIN line missing',       "$pki/nobegin.pem",       "$pki/leaf-rsa.key", "$pki/root.pem", 'OVSA_E_PEM', 3 ],
     [ 'reordered chain',          "$pki/reordered.pem",     "$pki/leaf-rsa.key", "$pki/root.pem", 'OVSA_E_CHAIN_ORDER', 3 ],
     [ 'intermediate missing',     "$pki/leaf-only.pem",     "$pki/leaf-rsa.key", "$pki/root.pem", 'OVSA_E_CHAIN_ROOT', 3 ],
     [ 'key does not match',       "$pki/chain-rsa.pem",     "$pki/other.key",    "$pki/root.pem", 'OVSA_E_KEY_MISMATCH', 3 ],
@@ -68,14 +69,14 @@ for my $c (@broken) {
         or diag $nout;
     next unless defined $why;
 
-    my ($rc, $out, $err) = run($tool, 'identity', '-config',
+    my ($rc, $out, $err) = run_tool($tool, 'identity', '-config',
                                "$SERVROOT/conf/default.yaml");
     is($rc, $want_rc, "$name: ovsatool identity -config exits $want_rc");
     is($err, "ovsatool identity: $why\n",
        "$name: ovsatool identity -config: the reason nginx -t gives");
     is($out, '', "$name: nothing on stdout");
 
-    ($rc, $out, $err) = run($tool, 'identity', '-chain', $chain, '-key', $key,
+    ($rc, $out, $err) = run_tool($tool, 'identity', '-chain', $chain, '-key', $key,
                             '-root', $root);
     is($rc, $want_rc, "$name: -chain -key -root: exits $want_rc");
     is($err, "ovsatool identity: $why\n", "$name: -chain -key -root: the same reason");
@@ -90,7 +91,7 @@ my ($keyid) = $nout =~ /identity verified: \S+, keyid ([A-Za-z0-9_-]{43}),/;
 ok($keyid, 'nginx logs the keyid lib computed') or diag $nout;
 (my $libpin = 'sha256//' . ($keyid // '') . '=') =~ tr{_-}{/+};
 
-my ($rc, $out, $err) = run($tool, 'identity', '-config',
+my ($rc, $out, $err) = run_tool($tool, 'identity', '-config',
                            "$SERVROOT/conf/default.yaml");
 is($rc, 0, 'good identity: ovsatool identity -config exits 0') or diag $err;
 is($out, "identity verified: $pki/chain-rsa.pem\npin: $libpin\n",
@@ -100,7 +101,7 @@ is($err, '', 'good identity: nothing on stderr');
 # -out: what was verified, re-encoded; the trailing root dropped
 my $out_dir = "$SERVROOT/out";
 mkdir $out_dir or die;
-($rc, $out, $err) = run($tool, 'identity', '-chain', "$pki/chain-with-root.pem",
+($rc, $out, $err) = run_tool($tool, 'identity', '-chain', "$pki/chain-with-root.pem",
                         '-key', "$pki/leaf-rsa.key", '-root', "$pki/root.pem",
                         '-out', $out_dir);
 is($rc, 0, '-out: exits 0') or diag $err;
@@ -108,9 +109,9 @@ is(read_file("$out_dir/server-chain.pem"), read_file("$pki/chain-rsa.pem"),
    '-out: server-chain.pem is leaf + intermediate');
 is(read_file("$out_dir/root.pem"), read_file("$pki/root.pem"), '-out: root.pem');
 is((stat "$out_dir/server.key")[2] & 07777, 0600, '-out: server.key is 0600');
-($rc, $out) = run($tool, 'pin', "$out_dir/server.key");
+($rc, $out) = run_tool($tool, 'pin', "$out_dir/server.key");
 is($out, "$libpin\n", '-out: server.key is the key of the leaf');
-($rc, $out, $err) = run($tool, 'identity', '-chain', "$pki/chain-rsa.pem",
+($rc, $out, $err) = run_tool($tool, 'identity', '-chain', "$pki/chain-rsa.pem",
                         '-key', "$pki/leaf-rsa.key", '-root', "$pki/root.pem",
                         '-out', $out_dir);
 is($rc, 1, '-out: never overwrites (exit 1)');
@@ -122,25 +123,25 @@ is($openssl_pin, $libpin, 'the keyid nginx logs is the SPKI SHA-256 (openssl)');
 write_file("$SERVROOT/pub.pem", scalar qx{openssl pkey -in $pki/leaf-rsa.key -pubout});
 for my $f ("$pki/leaf-rsa.pem", "$pki/chain-rsa.pem", "$pki/leaf-rsa.key",
            "$SERVROOT/pub.pem") {
-    ($rc, $out, $err) = run($tool, 'pin', $f);
+    ($rc, $out, $err) = run_tool($tool, 'pin', $f);
     is($rc, 0, "pin $f: exits 0") or diag $err;
     is($out, "$libpin\n", "pin $f: the pin lib computes");
 }
-($rc, $out) = run($tool, 'pin', "$pki/leaf-ec.pem");
-($rc, my $out2) = run($tool, 'pin', "$pki/leaf-ec.key");
+($rc, $out) = run_tool($tool, 'pin', "$pki/leaf-ec.pem");
+($rc, my $out2) = run_tool($tool, 'pin', "$pki/leaf-ec.key");
 is($out, $out2, 'pin: EC certificate and key agree');
 isnt($out, "$libpin\n", 'pin: another key, another pin');
-($rc, $out, $err) = run($tool, 'pin', "$pki/none.pem");
+($rc, $out, $err) = run_tool($tool, 'pin', "$pki/none.pem");
 is($rc, 1, 'pin of a missing file: exit 1');
 is($err, "ovsatool pin: read $pki/none.pem: No such file or directory (OVSA_E_IO)\n",
    'pin of a missing file: the reason');
-($rc, $out, $err) = run($tool, 'pin', "$pki/garbage.pem");
+($rc, $out, $err) = run_tool($tool, 'pin', "$pki/garbage.pem");
 is($rc, 3, 'pin of garbage: exit 3');
 like($err, qr/not a PEM certificate, public key or private key \(OVSA_E_PEM\)/,
      'pin of garbage: the reason');
 
 # ---- policy-oid: the OID the library checks
-($rc, $out) = run($tool, 'policy-oid');
+($rc, $out) = run_tool($tool, 'policy-oid');
 is($rc, 0, 'policy-oid exits 0');
 like($out, qr/^2\.25\.\d+\n\z/, 'policy-oid prints one UUID OID');
 my ($oid) = $out =~ /^(\S+)/;
@@ -160,12 +161,12 @@ for my $case (
     [ [ 'policy-oid', 'x' ], qr/unexpected argument "x"/ ],
 ) {
     my ($args, $like) = @$case;
-    ($rc, $out, $err) = run($tool, @$args);
+    ($rc, $out, $err) = run_tool($tool, @$args);
     is($rc, 2, "@$args: exit 2");
     like($err, $like, "@$args: the reason");
     like($err, qr/Use -help for summary\.\n\z/, "@$args: the hint");
 }
-($rc, $out) = run($tool, 'identity', '-help');
+($rc, $out) = run_tool($tool, 'identity', '-help');
 is($rc, 0, 'identity -help exits 0');
 like($out, qr/^ -$_ /m, "identity -help lists -$_")
     for qw(config chain key root module key-uri pin-file out);

@@ -157,6 +157,9 @@ sub make_pki {
     spew($f{leaf_only} = "$d/leaf-only.pem", $leaf);
     my $cut = $leaf . substr($inter, 0, int(length($inter) / 2));
     spew($f{truncated} = "$d/truncated.pem", $cut);
+    # the intermediate lost its BEGIN line: not text to skip
+    spew($f{nobegin} = "$d/nobegin.pem",
+         $leaf . ($inter =~ s/\A-----BEGIN CERTIFICATE-----\n//r));
     spew($f{garbage} = "$d/garbage.pem", "this is not a certificate\n");
     spew($f{empty} = "$d/empty.pem", "");
 
