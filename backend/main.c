@@ -143,9 +143,7 @@ main(int argc, char **argv)
         }
     }
 
-    if (ovsa_opt_nrest(&st) != 0) {
-        ovsa_opt_bad(&st, "unexpected argument \"%s\"",
-                     ovsa_opt_rest(&st)[0]);
+    if (ovsa_opt_args(&st, 0) != 0) {
         goto opthelp;
     }
 

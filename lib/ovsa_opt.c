@@ -221,6 +221,18 @@ ovsa_opt_nrest(const ovsa_opt_state_t *st)
 }
 
 
+int
+ovsa_opt_args(ovsa_opt_state_t *st, int max)
+{
+    if (ovsa_opt_nrest(st) > max) {
+        return ovsa_opt_bad(st, "unexpected argument \"%s\"",
+                            ovsa_opt_rest(st)[max]);
+    }
+
+    return 0;
+}
+
+
 const ovsa_opt_cmd_t *
 ovsa_opt_cmd(ovsa_opt_state_t *st, const ovsa_opt_cmd_t *cmds,
     const char *name)

@@ -134,6 +134,12 @@ char **ovsa_opt_rest(const ovsa_opt_state_t *st);
 int ovsa_opt_nrest(const ovsa_opt_state_t *st);
 
 /*
+ * Returns 0 when at most max arguments follow the options, else
+ * OVSA_OPT_ERR with "unexpected argument" and the first extra in st->msg.
+ */
+int ovsa_opt_args(ovsa_opt_state_t *st, int max);
+
+/*
  * Puts a reason into st->msg for a value the program refuses after
  * parsing; returns OVSA_OPT_ERR.
  */

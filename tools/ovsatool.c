@@ -138,9 +138,7 @@ ovsatool_opt(ovsa_opt_state_t *st, int maxargs, int *ret)
         return -1;
     }
 
-    if (o == OVSA_OPT_EOF && ovsa_opt_nrest(st) > maxargs) {
-        ovsa_opt_bad(st, "unexpected argument \"%s\"",
-                     ovsa_opt_rest(st)[maxargs]);
+    if (o == OVSA_OPT_EOF && ovsa_opt_args(st, maxargs) != 0) {
         o = OVSA_OPT_ERR;
     }
 

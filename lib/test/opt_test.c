@@ -16,7 +16,8 @@
 #include "ovsa_opt.h"
 
 enum {
-    OPT_OUT = 1, OPT_JSON, OPT_DAYS, OPT_SKEW, OPT_SERVER, OPT_KEYSTORE
+    OPT_OUT = 1, OPT_JSON, OPT_DAYS, OPT_SKEW, OPT_SERVER, OPT_KEYSTORE,
+    OPT_LONG
 };
 
 static const ovsa_opt_t test_opts[] = {
@@ -27,6 +28,10 @@ static const ovsa_opt_t test_opts[] = {
     { "server", "u", OPT_SERVER, OVSA_OPT_PAIR, "url cert",
       "Server and its certificate" },
     { "keystore", "k", OPT_KEYSTORE, OVSA_OPT_STR, "dir", "ISV keystore" },
+    { "a-very-long-option-name", NULL, OPT_LONG, OVSA_OPT_STR, "value",
+      "A help text long enough to need more than one line in the summary: "
+      "it wraps at word boundaries and every line stays within seventy-nine "
+      "columns" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -237,6 +242,15 @@ test_end_of_options(void **state)
     start(&st, a4);
     assert_int_equal(ovsa_opt_next(&st), OVSA_OPT_EOF);
     assert_int_equal(ovsa_opt_nrest(&st), 0);
+    assert_int_equal(ovsa_opt_args(&st, 0), 0);
+
+    /* a program that takes one argument: a second is refused */
+    start(&st, a2);
+    assert_int_equal(ovsa_opt_next(&st), OPT_JSON);
+    assert_int_equal(ovsa_opt_next(&st), OVSA_OPT_EOF);
+    assert_int_equal(ovsa_opt_args(&st, 2), 0);
+    assert_int_equal(ovsa_opt_args(&st, 1), OVSA_OPT_ERR);
+    assert_string_equal(st.msg, "unexpected argument \"-all\"");
 }
 
 
@@ -272,7 +286,7 @@ test_bad(void **state)
 static void
 test_help_text(void **state)
 {
-    char  *h;
+    char  *h, *p, *nl;
 
     h = ovsa_opt_help(&test_prog);
     assert_non_null(h);
@@ -294,6 +308,16 @@ test_help_text(void **state)
     assert_non_null(strstr(h, "\n  3  a check failed"));
     assert_null(strstr(h, "\n  1  "));
     assert_null(strstr(h, "\n  4  "));
+
+    /* long texts wrap; a long option name puts its text on the next line */
+    assert_non_null(strstr(h, "\n -a-very-long-option-name value\n      "));
+    assert_non_null(strstr(h, "seventy-nine"));
+    assert_non_null(strstr(h, "columns\n"));
+    for (p = h; *p != '\0'; p = nl + 1) {
+        nl = strchr(p, '\n');
+        assert_non_null(nl);
+        assert_true(nl - p <= 79);
+    }
 
     free(h);
 }
