@@ -10,12 +10,20 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Exporter 'import';
 
 our @EXPORT_OK = qw(make_pki openssl);
 
-our $POLICY = '2.25.62921892084539946696184864784773543139';
+# the policy lib checks (lib/ovsa_x509.h), from the built ovsatool
+our $POLICY = do {
+    my $tool = abs_path(dirname(__FILE__) . '/../..') . '/build/bin/ovsatool';
+    my $oid = -x $tool ? qx{$tool policy-oid} : '';
+    chomp $oid;
+    die "OvsaPKI: $tool policy-oid failed (run make)\n" unless $oid =~ /^[0-9.]+$/;
+    $oid;
+};
 
 sub openssl {
     my (@args) = @_;
