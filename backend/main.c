@@ -4,6 +4,8 @@
  *
  *   ovsa-backend [-c default.yaml] [-t]
  *
+ * Exit status (lib/ovsa_opt.h, docs/cli.md): 0 after a clean stop or a
+ * good -t, 1 when the configuration or the start fails, 2 on usage.
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish, exit 0.
  * SIGHUP is ignored (logged): the configuration is read at start only.
  */
@@ -19,6 +21,7 @@
 
 #include "backend.h"
 #include "license.h"
+#include "ovsa_opt.h"
 #include "store.h"
 
 #define OVSA_DEFAULT_CONF   "/etc/ovsa/default.yaml"
@@ -26,60 +29,23 @@
 
 ovsa_backend_t  ovsa_backend;
 
-typedef enum {
-    OPT_ERR = -1, OPT_HELP, OPT_CONF, OPT_TEST
-} ovsa_opt_t;
-
-static const struct {
-    const char  *name;
-    ovsa_opt_t   opt;
-    const char  *arg;
-    const char  *help;
-} ovsa_options[] = {
-    { "help", OPT_HELP, NULL, "Display this summary" },
-    { "c", OPT_CONF, "FILE", "Configuration (default " OVSA_DEFAULT_CONF ")" },
-    { "t", OPT_TEST, NULL, "Check the configuration and exit" },
-    { NULL, OPT_ERR, NULL, NULL }
+enum {
+    OPT_CONF = 1, OPT_TEST
 };
 
+static const ovsa_opt_t ovsa_backend_opts[] = {
+    { "c", NULL, OPT_CONF, OVSA_OPT_STR, "FILE",
+      "Configuration (default " OVSA_DEFAULT_CONF ")" },
+    { "t", NULL, OPT_TEST, OVSA_OPT_FLAG, NULL,
+      "Check the configuration and exit" },
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
 
-static void
-ovsa_usage(void)
-{
-    fprintf(stderr, "Usage: " OVSA_BACKEND_NAME " [options]\n"
-                    "Valid options are:\n");
-
-    char  buf[32];
-    int   i;
-
-    for (i = 0; ovsa_options[i].name != NULL; i++) {
-        snprintf(buf, sizeof(buf), "%s%s%s", ovsa_options[i].name,
-                 ovsa_options[i].arg ? " " : "",
-                 ovsa_options[i].arg ? ovsa_options[i].arg : "");
-        fprintf(stderr, " -%-10s %s\n", buf, ovsa_options[i].help);
-    }
-}
-
-
-static ovsa_opt_t
-ovsa_opt(const char *arg)
-{
-    int  i;
-
-    if (arg[0] != '-') {
-        return OPT_ERR;
-    }
-
-    arg += (arg[1] == '-') ? 2 : 1;
-
-    for (i = 0; ovsa_options[i].name != NULL; i++) {
-        if (strcmp(arg, ovsa_options[i].name) == 0) {
-            return ovsa_options[i].opt;
-        }
-    }
-
-    return OPT_ERR;
-}
+static const ovsa_opt_prog_t ovsa_backend_prog = {
+    OVSA_BACKEND_NAME, "[options]", ovsa_backend_opts, NULL,
+    OVSA_EXIT_BIT(OVSA_EXIT_OK) | OVSA_EXIT_BIT(OVSA_EXIT_ERROR)
+    | OVSA_EXIT_BIT(OVSA_EXIT_USAGE)
+};
 
 
 /* Reads the secrets and certificates default.yaml names. */
@@ -133,17 +99,18 @@ ovsa_backend_setup(ovsa_conf_t *conf, char **redis_pw, ovsa_err_t *err)
 int
 main(int argc, char **argv)
 {
-    int                 ret, i, test, fd, afd, sig;
-    char               *redis_pw;
+    int                 ret, o, test, fd, afd, sig;
+    char               *redis_pw, *help;
     time_t              deadline;
     sigset_t            set;
     const char         *conf_file, *unix_pub, *unix_adm;
     ovsa_err_t          err;
     ovsa_conf_t        *conf;
+    ovsa_opt_state_t    st;
     ovsa_store_conf_t   sc;
     struct MHD_Daemon  *pub, *adm;
 
-    ret = 1;
+    ret = OVSA_EXIT_ERROR;
     test = 0;
     fd = -1;
     afd = -1;
@@ -156,16 +123,17 @@ main(int argc, char **argv)
     conf_file = OVSA_DEFAULT_CONF;
     ovsa_err_clear(&err);
 
-    for (i = 1; i < argc; i++) {
-        switch (ovsa_opt(argv[i])) {
-        case OPT_HELP:
-            ovsa_usage();
-            return 0;
+    ovsa_opt_init(&st, &ovsa_backend_prog, argc, argv);
+
+    while ((o = ovsa_opt_next(&st)) != OVSA_OPT_EOF) {
+        switch (o) {
+        case OVSA_OPT_HELP:
+            help = ovsa_opt_help(&ovsa_backend_prog);
+            printf("%s", help ? help : "");
+            free(help);
+            return OVSA_EXIT_OK;
         case OPT_CONF:
-            if (++i == argc) {
-                goto opthelp;
-            }
-            conf_file = argv[i];
+            conf_file = st.val;
             break;
         case OPT_TEST:
             test = 1;
@@ -173,6 +141,10 @@ main(int argc, char **argv)
         default:
             goto opthelp;
         }
+    }
+
+    if (ovsa_opt_args(&st, 0) != 0) {
+        goto opthelp;
     }
 
     if (ovsa_conf_load(conf_file, &conf, &err) != OVSA_OK
@@ -185,7 +157,7 @@ main(int argc, char **argv)
     if (test) {
         fprintf(stderr, OVSA_BACKEND_NAME ": configuration %s is ok\n",
                 conf->file);
-        ret = 0;
+        ret = OVSA_EXIT_OK;
         goto end;
     }
 
@@ -282,7 +254,7 @@ main(int argc, char **argv)
         usleep(10000);
     }
 
-    ret = 0;
+    ret = OVSA_EXIT_OK;
 
 end:
 
@@ -324,7 +296,8 @@ end:
 
 opthelp:
 
-    fprintf(stderr, OVSA_BACKEND_NAME ": Use -help for summary.\n");
+    fprintf(stderr, OVSA_BACKEND_NAME ": %s\n"
+            OVSA_BACKEND_NAME ": Use -help for summary.\n", st.msg);
 
-    return 1;
+    return OVSA_EXIT_USAGE;
 }

@@ -62,6 +62,23 @@ ovsa_chain_der(const unsigned char *der, size_t len, const char *what,
 }
 
 
+/* The first occurrence of s in p[0..n), or NULL. */
+static const char *
+ovsa_find(const char *p, size_t n, const char *s)
+{
+    size_t  k;
+
+    k = strlen(s);
+    for ( ; n >= k; p++, n--) {
+        if (memcmp(p, s, k) == 0) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* CERTIFICATE blocks */
 static int
 ovsa_chain_pem(const char *pem, size_t len, const char *what,
@@ -70,8 +87,9 @@ ovsa_chain_pem(const char *pem, size_t len, const char *what,
     int                   n;
     BIO                  *bio;
     X509                 *x;
-    char                 *name, *header;
-    long                  dlen;
+    char                 *name, *header, *rest;
+    long                  dlen, rlen;
+    const char           *begin;
     unsigned char        *data;
     const unsigned char  *p;
 
@@ -85,6 +103,22 @@ ovsa_chain_pem(const char *pem, size_t len, const char *what,
      * is an error rather than the end of the chain.
      */
     for ( ;; ) {
+        /*
+         * PEM_read_bio() skips text before a block: an END line there is
+         * what is left of a block that lost its BEGIN line.
+         */
+        rlen = BIO_get_mem_data(bio, &rest);
+        begin = ovsa_find(rest, (size_t) rlen, "-----BEGIN ");
+        if (ovsa_find(rest, begin ? (size_t) (begin - rest) : (size_t) rlen,
+                      "-----END ") != NULL)
+        {
+            n = sk_X509_num(chain) + 1;
+            BIO_free(bio);
+            return ovsa_err_set(err, OVSA_E_PEM, "%s: certificate %d: "
+                                "malformed PEM (an END line without its "
+                                "BEGIN line)", what, n);
+        }
+
         if (!PEM_read_bio(bio, &name, &header, &data, &dlen)) {
             /* end of input: PEM_read_bio() finds no further block */
             if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE

@@ -23,6 +23,9 @@
 #define OVSA_VERIFY_EKU_SERVER   0x01   /* leaf must list serverAuth */
 #define OVSA_VERIFY_POLICY       0x02   /* leaf must carry OVSA_POLICY_OID */
 
+/* what a license server leaf must carry, at start and for its clients */
+#define OVSA_VERIFY_SERVER  (OVSA_VERIFY_EKU_SERVER | OVSA_VERIFY_POLICY)
+
 /*
  * Loads every certificate of a file, in file order, into a new stack the
  * caller frees with sk_X509_pop_free(chain, X509_free).  The file is PEM
@@ -67,8 +70,9 @@ typedef struct {
 
 /*
  * Loads and verifies the identity default.yaml names: the chain ends in
- * the configured root, verifies and is within its validity period, and
- * (when not in hardware-key mode) the key matches the leaf.  Every error
+ * the configured root, verifies and is within its validity period, the
+ * leaf carries what clients require (OVSA_VERIFY_SERVER), and (when not in
+ * hardware-key mode) the key matches the leaf.  Every error
  * names the file and the reason.  Free with ovsa_identity_free().
  */
 int ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,

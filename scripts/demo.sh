@@ -19,8 +19,9 @@ PORT=${OVSA_DEMO_PORT:-8443}
 BPORT=${OVSA_DEMO_BACKEND_PORT:-9080}
 APORT=${OVSA_DEMO_ADMIN_PORT:-9081}
 NGINX=${NGINX:-/usr/sbin/nginx}
-BIN=$TOP/build/bin
 LICENSE_ID=DEMO-0001
+# ovsa_bin: the ovsa programs, found as every ovsa script finds them
+. "$TOP/scripts/ovsa_bin.sh"
 
 usage() {
     echo "usage: $PROG [up|check|down]"
@@ -42,6 +43,16 @@ stop() {
         done
     fi
     rm -f "$1"
+}
+
+# find_bins: OVSATOOL OVSACTL OVSA_CHECK OVSA_BACKEND, exported so that
+# the provisioning scripts use the same programs
+find_bins() {
+    OVSATOOL=$(ovsa_bin ovsatool) && OVSACTL=$(ovsa_bin ovsactl) \
+        && OVSA_CHECK=$(ovsa_bin ovsa-check) \
+        && OVSA_BACKEND=$(ovsa_bin ovsa-backend) \
+        || die "the ovsa programs are not built (run make)"
+    export OVSATOOL OVSACTL OVSA_CHECK OVSA_BACKEND
 }
 
 down() {
@@ -71,7 +82,7 @@ provision() {
     fi
     if [ ! -f "$D/isv/isv.crt" ]; then
         say "ISV signing keystore in $D/isv"
-        "$BIN/ovsatool" keystore -out "$D/isv" -alg ec -cn "demo ISV" \
+        "$OVSATOOL" keystore -out "$D/isv" -alg ec -cn "demo ISV" \
             >/dev/null || die "cannot create the ISV keystore"
     fi
     if [ ! -f "$etc/admin.token" ]; then
@@ -144,9 +155,9 @@ start_redis() {
 }
 
 start_backend() {
-    "$BIN/ovsa-backend" -c "$D/etc/default.yaml" -t >/dev/null \
+    "$OVSA_BACKEND" -c "$D/etc/default.yaml" -t >/dev/null \
         || die "ovsa-backend refused default.yaml"
-    "$BIN/ovsa-backend" -c "$D/etc/default.yaml" \
+    "$OVSA_BACKEND" -c "$D/etc/default.yaml" \
         >>"$D/run/backend.log" 2>&1 &
     echo $! > "$D/run/backend.pid"
     n=0
@@ -164,16 +175,16 @@ import_license() {
     lic="$D/licenses/$LICENSE_ID.lic"
     if [ ! -f "$lic" ]; then
         mkdir -p "$D/licenses"
-        "$BIN/ovsatool" create -k "$D/isv" -id "$LICENSE_ID" \
+        "$OVSATOOL" create -k "$D/isv" -id "$LICENSE_ID" \
             -product "demo-app" -customer "Demo Customer" \
             -type time-limited -expires "$(date -u -d '+1 year' +%Y-%m-%d)" \
             -sync-interval 3600 -server "https://localhost:$PORT" \
             -server-cert "$D/etc/current/server-chain.pem" -out "$lic" \
             >/dev/null || die "ovsatool could not create the demo license"
     fi
-    "$BIN/ovsactl" -url "http://127.0.0.1:$APORT" \
+    "$OVSACTL" -url "http://127.0.0.1:$APORT" \
         -token-file "$D/etc/admin.token" import "$lic" >/dev/null 2>&1 \
-        || "$BIN/ovsactl" -url "http://127.0.0.1:$APORT" \
+        || "$OVSACTL" -url "http://127.0.0.1:$APORT" \
             -token-file "$D/etc/admin.token" show "$LICENSE_ID" >/dev/null \
         || die "the demo license could not be imported"
     say "customer license $lic imported (ovsatool show -l $lic)"
@@ -181,7 +192,7 @@ import_license() {
 
 check() {
     say "license check: ovsa-check with the customer license (pinned TLS, signed answer, signing chain to the vendor root)"
-    "$BIN/ovsa-check" -license "$D/licenses/$LICENSE_ID.lic" \
+    "$OVSA_CHECK" -license "$D/licenses/$LICENSE_ID.lic" \
         -isv "$D/isv/isv.crt" -root "$D/ca/root.pem" -cache "$D/cache" \
         || die "the license check did not verify"
 }
@@ -192,6 +203,7 @@ up() {
     # of it in the tests: build with the usual umask, not this script's
     (umask 022 && make -C "$TOP" -s >/dev/null) \
         || die "build failed (run make for details)"
+    find_bins
     mkdir -p "$D"
     down
     provision
@@ -207,13 +219,13 @@ up() {
     check
     echo
     echo "again:  sh scripts/demo.sh check"
-    echo "admin:  $BIN/ovsactl -url http://127.0.0.1:$APORT -token-file $D/etc/admin.token list"
+    echo "admin:  $OVSACTL -url http://127.0.0.1:$APORT -token-file $D/etc/admin.token list"
     echo "stop:   sh scripts/demo.sh down"
 }
 
 case "${1:-up}" in
     up)    up ;;
-    check) check ;;
+    check) find_bins; check ;;
     down)  down ;;
     -h|--help|help) usage ;;
     *) usage >&2; die "unknown command '$1'" ;;

@@ -13,7 +13,8 @@ set -eu
 umask 077
 
 PROG=ovsa_dev_ca.sh
-POLICY_OID=2.25.62921892084539946696184864784773543139
+# ovsa_bin: ovsatool, found as every ovsa script finds it
+. "$(dirname "$0")/ovsa_bin.sh"
 
 usage() {
     cat <<EOF
@@ -24,8 +25,8 @@ usage: $PROG COMMAND [options]
         CADIR already holds a CA, unless --force
   sign -d CADIR -in CSR -out CHAIN [-days N] [-san LIST]
        [-startdate YYYYMMDDHHMMSSZ -enddate YYYYMMDDHHMMSSZ]
-        issue a server leaf (EKU serverAuth, policy $POLICY_OID)
-        from CSR, signed by the intermediate; CHAIN gets leaf + intermediate.
+        issue a server leaf (EKU serverAuth, the ovsa policy of
+        \`ovsatool policy-oid\`) from CSR, signed by the intermediate; CHAIN gets leaf + intermediate.
         SAN: LIST ("DNS:a,IP:1.2.3.4"), else the CSR's, else
         DNS:localhost,IP:127.0.0.1.  Validity: -days (default 90), or the
         explicit dates (e.g. an already expired leaf for tests)
@@ -74,6 +75,14 @@ need_value() {
     [ $# -ge 2 ] || die "option $1 needs a value"
 }
 
+# policy_oid: the certificate policy of ovsa server leaves, from lib (the
+# one place it is written); openssl needs it in the extension configs.
+policy_oid() {
+    _t=$(ovsa_bin ovsatool) \
+        || die "ovsatool not found (build it with make, install it, or set OVSATOOL)"
+    "$_t" policy-oid || die "ovsatool policy-oid failed"
+}
+
 abspath() {
     case "$1" in
     /*) printf '%s\n' "$1" ;;
@@ -108,7 +117,7 @@ basicConstraints       = critical, CA:TRUE, pathlen:0
 keyUsage               = critical, keyCertSign, cRLSign
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
-certificatePolicies    = $POLICY_OID
+certificatePolicies    = $3
 
 [ ca ]
 default_ca = ovsa_dev_ca
@@ -158,7 +167,8 @@ cmd_init() {
     new=$(mktemp -d "$CADIR/.init.XXXXXX") || die "init: cannot write in $CADIR"
     later_remove "$new"
 
-    write_ca_cnf "$new/ca.cnf" "$CADIR" || die "init: cannot write ca.cnf"
+    oid=$(policy_oid) || exit 1
+    write_ca_cnf "$new/ca.cnf" "$CADIR" "$oid" || die "init: cannot write ca.cnf"
     mkdir -p "$new/db/certs" && : >"$new/db/index.txt" \
         || die "init: cannot create the CA database"
 
@@ -197,6 +207,22 @@ csr_san() {
     openssl req -in "$1" -noout -text 2>/dev/null | awk '
         /X509v3 Subject Alternative Name/ { getline; print; exit }' \
         | sed -e 's/^ *//' -e 's/IP Address:/IP:/g' -e 's/, /,/g'
+}
+
+# leaf_ext FILE EKU KU [POLICY SAN]: the [ leaf ] extensions of an issued
+# certificate.
+leaf_ext() {
+    cat >"$1" <<EOF || return 1
+[ leaf ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, $3
+extendedKeyUsage       = $2
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+EOF
+    [ $# -ge 5 ] || return 0
+    printf 'certificatePolicies    = %s\nsubjectAltName         = %s\n' \
+        "$4" "$5" >>"$1"
 }
 
 # issue CSR OUT-CERT EXTENSIONS-FILE: openssl ca with the dates in $days,
@@ -258,16 +284,9 @@ cmd_sign() {
             | grep -q 'Public Key Algorithm: rsaEncryption'; then
         ku="digitalSignature, keyEncipherment"
     fi
-    cat >"$WORK/ext.cnf" <<EOF || die "sign: cannot write the extensions"
-[ leaf ]
-basicConstraints       = critical, CA:FALSE
-keyUsage               = critical, $ku
-extendedKeyUsage       = serverAuth
-certificatePolicies    = $POLICY_OID
-subjectAltName         = $san
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
-EOF
+    oid=$(policy_oid) || exit 1
+    leaf_ext "$WORK/ext.cnf" serverAuth "$ku" "$oid" "$san" \
+        || die "sign: cannot write the extensions"
     issue "$csr" "$WORK/leaf.pem" "$WORK/ext.cnf" || die "sign: openssl ca failed"
     out_dir=$(dirname "$out")
     tmp=$(mktemp "$out_dir/.chain.XXXXXX") || die "sign: cannot write in $out_dir"
@@ -302,14 +321,8 @@ cmd_issue_client() {
     run csr openssl req -config "$CADIR/ca.cnf" -new -sha256 \
         -key "$WORK/client.key" -subj "/CN=$cn" -out "$WORK/client.csr" \
         || die "issue-client: CSR failed"
-    cat >"$WORK/ext.cnf" <<EOF || die "issue-client: cannot write the extensions"
-[ leaf ]
-basicConstraints       = critical, CA:FALSE
-keyUsage               = critical, digitalSignature
-extendedKeyUsage       = clientAuth
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
-EOF
+    leaf_ext "$WORK/ext.cnf" clientAuth digitalSignature \
+        || die "issue-client: cannot write the extensions"
     issue "$WORK/client.csr" "$WORK/client.crt" "$WORK/ext.cnf" \
         || die "issue-client: openssl ca failed"
     cat "$WORK/client.crt" "$CADIR/intermediate.pem" >"$WORK/client-chain.pem" \

@@ -10,6 +10,8 @@ set -eu
 umask 077
 
 PROG=ovsa_hwkey.sh
+# ovsa_bin: ovsatool, found as every ovsa script finds it
+. "$(dirname "$0")/ovsa_bin.sh"
 ENGINE_SO=${OVSA_PKCS11_ENGINE:-/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so}
 
 usage() {
@@ -22,7 +24,9 @@ usage: $PROG keygen -module M -token LABEL -label KEY -pin-file F
 
   keygen  generate a key pair on the token; prints the key's pkcs11: URI
   csr     write a PKCS#10 request signed by the token key
-  check   prove the token key belongs to the leaf certificate
+  check   prove the token key belongs to the leaf certificate (ovsatool
+          pin: the pin of LEAF and of the token key, which must sign a
+          random challenge that verifies; lib/ovsa_p11, as nginx uses it)
 EOF
     exit 2
 }
@@ -153,24 +157,20 @@ cmd_check() {
     need_uri
     [ -n "$CERT" ] || die "-cert is required"
     [ -r "$CERT" ] || die "$CERT: cannot read the certificate"
-    read_pin
-    engine_conf
-    openssl x509 -in "$CERT" -noout -pubkey > "$TMP/cert.pub" 2>/dev/null \
-        || die "$CERT: not a PEM certificate"
-    openssl pkey -engine pkcs11 -inform engine -in "$URI" -pubout \
-        -out "$TMP/token.pub" >"$TMP/pkey.log" 2>&1 \
-        || die "cannot load $URI from the token"
-    cmp -s "$TMP/cert.pub" "$TMP/token.pub" \
-        || die "MISMATCH: the token key is not the key of $CERT"
-    # The public halves agree; prove the token holds the private half.
-    head -c 64 /dev/urandom > "$TMP/challenge" || die "no random challenge"
-    openssl dgst -sha256 -engine pkcs11 -keyform engine -sign "$URI" \
-        -out "$TMP/challenge.sig" "$TMP/challenge" >"$TMP/sign.log" 2>&1 \
-        || die "the token refused to sign a challenge"
-    openssl dgst -sha256 -verify "$TMP/cert.pub" \
-        -signature "$TMP/challenge.sig" "$TMP/challenge" >/dev/null 2>&1 \
-        || die "MISMATCH: the token's signature does not verify with $CERT"
-    echo "OK: token key matches $CERT"
+    [ -n "$PIN_FILE" ] || die "-pin-file is required"
+    [ -r "$PIN_FILE" ] || die "$PIN_FILE: cannot read the PIN file"
+    _tool=$(ovsa_bin ovsatool) \
+        || die "ovsatool not found (build it with make, install it, or set OVSATOOL)"
+    mktmp
+    _cert_pin=$("$_tool" pin "$CERT" 2>"$TMP/pin.err") \
+        || die "$CERT: $(sed -n '1s/^ovsatool pin: //p' "$TMP/pin.err")"
+    # the PIN goes to ovsatool as a file name, never on the command line
+    _token_pin=$("$_tool" pin -module "$MODULE" \
+        -key-uri "$URI" -pin-file "$PIN_FILE" 2>"$TMP/pin.err") \
+        || die "the token key: $(sed -n '1s/^ovsatool pin: //p' "$TMP/pin.err")"
+    [ "$_cert_pin" = "$_token_pin" ] \
+        || die "MISMATCH: the token key is not the key of $CERT ($_token_pin, the certificate has $_cert_pin)"
+    echo "OK: token key matches $CERT ($_cert_pin)"
 }
 
 [ $# -ge 1 ] || usage

@@ -19,7 +19,8 @@ set -eu
 umask 077
 
 PROG=ovsa_install_license_server_cert.sh
-POLICY_OID=2.25.62921892084539946696184864784773543139
+# ovsa_bin: ovsatool and ovsactl, found as every ovsa script finds them
+. "$(dirname "$0")/ovsa_bin.sh"
 
 usage() {
     cat <<EOF
@@ -47,15 +48,18 @@ CONFDIR: -d, else \$OVSA_CONF_DIR, else /etc/ovsa.
         current; the replaced one is moved to
         CONFDIR/backup/<UTC timestamp>/.  With --reload (or
         \$OVSA_NGINX_PIDFILE) nginx is sent SIGHUP afterwards
-  pin [CERT]
-        print the SHA-256 SPKI pin (sha256//<base64>) of CERT (default: the
+  pin [FILE]
+        print the SHA-256 SPKI pin (sha256//<base64>) of FILE, a certificate
+        (a chain: its leaf) or a public or private key (default: the
         current chain's leaf)
   status
         current and future identities, their pins and expiry
   help  this text
 
 SAN LIST: "DNS:name,IP:addr,..." (default DNS:localhost,IP:127.0.0.1).
-Every install prints the pin of what it installed.
+Every install prints the pin of what it installed.  Identities are checked
+by \`ovsatool identity\`, the check nginx makes at start, and refused with
+the reason nginx -t would give; pins come from \`ovsatool pin\`.
 EOF
 }
 
@@ -96,117 +100,27 @@ run() {
 
 utc_stamp() { date -u +%Y%m%dT%H%M%SZ; }
 
-# ---- checks (read-only; everything they produce goes to $WORK)
+# ---- the identity: checked and pinned by lib, through ovsatool
 
-# load_chain FILE: every certificate of FILE, re-encoded, into
-# $WORK/chain.pem; the first (the leaf) into $WORK/leaf.pem and the others
-# into $WORK/rest.pem.  Sets NCERTS.
-load_chain() {
-    [ -e "$1" ] || die "$CMD: $1: no such file"
-    [ -f "$1" ] && [ -r "$1" ] || die "$CMD: $1: not a readable file"
-    # Every PEM block must be whole: a cut-off block is an error, not skipped.
-    _b=$(grep -c '^-----BEGIN ' "$1" || true)
-    _e=$(grep -c '^-----END ' "$1" || true)
-    [ "$_b" = "$_e" ] || die "$CMD: $1: not a PEM certificate"
-    rm -rf "$WORK/split" && mkdir "$WORK/split" || die "$CMD: work dir failed"
-    awk -v d="$WORK/split" '
-        /^-----BEGIN CERTIFICATE-----/ { n++; f = sprintf("%s/%03d.pem", d, n) }
-        f != "" { print > f }
-        /^-----END CERTIFICATE-----/ { if (f != "") close(f); f = "" }
-    ' "$1" || die "$CMD: $1: cannot read"
-    NCERTS=0
-    : >"$WORK/chain.pem"
-    : >"$WORK/rest.pem"
-    for c in "$WORK"/split/*.pem; do
-        [ -f "$c" ] || continue
-        openssl x509 -in "$c" -out "$c.norm" >/dev/null 2>&1 </dev/null \
-            || die "$CMD: $1: not a PEM certificate"
-        NCERTS=$((NCERTS + 1))
-        cat "$c.norm" >>"$WORK/chain.pem" || die "$CMD: work dir failed"
-        if [ "$NCERTS" -eq 1 ]; then
-            cp "$c.norm" "$WORK/leaf.pem" || die "$CMD: work dir failed"
-        else
-            cat "$c.norm" >>"$WORK/rest.pem" || die "$CMD: work dir failed"
-        fi
-    done
-    [ "$NCERTS" -gt 0 ] || die "$CMD: $1: not a PEM certificate"
-    # Leaf first, then each certificate's issuer (what the server sends,
-    # in the order RFC 8446 4.4.2 asks for).
-    _i=1
-    _prev=""
-    for c in "$WORK"/split/*.pem.norm; do
-        _subj=$(openssl x509 -in "$c" -noout -subject -nameopt RFC2253) \
-            || die "$CMD: $1: cannot read a subject"
-        if [ -n "$_prev" ] && [ "$_prev" != "${_subj#subject=}" ]; then
-            die "$CMD: $1: certificates out of order (certificate $((_i - 1)) is not issued by certificate $_i; the leaf comes first, then its issuer)"
-        fi
-        _prev=$(openssl x509 -in "$c" -noout -issuer -nameopt RFC2253) \
-            || die "$CMD: $1: cannot read an issuer"
-        _prev=${_prev#issuer=}
-        _i=$((_i + 1))
-    done
+# tool ARGS...: ovsatool ARGS; when it refuses, its reason (the text nginx
+# -t gives for the same identity) after "$CMD: ", and exit 1.
+tool() {
+    if [ -z "${OVSATOOL_BIN:-}" ]; then
+        OVSATOOL_BIN=$(ovsa_bin ovsatool) \
+            || die "$CMD: ovsatool not found (build it with make, install it, or set OVSATOOL)"
+    fi
+    "$OVSATOOL_BIN" "$@" 2>"$WORK/tool.err" </dev/null && return 0
+    _why=$(sed -n '1s/^ovsatool [a-z-]*: //p' "$WORK/tool.err")
+    die "$CMD: ${_why:-ovsatool $1 failed}"
 }
 
-# load_root FILE: FILE must hold exactly one certificate -> $WORK/root.pem
-load_root() {
-    [ -e "$1" ] || die "$CMD: $1: no such file"
-    _c=$(grep -c '^-----BEGIN CERTIFICATE-----' "$1" 2>/dev/null || true)
-    [ "${_c:-0}" -ge 1 ] || die "$CMD: $1: not a PEM certificate"
-    [ "$_c" -eq 1 ] || die "$CMD: $1: a vendor root file must hold exactly one certificate"
-    openssl x509 -in "$1" -out "$WORK/root.pem" >/dev/null 2>&1 </dev/null \
-        || die "$CMD: $1: not a PEM certificate"
-}
-
-# load_key FILE -> $WORK/server.key
-load_key() {
-    [ -e "$1" ] || die "$CMD: $1: no such file"
-    [ -f "$1" ] && [ -r "$1" ] || die "$CMD: $1: not a readable file"
-    grep -q '^-----BEGIN .*PRIVATE KEY-----' "$1" 2>/dev/null \
-        || die "$CMD: $1: not a PEM private key"
-    grep -q '^-----BEGIN ENCRYPTED PRIVATE KEY-----' "$1" \
-        && die "$CMD: $1: encrypted private keys are not supported"
-    openssl pkey -in "$1" -passin pass: -out "$WORK/server.key" \
-        >/dev/null 2>&1 </dev/null || die "$CMD: $1: not a PEM private key"
-}
-
-# check_identity KEYFILE CHAINFILE ROOTFILE: the checks every install and
-# every switch makes, on the loaded copies in $WORK.
+# check_identity CHAIN KEY ROOT: the check nginx makes at start (chain to
+# the one ROOT, validity, serverAuth, the ovsa policy, the key); the
+# verified identity, re-encoded, goes to $WORK/id/ (server-chain.pem,
+# server.key, root.pem).
 check_identity() {
-    openssl x509 -in "$WORK/leaf.pem" -noout -pubkey >"$WORK/cert.pub" \
-        2>/dev/null </dev/null || die "$CMD: $2: cannot read the public key"
-    openssl pkey -in "$WORK/server.key" -pubout >"$WORK/key.pub" \
-        2>/dev/null </dev/null || die "$CMD: $1: cannot derive the public key"
-    cmp -s "$WORK/cert.pub" "$WORK/key.pub" \
-        || die "$CMD: $2: certificate does not match the private key $1"
-    if ! openssl x509 -in "$WORK/leaf.pem" -noout -checkend 0 >/dev/null 2>&1; then
-        _end=$(openssl x509 -in "$WORK/leaf.pem" -noout -enddate 2>/dev/null \
-            | sed 's/^notAfter=//')
-        die "$CMD: $2: certificate expired ($_end)"
-    fi
-    openssl x509 -in "$WORK/leaf.pem" -noout -ext certificatePolicies \
-        2>/dev/null | grep -qF "Policy: $POLICY_OID" \
-        || die "$CMD: $2: certificate lacks the ovsa policy $POLICY_OID"
-    _chainf=$2 _rootf=$3
-    # Only ROOT is trusted: no default CA path or store.
-    set -- -x509_strict -purpose sslserver -CAfile "$WORK/root.pem" \
-        -no-CApath -no-CAstore
-    [ ! -s "$WORK/rest.pem" ] || set -- "$@" -untrusted "$WORK/rest.pem"
-    if ! openssl verify "$@" "$WORK/leaf.pem" >"$WORK/verify.log" 2>&1 </dev/null
-    then
-        _why=$(grep -m1 '^error ' "$WORK/verify.log" || true)
-        [ -n "$_why" ] || _why=$(head -n1 "$WORK/verify.log")
-        die "$CMD: $_chainf: chain does not verify against the vendor root $_rootf: $_why"
-    fi
-}
-
-pin_of() {      # pin_of CERT: prints sha256//<base64>
-    openssl x509 -in "$1" -noout -pubkey >"$WORK/pin.pub" 2>/dev/null </dev/null \
-        || return 1
-    openssl pkey -pubin -in "$WORK/pin.pub" -outform DER -out "$WORK/pin.der" \
-        2>/dev/null </dev/null || return 1
-    openssl dgst -sha256 -binary -out "$WORK/pin.bin" "$WORK/pin.der" \
-        2>/dev/null </dev/null || return 1
-    printf 'sha256//%s\n' "$(base64 -w0 <"$WORK/pin.bin")"
+    rm -rf "$WORK/id" && mkdir "$WORK/id" || die "$CMD: work dir failed"
+    tool identity -chain "$1" -key "$2" -root "$3" -out "$WORK/id" >/dev/null
 }
 
 # ---- CONFDIR state
@@ -228,15 +142,15 @@ lock_confdir() {
     done
 }
 
-# new_identity: $WORK/{server.key,chain.pem,root.pem} -> identities/<id>.
-# Sets ID.
+# new_identity: $WORK/id/{server.key,server-chain.pem,root.pem} ->
+# identities/<id>.  Sets ID.
 new_identity() {
     _tmp=$(mktemp -d "$CONFDIR/identities/.new.XXXXXX") \
         || die "$CMD: cannot write in $CONFDIR/identities"
     later_remove "$_tmp"
-    cp "$WORK/server.key" "$_tmp/server.key" \
-        && cp "$WORK/chain.pem" "$_tmp/server-chain.pem" \
-        && cp "$WORK/root.pem" "$_tmp/root.pem" \
+    cp "$WORK/id/server.key" "$_tmp/server.key" \
+        && cp "$WORK/id/server-chain.pem" "$_tmp/server-chain.pem" \
+        && cp "$WORK/id/root.pem" "$_tmp/root.pem" \
         || die "$CMD: cannot write the identity files"
     chmod 0600 "$_tmp/server.key" && chmod 0644 "$_tmp/server-chain.pem" \
         "$_tmp/root.pem" || die "$CMD: cannot set modes"
@@ -340,8 +254,7 @@ install_as() {
     fi
     [ -z "$_old" ] || retire "${_old#identities/}"
     echo "installed $1 identity $ID ($CONFDIR/$1/server-chain.pem)"
-    _pin=$(pin_of "$CONFDIR/$1/server-chain.pem") \
-        || die "$CMD: cannot compute the pin"
+    _pin=$(tool pin "$CONFDIR/$1/server-chain.pem") || exit 1
     echo "pin: $_pin"
 }
 
@@ -363,7 +276,9 @@ check_name() {
     esac
 }
 
-write_req_cnf() {  # write_req_cnf SAN: $WORK/req.cnf for csr and gencert
+# write_req_cnf SAN [POLICY]: $WORK/req.cnf for csr, and with the policy
+# (ovsatool policy-oid: the one lib checks) the self_ext of gencert.
+write_req_cnf() {
     cat >"$WORK/req.cnf" <<EOF || die "$CMD: cannot write the request config"
 [ req ]
 distinguished_name = req_dn
@@ -374,12 +289,15 @@ CN = unused
 
 [ csr_ext ]
 subjectAltName = $1
+EOF
+    [ $# -ge 2 ] || return 0
+    cat >>"$WORK/req.cnf" <<EOF || die "$CMD: cannot write the request config"
 
 [ self_ext ]
 basicConstraints     = critical, CA:FALSE
 keyUsage             = critical, digitalSignature, keyEncipherment
 extendedKeyUsage     = serverAuth
-certificatePolicies  = $POLICY_OID
+certificatePolicies  = $2
 subjectAltName       = $1
 subjectKeyIdentifier = hash
 # = its own SKI: tells two self-signed certificates with the same name
@@ -437,14 +355,14 @@ cmd_gencert() {  # cmd_gencert SLOT args...
     shift
     parse_name_opts "$@"
     refuse_occupied "$_slot" "$FORCE"
-    write_req_cnf "$SAN"
+    _oid=$(tool policy-oid) || exit 1
+    write_req_cnf "$SAN" "$_oid"
     gen_key "$WORK/server.key"
     run openssl req -config "$WORK/req.cnf" -new -x509 -sha256 -days 365 \
         -key "$WORK/server.key" -subj "/CN=$CN" -extensions self_ext \
-        -out "$WORK/chain.pem" || die "$CMD: certificate generation failed (check -san)"
-    cp "$WORK/chain.pem" "$WORK/leaf.pem" && cp "$WORK/chain.pem" "$WORK/root.pem" \
-        && : >"$WORK/rest.pem" || die "$CMD: work dir failed"
-    check_identity "(generated key)" "(generated certificate)" "(itself)"
+        -out "$WORK/self.pem" || die "$CMD: certificate generation failed (check -san)"
+    # self-signed: the certificate is its own vendor root
+    check_identity "$WORK/self.pem" "$WORK/server.key" "$WORK/self.pem"
     lock_confdir
     install_as "$_slot"
 }
@@ -478,10 +396,7 @@ cmd_install() {  # cmd_install SLOT args...
         root="$CONFDIR/vendor-root.pem"
         [ -e "$root" ] || die "$CMD: no vendor root: $root does not exist (pass -root ROOT.pem)"
     fi
-    load_chain "$chain"
-    load_key "$key"
-    load_root "$root"
-    check_identity "$key" "$chain" "$root"
+    check_identity "$chain" "$key" "$root"
     refuse_occupied "$_slot" "$FORCE"
     lock_confdir
     install_as "$_slot"
@@ -494,23 +409,6 @@ cmd_install() {  # cmd_install SLOT args...
     fi
 }
 
-# find_ovsactl: the admin CLI: $OVSACTL, else ovsactl in PATH, else the
-# build tree next to this script.
-find_ovsactl() {
-    if [ -n "${OVSACTL:-}" ]; then
-        [ -x "$OVSACTL" ] || return 1
-        printf '%s\n' "$OVSACTL"
-        return 0
-    fi
-    if command -v ovsactl >/dev/null 2>&1; then
-        command -v ovsactl
-        return 0
-    fi
-    _c="$(dirname "$0")/../build/bin/ovsactl"
-    [ -x "$_c" ] || return 1
-    printf '%s\n' "$_c"
-}
-
 # pre_switch_check FUTURE-DIR: the last word before provision-new-cert makes
 # the future identity current.  Asks the license store (the backend's admin
 # API, found through CONFDIR/default.yaml) how many active licenses do not
@@ -518,19 +416,18 @@ find_ovsactl() {
 # switch.  Prints the counts; returns non-zero (after saying why on stderr)
 # to refuse the switch.  --force skips it.
 pre_switch_check() {
-    _pin=$(pin_of "$1/server-chain.pem") \
-        || { warn "$CMD: cannot compute the pin of the future identity"; return 1; }
-    _ctl=$(find_ovsactl) \
+    _pin=$(tool pin "$1/server-chain.pem") || exit 1
+    _ctl=$(ovsa_bin ovsactl) \
         || { warn "$CMD: cannot ask the license store: ovsactl not found (install it or set OVSACTL)"; return 1; }
     _rc=0
     "$_ctl" -c "$CONFDIR/default.yaml" pins "$_pin" \
         >"$WORK/pins.out" 2>"$WORK/pins.err" </dev/null || _rc=$?
-    case $_rc in
+    case $_rc in            # ovsactl's exit codes: docs/cli.md
     0)  ;;
-    3)  # no admin token configured: this server's store takes no imports
+    6)  # no admin token configured: this server's store takes no imports
         warn "$CMD: pre-switch check skipped: $CONFDIR/default.yaml sets no backend.admin_token_file, so no license can have been imported here"
         return 0 ;;
-    1)  warn "$CMD: the license store refused the pin query: $(head -n1 "$WORK/pins.err")"
+    5)  warn "$CMD: the license store refused the pin query: $(head -n1 "$WORK/pins.err")"
         return 1 ;;
     *)  warn "$CMD: cannot ask the license store whether licenses pin $_pin (admin API unreachable): $(head -n1 "$WORK/pins.err")"
         return 1 ;;
@@ -573,10 +470,7 @@ cmd_provision() {
     [ -n "$_fut" ] && [ -d "$CONFDIR/$_fut" ] \
         || die "$CMD: no future identity in $CONFDIR (run gencert-new or install-new-cert first)"
     _fd="$CONFDIR/$_fut"
-    load_chain "$_fd/server-chain.pem"
-    load_key "$_fd/server.key"
-    load_root "$_fd/root.pem"
-    check_identity "$_fd/server.key" "$_fd/server-chain.pem" "$_fd/root.pem"
+    check_identity "$_fd/server-chain.pem" "$_fd/server.key" "$_fd/root.pem"
     if [ "$FORCE" -eq 1 ]; then
         warn "$CMD: --force: skipping the pre-switch check"
     else
@@ -592,8 +486,7 @@ cmd_provision() {
     ensure_default_yaml
     [ -z "$_old" ] || [ "$_old" = "$_fut" ] || retire "${_old#identities/}"
     echo "provisioned: current identity is now $ID"
-    _pin=$(pin_of "$CONFDIR/current/server-chain.pem") \
-        || die "$CMD: cannot compute the pin"
+    _pin=$(tool pin "$CONFDIR/current/server-chain.pem") || exit 1
     echo "pin: $_pin"
     [ -z "$reload" ] || send_reload "$reload"
 }
@@ -611,8 +504,7 @@ cmd_pin() {
         _f="$CONFDIR/current/server-chain.pem"
         [ -e "$_f" ] || die "$CMD: no current identity in $CONFDIR"
     fi
-    load_chain "$_f"
-    pin_of "$WORK/leaf.pem" || die "$CMD: $_f: cannot compute the pin"
+    tool pin "$_f"
 }
 
 cmd_status() {
@@ -626,7 +518,8 @@ cmd_status() {
         fi
         _c="$CONFDIR/$_t/server-chain.pem"
         _end=$(openssl x509 -in "$_c" -noout -enddate 2>/dev/null | sed 's/^notAfter=//')
-        echo "$s: ${_t#identities/} pin $(pin_of "$_c" || echo '?') expires ${_end:-?}"
+        _pin=$(tool pin "$_c" 2>/dev/null) || _pin='?'
+        echo "$s: ${_t#identities/} pin $_pin expires ${_end:-?}"
     done
     [ ! -e "$CONFDIR/pending/server.csr" ] || echo "pending: $CONFDIR/pending/server.csr"
 }

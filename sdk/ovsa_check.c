@@ -11,10 +11,11 @@
  * each trusted through its own pins; a verified newer license in the
  * answer replaces FILE (docs/rotation.md).
  *
- * Exit status: 0 verified and valid; 1 usage or local error; 2 verified
- * denial or error verdict; 3 the answer failed verification, or the
- * license it offered was refused; 4 the server (with -license: every
- * server) could not be reached.
+ * Exit status (lib/ovsa_opt.h, docs/cli.md): 0 verified and valid;
+ * 1 local error (files, keys, the license file); 2 usage; 3 the answer
+ * failed verification, or the license it offered was refused; 4 the
+ * server (with -license: every server) could not be reached; 5 verified
+ * denial or error verdict.
  */
 
 #include <stdio.h>
@@ -27,61 +28,65 @@
 #include "ovsa_client.h"
 #include "ovsa_err.h"
 #include "ovsa_license.h"
+#include "ovsa_opt.h"
 
 #define PROG             "ovsa-check"
-#define EXIT_VALID       0
-#define EXIT_USAGE       1
-#define EXIT_DENIED      2
-#define EXIT_UNVERIFIED  3
-#define EXIT_TRANSPORT   4
 #define MAX_PINS         8
 
-typedef enum {
-    OPT_ERR = -1, OPT_EOF = 0, OPT_HELP,
-    OPT_URL, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
+enum {
+    OPT_URL = 1, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
     OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
     OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY
-} opt_t;
+};
 
-/* valtype: '-' no value, 's' string, 'n' number */
-static const struct {
-    const char  *name;
-    opt_t        ret;
-    char         valtype;
-    const char  *help;
-} options[] = {
-    { "help",    OPT_HELP,    '-', "Display this summary" },
-    { "url",     OPT_URL,     's', "License server URL, https://host[:port]" },
-    { "root",    OPT_ROOT,    's', "Vendor root certificate (PEM), the only "
-                                   "trust anchor (with -license: optional, "
-                                   "required in addition to the pins)" },
-    { "cache",   OPT_CACHE,   's', "Signing-chain cache directory" },
-    { "id",      OPT_ID,      's', "License id" },
-    { "hwid",    OPT_HWID,    's', "Hardware id (check, activate, "
-                                   "deactivate)" },
-    { "op",      OPT_OP,      's', "check|activate|deactivate|checkout|"
-                                   "heartbeat|checkin (default check)" },
-    { "lease",   OPT_LEASE,   's', "Lease id (heartbeat, checkin, check)" },
-    { "client",  OPT_CLIENT,  's', "Client id (checkout; default -hwid)" },
-    { "version", OPT_VERSION, 'n', "License version the client holds" },
-    { "skew",    OPT_SKEW,    'n', "Allowed clock skew in seconds "
-                                   "(default 60)" },
-    { "attime",  OPT_ATTIME,  'n', "Verify at this unix time, not now" },
-    { "pin",     OPT_PIN,     's', "Pin-only TLS: sha256//<base64> "
-                                   "(repeatable)" },
-    { "path",    OPT_PATH,    's', "Request path instead of the -op's "
-                                   "(testing)" },
-    { "json",    OPT_JSON,    '-', "Print the verified answer as JSON" },
-    { "license", OPT_LICENSE, 's', "License mode: the customer license file "
-                                   "(servers, pins, id, version; updated "
-                                   "in place)" },
-    { "isv",     OPT_ISV,     's', "License mode: the ISV certificate the "
-                                   "license must be signed by" },
-    { "cert",    OPT_CERT,    's', "TLS client certificate (PEM), for "
-                                   "customer binding" },
-    { "key",     OPT_KEY,     's', "Private key file of -cert (PEM, not "
-                                   "readable by others)" },
-    { NULL,      OPT_EOF,     0,   NULL }
+static const ovsa_opt_t options[] = {
+    { "url", NULL, OPT_URL, OVSA_OPT_STR, "val",
+      "License server URL, https://host[:port]" },
+    { "root", NULL, OPT_ROOT, OVSA_OPT_STR, "val",
+      "Vendor root certificate (PEM), the only trust anchor (with "
+      "-license: optional, required in addition to the pins)" },
+    { "cache", NULL, OPT_CACHE, OVSA_OPT_STR, "val",
+      "Signing-chain cache directory" },
+    { "id", NULL, OPT_ID, OVSA_OPT_STR, "val", "License id" },
+    { "hwid", NULL, OPT_HWID, OVSA_OPT_STR, "val",
+      "Hardware id (check, activate, deactivate)" },
+    { "op", NULL, OPT_OP, OVSA_OPT_STR, "val",
+      "check|activate|deactivate|checkout|heartbeat|checkin (default "
+      "check)" },
+    { "lease", NULL, OPT_LEASE, OVSA_OPT_STR, "val",
+      "Lease id (heartbeat, checkin, check)" },
+    { "client", NULL, OPT_CLIENT, OVSA_OPT_STR, "val",
+      "Client id (checkout; default -hwid)" },
+    { "version", NULL, OPT_VERSION, OVSA_OPT_UINT, "+int",
+      "License version the client holds" },
+    { "skew", NULL, OPT_SKEW, OVSA_OPT_UINT, "+int",
+      "Allowed clock skew in seconds (default 60)" },
+    { "attime", NULL, OPT_ATTIME, OVSA_OPT_UINT, "+int",
+      "Verify at this unix time, not now" },
+    { "pin", NULL, OPT_PIN, OVSA_OPT_STR, "val",
+      "Pin-only TLS: sha256//<base64> (repeatable)" },
+    { "path", NULL, OPT_PATH, OVSA_OPT_STR, "val",
+      "Request path instead of the -op's (testing)" },
+    { "json", NULL, OPT_JSON, OVSA_OPT_FLAG, NULL,
+      "Print the verified answer as JSON" },
+    { "license", NULL, OPT_LICENSE, OVSA_OPT_STR, "val",
+      "License mode: the customer license file (servers, pins, id, "
+      "version; updated in place)" },
+    { "isv", NULL, OPT_ISV, OVSA_OPT_STR, "val",
+      "License mode: the ISV certificate the license must be signed by" },
+    { "cert", NULL, OPT_CERT, OVSA_OPT_STR, "val",
+      "TLS client certificate (PEM), for customer binding" },
+    { "key", NULL, OPT_KEY, OVSA_OPT_STR, "val",
+      "Private key file of -cert (PEM, not readable by others)" },
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+static const ovsa_opt_prog_t prog = {
+    PROG, "[options]", options, NULL,
+    OVSA_EXIT_BIT(OVSA_EXIT_OK) | OVSA_EXIT_BIT(OVSA_EXIT_ERROR)
+    | OVSA_EXIT_BIT(OVSA_EXIT_USAGE) | OVSA_EXIT_BIT(OVSA_EXIT_UNVERIFIED)
+    | OVSA_EXIT_BIT(OVSA_EXIT_UNREACHABLE)
+    | OVSA_EXIT_BIT(OVSA_EXIT_REFUSED)
 };
 
 static const struct {
@@ -96,80 +101,6 @@ static const struct {
     { "checkin",    "/v1/lease/checkin" },
     { NULL, NULL }
 };
-
-
-static void
-usage(void)
-{
-    int   i;
-    char  name[32];
-
-    printf("Usage: " PROG " [options]\n\nValid options are:\n");
-
-    for (i = 0; options[i].name != NULL; i++) {
-        snprintf(name, sizeof(name), "-%s%s", options[i].name,
-                 options[i].valtype == 's' ? " val"
-                 : options[i].valtype == 'n' ? " +int" : "");
-        printf(" %-16s %s\n", name, options[i].help);
-    }
-
-    printf("\nExit status: 0 verified and valid, 1 usage or local error, "
-           "2 verified denial,\n3 answer failed verification (or the "
-           "license it offered was refused),\n4 server unreachable (with "
-           "-license: every server).\n");
-}
-
-
-/* The next option, with its value in *val; OPT_ERR on a bad one. */
-static opt_t
-opt_next(int argc, char **argv, int *i, const char **val)
-{
-    int          k;
-    const char  *a;
-    char        *end;
-
-    if (*i >= argc) {
-        return OPT_EOF;
-    }
-
-    a = argv[(*i)++];
-    if (a[0] != '-') {
-        fprintf(stderr, PROG ": unexpected argument \"%s\"\n", a);
-        return OPT_ERR;
-    }
-
-    for (k = 0; options[k].name != NULL; k++) {
-        if (strcmp(a + 1, options[k].name) == 0) {
-            break;
-        }
-    }
-
-    if (options[k].name == NULL) {
-        fprintf(stderr, PROG ": unknown option \"%s\"\n", a);
-        return OPT_ERR;
-    }
-
-    if (options[k].valtype == '-') {
-        return options[k].ret;
-    }
-
-    if (*i >= argc) {
-        fprintf(stderr, PROG ": option \"%s\" needs a value\n", a);
-        return OPT_ERR;
-    }
-
-    *val = argv[(*i)++];
-
-    if (options[k].valtype == 'n') {
-        strtoll(*val, &end, 10);
-        if (**val == '\0' || *end != '\0' || **val == '-') {
-            fprintf(stderr, PROG ": option \"%s\" needs a number\n", a);
-            return OPT_ERR;
-        }
-    }
-
-    return options[k].ret;
-}
 
 
 static const char *
@@ -193,10 +124,28 @@ static int
 exit_code(int rc, int code, const char *verdict)
 {
     if (rc != OVSA_OK) {
-        return code == OVSA_E_TRANSPORT ? EXIT_TRANSPORT : EXIT_UNVERIFIED;
+        return code == OVSA_E_TRANSPORT ? OVSA_EXIT_UNREACHABLE
+                                        : OVSA_EXIT_UNVERIFIED;
     }
 
-    return strcmp(verdict, "valid") == 0 ? EXIT_VALID : EXIT_DENIED;
+    return strcmp(verdict, "valid") == 0 ? OVSA_EXIT_OK : OVSA_EXIT_REFUSED;
+}
+
+
+/* "verified: valid OK, valid until ...: message" */
+static void
+print_verdict(const ovsa_result_t *r)
+{
+    char  when[32];
+
+    printf("verified: %s %s", r->verdict, r->code);
+    if (r->valid_until > 0) {
+        printf(", valid until %s", utc(r->valid_until, when, sizeof(when)));
+    }
+    if (r->message[0] != '\0') {
+        printf(": %s", r->message);
+    }
+    printf("\n");
 }
 
 
@@ -207,7 +156,6 @@ check_license(const char *license, const char *root, const char *isv,
     long long attime, const char *path, const char *fields, int json_out)
 {
     int                     rc;
-    char                    when[32];
     size_t                  i;
     json_t                 *out, *tries, *answer, *upd;
     ovsa_err_t              err;
@@ -284,15 +232,7 @@ check_license(const char *license, const char *root, const char *isv,
         }
 
         if (res.server >= 0) {
-            printf("verified: %s %s", res.answer.verdict, res.answer.code);
-            if (res.answer.valid_until > 0) {
-                printf(", valid until %s", utc(res.answer.valid_until, when,
-                                               sizeof(when)));
-            }
-            if (res.answer.message[0] != '\0') {
-                printf(": %s", res.answer.message);
-            }
-            printf("\n");
+            print_verdict(&res.answer);
         }
 
         if (res.updated) {
@@ -311,9 +251,9 @@ check_license(const char *license, const char *root, const char *isv,
 
     rc = exit_code(rc, err.code, res.answer.verdict);
 
-    /* a local error (license file, options) is not a server's fault */
-    if (rc == EXIT_UNVERIFIED && res.nattempts == 0) {
-        rc = EXIT_USAGE;
+    /* a local error (license file, keys) is not a server's fault */
+    if (rc == OVSA_EXIT_UNVERIFIED && res.nattempts == 0) {
+        rc = OVSA_EXIT_ERROR;
     }
 
     ovsa_license_result_free(&res);
@@ -324,13 +264,13 @@ check_license(const char *license, const char *root, const char *isv,
 int
 main(int argc, char **argv)
 {
-    int                  i, ret, json_out, rc;
-    opt_t                o;
-    char                *req, when[32];
+    int                  i, ret, json_out, rc, o;
+    char                *req, *help;
     size_t               npins;
     json_t              *body, *answer, *out;
-    const char          *val, *url, *root, *cache, *id, *hwid, *op, *lease;
-    const char          *client_id, *version, *path, *req_path;
+    int64_t              version;
+    const char          *url, *root, *cache, *id, *hwid, *op, *lease;
+    const char          *client_id, *path, *req_path;
     const char          *license, *isv, *cert, *key;
     const char          *pins[MAX_PINS];
     long                 skew;
@@ -338,115 +278,120 @@ main(int argc, char **argv)
     ovsa_err_t           err;
     ovsa_client_t       *client;
     ovsa_result_t        res;
+    ovsa_opt_state_t     st;
     ovsa_client_conf_t   conf;
 
-    ret = EXIT_USAGE;
+    ret = OVSA_EXIT_ERROR;
     client = NULL;
     body = NULL;
     req = NULL;
     memset(&res, 0, sizeof(res));
-    url = root = cache = id = hwid = lease = client_id = version = NULL;
+    url = root = cache = id = hwid = lease = client_id = NULL;
     req_path = NULL;
     license = isv = cert = key = NULL;
     op = "check";
-    val = NULL;
+    version = -1;
     skew = -1;
     attime = 0;
     npins = 0;
     json_out = 0;
 
-    i = 1;
-    while ((o = opt_next(argc, argv, &i, &val)) != OPT_EOF) {
+    ovsa_opt_init(&st, &prog, argc, argv);
+
+    while ((o = ovsa_opt_next(&st)) != OVSA_OPT_EOF) {
         switch (o) {
-        case OPT_ERR:
-            goto opthelp;
-        case OPT_HELP:
-            usage();
-            ret = 0;
+        case OVSA_OPT_HELP:
+            help = ovsa_opt_help(&prog);
+            printf("%s", help ? help : "");
+            free(help);
+            ret = OVSA_EXIT_OK;
             goto end;
         case OPT_URL:
-            url = val;
+            url = st.val;
             break;
         case OPT_ROOT:
-            root = val;
+            root = st.val;
             break;
         case OPT_CACHE:
-            cache = val;
+            cache = st.val;
             break;
         case OPT_ID:
-            id = val;
+            id = st.val;
             break;
         case OPT_HWID:
-            hwid = val;
+            hwid = st.val;
             break;
         case OPT_OP:
-            op = val;
+            op = st.val;
             break;
         case OPT_LEASE:
-            lease = val;
+            lease = st.val;
             break;
         case OPT_CLIENT:
-            client_id = val;
+            client_id = st.val;
             break;
         case OPT_VERSION:
-            version = val;
+            version = st.num;
             break;
         case OPT_SKEW:
-            skew = strtol(val, NULL, 10);
+            skew = (long) st.num;
             break;
         case OPT_ATTIME:
-            attime = strtoll(val, NULL, 10);
+            attime = (long long) st.num;
             break;
         case OPT_PIN:
             if (npins == MAX_PINS) {
-                fprintf(stderr, PROG ": at most %d pins\n", MAX_PINS);
+                ovsa_opt_bad(&st, "at most %d pins", MAX_PINS);
                 goto opthelp;
             }
-            pins[npins++] = val;
+            pins[npins++] = st.val;
             break;
         case OPT_PATH:
-            req_path = val;
+            req_path = st.val;
             break;
         case OPT_JSON:
             json_out = 1;
             break;
         case OPT_LICENSE:
-            license = val;
+            license = st.val;
             break;
         case OPT_ISV:
-            isv = val;
+            isv = st.val;
             break;
         case OPT_CERT:
-            cert = val;
+            cert = st.val;
             break;
         case OPT_KEY:
-            key = val;
+            key = st.val;
             break;
-        case OPT_EOF:
-            break;
+        default:
+            goto opthelp;
         }
     }
 
+    if (ovsa_opt_args(&st, 0) != 0) {
+        goto opthelp;
+    }
+
     if (license != NULL) {
-        if (url != NULL || id != NULL || npins > 0 || version != NULL) {
-            fprintf(stderr, PROG ": -license gives the servers, pins, id "
-                    "and version: -url, -pin, -id and -version do not "
-                    "apply\n");
+        if (url != NULL || id != NULL || npins > 0 || version >= 0) {
+            ovsa_opt_bad(&st, "-license gives the servers, pins, id and "
+                         "version: -url, -pin, -id and -version do not "
+                         "apply");
             goto opthelp;
         }
 
     } else if (url == NULL || root == NULL || id == NULL) {
-        fprintf(stderr, PROG ": -url, -root and -id are required (or "
-                "-license)\n");
+        ovsa_opt_bad(&st, "-url, -root and -id are required (or -license)");
         goto opthelp;
 
     } else if (isv != NULL) {
-        fprintf(stderr, PROG ": -isv needs -license\n");
+        ovsa_opt_bad(&st, "-isv needs -license");
         goto opthelp;
     }
 
     if ((cert == NULL) != (key == NULL)) {
-        fprintf(stderr, PROG ": -cert and -key go together\n");
+        ovsa_opt_bad(&st, "-cert and -key go together");
         goto opthelp;
     }
 
@@ -458,7 +403,7 @@ main(int argc, char **argv)
     }
 
     if (path == NULL) {
-        fprintf(stderr, PROG ": unknown -op \"%s\"\n", op);
+        ovsa_opt_bad(&st, "unknown -op \"%s\"", op);
         goto opthelp;
     }
 
@@ -480,7 +425,7 @@ main(int argc, char **argv)
 
     if (strcmp(op, "activate") == 0 || strcmp(op, "deactivate") == 0) {
         if (hwid == NULL) {
-            fprintf(stderr, PROG ": -op %s needs -hwid\n", op);
+            ovsa_opt_bad(&st, "-op %s needs -hwid", op);
             goto opthelp;
         }
     }
@@ -488,7 +433,7 @@ main(int argc, char **argv)
     if (strcmp(op, "checkout") == 0) {
         client_id = client_id ? client_id : hwid;
         if (client_id == NULL) {
-            fprintf(stderr, PROG ": -op checkout needs -client or -hwid\n");
+            ovsa_opt_bad(&st, "-op checkout needs -client or -hwid");
             goto opthelp;
         }
         json_object_set_new(body, "client_id", json_string(client_id));
@@ -501,7 +446,7 @@ main(int argc, char **argv)
 
     if (strcmp(op, "heartbeat") == 0 || strcmp(op, "checkin") == 0) {
         if (lease == NULL) {
-            fprintf(stderr, PROG ": -op %s needs -lease\n", op);
+            ovsa_opt_bad(&st, "-op %s needs -lease", op);
             goto opthelp;
         }
     }
@@ -510,9 +455,8 @@ main(int argc, char **argv)
         json_object_set_new(body, "lease_id", json_string(lease));
     }
 
-    if (version != NULL && strcmp(op, "check") == 0) {
-        json_object_set_new(body, "version",
-                            json_integer(strtoll(version, NULL, 10)));
+    if (version >= 0 && strcmp(op, "check") == 0) {
+        json_object_set_new(body, "version", json_integer(version));
     }
 
     req = json_dumps(body, JSON_COMPACT);
@@ -573,15 +517,7 @@ main(int argc, char **argv)
         }
 
     } else if (rc == OVSA_OK) {
-        printf("verified: %s %s", res.verdict, res.code);
-        if (res.valid_until > 0) {
-            printf(", valid until %s", utc(res.valid_until, when,
-                                           sizeof(when)));
-        }
-        if (res.message[0] != '\0') {
-            printf(": %s", res.message);
-        }
-        printf("\n");
+        print_verdict(&res);
 
     } else {
         fprintf(stderr, PROG ": not verified: %s: %s\n",
@@ -589,13 +525,12 @@ main(int argc, char **argv)
     }
 
     ret = exit_code(rc, err.code, res.verdict);
-
     goto end;
 
 opthelp:
 
-    fprintf(stderr, PROG ": Use -help for summary.\n");
-    ret = EXIT_USAGE;
+    fprintf(stderr, PROG ": %s\n" PROG ": Use -help for summary.\n", st.msg);
+    ret = OVSA_EXIT_USAGE;
 
 end:
 

@@ -97,6 +97,16 @@ identity:
 identity.chain: $PKI/truncated.pem: certificate 2: malformed PEM
 (OVSA_E_PEM)
 
+=== TEST 8a: a certificate without its BEGIN line is not skipped
+--- yaml
+identity:
+  chain: $PKI/nobegin.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.chain: $PKI/nobegin.pem: certificate 2: malformed PEM (an END line without its BEGIN line) (OVSA_E_PEM)
+
 === TEST 9: reordered chain (intermediate first)
 --- yaml
 identity:
@@ -126,6 +136,27 @@ identity:
 --- must_die
 --- error_log
 identity.key: $PKI/other.key: private key does not match the leaf certificate (CN=localhost) (OVSA_E_KEY_MISMATCH)
+
+=== TEST 11a: leaf without the ovsa policy (clients would refuse it)
+--- yaml
+identity:
+  chain: $PKI/chain-nopolicy.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.chain: $PKI/chain-nopolicy.pem: leaf (CN=localhost) does not carry the ovsa policy 2.25.
+(OVSA_E_CERT_POLICY)
+
+=== TEST 11b: leaf without the serverAuth EKU
+--- yaml
+identity:
+  chain: $PKI/chain-noeku.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+--- must_die
+--- error_log
+identity.chain: $PKI/chain-noeku.pem: leaf (CN=localhost) does not list the serverAuth extended key usage (OVSA_E_CERT_EKU)
 
 === TEST 12: chain file is not PEM
 --- yaml

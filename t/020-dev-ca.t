@@ -14,7 +14,10 @@ use OvsaScriptTest;
 
 my $CA = script('ovsa_dev_ca.sh');
 my $P = 'ovsa_dev_ca.sh';
-my $OID = '2.25.62921892084539946696184864784773543139';
+# the policy lib checks: the one place it is written is lib/ovsa_x509.h
+my $OID = run_cmd("$FindBin::Bin/../build/bin/ovsatool", 'policy-oid')->{out};
+chomp $OID;
+like($OID, qr/^2\.25\.\d+$/, 'ovsatool policy-oid: a UUID OID');
 
 sub ca { run_cmd('sh', $CA, @_) }
 

@@ -16,8 +16,14 @@ use OvsaScriptTest;
 my $INST = script('ovsa_install_license_server_cert.sh');
 my $DEVCA = script('ovsa_dev_ca.sh');
 my $P = 'ovsa_install_license_server_cert.sh';
-my $OID = '2.25.62921892084539946696184864784773543139';
+# the policy lib checks: the one place it is written is lib/ovsa_x509.h
+my $OID = run_cmd("$FindBin::Bin/../build/bin/ovsatool", 'policy-oid')->{out};
+chomp $OID;
+like($OID, qr/^2\.25\.\d+$/, 'ovsatool policy-oid: a UUID OID');
 my $ID_RE = qr/\d{8}T\d{6}Z-[0-9a-f]{8}/;
+# the dev CA's names, as lib prints subjects
+my $ROOT = 'CN=OVSA Dev Root CA,O=OVSA Development';
+my $INTER = 'CN=OVSA Dev Intermediate CA,O=OVSA Development';
 
 my $t = fresh_dir();
 my $conf = "$t/conf";
@@ -45,6 +51,19 @@ sub refused {
     my $r = inst(@args);
     isnt($r->{rc}, 0, "$name: refused");
     is($r->{err}, "$P: $msg\n", "$name: message");
+    is($r->{out}, '', "$name: nothing on stdout");
+    is(tree_state($conf), $before, "$name: CONFDIR unchanged");
+}
+
+# refused_like(NAME, REGEX, ARGS...): refused() for a message that ends in
+# OpenSSL's own words
+sub refused_like {
+    my ($name, $re, @args) = @_;
+    my $before = tree_state($conf);
+    my $r = inst(@args);
+    isnt($r->{rc}, 0, "$name: refused");
+    my ($line) = $r->{err} =~ /\A\Q$P\E: (.*)\n\z/;
+    like($line // $r->{err}, $re, "$name: message");
     is($r->{out}, '', "$name: nothing on stdout");
     is(tree_state($conf), $before, "$name: CONFDIR unchanged");
 }
@@ -268,67 +287,71 @@ devca('sign', '-d', $ca, '-in', $csr, '-out', "$t/c2.pem");
 
 # ---- refusals (a pending CSR, a current identity, no future)
 my $pk = "$conf/pending/server.key";
-refused('missing chain file', "install-new-cert: $t/none.pem: no such file",
+refused('missing chain file', "install-new-cert: identity.chain: read $t/none.pem: No such file or directory (OVSA_E_IO)",
         'install-new-cert', "$t/none.pem");
-refused('missing key file', "install-new-cert: $t/none.key: no such file",
+refused('missing key file', "install-new-cert: identity.key: $t/none.key: No such file or directory (OVSA_E_KEY)",
         'install-new-cert', "$t/c2.pem", "$t/none.key");
 run_cmd('openssl', 'x509', '-in', "$t/c2.pem", '-outform', 'DER',
         '-out', "$t/c2.der")->{rc} == 0 or die;
-refused('DER chain', "install-new-cert: $t/c2.der: not a PEM certificate",
+refused('DER chain', "install-new-cert: identity.chain: $t/c2.der: no PEM certificate found (OVSA_E_CHAIN_EMPTY)",
         'install-new-cert', "$t/c2.der");
 write_file("$t/cut.pem", slurp("$t/c2.pem") =~ s/\A-----BEGIN CERTIFICATE-----\n//r);
-refused('cut-off PEM', "install-new-cert: $t/cut.pem: not a PEM certificate",
+refused('cut-off PEM', "install-new-cert: identity.chain: $t/cut.pem: certificate 1: malformed PEM (an END line without its BEGIN line) (OVSA_E_PEM)",
         'install-new-cert', "$t/cut.pem");
 write_file("$t/garbage.pem", "hello\n");
-refused('garbage chain', "install-new-cert: $t/garbage.pem: not a PEM certificate",
+refused('garbage chain', "install-new-cert: identity.chain: $t/garbage.pem: no PEM certificate found (OVSA_E_CHAIN_EMPTY)",
         'install-new-cert', "$t/garbage.pem");
-refused('key is not a key', "install-new-cert: $t/c2.pem: not a PEM private key",
+chmod(0600, "$t/c2.pem");
+refused_like('key is not a key', qr/^install-new-cert: identity\.key: \Q$t\E\/c2\.pem: not an unencrypted PEM private key: .* \(OVSA_E_KEY\)$/,
+        'install-new-cert', "$t/c2.pem", "$t/c2.pem");
+chmod(0644, "$t/c2.pem");
+refused('key readable by everyone', "install-new-cert: identity.key: $t/c2.pem: private key is readable by everyone (mode 0644); make it 0600 (OVSA_E_KEY)",
         'install-new-cert', "$t/c2.pem", "$t/c2.pem");
 refused('key does not match',
-        "install-new-cert: $t/c1.pem: certificate does not match the private key $pk",
+        "install-new-cert: identity.key: $pk: private key does not match the leaf certificate (CN=lic.example) (OVSA_E_KEY_MISMATCH)",
         'install-new-cert', "$t/c1.pem");
 refused('key does not match (explicit key)',
-        "install-new-cert: $t/c2.pem: certificate does not match the private key $conf/current/server.key",
+        "install-new-cert: identity.key: $conf/current/server.key: private key does not match the leaf certificate (CN=ovsa-license-server) (OVSA_E_KEY_MISMATCH)",
         'install-new-cert', "$t/c2.pem", "$conf/current/server.key");
 devca('sign', '-d', $ca, '-in', $csr, '-out', "$t/old.pem",
       '-startdate', '20200101000000Z', '-enddate', '20200201000000Z');
 refused('expired leaf',
-        "install-new-cert: $t/old.pem: certificate expired (Feb  1 00:00:00 2020 GMT)",
+        "install-new-cert: identity.chain: $t/old.pem: chain: certificate 1 (CN=ovsa-license-server): certificate has expired (OVSA_E_CERT_EXPIRED)",
         'install-new-cert', "$t/old.pem");
 devca('init', '-d', "$t/other-ca");
 devca('sign', '-d', "$t/other-ca", '-in', $csr, '-out', "$t/other.pem");
 refused('chain of another CA',
-        "install-new-cert: $t/other.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 20 at 1 depth lookup: unable to get local issuer certificate",
+        "install-new-cert: identity.chain: $t/other.pem: chain: certificate 2 ($INTER) is not issued by the expected root ($ROOT) (OVSA_E_CHAIN_ROOT)",
         'install-new-cert', "$t/other.pem");
 refused('chain of another CA (-root)',
-        "install-new-cert: $t/c2.pem: chain does not verify against the vendor root $t/other-ca/root.pem: error 20 at 1 depth lookup: unable to get local issuer certificate",
+        "install-new-cert: identity.chain: $t/c2.pem: chain: certificate 2 ($INTER) is not issued by the expected root ($ROOT) (OVSA_E_CHAIN_ROOT)",
         'install-new-cert', "$t/c2.pem", '-root', "$t/other-ca/root.pem");
 write_file("$t/leaf-only.pem", (split /(?<=-----END CERTIFICATE-----\n)/, slurp("$t/c2.pem"))[0]);
 refused('leaf without its intermediate',
-        "install-new-cert: $t/leaf-only.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 20 at 0 depth lookup: unable to get local issuer certificate",
+        "install-new-cert: identity.chain: $t/leaf-only.pem: chain: certificate 1 (CN=ovsa-license-server) is not issued by the expected root ($ROOT) (OVSA_E_CHAIN_ROOT)",
         'install-new-cert', "$t/leaf-only.pem");
 write_file("$t/reordered.pem", slurp("$ca/intermediate.pem") . slurp("$t/c2.pem"));
 refused('intermediate before leaf',
-        "install-new-cert: $t/reordered.pem: certificates out of order (certificate 1 is not issued by certificate 2; the leaf comes first, then its issuer)",
+        "install-new-cert: identity.chain: $t/reordered.pem: chain: certificate 2 (CN=ovsa-license-server) is not the issuer of certificate 1 ($INTER): the chain must run from the leaf to the root (OVSA_E_CHAIN_ORDER)",
         'install-new-cert', "$t/reordered.pem");
 write_file("$t/root-mid.pem", (split /(?<=-----END CERTIFICATE-----\n)/, slurp("$t/c2.pem"))[0]
     . slurp("$ca/root.pem") . slurp("$ca/intermediate.pem"));
 refused('root between leaf and intermediate',
-        "install-new-cert: $t/root-mid.pem: certificates out of order (certificate 1 is not issued by certificate 2; the leaf comes first, then its issuer)",
+        "install-new-cert: identity.chain: $t/root-mid.pem: chain: certificate 2 ($ROOT) is not the issuer of certificate 1 (CN=ovsa-license-server): the chain must run from the leaf to the root (OVSA_E_CHAIN_ORDER)",
         'install-new-cert', "$t/root-mid.pem");
 write_file("$t/two-roots.pem", slurp("$ca/root.pem") . slurp("$t/other-ca/root.pem"));
 refused('root file with two certificates',
-        "install-new-cert: $t/two-roots.pem: a vendor root file must hold exactly one certificate",
+        "install-new-cert: identity.root: $t/two-roots.pem: expected exactly one certificate (OVSA_E_PEM)",
         'install-new-cert', "$t/c2.pem", '-root', "$t/two-roots.pem");
 run_cmd('openssl', 'req', '-x509', '-key', $pk, '-out', "$t/nopolicy.pem",
         '-subj', '/CN=x', '-days', 30, '-addext', 'basicConstraints=critical,CA:FALSE',
         '-addext', 'extendedKeyUsage=serverAuth')->{rc} == 0 or die;
 refused('leaf without the policy OID',
-        "install-new-cert: $t/nopolicy.pem: certificate lacks the ovsa policy $OID",
+        "install-new-cert: identity.chain: $t/nopolicy.pem: leaf (CN=x) does not carry the ovsa policy $OID (OVSA_E_CERT_POLICY)",
         'install-new-cert', "$t/nopolicy.pem", '-root', "$t/nopolicy.pem");
 devca('issue-client', '-d', $ca, '-cn', 'admin', '-out', "$t/admin");
 refused('client certificate (no serverAuth)',
-        "install-new-cert: $t/admin-chain.pem: certificate lacks the ovsa policy $OID",
+        "install-new-cert: identity.chain: $t/admin-chain.pem: leaf (CN=admin) does not list the serverAuth extended key usage (OVSA_E_CERT_EKU)",
         'install-new-cert', "$t/admin-chain.pem", "$t/admin.key");
 write_file("$t/client-ext.cnf", "[ x ]\nbasicConstraints = critical, CA:FALSE\n"
     . "extendedKeyUsage = clientAuth\ncertificatePolicies = $OID\n");
@@ -338,14 +361,14 @@ run_cmd('openssl', 'x509', '-req', '-in', $csr, '-CA', "$ca/intermediate.pem",
         '-out', "$t/eku.pem")->{rc} == 0 or die;
 write_file("$t/eku-chain.pem", slurp("$t/eku.pem") . slurp("$ca/intermediate.pem"));
 refused('leaf with the policy but EKU clientAuth only',
-        "install-new-cert: $t/eku-chain.pem: chain does not verify against the vendor root $conf/vendor-root.pem: error 26 at 0 depth lookup: unsuitable certificate purpose",
+        "install-new-cert: identity.chain: $t/eku-chain.pem: leaf (CN=ovsa-license-server) does not list the serverAuth extended key usage (OVSA_E_CERT_EKU)",
         'install-new-cert', "$t/eku-chain.pem");
 refused('install-cert over a current identity',
         "install-cert: $conf already has a current identity (rotate with gencert-new or install-new-cert + provision-new-cert, or use --force)",
         'install-cert', "$t/c2.pem");
 run_cmd('openssl', 'pkey', '-in', $pk, '-aes256', '-passout', 'pass:secret',
         '-out', "$t/enc.key")->{rc} == 0 or die;
-refused('encrypted key', "install-new-cert: $t/enc.key: encrypted private keys are not supported",
+refused_like('encrypted key', qr/^install-new-cert: identity\.key: \Q$t\E\/enc\.key: not an unencrypted PEM private key: .* \(OVSA_E_KEY\)$/,
         'install-new-cert', "$t/c2.pem", "$t/enc.key");
 refused('unknown option', "install-new-cert: unknown option '-bogus' (try '$P help')",
         'install-new-cert', "$t/c2.pem", '-bogus');
@@ -366,7 +389,7 @@ my $fkey = "$conf/identities/$cid2/server.key";
 my $good_key = slurp($fkey);
 write_file($fkey, slurp("$conf/current/server.key"));
 refused('provision a future whose key does not match',
-        "provision-new-cert: $conf/identities/$cid2/server-chain.pem: certificate does not match the private key $fkey",
+        "provision-new-cert: identity.key: $fkey: private key does not match the leaf certificate (CN=ovsa-license-server) (OVSA_E_KEY_MISMATCH)",
         'provision-new-cert');
 write_file($fkey, $good_key);
 
@@ -402,7 +425,13 @@ is(slurp("$cbk2/$_"), $c2_files{$_}, "install-cert --force: backup holds the old
 $conf = "$t/misc";
 mkdir($conf, 0700);
 refused('pin without a current identity', "pin: no current identity in $conf", 'pin');
-refused('pin of a missing file', "pin: $t/none.pem: no such file", 'pin', "$t/none.pem");
+refused('pin of a missing file', "pin: read $t/none.pem: No such file or directory (OVSA_E_IO)", 'pin', "$t/none.pem");
+refused('pin of garbage', "pin: $t/garbage.pem: not a PEM certificate, public key or private key (OVSA_E_PEM)", 'pin', "$t/garbage.pem");
+$r = inst('pin', "$t/c3.pem");
+is($r->{out}, first_pin("$t/c3.pem") . "\n", 'pin FILE: a chain, its leaf');
+$r = inst('pin', "$t/ca-conf/current/server.key");
+is($r->{out}, first_pin("$t/ca-conf/current/server-chain.pem") . "\n",
+   'pin KEY: the pin of its certificate');
 refused('csr -cn with a slash', "csr: -cn must be non-empty and must not contain '/'",
         'csr', '-cn', 'a/b');
 refused('unknown command', "unknown command 'frob' (try '$P help')", 'frob');

@@ -226,11 +226,11 @@ like($out, qr/b\.jws: imported D2 version 1/, 'D2 imported');
 OvsaBackend::spew("$d/lic/c.jws",
     $t->license(license_id => 'D2', type => 'perpetual', version => 2));
 ($rc, $out) = ctl('import', "$d/lic");
-is($rc, 1, 'import DIR with refusals exits 1');
+is($rc, 5, 'import DIR with refusals exits 5');
 like($out, qr/a\.jws: VERSION_NOT_NEWER/, 'prints the code per file');
 like($out, qr/c\.jws: updated D2 to version 2 \(was 1\)/, 'D2 updated');
 ($rc, $out) = ctl('import', "$d/lic/c.jws");
-is($rc, 1, 'single refused import exits 1');
+is($rc, 5, 'single refused import exits 5');
 OvsaBackend::spew("$d/bad.jws", $foreign);
 ($rc, $out) = ctl('import', "$d/bad.jws");
 like($out, qr/LICENSE_UNTRUSTED/, 'untrusted import: code printed');
@@ -244,7 +244,7 @@ like($out, qr/^type\s+floating$/m, 'record lines');
 like($out, qr/LIVE LEASES \(1\)\n  $l3->{lease_id}  expires \S+  cli-9/,
      'lease line');
 ($rc, $out) = ctl('show', 'NOPE');
-is($rc, 1, 'show unknown exits 1');
+is($rc, 5, 'show unknown exits 5');
 like($out, qr/NOPE: UNKNOWN_LICENSE/, 'prints the code');
 ($rc, $out) = ctl('release', 'F1', $l3->{lease_id});
 is("$rc $out", "0 released 1 lease(s) of F1\n", 'ovsactl release LEASE');
@@ -254,7 +254,7 @@ is("$rc $out", "0 released 0 lease(s) of F1\n", 'ovsactl release -all');
 is("$rc $out", "0 removed activation box-7 of D1 (0 left)\n",
    'ovsactl deactivate');
 ($rc, $out) = ctl('deactivate', 'D1', 'box-7');
-is($rc, 1, 'deactivate again exits 1');
+is($rc, 5, 'deactivate again exits 5');
 like($out, qr/ACTIVATION_UNKNOWN/, 'ACTIVATION_UNKNOWN');
 ($rc, $out) = ctl('pins', "'$OvsaBackend::PIN_B'");
 is($rc, 0, 'ovsactl pins');
@@ -264,15 +264,52 @@ is("$rc $out", "0 revoked D2\n", 'ovsactl revoke');
 ($rc, $out) = ctl('revoke', 'bad/id');
 is($rc, 2, 'malformed id: usage error');
 ($rc, $out) = ctl('frobnicate');
-like($out, qr/ovsactl: Use -help for summary\./, 'unknown command');
+is($rc, 2, 'unknown command: exit 2');
+is($out, "ovsactl: unknown command \"frobnicate\"\n"
+   . "ovsactl: Use -help for summary.\n", 'unknown command: reason and hint');
+($rc, $out) = ctl('-bogus', 'list');
+is($rc, 2, 'unknown option: exit 2');
+is($out, "ovsactl: unknown option \"-bogus\"\n"
+   . "ovsactl: Use -help for summary.\n", 'unknown option: reason and hint');
+($rc, $out) = ctl('show');
+is($rc, 2, 'missing argument: exit 2');
+like($out, qr/show: expects show ID/, '... says what the command takes');
+($rc, $out) = ctl('-url');
+is($rc, 2, 'option without its value: exit 2');
+($rc, $out) = ctl('-help');
+is($rc, 0, '-help exits 0');
+like($out, qr/^ -$_ /m, "-help lists -$_") for qw(c url token-file json);
+like($out, qr/^  $_ /m, "-help lists the command $_")
+    for qw(import list show revoke release deactivate pins);
+like($out, qr/^Exit status:\n  0  success\n  1  error.*\n  2  bad command line\n  4  the server could not be reached\n  5  the server answered no.*\n  6  the configuration/m,
+     '-help lists the exit codes');
 OvsaBackend::spew("$d/wrong.token", "not-the-token-0123456789\n", 0600);
 ($rc, $out) = ctl('-token-file', "$d/wrong.token", 'list');
-is($rc, 1, 'wrong token exits 1');
+is($rc, 5, 'wrong token exits 5');
 like($out, qr/UNAUTHORIZED/, 'prints UNAUTHORIZED');
 {
     local $ENV{OVSA_ADMIN_TOKEN_FILE};
     ($rc, $out) = ctl('list');
     is($rc, 2, 'no token file: exit 2');
+}
+
+# ---- ovsa-backend's command line: the same parser, help and exit codes
+{
+    my $be = "$OvsaBackend::BIN/bin/ovsa-backend";
+    my $o = `$be -bogus 2>&1`;
+    is($? >> 8, 2, 'ovsa-backend: unknown option exits 2');
+    is($o, "ovsa-backend: unknown option \"-bogus\"\n"
+       . "ovsa-backend: Use -help for summary.\n", '... reason and hint');
+    $o = `$be -c 2>&1`;
+    is($? >> 8, 2, 'ovsa-backend: -c without a file exits 2');
+    $o = `$be -t -c $d/none.yaml 2>&1`;
+    is($? >> 8, 1, 'ovsa-backend -t: a missing configuration exits 1');
+    $o = `$be -help 2>&1`;
+    is($? >> 8, 0, 'ovsa-backend -help exits 0');
+    like($o, qr/^ -c FILE /m, 'ovsa-backend -help lists -c');
+    like($o, qr/^ -t /m, 'ovsa-backend -help lists -t');
+    like($o, qr/^Exit status:\n  0  success\n  1  error.*\n  2  bad command line\n\z/m,
+         'ovsa-backend -help lists its exit codes');
 }
 
 # admin API on a unix socket, reached by ovsactl

@@ -105,7 +105,7 @@ my $f = clients(8, sub {
     for my $round (1 .. 6) {
         my $s = ($i + $round) % 2;
         my ($rc, $a) = op($s, $i, '-op checkout', "-id F5 -client c$i");
-        if ($rc == 2 && ($a->{code} || '') eq 'NO_SEATS') {
+        if ($rc == 5 && ($a->{code} || '') eq 'NO_SEATS') {
             $r{busy}++;
             next;
         }
@@ -142,7 +142,7 @@ my $u = clients(8, sub {
     for my $k (1 .. 3) {
         my ($rc, $a) = op(($i + $k) % 2, $i, '-op check', "-id U$N");
         if ($rc == 0) { $r{ok}++ }
-        elsif ($rc == 2 && $a->{code} eq 'USAGE_EXHAUSTED') { $r{exhausted}++ }
+        elsif ($rc == 5 && $a->{code} eq 'USAGE_EXHAUSTED') { $r{exhausted}++ }
         else { $r{bad}++ }
     }
     return %r;

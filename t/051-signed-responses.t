@@ -292,17 +292,17 @@ start_front('rsa');
        'plain output: the verified verdict');
 
     $out = qx{$check -url https://127.0.0.1:$PORT -root $pki/root.pem -id LIC-1 -op activate -hwid H1 2>&1};
-    is($? >> 8, 2, 'a verified denial exits 2');
+    is($? >> 8, 5, 'a verified denial exits 5');
     is($out, "verified: denied ACTIVATIONS_EXHAUSTED: all 2 activations "
        . "are in use\n", 'a verified denial is printed with its reason');
 }
 
-check_code('403 from the backend', 'OVSA_E_NONE', 2, '-op deactivate',
+check_code('403 from the backend', 'OVSA_E_NONE', 5, '-op deactivate',
            '-hwid H1');
-check_code('503 from the backend', 'OVSA_E_NONE', 2, '-op checkout',
+check_code('503 from the backend', 'OVSA_E_NONE', 5, '-op checkout',
            '-hwid H1');
 check_code('backend down: error_page to a signed JSON named location',
-           'OVSA_E_NONE', 2, '-path /down/check');
+           'OVSA_E_NONE', 5, '-path /down/check');
 {
     my ($rc, $j) = ovsa_check('-path /down/check');
     is($j->{answer}{code}, 'BACKEND_UNAVAILABLE',
@@ -319,7 +319,7 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
     is($j->{answer}{code}, 'RESPONSE_TOO_LARGE',
        'an answer above ovsa_sign_max_body becomes a signed 502');
     is($j->{status}, 502, '... status 502');
-    is($rc, 2, '... exit 2');
+    is($rc, 5, '... exit 5');
 }
 
 # ---- 2. the wire, checked with openssl only
@@ -568,7 +568,7 @@ check_code('pin-only TLS: a key matching no pin', 'OVSA_E_PIN', 3, @via,
            "-pin $otherpin");
 {
     my $out = qx{$check -url https://127.0.0.1:$PX -root $pki/root.pem -id L -pin sha256//short 2>&1};
-    is($? >> 8, 1, 'a malformed pin is a usage error');
+    is($? >> 8, 1, 'a malformed pin is an error (exit 1)');
     like($out, qr/OVSA_E_PIN: client: pin 1 is not/, '... named');
 }
 stop_proxy();
@@ -577,8 +577,17 @@ stop_proxy();
 
 {
     my $out = qx{$check -bogus 2>&1};
-    is($? >> 8, 1, 'a bad option exits 1');
-    like($out, qr/ovsa-check: Use -help for summary\./, 'usage hint');
+    is($? >> 8, 2, 'a bad option exits 2 (usage)');
+    is($out, "ovsa-check: unknown option \"-bogus\"\n"
+       . "ovsa-check: Use -help for summary.\n", 'the reason and the usage hint');
+    $out = qx{$check -url https://127.0.0.1:$PORT -root $pki/root.pem -id L extra 2>&1};
+    is($? >> 8, 2, 'an argument after the options is a usage error');
+    like($out, qr/unexpected argument "extra"/, '... named');
+    $out = qx{$check -url https://127.0.0.1:$PORT -root $pki/root.pem -id L -skew 2>&1};
+    is($? >> 8, 2, 'a missing value is a usage error');
+    like($out, qr/option "-skew" needs a value/, '... named');
+    $out = qx{$check -url https://127.0.0.1:$PORT -root $pki/root.pem -id L -skew x 2>&1};
+    is($? >> 8, 2, 'a bad number is a usage error');
     $out = qx{$check -url http://127.0.0.1:$PORT -root $pki/root.pem -id L 2>&1};
     is($? >> 8, 1, 'plain http is refused');
     like($out, qr/OVSA_E_CONF_VALUE: client: "http:\S+" is not an https URL/,
@@ -587,7 +596,13 @@ stop_proxy();
     is($? >> 8, 1, 'a leaf as root is refused');
     like($out, qr/OVSA_E_ROOT: .* is not a CA certificate/, '... with the reason');
     $out = qx{$check -help 2>&1};
-    like($out, qr/-pin val\s+Pin-only TLS/, '-help lists the options');
+    is($? >> 8, 0, '-help exits 0');
+    like($out, qr/^ -$_ /m, "-help lists -$_")
+        for qw(url root cache id hwid op lease client version skew attime pin
+               path json license isv cert key);
+    like($out, qr/-pin val\s+Pin-only TLS/, '-help: value and text');
+    like($out, qr/^Exit status:\n  0  success\n  1  error.*\n  2  bad command line\n  3  a check failed.*\n  4  the server could not be reached\n  5  the server answered no/m,
+         '-help lists the exit codes');
 }
 
 stop_nginx();

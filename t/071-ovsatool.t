@@ -38,10 +38,22 @@ sub run {
 sub slurp { local $/; open my $f, '<', $_[0] or return undef; my $s = <$f>; $s }
 sub mode  { sprintf '%04o', (stat $_[0])[2] & 07777 }
 
+# The exit status (docs/cli.md): 2 for a bad command line (no error code),
+# 3 when verify or show finds that a license does not verify, else 1.
+sub want_rc {
+    my ($code, $cmd) = @_;
+    return 2 unless defined $code;
+    return 3 if $cmd =~ /^(verify|show)$/ && $code ne 'OVSA_E_IO';
+    return 1;
+}
+
 sub refused {
     my ($name, $code, $like, @args) = @_;
     my ($rc, $out, $err) = run(@args);
-    is($rc, 1, "$name: exit 1");
+    my $want = want_rc($code, $args[0]);
+    is($rc, $want, "$name: exit $want");
+    like($err, qr/Use -help for summary\.\n\z/, "$name: usage hint")
+        if $want == 2;
     like($err, qr/\Q$code\E/, "$name: $code") if $code;
     like($err, $like, "$name: message") if $like;
 }
@@ -79,9 +91,24 @@ open my $pw, '>', 'pass.txt' or die; print $pw "correct horse\n"; close $pw;
 my ($rc, $out, $err) = run('-help');
 is($rc, 0, '-help exits 0');
 like($out, qr/^\s+$_\s/m, "-help lists $_")
-    for qw(keystore create updatecustlicense verify show);
+    for qw(keystore create updatecustlicense verify show identity pin
+           policy-oid);
+like($out, qr/^Exit status:\n  0  success\n  1  error.*\n  2  bad command line\n  3  a check failed/m,
+     '-help lists the exit codes');
 refused('unknown command', undef, qr/unknown command "bogus".*Use -help for summary/s, 'bogus');
-refused('unknown option', undef, qr/unknown option "-bogus".*Use -help/s, 'show', '-bogus');
+refused('unknown option', undef, qr/^ovsatool show: unknown option "-bogus"\novsatool show: Use -help/s, 'show', '-bogus');
+refused('no command', undef, qr/no command/);
+refused('option without its value', undef, qr/option "-l" needs a value/, 'verify', '-l');
+refused('argument after the options', undef, qr/unexpected argument "extra"/, 'show', '-l', 'x.lic', 'extra');
+($rc, $out) = run('create', '-help');
+is($rc, 0, 'create -help exits 0');
+like($out, qr/^ $_ /m, "create -help lists $_")
+    for ('-k, -keystore dir', '-passin', '-id', '-product', '-customer', '-customer-cert',
+         '-type', '-usage', '-max-activations', '-seats', '-lease-seconds',
+         '-require-hardware-key', '-sync-interval', '-expires', '-server', '-server-cert', '-out');
+like($out, qr/^Exit status:\n/m, 'create -help lists the exit codes');
+($rc, $out) = run('updatecustlicense', '-help');
+like($out, qr/^ -u, -server url cert /m, 'updatecustlicense -help: the pair option');
 ($rc, $out) = run('create', '-help');
 like($out, qr/-k, -keystore dir/, 'create -help shows the options table');
 
@@ -227,7 +254,7 @@ my $j = decode_json(slurp('ec.lic'));
 (my $tp = $j->{payload}) =~ s/^(.{10})(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
 open my $t, '>', 'tampered.lic' or die; print $t encode_json({ %$j, payload => $tp }); close $t;
 ($rc, $out, $err) = run('verify', '-l', 'tampered.lic');
-is($rc, 1, 'tampered: exit 1');
+is($rc, 3, 'tampered: exit 3 (does not verify)');
 like($out, qr/tampered\.lic: FAILED OVSA_E_LIC_SIGNATURE/, 'tampered: code on stdout');
 like($err, qr/OVSA_E_LIC_SIGNATURE/, 'tampered: code on stderr');
 open $t, '>', 'garbage.lic' or die; print $t "not a license\n"; close $t;
@@ -299,7 +326,7 @@ refused('update, http URL added', 'OVSA_E_LIC_URL', undef,
         'updatecustlicense', @ks, '-l', 'v2.lic', '-u', 'http://ls1.example.com:8443', 'a3.crt', '-add-server', '-c', 'x.lic');
 refused('update, missing future cert', 'OVSA_E_IO', qr/nope\.crt/,
         'updatecustlicense', @ks, '-l', 'v2.lic', '-u', $U1, 'nope.crt', '-c', 'x.lic');
-refused('update, -u with one value', undef, qr/-u needs url cert/,
+refused('update, -u with one value', undef, qr/option "-u" needs two values \(url cert\)/,
         'updatecustlicense', @ks, '-l', 'v2.lic', '-c', 'x.lic', '-u', $U1);
 refused('update, passphrase in argv', 'OVSA_E_KEY', qr/pass: is refused/,
         'updatecustlicense', '-k', 'ks-enc', '-passin', 'pass:correct horse', '-l', 'enc.lic', '-u', $U1, 'a2.crt', '-c', 'x.lic');

@@ -110,17 +110,17 @@ my $certA = "$conf/current/server-chain.pem";
          'ovsactl -c pins: counts');
     $r = ovsactl('-c', "$conf/default.yaml", '-url', "http://127.0.0.1:$DOWN",
                  'pins', $pinA);
-    is($r->{rc}, 2, '-url overrides -c (nothing listens there)');
+    is($r->{rc}, 4, '-url overrides -c (nothing listens there: exit 4)');
     my $bare = "$tmp/bare";
     mkdir $bare;
     OvsaBackend::spew("$bare/default.yaml",
         "identity: {chain: $certA, key: $conf/current/server.key,"
         . " root: $conf/vendor-root.pem}\n");
     $r = ovsactl('-c', "$bare/default.yaml", 'pins', $pinA);
-    is($r->{rc}, 3, 'ovsactl -c without backend.admin_token_file: exit 3');
+    is($r->{rc}, 6, 'ovsactl -c without backend.admin_token_file: exit 6');
     like($r->{err}, qr{sets no backend\.admin_token_file}, '... says so');
     $r = ovsactl('-c', "$tmp/nope.yaml", 'pins', $pinA);
-    is($r->{rc}, 2, 'ovsactl -c with a missing file: exit 2');
+    is($r->{rc}, 1, 'ovsactl -c with a missing file: exit 1');
 }
 
 # ======== every URL in order, each with its own pins
@@ -165,7 +165,7 @@ my $certA = "$conf/current/server-chain.pem";
     like($r->{err}, qr/OVSA_E_TRANSPORT/, '... OVSA_E_TRANSPORT');
 
     $r = check('-license', $lic, '-url', $URL);
-    is($r->{rc}, 1, '-license with -url: usage error');
+    is($r->{rc}, 2, '-license with -url: usage error (exit 2)');
 }
 
 # ======== customer binding end to end
@@ -190,12 +190,12 @@ my $certA = "$conf/current/server-chain.pem";
                       "$tmp/acme-key.der"));
     like($r->{out}, qr/^verified: valid OK/m, '... verified valid');
     $r = check('-license', $lic);
-    is($r->{rc}, 2, 'without a certificate: a verified denial');
+    is($r->{rc}, 5, 'without a certificate: a verified denial (exit 5)');
     like($r->{out}, qr/^verified: denied CUSTOMER_CERT_MISMATCH/m,
          '... CUSTOMER_CERT_MISMATCH, signed');
     $r = check('-license', $lic, '-cert', "$tmp/other.crt", '-key',
                "$tmp/other.key");
-    is($r->{rc}, 2, 'with another certificate: a verified denial');
+    is($r->{rc}, 5, 'with another certificate: a verified denial (exit 5)');
     like($r->{out}, qr/^verified: denied CUSTOMER_CERT_MISMATCH/m,
          '... CUSTOMER_CERT_MISMATCH');
     $r = check('-license', $lic, '-cert', "$tmp/acme.crt", '-key',

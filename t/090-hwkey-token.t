@@ -121,6 +121,28 @@ is($rc, 0, 'check: token key matches its leaf') or diag $out;
 isnt($rc, 0, 'check: another certificate is refused');
 like($out, qr/MISMATCH/, 'check: says MISMATCH');
 
+# ovsatool: the start check of nginx, token included, and the token's pin
+my $tool = "$root/build/bin/ovsatool";
+($rc, $out) = run($tool, 'identity', '-chain', "$dir/chain.pem",
+                  '-root', "$dir/ca/root.pem", '-module', $module,
+                  '-key-uri', $uri, '-pin-file', $pin);
+is($rc, 0, 'ovsatool identity: the token key is the leaf\'s') or diag $out;
+my ($leaf_pin) = $out =~ /^pin: (\S+)$/m;
+($rc, $out) = run($tool, 'pin', '-module', $module, '-key-uri', $uri,
+                  '-pin-file', $pin);
+is($rc, 0, 'ovsatool pin of the token key') or diag $out;
+is($out, ($leaf_pin // '?') . "\n", '... equals the pin of the leaf');
+($rc, $out) = run($tool, 'identity', '-chain', "$dir/chain.pem",
+                  '-root', "$dir/ca/root.pem", '-module', $module,
+                  '-key-uri', "pkcs11:token=$label;object=nokey", '-pin-file', $pin);
+is($rc, 1, 'ovsatool identity: a key missing on the token is an error');
+like($out, qr/^ovsatool identity: hardware key: .*\(OVSA_E_P11_KEY\)$/m,
+     '... the reason, as nginx -t gives it');
+($rc, $out) = run($tool, 'pin', '-module', $module, '-key-uri', $uri,
+                  '-pin-file', $bad_pin);
+is($rc, 1, 'ovsatool pin: a wrong PIN is an error');
+like($out, qr/\(OVSA_E_P11_PIN\)$/m, '... OVSA_E_P11_PIN');
+
 opendir(my $dh, $tmp) or die;
 my @left = grep { !/^\.\.?$/ } readdir $dh;
 closedir $dh;

@@ -2,7 +2,12 @@
 # ISV's licenses and keystore) and ovsactl (the backend's admin API).
 
 OVSATOOL_SRCS := tools/ovsatool.c tools/ovsatool_keystore.c \
-                 tools/ovsatool_license.c tools/ovsatool_show.c
+                 tools/ovsatool_license.c tools/ovsatool_show.c \
+                 tools/ovsatool_identity.c
+
+# "ovsatool identity" and "ovsatool pin" reach a hardware key through
+# lib/ovsa_p11 (p11-kit's URI parser)
+OVSATOOL_LIBS := $(shell pkg-config --libs p11-kit-1 2>/dev/null)
 
 BINS += $(BUILD)/bin/ovsatool $(BUILD)/bin/ovsactl
 
@@ -10,7 +15,7 @@ $(BUILD)/bin/ovsatool: $(OVSATOOL_SRCS) tools/ovsatool.h $(LIBOVSA) \
                        $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $(OVSATOOL_SRCS) \
-	    $(LIBOVSA) $(PKG_LIBS)
+	    $(LIBOVSA) $(PKG_LIBS) $(OVSATOOL_LIBS)
 
 $(BUILD)/bin/ovsactl: tools/ovsactl.c $(LIBOVSA) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)

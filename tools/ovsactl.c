@@ -7,10 +7,11 @@
  * -url / -token-file, else from default.yaml (-c: backend.admin_listen and
  * backend.admin_token_file), else from OVSA_ADMIN_URL and
  * OVSA_ADMIN_TOKEN_FILE; the token itself is never taken from the command
- * line.  Exit status 0 on success, 1 when the server refused (the code is
- * printed), 2 on usage or transport errors, 3 when -c names a
- * configuration without backend.admin_token_file and no other token file
- * is given.
+ * line.  Exit status (lib/ovsa_opt.h, docs/cli.md): 0 success, 1 local
+ * error (a file, default.yaml, an answer that is not JSON), 2 usage,
+ * 4 the admin API could not be reached, 5 the server refused (the code is
+ * printed), 6 -c names a configuration without backend.admin_token_file
+ * and no other token file is given.
  */
 
 #include <dirent.h>
@@ -27,16 +28,17 @@
 #include "ovsa_conf.h"
 #include "ovsa_err.h"
 #include "ovsa_license.h"
+#include "ovsa_opt.h"
 
 #define PROG          "ovsactl"
 #define DEFAULT_URL   "http://127.0.0.1:9081"
 #define MAX_FILE      (1024 * 1024)
-#define EXIT_NO_TOKEN 3
 
 typedef struct {
     const char  *url;
     char        *token;
     int          json;
+    int          fail;      /* exit status of the last failed call */
     CURL        *curl;
 } ovsactl_t;
 
@@ -45,77 +47,55 @@ typedef struct {
     size_t   len;
 } ovsactl_buf_t;
 
-typedef int (*ovsactl_cmd_pt)(ovsactl_t *c, int argc, char **argv);
+static int cmd_import(void *ctx, int argc, char **argv);
+static int cmd_list(void *ctx, int argc, char **argv);
+static int cmd_show(void *ctx, int argc, char **argv);
+static int cmd_revoke(void *ctx, int argc, char **argv);
+static int cmd_release(void *ctx, int argc, char **argv);
+static int cmd_deactivate(void *ctx, int argc, char **argv);
+static int cmd_pins(void *ctx, int argc, char **argv);
 
-static int cmd_import(ovsactl_t *c, int argc, char **argv);
-static int cmd_list(ovsactl_t *c, int argc, char **argv);
-static int cmd_show(ovsactl_t *c, int argc, char **argv);
-static int cmd_revoke(ovsactl_t *c, int argc, char **argv);
-static int cmd_release(ovsactl_t *c, int argc, char **argv);
-static int cmd_deactivate(ovsactl_t *c, int argc, char **argv);
-static int cmd_pins(ovsactl_t *c, int argc, char **argv);
+static const ovsa_opt_cmd_t ovsactl_cmds[] = {
+    { "import", "FILE|DIR",
+      "import signed licenses (a newer version replaces)", cmd_import,
+      1, 1 },
+    { "list", "", "list licenses", cmd_list, 0, 0 },
+    { "show", "ID", "show a license, its activations and live leases",
+      cmd_show, 1, 1 },
+    { "revoke", "ID", "revoke a license", cmd_revoke, 1, 1 },
+    { "release", "ID LEASE|-all", "force-release one lease or all leases",
+      cmd_release, 2, 2 },
+    { "deactivate", "ID HWID", "remove the activation of a hwid",
+      cmd_deactivate, 2, 2 },
+    { "pins", "PIN", "count active licenses that do / do not pin PIN",
+      cmd_pins, 1, 1 },
+    { NULL, NULL, NULL, NULL, 0, 0 }
+};
 
-static const struct {
-    const char      *name;
-    ovsactl_cmd_pt   run;
-    int              min, max;      /* number of arguments */
-    const char      *args;
-    const char      *help;
-} ovsactl_cmds[] = {
-    { "import", cmd_import, 1, 1, "FILE|DIR",
-      "import signed licenses (a newer version replaces)" },
-    { "list", cmd_list, 0, 0, "", "list licenses" },
-    { "show", cmd_show, 1, 1, "ID",
-      "show a license, its activations and live leases" },
-    { "revoke", cmd_revoke, 1, 1, "ID", "revoke a license" },
-    { "release", cmd_release, 2, 2, "ID LEASE|-all",
-      "force-release one lease or all leases" },
-    { "deactivate", cmd_deactivate, 2, 2, "ID HWID",
-      "remove the activation of a hwid" },
-    { "pins", cmd_pins, 1, 1, "PIN",
-      "count active licenses that do / do not pin PIN" },
+enum {
+    OPT_CONF = 1, OPT_URL, OPT_TOKEN_FILE, OPT_JSON
+};
+
+static const ovsa_opt_t ovsactl_opts[] = {
+    { "c", NULL, OPT_CONF, OVSA_OPT_STR, "FILE",
+      "default.yaml: backend.admin_listen and backend.admin_token_file" },
+    { "url", NULL, OPT_URL, OVSA_OPT_STR, "URL",
+      "Admin API: http://host:port or unix:/path (env OVSA_ADMIN_URL, "
+      "default " DEFAULT_URL ")" },
+    { "token-file", NULL, OPT_TOKEN_FILE, OVSA_OPT_STR, "FILE",
+      "File holding the admin token (env OVSA_ADMIN_TOKEN_FILE)" },
+    { "json", NULL, OPT_JSON, OVSA_OPT_FLAG, NULL,
+      "Print the server's JSON answers" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
-static const struct {
-    const char  *name;
-    const char  *arg;
-    const char  *help;
-} ovsactl_opts[] = {
-    { "help", NULL, "Display this summary" },
-    { "c", "FILE", "default.yaml: backend.admin_listen and "
-                   "backend.admin_token_file" },
-    { "url", "URL", "Admin API: http://host:port or unix:/path "
-                    "(env OVSA_ADMIN_URL, default " DEFAULT_URL ")" },
-    { "token-file", "FILE", "File holding the admin token "
-                            "(env OVSA_ADMIN_TOKEN_FILE)" },
-    { "json", NULL, "Print the server's JSON answers" },
-    { NULL, NULL, NULL }
+static const ovsa_opt_prog_t ovsactl_prog = {
+    PROG, "[options] command [args]", ovsactl_opts, ovsactl_cmds,
+    OVSA_EXIT_BIT(OVSA_EXIT_OK) | OVSA_EXIT_BIT(OVSA_EXIT_ERROR)
+    | OVSA_EXIT_BIT(OVSA_EXIT_USAGE) | OVSA_EXIT_BIT(OVSA_EXIT_UNREACHABLE)
+    | OVSA_EXIT_BIT(OVSA_EXIT_REFUSED)
+    | OVSA_EXIT_BIT(OVSA_EXIT_NOT_CONFIGURED)
 };
-
-
-static void
-usage(void)
-{
-    int   i;
-    char  buf[64];
-
-    fprintf(stderr, "Usage: " PROG " [options] command [args]\n"
-                    "Valid options are:\n");
-    for (i = 0; ovsactl_opts[i].name != NULL; i++) {
-        snprintf(buf, sizeof(buf), "%s%s%s", ovsactl_opts[i].name,
-                 ovsactl_opts[i].arg ? " " : "",
-                 ovsactl_opts[i].arg ? ovsactl_opts[i].arg : "");
-        fprintf(stderr, " -%-16s %s\n", buf, ovsactl_opts[i].help);
-    }
-
-    fprintf(stderr, "Commands:\n");
-    for (i = 0; ovsactl_cmds[i].name != NULL; i++) {
-        snprintf(buf, sizeof(buf), "%s %s", ovsactl_cmds[i].name,
-                 ovsactl_cmds[i].args);
-        fprintf(stderr, "  %-24s %s\n", buf, ovsactl_cmds[i].help);
-    }
-}
 
 
 static size_t
@@ -140,7 +120,8 @@ ovsactl_write(char *p, size_t size, size_t n, void *arg)
 
 /*
  * Sends one request; returns the parsed answer object, or NULL after
- * printing why.  *text gets the raw answer (caller frees).
+ * printing why, with the exit status in c->fail.  *text gets the raw
+ * answer (caller frees).
  */
 static json_t *
 ovsactl_call(ovsactl_t *c, const char *method, const char *path,
@@ -188,6 +169,7 @@ ovsactl_call(ovsactl_t *c, const char *method, const char *path,
     if (rc != CURLE_OK) {
         fprintf(stderr, PROG ": %s: %s\n", c->url, curl_easy_strerror(rc));
         free(buf.data);
+        c->fail = OVSA_EXIT_UNREACHABLE;
         return NULL;
     }
 
@@ -199,6 +181,7 @@ ovsactl_call(ovsactl_t *c, const char *method, const char *path,
                 status);
         json_decref(ans);
         free(buf.data);
+        c->fail = OVSA_EXIT_ERROR;
         return NULL;
     }
 
@@ -245,7 +228,8 @@ when(long t, char *buf, size_t size)
 
 /*
  * Common tail of every command: with -json print the raw answer; on a
- * refusal print the code and message.  Returns 0 when the code is OK.
+ * refusal print the code and message.  Returns OVSA_EXIT_OK when the code
+ * is OK, else OVSA_EXIT_REFUSED.
  */
 static int
 ovsactl_done(ovsactl_t *c, json_t *ans, const char *text, const char *what)
@@ -255,13 +239,13 @@ ovsactl_done(ovsactl_t *c, json_t *ans, const char *text, const char *what)
     }
 
     if (strcmp(str(ans, "code"), "OK") == 0) {
-        return 0;
+        return OVSA_EXIT_OK;
     }
 
     fprintf(stderr, PROG ": %s%s%s: %s\n", what ? what : "",
             what ? ": " : "", str(ans, "code"), str(ans, "message"));
 
-    return 1;
+    return OVSA_EXIT_REFUSED;
 }
 
 
@@ -274,7 +258,7 @@ import_one(ovsactl_t *c, const char *file)
     FILE   *fp;
     json_t *ans;
 
-    ret = 2;
+    ret = OVSA_EXIT_ERROR;
     data = NULL;
     text = NULL;
     ans = NULL;
@@ -282,7 +266,7 @@ import_one(ovsactl_t *c, const char *file)
     fp = fopen(file, "rb");
     if (fp == NULL) {
         perror(file);
-        return 2;
+        return OVSA_EXIT_ERROR;
     }
 
     if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0
@@ -297,6 +281,7 @@ import_one(ovsactl_t *c, const char *file)
 
     ans = ovsactl_call(c, "POST", "/admin/v1/licenses", data, size, &text);
     if (ans == NULL) {
+        ret = c->fail;
         goto end;
     }
 
@@ -331,37 +316,39 @@ namecmp(const struct dirent **a, const struct dirent **b)
 
 
 static int
-cmd_import(ovsactl_t *c, int argc, char **argv)
+cmd_import(void *ctx, int argc, char **argv)
 {
+    ovsactl_t  *c = ctx;
+
     int               i, n, ret, r;
     char              path[4096];
     struct stat       st;
     struct dirent   **list;
 
-    if (stat(argv[0], &st) != 0) {
-        perror(argv[0]);
-        return 2;
+    if (stat(argv[1], &st) != 0) {
+        perror(argv[1]);
+        return OVSA_EXIT_ERROR;
     }
 
     if (!S_ISDIR(st.st_mode)) {
-        return import_one(c, argv[0]);
+        return import_one(c, argv[1]);
     }
 
-    n = scandir(argv[0], &list, NULL, namecmp);
+    n = scandir(argv[1], &list, NULL, namecmp);
     if (n < 0) {
-        perror(argv[0]);
-        return 2;
+        perror(argv[1]);
+        return OVSA_EXIT_ERROR;
     }
 
     ret = 0;
     for (i = 0; i < n; i++) {
-        snprintf(path, sizeof(path), "%s/%s", argv[0], list[i]->d_name);
+        snprintf(path, sizeof(path), "%s/%s", argv[1], list[i]->d_name);
         if (list[i]->d_name[0] != '.' && stat(path, &st) == 0
             && S_ISREG(st.st_mode))
         {
             r = import_one(c, path);
-            if (r > ret) {
-                ret = r;
+            if (ret == OVSA_EXIT_OK) {
+                ret = r;            /* the first failure's status */
             }
         }
         free(list[i]);
@@ -373,8 +360,10 @@ cmd_import(ovsactl_t *c, int argc, char **argv)
 
 
 static int
-cmd_list(ovsactl_t *c, int argc, char **argv)
+cmd_list(void *ctx, int argc, char **argv)
 {
+    ovsactl_t  *c = ctx;
+
     int      ret;
     char    *text, use[64], tb[32];
     size_t   i;
@@ -382,7 +371,7 @@ cmd_list(ovsactl_t *c, int argc, char **argv)
 
     ans = ovsactl_call(c, "GET", "/admin/v1/licenses", NULL, 0, &text);
     if (ans == NULL) {
-        return 2;
+        return c->fail;
     }
 
     ret = ovsactl_done(c, ans, text, NULL);
@@ -422,7 +411,8 @@ static int
 check_id(const char *id)
 {
     if (!ovsa_license_id_valid(id)) {
-        fprintf(stderr, PROG ": \"%s\" is not a license id\n", id);
+        fprintf(stderr, PROG ": \"%s\" is not a license id\n"
+                PROG ": Use -help for summary.\n", id);
         return -1;
     }
 
@@ -439,25 +429,27 @@ static const char  *show_fields[] = {
 
 
 static int
-cmd_show(ovsactl_t *c, int argc, char **argv)
+cmd_show(void *ctx, int argc, char **argv)
 {
+    ovsactl_t   *c = ctx;
+
     int          ret, f;
     char        *text, path[256], tb[32];
     size_t       i;
     json_t      *ans, *r, *v;
     const char  *k;
 
-    if (check_id(argv[0]) != 0) {
-        return 2;
+    if (check_id(argv[1]) != 0) {
+        return OVSA_EXIT_USAGE;
     }
 
-    snprintf(path, sizeof(path), "/admin/v1/licenses/%s", argv[0]);
+    snprintf(path, sizeof(path), "/admin/v1/licenses/%s", argv[1]);
     ans = ovsactl_call(c, "GET", path, NULL, 0, &text);
     if (ans == NULL) {
-        return 2;
+        return c->fail;
     }
 
-    ret = ovsactl_done(c, ans, text, argv[0]);
+    ret = ovsactl_done(c, ans, text, argv[1]);
     if (ret == 0 && !c->json) {
         r = json_object_get(ans, "record");
         for (f = 0; show_fields[f] != NULL; f++) {
@@ -518,7 +510,7 @@ action(ovsactl_t *c, const char *id, const char *act, json_t *body)
 
     if (check_id(id) != 0) {
         json_decref(body);
-        return 2;
+        return OVSA_EXIT_USAGE;
     }
 
     b = json_dumps(body, JSON_COMPACT);
@@ -528,7 +520,7 @@ action(ovsactl_t *c, const char *id, const char *act, json_t *body)
     ans = ovsactl_call(c, "POST", path, b, b ? strlen(b) : 0, &text);
     free(b);
     if (ans == NULL) {
-        return 2;
+        return c->fail;
     }
 
     ret = ovsactl_done(c, ans, text, id);
@@ -552,43 +544,45 @@ action(ovsactl_t *c, const char *id, const char *act, json_t *body)
 
 
 static int
-cmd_revoke(ovsactl_t *c, int argc, char **argv)
+cmd_revoke(void *ctx, int argc, char **argv)
 {
-    return action(c, argv[0], "revoke", json_object());
+    return action(ctx, argv[1], "revoke", json_object());
 }
 
 
 static int
-cmd_release(ovsactl_t *c, int argc, char **argv)
+cmd_release(void *ctx, int argc, char **argv)
 {
-    if (strcmp(argv[1], "-all") == 0) {
-        return action(c, argv[0], "release", json_pack("{sb}", "all", 1));
+    if (strcmp(argv[2], "-all") == 0) {
+        return action(ctx, argv[1], "release", json_pack("{sb}", "all", 1));
     }
 
-    return action(c, argv[0], "release",
-                  json_pack("{ss}", "lease_id", argv[1]));
+    return action(ctx, argv[1], "release",
+                  json_pack("{ss}", "lease_id", argv[2]));
 }
 
 
 static int
-cmd_deactivate(ovsactl_t *c, int argc, char **argv)
+cmd_deactivate(void *ctx, int argc, char **argv)
 {
-    return action(c, argv[0], "deactivate",
-                  json_pack("{ss}", "hwid", argv[1]));
+    return action(ctx, argv[1], "deactivate",
+                  json_pack("{ss}", "hwid", argv[2]));
 }
 
 
 static int
-cmd_pins(ovsactl_t *c, int argc, char **argv)
+cmd_pins(void *ctx, int argc, char **argv)
 {
+    ovsactl_t  *c = ctx;
+
     int      ret;
     char    *text, *esc, path[512];
     size_t   i;
     json_t  *ans, *v;
 
-    esc = curl_easy_escape(c->curl, argv[0], 0);
+    esc = curl_easy_escape(c->curl, argv[1], 0);
     if (esc == NULL) {
-        return 2;
+        return OVSA_EXIT_ERROR;
     }
 
     snprintf(path, sizeof(path), "/admin/v1/pins?pin=%s", esc);
@@ -596,7 +590,7 @@ cmd_pins(ovsactl_t *c, int argc, char **argv)
 
     ans = ovsactl_call(c, "GET", path, NULL, 0, &text);
     if (ans == NULL) {
-        return 2;
+        return c->fail;
     }
 
     ret = ovsactl_done(c, ans, text, NULL);
@@ -613,6 +607,17 @@ cmd_pins(ovsactl_t *c, int argc, char **argv)
     json_decref(ans);
 
     return ret;
+}
+
+
+/* An environment variable; set but empty counts as unset. */
+static const char *
+ovsactl_env(const char *name)
+{
+    const char  *v;
+
+    v = getenv(name);
+    return (v != NULL && v[0] != '\0') ? v : NULL;
 }
 
 
@@ -659,48 +664,56 @@ ovsactl_conf(const char *file, char **url, char **token_file)
 int
 main(int argc, char **argv)
 {
-    int          i, ret, n;
-    char        *conf_url, *conf_token;
-    const char  *token_file, *conf_file, *opt_url, *opt_token;
-    ovsa_err_t   err;
-    ovsactl_t    c;
+    int                    ret, o, n;
+    char                  *conf_url, *conf_token, *help, **rest;
+    const char            *token_file, *conf_file, *opt_url, *opt_token;
+    ovsa_err_t             err;
+    ovsactl_t              c;
+    ovsa_opt_state_t       st;
+    const ovsa_opt_cmd_t  *cmd;
 
-    ret = 2;
+    ret = OVSA_EXIT_ERROR;
     memset(&c, 0, sizeof(c));
     conf_file = opt_url = opt_token = NULL;
     conf_url = conf_token = NULL;
 
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-help") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage();
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            conf_file = argv[++i];
-        } else if (strcmp(argv[i], "-url") == 0 && i + 1 < argc) {
-            opt_url = argv[++i];
-        } else if (strcmp(argv[i], "-token-file") == 0 && i + 1 < argc) {
-            opt_token = argv[++i];
-        } else if (strcmp(argv[i], "-json") == 0) {
+    ovsa_opt_init(&st, &ovsactl_prog, argc, argv);
+
+    while ((o = ovsa_opt_next(&st)) != OVSA_OPT_EOF) {
+        switch (o) {
+        case OVSA_OPT_HELP:
+            help = ovsa_opt_help(&ovsactl_prog);
+            printf("%s", help ? help : "");
+            free(help);
+            ret = OVSA_EXIT_OK;
+            goto end;
+        case OPT_CONF:
+            conf_file = st.val;
+            break;
+        case OPT_URL:
+            opt_url = st.val;
+            break;
+        case OPT_TOKEN_FILE:
+            opt_token = st.val;
+            break;
+        case OPT_JSON:
             c.json = 1;
-        } else {
+            break;
+        default:
             goto opthelp;
         }
     }
 
-    if (i == argc) {
+    n = ovsa_opt_nrest(&st);
+    rest = ovsa_opt_rest(&st);
+
+    if (n == 0) {
+        ovsa_opt_bad(&st, "no command");
         goto opthelp;
     }
 
-    for (n = 0; ovsactl_cmds[n].name != NULL; n++) {
-        if (strcmp(argv[i], ovsactl_cmds[n].name) == 0) {
-            break;
-        }
-    }
-
-    if (ovsactl_cmds[n].name == NULL
-        || argc - i - 1 < ovsactl_cmds[n].min
-        || argc - i - 1 > ovsactl_cmds[n].max)
-    {
+    cmd = ovsa_opt_cmd(&st, ovsactl_cmds, rest[0]);
+    if (cmd == NULL || ovsa_opt_cmd_args(&st, cmd, n - 1) != 0) {
         goto opthelp;
     }
 
@@ -708,38 +721,36 @@ main(int argc, char **argv)
     if (conf_file != NULL && ovsactl_conf(conf_file, &conf_url, &conf_token)
                              != 0)
     {
-        return 2;
+        goto end;
     }
 
     c.url = opt_url ? opt_url : conf_url ? conf_url
-                    : getenv("OVSA_ADMIN_URL");
+                    : ovsactl_env("OVSA_ADMIN_URL");
     token_file = opt_token ? opt_token : conf_token ? conf_token
-                           : getenv("OVSA_ADMIN_TOKEN_FILE");
+                           : ovsactl_env("OVSA_ADMIN_TOKEN_FILE");
 
     if (c.url == NULL) {
         c.url = DEFAULT_URL;
     }
 
+    if (token_file == NULL && conf_file != NULL) {
+        fprintf(stderr, PROG ": no token file: %s sets no "
+                "backend.admin_token_file (nor -token-file or "
+                "OVSA_ADMIN_TOKEN_FILE)\n", conf_file);
+        ret = OVSA_EXIT_NOT_CONFIGURED;
+        goto end;
+    }
+
     if (token_file == NULL) {
-        if (conf_file != NULL) {
-            fprintf(stderr, PROG ": no token file: %s sets no "
-                    "backend.admin_token_file (nor -token-file or "
-                    "OVSA_ADMIN_TOKEN_FILE)\n", conf_file);
-        } else {
-            fprintf(stderr, PROG ": no token file: use -c, -token-file or "
-                    "OVSA_ADMIN_TOKEN_FILE\n");
-        }
-        free(conf_url);
-        return conf_file != NULL ? EXIT_NO_TOKEN : 2;
+        ovsa_opt_bad(&st, "no token file: use -c, -token-file or "
+                     "OVSA_ADMIN_TOKEN_FILE");
+        goto opthelp;
     }
 
     c.token = ovsa_secret_read_file(token_file, &err);
-    free(conf_token);
-    conf_token = NULL;
     if (c.token == NULL) {
         fprintf(stderr, PROG ": %s\n", err.msg);
-        free(conf_url);
-        return 2;
+        goto end;
     }
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -749,22 +760,23 @@ main(int argc, char **argv)
         goto end;
     }
 
-    ret = ovsactl_cmds[n].run(&c, argc - i - 1, argv + i + 1);
+    ret = cmd->run(&c, n, rest);
+    goto end;
+
+opthelp:
+
+    fprintf(stderr, PROG ": %s\n" PROG ": Use -help for summary.\n", st.msg);
+    ret = OVSA_EXIT_USAGE;
 
 end:
 
     if (c.curl != NULL) {
         curl_easy_cleanup(c.curl);
     }
-    curl_global_cleanup();
+    curl_global_cleanup();      /* a no-op without curl_global_init() */
     ovsa_secret_free(c.token);
+    free(conf_token);
     free(conf_url);
 
     return ret;
-
-opthelp:
-
-    fprintf(stderr, PROG ": Use -help for summary.\n");
-
-    return 2;
 }

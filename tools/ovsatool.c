@@ -6,9 +6,13 @@
  *   updatecustlicense  issue the next version with new server pins
  *   verify             check a license's signature (and its ISV)
  *   show               print a license
+ *   identity           check a license server identity as nginx does
+ *   pin                the sha256// pin of a certificate, key or token key
+ *   policy-oid         the certificate policy of ovsa server leaves
  *
- * Each subcommand has an options table its -help is generated from.
- * License format: docs/license-format.md.
+ * Each subcommand has an options table (lib/ovsa_opt) its -help is
+ * generated from; exit codes: docs/cli.md.  License format:
+ * docs/license-format.md.
  */
 
 #include <ctype.h>
@@ -32,190 +36,128 @@
 #include "ovsatool.h"
 
 
-typedef struct {
-    const char  *name;
-    int        (*main)(int argc, char **argv);
-    const char  *help;
-} ovsatool_cmd_t;
-
-static const ovsatool_cmd_t ovsatool_cmds[] = {
-    { "keystore", ovsatool_keystore_main,
-      "make an ISV signing key and self-signed certificate" },
-    { "create", ovsatool_create_main, "issue a customer license" },
-    { "updatecustlicense", ovsatool_update_main,
-      "issue the next version of a license with new server pins" },
-    { "verify", ovsatool_verify_main,
-      "verify a license's signature (and its ISV)" },
-    { "show", ovsatool_show_main, "print a license" },
-    { NULL, NULL, NULL }
+static const ovsa_opt_cmd_t ovsatool_cmds[] = {
+    { "keystore", "", "make an ISV signing key and self-signed certificate",
+      ovsatool_keystore_main, 0, -1 },
+    { "create", "", "issue a customer license", ovsatool_create_main,
+      0, -1 },
+    { "updatecustlicense", "",
+      "issue the next version of a license with new server pins",
+      ovsatool_update_main, 0, -1 },
+    { "verify", "", "verify a license's signature (and its ISV)",
+      ovsatool_verify_main, 0, -1 },
+    { "show", "", "print a license", ovsatool_show_main, 0, -1 },
+    { "identity", "",
+      "check a license server identity as nginx does at start",
+      ovsatool_identity_main, 0, -1 },
+    { "pin", "", "print the sha256// pin of a certificate, key or token key",
+      ovsatool_pin_main, 0, -1 },
+    { "policy-oid", "", "print the certificate policy of ovsa server leaves",
+      ovsatool_policy_oid_main, 0, -1 },
+    { NULL, NULL, NULL, NULL, 0, 0 }
 };
 
-
-static void
-ovsatool_help(FILE *f)
-{
-    const ovsatool_cmd_t  *c;
-
-    fprintf(f, "Usage: %s command [options]\n"
-               "Commands:\n", OVSATOOL_PROG);
-    for (c = ovsatool_cmds; c->name != NULL; c++) {
-        fprintf(f, "  %-18s %s\n", c->name, c->help);
-    }
-    fprintf(f, "Use \"%s command -help\" for the options of a command.\n",
-            OVSATOOL_PROG);
-}
+static const ovsa_opt_prog_t ovsatool_prog = {
+    OVSATOOL_PROG, "command [options]", NULL, ovsatool_cmds, OVSATOOL_EXITS
+};
 
 
 int
 main(int argc, char **argv)
 {
-    const ovsatool_cmd_t  *c;
+    int                    o;
+    char                  *help;
+    ovsa_opt_state_t       st;
+    const ovsa_opt_cmd_t  *cmd;
 
-    if (argc < 2) {
-        ovsatool_help(stderr);
-        return 1;
-    }
+    ovsa_opt_init(&st, &ovsatool_prog, argc, argv);
 
-    if (strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "--help") == 0
-        || strcmp(argv[1], "help") == 0)
+    o = ovsa_opt_next(&st);
+
+    if (o == OVSA_OPT_HELP
+        || (o == OVSA_OPT_EOF && ovsa_opt_nrest(&st) > 0
+            && strcmp(ovsa_opt_rest(&st)[0], "help") == 0))
     {
-        ovsatool_help(stdout);
-        return 0;
+        help = ovsa_opt_help(&ovsatool_prog);
+        printf("%s", help ? help : "");
+        printf("Use \"%s command -help\" for the options of a command.\n",
+               OVSATOOL_PROG);
+        free(help);
+        return OVSA_EXIT_OK;
     }
 
-    for (c = ovsatool_cmds; c->name != NULL; c++) {
-        if (strcmp(argv[1], c->name) == 0) {
-            return c->main(argc - 1, argv + 1);
-        }
+    if (o == OVSA_OPT_EOF && ovsa_opt_nrest(&st) == 0) {
+        ovsa_opt_bad(&st, "no command");
     }
 
-    fprintf(stderr, "%s: unknown command \"%s\"\n"
-            "%s: Use -help for summary.\n", OVSATOOL_PROG, argv[1],
-            OVSATOOL_PROG);
-    return 1;
+    cmd = NULL;
+    if (o == OVSA_OPT_EOF && ovsa_opt_nrest(&st) > 0) {
+        cmd = ovsa_opt_cmd(&st, ovsatool_cmds, ovsa_opt_rest(&st)[0]);
+    }
+
+    if (cmd == NULL) {
+        fprintf(stderr, "%s: %s\n%s: Use -help for summary.\n",
+                OVSATOOL_PROG, st.msg, OVSATOOL_PROG);
+        return OVSA_EXIT_USAGE;
+    }
+
+    return cmd->run(NULL, ovsa_opt_nrest(&st), ovsa_opt_rest(&st));
 }
 
 
 /* ---- options */
 
 int
-ovsatool_usage(const ovsatool_args_t *a, const char *fmt, ...)
+ovsatool_usage(ovsa_opt_state_t *st, const char *fmt, ...)
 {
     va_list  ap;
 
-    fprintf(stderr, "%s %s: ", OVSATOOL_PROG, a->cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s %s: Use -help for summary.\n", OVSATOOL_PROG,
-            a->cmd);
-    return 1;
+    if (fmt != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
+        va_end(ap);
+    }
+
+    fprintf(stderr, "%s: %s\n%s: Use -help for summary.\n", st->prog->prog,
+            st->msg, st->prog->prog);
+    return OVSA_EXIT_USAGE;
 }
 
 
 int
-ovsatool_opt_next(ovsatool_args_t *a)
+ovsatool_opt(ovsa_opt_state_t *st, int maxargs, int *ret)
 {
-    const char            *arg, *name;
-    const ovsatool_opt_t  *o;
+    int    o;
+    char  *help;
 
-    if (a->i == 0) {
-        a->i = 1;                            /* argv[0] is the command */
+    o = ovsa_opt_next(st);
+
+    if (o == OVSA_OPT_HELP) {
+        help = ovsa_opt_help(st->prog);
+        printf("%s", help ? help : "");
+        free(help);
+        *ret = OVSA_EXIT_OK;
+        return -1;
     }
 
-    if (a->i >= a->argc) {
-        return OVSATOOL_OPT_EOF;
+    if (o == OVSA_OPT_EOF && ovsa_opt_args(st, maxargs) != 0) {
+        o = OVSA_OPT_ERR;
     }
 
-    arg = a->argv[a->i++];
-    if (arg[0] != '-' || arg[1] == '\0') {
-        ovsatool_usage(a, "unexpected argument \"%s\"", arg);
-        return OVSATOOL_OPT_ERR;
+    if (o == OVSA_OPT_ERR) {
+        *ret = ovsatool_usage(st, NULL);
+        return -1;
     }
 
-    name = arg + (arg[1] == '-' ? 2 : 1);
-    if (strcmp(name, "help") == 0) {
-        return OVSATOOL_OPT_HELP;
-    }
-
-    for (o = a->opts; o->name != NULL; o++) {
-        if (strcmp(name, o->name) == 0
-            || (o->alias != NULL && strcmp(name, o->alias) == 0))
-        {
-            break;
-        }
-    }
-
-    if (o->name == NULL) {
-        ovsatool_usage(a, "unknown option \"%s\"", arg);
-        return OVSATOOL_OPT_ERR;
-    }
-
-    a->val = a->val2 = NULL;
-
-    if (o->arg >= OVSATOOL_ARG_STR) {
-        if (a->i >= a->argc) {
-            ovsatool_usage(a, "%s needs %s", arg, o->valname);
-            return OVSATOOL_OPT_ERR;
-        }
-        a->val = a->argv[a->i++];
-    }
-
-    if (o->arg == OVSATOOL_ARG_PAIR) {
-        if (a->i >= a->argc) {
-            ovsatool_usage(a, "%s needs %s", arg, o->valname);
-            return OVSATOOL_OPT_ERR;
-        }
-        a->val2 = a->argv[a->i++];
-    }
-
-    return o->id;
-}
-
-
-void
-ovsatool_opt_help(const ovsatool_args_t *a)
-{
-    char                   left[64];
-    const ovsatool_opt_t  *o;
-
-    printf("Usage: %s %s %s\nValid options are:\n", OVSATOOL_PROG, a->cmd,
-           a->synopsis);
-    printf(" %-32s %s\n", "-help", "Display this summary");
-
-    for (o = a->opts; o->name != NULL; o++) {
-        snprintf(left, sizeof(left), "%s%s%s-%s%s%s",
-                 o->alias ? "-" : "", o->alias ? o->alias : "",
-                 o->alias ? ", " : "", o->name,
-                 o->valname ? " " : "", o->valname ? o->valname : "");
-        printf(" %-32s %s\n", left, o->help);
-    }
-}
-
-
-int
-ovsatool_opt_int(const ovsatool_args_t *a, int64_t *out)
-{
-    char       *end;
-    long long   n;
-
-    errno = 0;
-    n = strtoll(a->val, &end, 10);
-    if (errno != 0 || end == a->val || *end != '\0') {
-        ovsatool_usage(a, "\"%s\" is not a whole number", a->val);
-        return OVSA_ERR;
-    }
-
-    *out = n;
-    return OVSA_OK;
+    return o;
 }
 
 
 void
 ovsatool_fail(const char *cmd, const ovsa_err_t *err)
 {
-    fprintf(stderr, "%s %s: %s: %s\n", OVSATOOL_PROG, cmd,
-            ovsa_code_name(err->code), err->msg);
+    fprintf(stderr, "%s %s: %s (%s)\n", OVSATOOL_PROG, cmd, err->msg,
+            ovsa_code_name(err->code));
 }
 
 

@@ -1,7 +1,7 @@
 /*
- * ovsatool.h: what the ovsatool subcommands share: the options-table
- * parser (in the style of OpenSSL's apps/lib/opt.c), passphrase sources,
- * the ISV keystore, certificate loading and error output.
+ * ovsatool.h: what the ovsatool subcommands share: option parsing (on
+ * lib/ovsa_opt), passphrase sources, the ISV keystore, certificate
+ * loading and error output.
  */
 
 #ifndef OVSATOOL_H
@@ -13,57 +13,35 @@
 #include <openssl/x509.h>
 
 #include "ovsa_err.h"
+#include "ovsa_opt.h"
 
 #define OVSATOOL_PROG      "ovsatool"
 #define OVSATOOL_KEY_FILE  "isv.key"
 #define OVSATOOL_CERT_FILE "isv.crt"
 
-/* option argument kinds */
-#define OVSATOOL_ARG_NONE  0
-#define OVSATOOL_ARG_STR   1
-#define OVSATOOL_ARG_PAIR  2        /* two values: "-u URL CERT" */
+/* the exit codes of every subcommand (lib/ovsa_opt.h) */
+#define OVSATOOL_EXITS                                                        \
+    (OVSA_EXIT_BIT(OVSA_EXIT_OK) | OVSA_EXIT_BIT(OVSA_EXIT_ERROR)             \
+     | OVSA_EXIT_BIT(OVSA_EXIT_USAGE) | OVSA_EXIT_BIT(OVSA_EXIT_UNVERIFIED))
 
-#define OVSATOOL_OPT_EOF   0
-#define OVSATOOL_OPT_ERR  -1
-#define OVSATOOL_OPT_HELP  1        /* every table has it; ids start at 2 */
+/*
+ * The next option of a subcommand: its id (> 0); 0 when the options end
+ * and at most maxargs arguments follow; or -1 after printing the help
+ * (*ret = OVSA_EXIT_OK) or the usage error (*ret = OVSA_EXIT_USAGE).
+ */
+int ovsatool_opt(ovsa_opt_state_t *st, int maxargs, int *ret);
 
-typedef struct {
-    const char  *name;              /* without the dash: "keystore" */
-    const char  *alias;             /* short form "k", or NULL */
-    int          id;
-    int          arg;
-    const char  *valname;           /* "dir", "file", "url cert" */
-    const char  *help;
-} ovsatool_opt_t;
-
-typedef struct {
-    const char            *cmd;     /* "create" */
-    const char            *synopsis;
-    const ovsatool_opt_t  *opts;
-    int                    argc;
-    char                 **argv;
-    int                    i;
-    const char            *val;
-    const char            *val2;
-} ovsatool_args_t;
-
-/* Returns the id of the next option (its values in a->val, a->val2), 
- * OVSATOOL_OPT_EOF at the end, or OVSATOOL_OPT_ERR after printing why.
- * "-name" and "--name" are both accepted, so is the alias. */
-int ovsatool_opt_next(ovsatool_args_t *a);
-
-/* Prints the summary generated from the table to stdout. */
-void ovsatool_opt_help(const ovsatool_args_t *a);
-
-/* Parses a->val as a decimal integer; prints and returns OVSA_ERR when it
- * is not one. */
-int ovsatool_opt_int(const ovsatool_args_t *a, int64_t *out);
-
-/* Prints "ovsatool: <cmd>: <what>" then the -help hint; returns 1. */
-int ovsatool_usage(const ovsatool_args_t *a, const char *fmt, ...)
+/*
+ * Prints "<prog>: <what>" and the -help hint for a value the subcommand
+ * refuses after parsing; returns OVSA_EXIT_USAGE.
+ */
+int ovsatool_usage(ovsa_opt_state_t *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prints "ovsatool <cmd>: <CODE>: <message>" to stderr. */
+/*
+ * Prints "ovsatool <cmd>: <message> (<CODE>)" to stderr, as nginx -t
+ * prints the same error.
+ */
 void ovsatool_fail(const char *cmd, const ovsa_err_t *err);
 
 /*
@@ -92,10 +70,14 @@ int ovsatool_cert_sha256(X509 *cert, char *hex, ovsa_err_t *err);
  * or as "host:port", normalized by libcurl; NULL when it cannot be. */
 char *ovsatool_server_url(const char *in);
 
-int ovsatool_keystore_main(int argc, char **argv);
-int ovsatool_create_main(int argc, char **argv);
-int ovsatool_update_main(int argc, char **argv);
-int ovsatool_verify_main(int argc, char **argv);
-int ovsatool_show_main(int argc, char **argv);
+/* The subcommands: argv[0] is the subcommand's name. */
+int ovsatool_keystore_main(void *ctx, int argc, char **argv);
+int ovsatool_create_main(void *ctx, int argc, char **argv);
+int ovsatool_update_main(void *ctx, int argc, char **argv);
+int ovsatool_verify_main(void *ctx, int argc, char **argv);
+int ovsatool_show_main(void *ctx, int argc, char **argv);
+int ovsatool_identity_main(void *ctx, int argc, char **argv);
+int ovsatool_pin_main(void *ctx, int argc, char **argv);
+int ovsatool_policy_oid_main(void *ctx, int argc, char **argv);
 
 #endif /* OVSATOOL_H */

@@ -24,21 +24,26 @@
 
 
 enum {
-    OPT_OUT = 2, OPT_ALG, OPT_CN, OPT_DAYS, OPT_PASSIN
+    OPT_OUT = 1, OPT_ALG, OPT_CN, OPT_DAYS, OPT_PASSIN
 };
 
-static const ovsatool_opt_t ovsatool_keystore_opts[] = {
-    { "out", NULL, OPT_OUT, OVSATOOL_ARG_STR, "dir",
+static const ovsa_opt_t ovsatool_keystore_opts[] = {
+    { "out", NULL, OPT_OUT, OVSA_OPT_STR, "dir",
       "Keystore directory to create or fill (required)" },
-    { "alg", NULL, OPT_ALG, OVSATOOL_ARG_STR, "rsa|ec|ed25519",
+    { "alg", NULL, OPT_ALG, OVSA_OPT_STR, "rsa|ec|ed25519",
       "Key type: RSA 3072, P-256 or Ed25519 (default rsa)" },
-    { "cn", NULL, OPT_CN, OVSATOOL_ARG_STR, "name",
+    { "cn", NULL, OPT_CN, OVSA_OPT_STR, "name",
       "Certificate common name (default \"ovsa ISV\")" },
-    { "days", NULL, OPT_DAYS, OVSATOOL_ARG_STR, "n",
+    { "days", NULL, OPT_DAYS, OVSA_OPT_INT, "n",
       "Certificate validity in days (default 3650)" },
-    { "passin", NULL, OPT_PASSIN, OVSATOOL_ARG_STR, "file:F|env:V|fd:N",
+    { "passin", NULL, OPT_PASSIN, OVSA_OPT_STR, "file:F|env:V|fd:N",
       "Encrypt the key with this passphrase (never given in argv)" },
     { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+static const ovsa_opt_prog_t ovsatool_keystore_prog = {
+    "ovsatool keystore", "-out DIR [options]", ovsatool_keystore_opts, NULL,
+    OVSATOOL_EXITS
 };
 
 
@@ -200,21 +205,19 @@ end:
 
 
 int
-ovsatool_keystore_main(int argc, char **argv)
+ovsatool_keystore_main(void *ctx, int argc, char **argv)
 {
-    int               ret, o;
-    X509             *cert;
-    int64_t           days;
-    EVP_PKEY         *key;
-    ovsa_err_t        err;
-    const char       *out, *alg, *cn, *passin;
-    char              pass[1024], pin[OVSA_PIN_LEN + 1];
-    char              path[4096], path2[4096];
-    ovsatool_args_t   a = { "keystore", "-out DIR [options]",
-                            ovsatool_keystore_opts, argc, argv, 0, NULL,
-                            NULL };
+    int                ret, o;
+    X509              *cert;
+    int64_t            days;
+    EVP_PKEY          *key;
+    ovsa_err_t         err;
+    const char        *out, *alg, *cn, *passin;
+    ovsa_opt_state_t   st;
+    char               pass[1024], pin[OVSA_PIN_LEN + 1];
+    char               path[4096], path2[4096];
 
-    ret = 1;
+    ret = OVSA_EXIT_ERROR;
     key = NULL;
     cert = NULL;
     out = passin = NULL;
@@ -223,54 +226,53 @@ ovsatool_keystore_main(int argc, char **argv)
     days = 3650;
     pass[0] = '\0';
 
-    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+    ovsa_opt_init(&st, &ovsatool_keystore_prog, argc, argv);
+
+    while ((o = ovsatool_opt(&st, 0, &ret)) > 0) {
         switch (o) {
-        case OVSATOOL_OPT_ERR:
-            goto end;
-        case OVSATOOL_OPT_HELP:
-            ovsatool_opt_help(&a);
-            ret = 0;
-            goto end;
         case OPT_OUT:
-            out = a.val;
+            out = st.val;
             break;
         case OPT_ALG:
-            alg = a.val;
+            alg = st.val;
             break;
         case OPT_CN:
-            cn = a.val;
+            cn = st.val;
             break;
         case OPT_DAYS:
-            if (ovsatool_opt_int(&a, &days) != OVSA_OK) {
-                goto end;
-            }
+            days = st.num;
             if (days < 1 || days > 36500) {
-                ovsatool_usage(&a, "-days %s: not in 1..36500", a.val);
+                ret = ovsatool_usage(&st, "-days %s: not in 1..36500",
+                                     st.val);
                 goto end;
             }
             break;
         case OPT_PASSIN:
-            passin = a.val;
+            passin = st.val;
             break;
         }
     }
 
+    if (o < 0) {
+        goto end;
+    }
+
     if (out == NULL) {
-        ovsatool_usage(&a, "-out DIR is required");
+        ret = ovsatool_usage(&st, "-out DIR is required");
         goto end;
     }
 
     if (passin != NULL
         && ovsatool_passin(passin, pass, sizeof(pass), &err) != OVSA_OK)
     {
-        ovsatool_fail(a.cmd, &err);
+        ovsatool_fail(argv[0], &err);
         goto end;
     }
 
     if (mkdir(out, 0700) == -1 && errno != EEXIST) {
         ovsa_err_set(&err, OVSA_E_IO, "keystore: mkdir %s: %s", out,
                      strerror(errno));
-        ovsatool_fail(a.cmd, &err);
+        ovsatool_fail(argv[0], &err);
         goto end;
     }
 
@@ -281,7 +283,7 @@ ovsatool_keystore_main(int argc, char **argv)
         ovsa_err_set(&err, OVSA_E_IO, "keystore: %s already holds %s or %s, "
                      "not overwritten", out, OVSATOOL_KEY_FILE,
                      OVSATOOL_CERT_FILE);
-        ovsatool_fail(a.cmd, &err);
+        ovsatool_fail(argv[0], &err);
         goto end;
     }
 
@@ -290,14 +292,14 @@ ovsatool_keystore_main(int argc, char **argv)
         || ovsatool_keystore_write(out, key, cert, pass, &err) != OVSA_OK
         || ovsa_pin_cert(cert, pin, &err) != OVSA_OK)
     {
-        ovsatool_fail(a.cmd, &err);
+        ovsatool_fail(argv[0], &err);
         goto end;
     }
 
     printf("%s/%s: %s ISV key%s\n%s/%s: certificate, key %s\n", out,
            OVSATOOL_KEY_FILE, alg, pass[0] ? " (encrypted)" : "", out,
            OVSATOOL_CERT_FILE, pin);
-    ret = 0;
+    ret = OVSA_EXIT_OK;
 
 end:
 

@@ -7,6 +7,7 @@
 
 #define _GNU_SOURCE            /* strptime */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,48 +24,54 @@
 /* ---- create */
 
 enum {
-    OPT_KEYSTORE = 2, OPT_PASSIN, OPT_ID, OPT_PRODUCT, OPT_CUSTOMER,
+    OPT_KEYSTORE = 1, OPT_PASSIN, OPT_ID, OPT_PRODUCT, OPT_CUSTOMER,
     OPT_CUSTOMER_CERT, OPT_TYPE, OPT_USAGE, OPT_MAX_ACT, OPT_SEATS,
     OPT_LEASE, OPT_HWKEY, OPT_SYNC, OPT_EXPIRES, OPT_SERVER,
     OPT_SERVER_CERT, OPT_OUT, OPT_LICENSE, OPT_UPDATE, OPT_ADD_SERVER
 };
 
-static const ovsatool_opt_t ovsatool_create_opts[] = {
-    { "keystore", "k", OPT_KEYSTORE, OVSATOOL_ARG_STR, "dir",
+static const ovsa_opt_t ovsatool_create_opts[] = {
+    { "keystore", "k", OPT_KEYSTORE, OVSA_OPT_STR, "dir",
       "ISV keystore (isv.key, isv.crt) (required)" },
-    { "passin", NULL, OPT_PASSIN, OVSATOOL_ARG_STR, "file:F|env:V|fd:N",
+    { "passin", NULL, OPT_PASSIN, OVSA_OPT_STR, "file:F|env:V|fd:N",
       "Passphrase of an encrypted isv.key" },
-    { "id", NULL, OPT_ID, OVSATOOL_ARG_STR, "id",
+    { "id", NULL, OPT_ID, OVSA_OPT_STR, "id",
       "License id, [A-Za-z0-9._-]{1,128} (required)" },
-    { "product", NULL, OPT_PRODUCT, OVSATOOL_ARG_STR, "name",
+    { "product", NULL, OPT_PRODUCT, OVSA_OPT_STR, "name",
       "Product the license is for (required)" },
-    { "customer", NULL, OPT_CUSTOMER, OVSATOOL_ARG_STR, "name",
+    { "customer", NULL, OPT_CUSTOMER, OVSA_OPT_STR, "name",
       "Customer name (required)" },
-    { "customer-cert", NULL, OPT_CUSTOMER_CERT, OVSATOOL_ARG_STR, "file",
+    { "customer-cert", NULL, OPT_CUSTOMER_CERT, OVSA_OPT_STR, "file",
       "Bind the license to this customer certificate (PEM or DER)" },
-    { "type", NULL, OPT_TYPE, OVSATOOL_ARG_STR, "type",
+    { "type", NULL, OPT_TYPE, OVSA_OPT_STR, "type",
       "perpetual|time-limited|usage-count|node-locked|floating (required)" },
-    { "usage", NULL, OPT_USAGE, OVSATOOL_ARG_STR, "n",
+    { "usage", NULL, OPT_USAGE, OVSA_OPT_UINT, "n",
       "Usage count (usage-count licenses)" },
-    { "max-activations", NULL, OPT_MAX_ACT, OVSATOOL_ARG_STR, "n",
+    { "max-activations", NULL, OPT_MAX_ACT, OVSA_OPT_UINT, "n",
       "Hosts that may activate (node-locked licenses)" },
-    { "seats", NULL, OPT_SEATS, OVSATOOL_ARG_STR, "n",
+    { "seats", NULL, OPT_SEATS, OVSA_OPT_UINT, "n",
       "Concurrent leases (floating licenses)" },
-    { "lease-seconds", NULL, OPT_LEASE, OVSATOOL_ARG_STR, "n",
+    { "lease-seconds", NULL, OPT_LEASE, OVSA_OPT_UINT, "n",
       "Lease length, 60..86400 (floating licenses)" },
-    { "require-hardware-key", NULL, OPT_HWKEY, OVSATOOL_ARG_NONE, NULL,
+    { "require-hardware-key", NULL, OPT_HWKEY, OVSA_OPT_FLAG, NULL,
       "Only hardware-key servers may serve the license" },
-    { "sync-interval", NULL, OPT_SYNC, OVSATOOL_ARG_STR, "s",
+    { "sync-interval", NULL, OPT_SYNC, OVSA_OPT_UINT, "s",
       "Seconds between online checks, 300..86400 (default 3600)" },
-    { "expires", NULL, OPT_EXPIRES, OVSATOOL_ARG_STR, "date",
+    { "expires", NULL, OPT_EXPIRES, OVSA_OPT_STR, "date",
       "YYYY-MM-DD (00:00 UTC) or unix seconds (default: never)" },
-    { "server", NULL, OPT_SERVER, OVSATOOL_ARG_STR, "url",
+    { "server", NULL, OPT_SERVER, OVSA_OPT_STR, "url",
       "License server URL (https://host[:port] or host:port), repeatable" },
-    { "server-cert", NULL, OPT_SERVER_CERT, OVSATOOL_ARG_STR, "cert",
+    { "server-cert", NULL, OPT_SERVER_CERT, OVSA_OPT_STR, "cert",
       "Certificate of the -server before it: its key is pinned" },
-    { "out", NULL, OPT_OUT, OVSATOOL_ARG_STR, "file",
+    { "out", NULL, OPT_OUT, OVSA_OPT_STR, "file",
       "License file to write; never overwritten (required)" },
     { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+static const ovsa_opt_prog_t ovsatool_create_prog = {
+    "ovsatool create", "-k DIR -id ID -product P -customer NAME -type T "
+    "-server URL -server-cert CERT -out FILE [options]", ovsatool_create_opts,
+    NULL, OVSATOOL_EXITS
 };
 
 
@@ -75,21 +82,32 @@ ovsatool_limit(int64_t n)
 }
 
 
+/* -expires: YYYY-MM-DD (00:00 UTC) or unix seconds */
 static int
-ovsatool_expires(const ovsatool_args_t *a, int64_t *out)
+ovsatool_expires(ovsa_opt_state_t *st, int64_t *out)
 {
     char        *end;
     struct tm    tm;
+    long long    n;
+    const char  *v;
 
-    if (strspn(a->val, "0123456789") == strlen(a->val)) {
-        return ovsatool_opt_int(a, out);
+    v = st->val;
+
+    if (v[0] != '\0' && strspn(v, "0123456789") == strlen(v)) {
+        errno = 0;
+        n = strtoll(v, NULL, 10);
+        if (errno != 0) {
+            ovsatool_usage(st, "-expires %s: out of range", v);
+            return OVSA_ERR;
+        }
+        *out = n;
+        return OVSA_OK;
     }
 
     memset(&tm, 0, sizeof(tm));
-    end = strptime(a->val, "%Y-%m-%d", &tm);
+    end = strptime(v, "%Y-%m-%d", &tm);
     if (end == NULL || *end != '\0') {
-        ovsatool_usage(a, "-expires %s: not YYYY-MM-DD or unix seconds",
-                       a->val);
+        ovsatool_usage(st, "-expires %s: not YYYY-MM-DD or unix seconds", v);
         return OVSA_ERR;
     }
 
@@ -136,27 +154,24 @@ end:
 
 
 int
-ovsatool_create_main(int argc, char **argv)
+ovsatool_create_main(void *ctx, int argc, char **argv)
 {
-    int               ret, o, hwkey;
-    char             *url;
-    X509             *cert, *scert, *ccert;
-    json_t           *payload, *servers, *cust_hex;
-    size_t            i, nsrv, ncert;
-    int64_t           usage, maxact, seats, lease, sync, expires;
-    EVP_PKEY         *key;
-    ovsa_err_t        err;
-    const char       *ks, *passin, *id, *product, *customer, *custcert;
-    const char       *type, *out, *srv[OVSA_LICENSE_MAX_SERVERS];
-    const char       *srvcert[OVSA_LICENSE_MAX_SERVERS];
-    char              hex[65], pin[OVSA_PIN_LEN + 1];
-    ovsa_license_t   *lic;
-    ovsatool_args_t   a = { "create", "-k DIR -id ID -product P -customer "
-                            "NAME -type T -server URL -server-cert CERT "
-                            "-out FILE [options]", ovsatool_create_opts,
-                            argc, argv, 0, NULL, NULL };
+    int                ret, o, hwkey;
+    char              *url;
+    X509              *cert, *scert, *ccert;
+    json_t            *payload, *servers, *cust_hex;
+    size_t             i, nsrv, ncert;
+    int64_t            usage, maxact, seats, lease, sync, expires;
+    EVP_PKEY          *key;
+    ovsa_err_t         err;
+    const char        *ks, *passin, *id, *product, *customer, *custcert;
+    const char        *type, *out, *srv[OVSA_LICENSE_MAX_SERVERS];
+    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS];
+    char               hex[65], pin[OVSA_PIN_LEN + 1];
+    ovsa_license_t    *lic;
+    ovsa_opt_state_t   st;
 
-    ret = 1;
+    ret = OVSA_EXIT_ERROR;
     key = NULL;
     cert = scert = ccert = NULL;
     payload = NULL;
@@ -168,93 +183,69 @@ ovsatool_create_main(int argc, char **argv)
     hwkey = 0;
     nsrv = ncert = 0;
 
-    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+    ovsa_opt_init(&st, &ovsatool_create_prog, argc, argv);
+
+    while ((o = ovsatool_opt(&st, 0, &ret)) > 0) {
         switch (o) {
-        case OVSATOOL_OPT_ERR:
-            goto end;
-        case OVSATOOL_OPT_HELP:
-            ovsatool_opt_help(&a);
-            ret = 0;
-            goto end;
-        case OPT_KEYSTORE:      ks = a.val; break;
-        case OPT_PASSIN:        passin = a.val; break;
-        case OPT_ID:            id = a.val; break;
-        case OPT_PRODUCT:       product = a.val; break;
-        case OPT_CUSTOMER:      customer = a.val; break;
-        case OPT_CUSTOMER_CERT: custcert = a.val; break;
-        case OPT_TYPE:          type = a.val; break;
-        case OPT_OUT:           out = a.val; break;
+        case OPT_KEYSTORE:      ks = st.val; break;
+        case OPT_PASSIN:        passin = st.val; break;
+        case OPT_ID:            id = st.val; break;
+        case OPT_PRODUCT:       product = st.val; break;
+        case OPT_CUSTOMER:      customer = st.val; break;
+        case OPT_CUSTOMER_CERT: custcert = st.val; break;
+        case OPT_TYPE:          type = st.val; break;
+        case OPT_OUT:           out = st.val; break;
         case OPT_HWKEY:         hwkey = 1; break;
-        case OPT_USAGE:
-            if (ovsatool_opt_int(&a, &usage) != OVSA_OK) {
-                goto end;
-            }
-            break;
-        case OPT_MAX_ACT:
-            if (ovsatool_opt_int(&a, &maxact) != OVSA_OK) {
-                goto end;
-            }
-            break;
-        case OPT_SEATS:
-            if (ovsatool_opt_int(&a, &seats) != OVSA_OK) {
-                goto end;
-            }
-            break;
-        case OPT_LEASE:
-            if (ovsatool_opt_int(&a, &lease) != OVSA_OK) {
-                goto end;
-            }
-            break;
-        case OPT_SYNC:
-            if (ovsatool_opt_int(&a, &sync) != OVSA_OK) {
-                goto end;
-            }
-            break;
+        case OPT_USAGE:         usage = st.num; break;
+        case OPT_MAX_ACT:       maxact = st.num; break;
+        case OPT_SEATS:         seats = st.num; break;
+        case OPT_LEASE:         lease = st.num; break;
+        case OPT_SYNC:          sync = st.num; break;
         case OPT_EXPIRES:
-            if (ovsatool_expires(&a, &expires) != OVSA_OK) {
+            if (ovsatool_expires(&st, &expires) != OVSA_OK) {
+                ret = OVSA_EXIT_USAGE;
                 goto end;
             }
             break;
         case OPT_SERVER:
             if (nsrv != ncert) {
-                ovsatool_usage(&a, "-server %s: the -server before it has "
-                               "no -server-cert", a.val);
+                ret = ovsatool_usage(&st, "-server %s: the -server before "
+                                     "it has no -server-cert", st.val);
                 goto end;
             }
             if (nsrv == OVSA_LICENSE_MAX_SERVERS) {
-                ovsatool_usage(&a, "more than %d -server",
-                               OVSA_LICENSE_MAX_SERVERS);
+                ret = ovsatool_usage(&st, "more than %d -server",
+                                     OVSA_LICENSE_MAX_SERVERS);
                 goto end;
             }
-            srv[nsrv++] = a.val;
+            srv[nsrv++] = st.val;
             break;
         case OPT_SERVER_CERT:
             if (ncert + 1 != nsrv) {
-                ovsatool_usage(&a, "-server-cert %s: no -server before it",
-                               a.val);
+                ret = ovsatool_usage(&st, "-server-cert %s: no -server "
+                                     "before it", st.val);
                 goto end;
             }
-            srvcert[ncert++] = a.val;
+            srvcert[ncert++] = st.val;
             break;
         }
+    }
+
+    if (o < 0) {
+        goto end;
     }
 
     if (ks == NULL || id == NULL || product == NULL || customer == NULL
         || type == NULL || out == NULL || nsrv == 0)
     {
-        ovsatool_usage(&a, "-k, -id, -product, -customer, -type, -server "
-                       "and -out are required");
+        ret = ovsatool_usage(&st, "-k, -id, -product, -customer, -type, "
+                             "-server and -out are required");
         goto end;
     }
 
     if (ncert != nsrv) {
-        ovsatool_usage(&a, "-server %s has no -server-cert", srv[nsrv - 1]);
-        goto end;
-    }
-
-    /* negative counts would read as "unset" below */
-    if (usage < 0 || maxact < 0 || seats < 0 || lease < 0 || expires < 0) {
-        ovsatool_usage(&a, "limits and -expires must not be negative");
+        ret = ovsatool_usage(&st, "-server %s has no -server-cert",
+                             srv[nsrv - 1]);
         goto end;
     }
 
@@ -324,7 +315,8 @@ ovsatool_create_main(int argc, char **argv)
         url = NULL;
     }
 
-    if (ovsatool_sign_save(a.cmd, payload, key, cert, NULL, out, &lic, &err)
+    if (ovsatool_sign_save(argv[0], payload, key, cert, NULL, out, &lic,
+                           &err)
         != OVSA_OK)
     {
         goto fail;
@@ -333,12 +325,12 @@ ovsatool_create_main(int argc, char **argv)
     printf("%s: license %s version 1 (%s, %s), %zu server%s\n", out,
            lic->id, ovsa_license_type_name(lic->type), lic->alg,
            lic->nservers, lic->nservers == 1 ? "" : "s");
-    ret = 0;
+    ret = OVSA_EXIT_OK;
     goto end;
 
 fail:
 
-    ovsatool_fail(a.cmd, &err);
+    ovsatool_fail(argv[0], &err);
 
 end:
 
@@ -355,23 +347,29 @@ end:
 
 /* ---- updatecustlicense */
 
-static const ovsatool_opt_t ovsatool_update_opts[] = {
-    { "keystore", "k", OPT_KEYSTORE, OVSATOOL_ARG_STR, "dir",
+static const ovsa_opt_t ovsatool_update_opts[] = {
+    { "keystore", "k", OPT_KEYSTORE, OVSA_OPT_STR, "dir",
       "ISV keystore that signed the license (required)" },
-    { "passin", NULL, OPT_PASSIN, OVSATOOL_ARG_STR, "file:F|env:V|fd:N",
+    { "passin", NULL, OPT_PASSIN, OVSA_OPT_STR, "file:F|env:V|fd:N",
       "Passphrase of an encrypted isv.key" },
-    { "license", "l", OPT_LICENSE, OVSATOOL_ARG_STR, "file",
+    { "license", "l", OPT_LICENSE, OVSA_OPT_STR, "file",
       "Current license (required)" },
-    { "customer-cert", "p", OPT_CUSTOMER_CERT, OVSATOOL_ARG_STR, "file",
+    { "customer-cert", "p", OPT_CUSTOMER_CERT, OVSA_OPT_STR, "file",
       "Customer certificate: binds an unbound license, must match a bound "
       "one" },
-    { "server", "u", OPT_UPDATE, OVSATOOL_ARG_PAIR, "url cert",
+    { "server", "u", OPT_UPDATE, OVSA_OPT_PAIR, "url cert",
       "Server URL and its future certificate, repeatable (required)" },
-    { "add-server", NULL, OPT_ADD_SERVER, OVSATOOL_ARG_NONE, NULL,
+    { "add-server", NULL, OPT_ADD_SERVER, OVSA_OPT_FLAG, NULL,
       "A -u URL not in the license is added (cert pinned as current)" },
-    { "out", "c", OPT_OUT, OVSATOOL_ARG_STR, "file",
+    { "out", "c", OPT_OUT, OVSA_OPT_STR, "file",
       "New license file (required; may be the -l file)" },
     { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+static const ovsa_opt_prog_t ovsatool_update_prog = {
+    "ovsatool updatecustlicense", "-k DIR -l OLD.lic [-p CUSTOMER_CERT] "
+    "-u URL FUTURE_CERT -c NEW.lic [options]", ovsatool_update_opts, NULL,
+    OVSATOOL_EXITS
 };
 
 
@@ -433,28 +431,25 @@ ovsatool_move_pins(json_t *pins, const char *pin)
 
 
 int
-ovsatool_update_main(int argc, char **argv)
+ovsatool_update_main(void *ctx, int argc, char **argv)
 {
-    int               ret, o, add, idx;
-    X509             *cert, *scert, *ccert, *isv[1];
-    json_t           *payload, *servers, *pins, *old_hex;
-    size_t            i, nsrv;
-    EVP_PKEY         *key;
-    ovsa_err_t        err;
-    json_error_t      jerr;
-    const char       *ks, *passin, *lfile, *custcert, *out;
-    const char       *srv[OVSA_LICENSE_MAX_SERVERS];
-    const char       *srvcert[OVSA_LICENSE_MAX_SERVERS];
-    const char       *what[OVSA_LICENSE_MAX_SERVERS];
-    char             *urls[OVSA_LICENSE_MAX_SERVERS];
-    char              hex[65], pin[OVSA_PIN_LEN + 1];
-    ovsa_license_t   *old, *lic;
-    ovsatool_args_t   a = { "updatecustlicense", "-k DIR -l OLD.lic "
-                            "[-p CUSTOMER_CERT] -u URL FUTURE_CERT "
-                            "-c NEW.lic [options]", ovsatool_update_opts,
-                            argc, argv, 0, NULL, NULL };
+    int                ret, o, add, idx;
+    X509              *cert, *scert, *ccert, *isv[1];
+    json_t            *payload, *servers, *pins, *old_hex;
+    size_t             i, nsrv;
+    EVP_PKEY          *key;
+    ovsa_err_t         err;
+    json_error_t       jerr;
+    const char        *ks, *passin, *lfile, *custcert, *out;
+    const char        *srv[OVSA_LICENSE_MAX_SERVERS];
+    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS];
+    const char        *what[OVSA_LICENSE_MAX_SERVERS];
+    char              *urls[OVSA_LICENSE_MAX_SERVERS];
+    char               hex[65], pin[OVSA_PIN_LEN + 1];
+    ovsa_license_t    *old, *lic;
+    ovsa_opt_state_t   st;
 
-    ret = 1;
+    ret = OVSA_EXIT_ERROR;
     key = NULL;
     cert = scert = ccert = NULL;
     payload = NULL;
@@ -464,34 +459,34 @@ ovsatool_update_main(int argc, char **argv)
     nsrv = 0;
     memset(urls, 0, sizeof(urls));
 
-    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+    ovsa_opt_init(&st, &ovsatool_update_prog, argc, argv);
+
+    while ((o = ovsatool_opt(&st, 0, &ret)) > 0) {
         switch (o) {
-        case OVSATOOL_OPT_ERR:
-            goto end;
-        case OVSATOOL_OPT_HELP:
-            ovsatool_opt_help(&a);
-            ret = 0;
-            goto end;
-        case OPT_KEYSTORE:      ks = a.val; break;
-        case OPT_PASSIN:        passin = a.val; break;
-        case OPT_LICENSE:       lfile = a.val; break;
-        case OPT_CUSTOMER_CERT: custcert = a.val; break;
-        case OPT_OUT:           out = a.val; break;
+        case OPT_KEYSTORE:      ks = st.val; break;
+        case OPT_PASSIN:        passin = st.val; break;
+        case OPT_LICENSE:       lfile = st.val; break;
+        case OPT_CUSTOMER_CERT: custcert = st.val; break;
+        case OPT_OUT:           out = st.val; break;
         case OPT_ADD_SERVER:    add = 1; break;
         case OPT_UPDATE:
             if (nsrv == OVSA_LICENSE_MAX_SERVERS) {
-                ovsatool_usage(&a, "more than %d -u",
-                               OVSA_LICENSE_MAX_SERVERS);
+                ret = ovsatool_usage(&st, "more than %d -u",
+                                     OVSA_LICENSE_MAX_SERVERS);
                 goto end;
             }
-            srv[nsrv] = a.val;
-            srvcert[nsrv++] = a.val2;
+            srv[nsrv] = st.val;
+            srvcert[nsrv++] = st.val2;
             break;
         }
     }
 
+    if (o < 0) {
+        goto end;
+    }
+
     if (ks == NULL || lfile == NULL || out == NULL || nsrv == 0) {
-        ovsatool_usage(&a, "-k, -l, -u URL CERT and -c are required");
+        ret = ovsatool_usage(&st, "-k, -l, -u URL CERT and -c are required");
         goto end;
     }
 
@@ -582,7 +577,8 @@ ovsatool_update_main(int argc, char **argv)
     json_object_set_new(payload, "issued_at",
                         json_integer((json_int_t) time(NULL)));
 
-    if (ovsatool_sign_save(a.cmd, payload, key, cert, old, out, &lic, &err)
+    if (ovsatool_sign_save(argv[0], payload, key, cert, old, out, &lic,
+                           &err)
         != OVSA_OK)
     {
         goto fail;
@@ -593,12 +589,12 @@ ovsatool_update_main(int argc, char **argv)
     for (i = 0; i < nsrv; i++) {
         printf("  %s: %s\n", urls[i], what[i]);
     }
-    ret = 0;
+    ret = OVSA_EXIT_OK;
     goto end;
 
 fail:
 
-    ovsatool_fail(a.cmd, &err);
+    ovsatool_fail(argv[0], &err);
 
 end:
 

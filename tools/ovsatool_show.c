@@ -20,67 +20,76 @@
 #define OVSATOOL_MAX_ISV  64
 
 enum {
-    OPT_LICENSE = 2, OPT_ISV, OPT_JSON
+    OPT_LICENSE = 1, OPT_ISV, OPT_JSON
 };
 
-static const ovsatool_opt_t ovsatool_verify_opts[] = {
-    { "license", "l", OPT_LICENSE, OVSATOOL_ARG_STR, "file",
+static const ovsa_opt_t ovsatool_verify_opts[] = {
+    { "license", "l", OPT_LICENSE, OVSA_OPT_STR, "file",
       "License file (required)" },
-    { "isv", NULL, OPT_ISV, OVSATOOL_ARG_STR, "cert",
+    { "isv", NULL, OPT_ISV, OVSA_OPT_STR, "cert",
       "Trusted ISV certificate, repeatable: the signer must be one" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
-static const ovsatool_opt_t ovsatool_show_opts[] = {
-    { "license", "l", OPT_LICENSE, OVSATOOL_ARG_STR, "file",
+static const ovsa_opt_t ovsatool_show_opts[] = {
+    { "license", "l", OPT_LICENSE, OVSA_OPT_STR, "file",
       "License file (required)" },
-    { "json", NULL, OPT_JSON, OVSATOOL_ARG_NONE, NULL,
+    { "json", NULL, OPT_JSON, OVSA_OPT_FLAG, NULL,
       "Print JSON: the header facts and the payload" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
+static const ovsa_opt_prog_t ovsatool_verify_prog = {
+    "ovsatool verify", "-l FILE [-isv CERT ...]", ovsatool_verify_opts, NULL,
+    OVSATOOL_EXITS
+};
+
+static const ovsa_opt_prog_t ovsatool_show_prog = {
+    "ovsatool show", "-l FILE [-json]", ovsatool_show_opts, NULL,
+    OVSATOOL_EXITS
+};
+
 
 int
-ovsatool_verify_main(int argc, char **argv)
+ovsatool_verify_main(void *ctx, int argc, char **argv)
 {
-    int               ret, o, i, n;
-    X509             *isv[OVSATOOL_MAX_ISV];
-    ovsa_err_t        err;
-    const char       *lfile, *isvfile[OVSATOOL_MAX_ISV];
-    ovsa_license_t   *lic;
-    ovsatool_args_t   a = { "verify", "-l FILE [-isv CERT ...]",
-                            ovsatool_verify_opts, argc, argv, 0, NULL,
-                            NULL };
+    int                ret, o, i, n;
+    X509              *isv[OVSATOOL_MAX_ISV];
+    ovsa_err_t         err;
+    const char        *lfile, *isvfile[OVSATOOL_MAX_ISV];
+    ovsa_license_t    *lic;
+    ovsa_opt_state_t   st;
 
-    ret = 1;
+    ret = OVSA_EXIT_ERROR;
     lic = NULL;
     lfile = NULL;
     n = 0;
     memset(isv, 0, sizeof(isv));
 
-    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+    ovsa_opt_init(&st, &ovsatool_verify_prog, argc, argv);
+
+    while ((o = ovsatool_opt(&st, 0, &ret)) > 0) {
         switch (o) {
-        case OVSATOOL_OPT_ERR:
-            goto end;
-        case OVSATOOL_OPT_HELP:
-            ovsatool_opt_help(&a);
-            ret = 0;
-            goto end;
         case OPT_LICENSE:
-            lfile = a.val;
+            lfile = st.val;
             break;
         case OPT_ISV:
             if (n == OVSATOOL_MAX_ISV) {
-                ovsatool_usage(&a, "more than %d -isv", OVSATOOL_MAX_ISV);
+                ret = ovsatool_usage(&st, "more than %d -isv",
+                                     OVSATOOL_MAX_ISV);
                 goto end;
             }
-            isvfile[n++] = a.val;
+            isvfile[n++] = st.val;
             break;
         }
     }
 
+    if (o < 0) {
+        goto end;
+    }
+
     if (lfile == NULL) {
-        ovsatool_usage(&a, "-l FILE is required");
+        ret = ovsatool_usage(&st, "-l FILE is required");
         goto end;
     }
 
@@ -99,13 +108,14 @@ ovsatool_verify_main(int argc, char **argv)
     printf("%s: OK (license %s version %lld, %s%s)\n", lfile, lic->id,
            (long long) lic->version, lic->alg,
            n > 0 ? ", trusted ISV" : ", ISV not checked");
-    ret = 0;
+    ret = OVSA_EXIT_OK;
     goto end;
 
 fail:
 
     printf("%s: FAILED %s\n", lfile, ovsa_code_name(err.code));
-    ovsatool_fail(a.cmd, &err);
+    ovsatool_fail(argv[0], &err);
+    ret = ovsa_exit_status(err.code);
 
 end:
 
@@ -227,30 +237,25 @@ ovsatool_show_json(const ovsa_license_t *lic, ovsa_err_t *err)
 
 
 int
-ovsatool_show_main(int argc, char **argv)
+ovsatool_show_main(void *ctx, int argc, char **argv)
 {
-    int               ret, o, json;
-    ovsa_err_t        err;
-    const char       *lfile;
-    ovsa_license_t   *lic;
-    ovsatool_args_t   a = { "show", "-l FILE [-json]", ovsatool_show_opts,
-                            argc, argv, 0, NULL, NULL };
+    int                ret, o, json;
+    ovsa_err_t         err;
+    const char        *lfile;
+    ovsa_license_t    *lic;
+    ovsa_opt_state_t   st;
 
-    ret = 1;
+    ret = OVSA_EXIT_ERROR;
     lic = NULL;
     lfile = NULL;
     json = 0;
 
-    while ((o = ovsatool_opt_next(&a)) != OVSATOOL_OPT_EOF) {
+    ovsa_opt_init(&st, &ovsatool_show_prog, argc, argv);
+
+    while ((o = ovsatool_opt(&st, 0, &ret)) > 0) {
         switch (o) {
-        case OVSATOOL_OPT_ERR:
-            goto end;
-        case OVSATOOL_OPT_HELP:
-            ovsatool_opt_help(&a);
-            ret = 0;
-            goto end;
         case OPT_LICENSE:
-            lfile = a.val;
+            lfile = st.val;
             break;
         case OPT_JSON:
             json = 1;
@@ -258,26 +263,31 @@ ovsatool_show_main(int argc, char **argv)
         }
     }
 
+    if (o < 0) {
+        goto end;
+    }
+
     if (lfile == NULL) {
-        ovsatool_usage(&a, "-l FILE is required");
+        ret = ovsatool_usage(&st, "-l FILE is required");
         goto end;
     }
 
     if (ovsa_license_load_file(lfile, &lic, &err) != OVSA_OK) {
-        ovsatool_fail(a.cmd, &err);
+        ovsatool_fail(argv[0], &err);
+        ret = ovsa_exit_status(err.code);
         goto end;
     }
 
     if (json) {
         if (ovsatool_show_json(lic, &err) != OVSA_OK) {
-            ovsatool_fail(a.cmd, &err);
+            ovsatool_fail(argv[0], &err);
             goto end;
         }
     } else {
         ovsatool_show_text(lic);
     }
 
-    ret = 0;
+    ret = OVSA_EXIT_OK;
 
 end:
 

@@ -10,12 +10,20 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Exporter 'import';
 
 our @EXPORT_OK = qw(make_pki openssl);
 
-our $POLICY = '2.25.62921892084539946696184864784773543139';
+# the policy lib checks (lib/ovsa_x509.h), from the built ovsatool
+our $POLICY = do {
+    my $tool = abs_path(dirname(__FILE__) . '/../..') . '/build/bin/ovsatool';
+    my $oid = -x $tool ? qx{$tool policy-oid} : '';
+    chomp $oid;
+    die "OvsaPKI: $tool policy-oid failed (run make)\n" unless $oid =~ /^[0-9.]+$/;
+    $oid;
+};
 
 sub openssl {
     my (@args) = @_;
@@ -157,6 +165,9 @@ sub make_pki {
     spew($f{leaf_only} = "$d/leaf-only.pem", $leaf);
     my $cut = $leaf . substr($inter, 0, int(length($inter) / 2));
     spew($f{truncated} = "$d/truncated.pem", $cut);
+    # the intermediate lost its BEGIN line: not text to skip
+    spew($f{nobegin} = "$d/nobegin.pem",
+         $leaf . ($inter =~ s/\A-----BEGIN CERTIFICATE-----\n//r));
     spew($f{garbage} = "$d/garbage.pem", "this is not a certificate\n");
     spew($f{empty} = "$d/empty.pem", "");
 
