@@ -14,6 +14,7 @@ BACKEND_HDRS    := $(wildcard backend/*.h) $(wildcard lib/*.h)
 
 BINS += $(BUILD)/bin/ovsa-backend $(BUILD)/bin/ovsactl \
         $(BUILD)/test/backend-unit $(BUILD)/test/backend-sign
+C_TESTS += $(BUILD)/test/backend-unit
 
 $(BUILD)/backend/%.o: backend/%.c $(BACKEND_HDRS)
 	@mkdir -p $(dir $@)

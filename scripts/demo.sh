@@ -19,7 +19,8 @@ PORT=${OVSA_DEMO_PORT:-8443}
 BPORT=${OVSA_DEMO_BACKEND_PORT:-9080}
 APORT=${OVSA_DEMO_ADMIN_PORT:-9081}
 NGINX=${NGINX:-/usr/sbin/nginx}
-BIN=$TOP/build/bin
+BUILD=${OVSA_BUILD:-$TOP/build}
+BIN=$BUILD/bin
 LICENSE_ID=DEMO-0001
 
 usage() {
@@ -113,7 +114,7 @@ nginx_conf() {
     {
         echo "pid $D/nginx/logs/nginx.pid;"
         echo "error_log $D/nginx/logs/error.log notice;"
-        echo "load_module $TOP/build/nginx/ngx_http_ovsa_module.so;"
+        echo "load_module $BUILD/nginx/ngx_http_ovsa_module.so;"
         echo "worker_processes 1;"
         echo "events { worker_connections 256; }"
         echo "http {"

@@ -506,7 +506,7 @@ find_ovsactl() {
         command -v ovsactl
         return 0
     fi
-    _c="$(dirname "$0")/../build/bin/ovsactl"
+    _c="${OVSA_BUILD:-$(dirname "$0")/../build}/bin/ovsactl"
     [ -x "$_c" ] || return 1
     printf '%s\n' "$_c"
 }

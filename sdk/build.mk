@@ -7,6 +7,7 @@ SDK_OBJS     := $(SDK_SRCS:%.c=$(BUILD)/%.o)
 SDK_HDRS     := $(wildcard sdk/*.h lib/*.h)
 
 BINS += $(SDK_LIB) $(BUILD)/bin/ovsa-check $(BUILD)/test/httpsig_test
+C_TESTS += $(BUILD)/test/httpsig_test
 
 $(BUILD)/sdk/%.o: sdk/%.c $(SDK_HDRS)
 	@mkdir -p $(dir $@)

@@ -8,7 +8,7 @@ use File::Spec;
 use Test::More;
 
 my $root = File::Spec->rel2abs(dirname(__FILE__) . '/..');
-my $bin  = "$root/build/test/backend-unit";
+my $bin  = ($ENV{OVSA_BUILD} || "$root/build") . "/test/backend-unit";
 
 BAIL_OUT("$bin missing: run make bins") unless -x $bin;
 

@@ -8,7 +8,7 @@ use Test::More;
 use FindBin;
 
 my $root = "$FindBin::Bin/..";
-my $bin  = "$root/build/test/httpsig_test";
+my $bin  = ($ENV{OVSA_BUILD} || "$root/build") . "/test/httpsig_test";
 
 is(system("make -s -C '$root' '$bin' >/dev/null"), 0, 'unit tests build');
 

@@ -8,7 +8,7 @@ use File::Spec;
 use Test::More;
 
 my $root = File::Spec->rel2abs(dirname(__FILE__) . '/..');
-my $bin  = "$root/build/test/ovsa_license_test";
+my $bin  = ($ENV{OVSA_BUILD} || "$root/build") . "/test/ovsa_license_test";
 
 BAIL_OUT("$bin missing: run make bins") unless -x $bin;
 

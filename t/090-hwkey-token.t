@@ -12,8 +12,9 @@ use Test::More;
 my $root    = abs_path(dirname(__FILE__) . '/..');
 my $fixture = "$root/t/lib/softhsm.sh";
 my $hwkey   = "$root/scripts/ovsa_hwkey.sh";
-my $tester  = "$root/build/t/p11_open_test";
-my $delay   = "$root/build/lib/ovsa-p11-delay.so";
+my $build   = $ENV{OVSA_BUILD} || "$root/build";
+my $tester  = "$build/t/p11_open_test";
+my $delay   = "$build/lib/ovsa-p11-delay.so";
 
 for my $need ('/usr/lib/softhsm/libsofthsm2.so', '/usr/bin/p11-kit',
               '/usr/bin/pkcs11-tool',

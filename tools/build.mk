@@ -5,6 +5,7 @@ OVSATOOL_SRCS := tools/ovsatool.c tools/ovsatool_keystore.c \
                  tools/ovsatool_license.c tools/ovsatool_show.c
 
 BINS += $(BUILD)/bin/ovsatool $(BUILD)/test/ovsa_license_test
+C_TESTS += $(BUILD)/test/ovsa_license_test
 
 $(BUILD)/bin/ovsatool: $(OVSATOOL_SRCS) tools/ovsatool.h $(LIBOVSA) \
                        $(wildcard lib/*.h)
