@@ -11,3 +11,5 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(LIBOVSA): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+include $(wildcard lib/test/build.mk)
