@@ -1,5 +1,5 @@
-# 052-lib-unit.t: the cmocka tests of libovsa pieces in lib/test/
-# (base64), one TAP line per cmocka test.  Build first: make bins.
+# 052-lib-unit.t: the cmocka tests of libovsa pieces in lib/test/ (base64,
+# default.yaml), one TAP line per cmocka test.  Build first: make bins.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -9,7 +9,7 @@ use Test::More;
 my $root  = File::Spec->rel2abs(dirname(__FILE__) . '/..');
 my $build = $ENV{OVSA_BUILD} || "$root/build";
 
-for my $name (qw(b64_test)) {
+for my $name (qw(b64_test conf_test)) {
     my $bin = "$build/test/$name";
     BAIL_OUT("$bin missing: run make bins") unless -x $bin;
 
