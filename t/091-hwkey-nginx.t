@@ -420,6 +420,9 @@ stop_nginx();
 # ---- (e) frozen token: the watchdog answers 503, the key is lost
 
 start_nginx(conf(timeout => 1000));
+# freeze only once the worker holds its session: a worker still opening the
+# key would hang in init_process (no watchdog there) and the request with it
+ok(worker_opened(1, 10), '(e) worker opened the key');
 ($rc, $out) = fixture('freeze');
 is($rc, 0, '(e) token frozen') or diag $out;
 {
