@@ -1,8 +1,10 @@
 # ovsa-nginx: top-level build.
 #
 #   make            the nginx module, libovsa, backend, tools and client SDK
-#   make test       install missing packages, build, run all tests in t/
+#   make test       install missing packages, build, run the fuzz corpora
+#                   (fuzz/) and all tests in t/
 #   make test-c     build and run only the C unit tests
+#   make fuzz       run every fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make bench      benchmarks (bench/), see docs/performance.md
 #   make deps       install the Debian packages the build and tests need
 #
@@ -12,8 +14,8 @@
 #                   tests then fail on any sanitizer report, leaks included
 #
 # Each component adds its programs in its own build.mk: lib/, backend/,
-# tools/, sdk/.  Everything lands in build/ (build-san/ with
-# SANITIZE=1).  The tests in t/ find the
+# tools/, sdk/, fuzz/.  Everything lands in build/ (build-san/ with
+# SANITIZE=1, build-fuzz/ for the fuzz targets).  The tests in t/ find the
 # binaries through OVSA_BUILD, which make test sets to that directory.
 
 SANITIZE   ?=
@@ -94,6 +96,7 @@ san_run = rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && { $(1); rc=$$?; \
 
 test: deps
 	$(MAKE) all
+	$(MAKE) fuzz-regress
 	$(call san_run,prove -r t/)
 
 test-c: $(C_TESTS)
@@ -110,4 +113,4 @@ demo: all
 	sh scripts/demo.sh
 
 clean:
-	rm -rf $(CURDIR)/build $(CURDIR)/build-san t/servroot*
+	rm -rf $(CURDIR)/build $(CURDIR)/build-san $(CURDIR)/build-fuzz t/servroot*
