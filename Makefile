@@ -1,33 +1,57 @@
 # ovsa-nginx: top-level build.
 #
 #   make            the nginx module, libovsa, backend, tools and client SDK
-#   make test       install missing packages, build, run all tests in t/
+#   make test       install missing packages, build, run the fuzz corpora
+#                   (fuzz/) and all tests in t/
+#   make test-c     build and run only the C unit tests
+#   make fuzz       run every fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make bench      benchmarks (bench/), see docs/performance.md
 #   make deps       install the Debian packages the build and tests need
 #
+#   SANITIZE=1      with any of the above: libovsa, backend, tools, SDK and
+#                   C tests with AddressSanitizer + UndefinedBehaviorSanitizer
+#                   into build-san/ (the nginx module is built as usual);
+#                   tests then fail on any sanitizer report, leaks included
+#
 # Each component adds its programs in its own build.mk: lib/, backend/,
-# tools/, sdk/; its C unit tests live beside it in <dir>/test/ with their
-# own build.mk (<dir>/test/<name>_test.c -> build/test/<dir>_<name>_test,
-# all run by t/010-unit.t).  A build.mk uses only what the directories
-# below it provide (lib/ uses nothing).  Everything lands in build/.
+# tools/, sdk/, fuzz/; its C unit tests live beside it in <dir>/test/
+# with their own build.mk (<dir>/test/<name>_test.c ->
+# $(BUILD)/test/<dir>_<name>_test, all run by t/010-unit.t and make
+# test-c).  A build.mk uses only what the directories below it provide
+# (lib/ uses nothing).  Everything lands in build/ (build-san/ with
+# SANITIZE=1, build-fuzz/ for the fuzz targets); the tests in t/ find the
+# binaries through OVSA_BUILD, which make test sets to that directory.
 
-BUILD      := $(CURDIR)/build
+SANITIZE   ?=
 NGX_SRC    ?= /usr/share/nginx/src
 PKGS       := openssl yaml-0.1 jansson libcurl libmicrohttpd p11-kit-1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhiredis
 
+ifeq ($(SANITIZE),1)
+BUILD      := $(CURDIR)/build-san
+CFLAGS     ?= -O1 -g
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+FORTIFY    :=
+else
+BUILD      := $(CURDIR)/build
 CFLAGS     ?= -O2 -g
-OVSA_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror \
-              -Wno-unused-parameter -fPIC -D_FORTIFY_SOURCE=2 \
+SAN_FLAGS  :=
+FORTIFY    := -D_FORTIFY_SOURCE=2
+endif
+
+OVSA_CFLAGS = $(CFLAGS) $(SAN_FLAGS) -std=gnu11 -Wall -Wextra -Werror \
+              -Wno-unused-parameter -fPIC $(FORTIFY) \
               -fstack-protector-strong -I$(CURDIR)/lib $(PKG_CFLAGS)
-OVSA_LDFLAGS = -Wl,-z,relro -Wl,-z,now
+OVSA_LDFLAGS = $(SAN_FLAGS) -Wl,-z,relro -Wl,-z,now
 
 LIBOVSA    := $(BUILD)/lib/libovsa.a
 BINS       :=
+# cmocka test programs, added by the <dir>/test/build.mk files
 UNIT_TESTS :=
 
-.PHONY: all module test bench deps clean demo
+.PHONY: all module bins test test-c bench deps clean demo
 
 all: module bins
 
@@ -55,9 +79,33 @@ $(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRC)
 	$(MAKE) -f $(BUILD)/nginx/Makefile -C $(NGX_SRC) modules
 
 # ---- tests and benchmarks
+#
+# Sanitizer reports go to files in $(SAN_LOG) (a process whose stderr a
+# test swallows still leaves one); a run fails when any is there.
+# t/lsan.supp lists the third-party leaks LeakSanitizer is told to ignore.
+SAN_LOG    := $(BUILD)/san-log
+export OVSA_BUILD := $(BUILD)
+ifeq ($(SANITIZE),1)
+SAN_ASAN   := halt_on_error=1:detect_leaks=1:strict_string_checks=1
+export ASAN_OPTIONS  := $(SAN_ASAN):log_path=$(SAN_LOG)/asan
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan
+export LSAN_OPTIONS  := suppressions=$(CURDIR)/t/lsan.supp:print_suppressions=0
+endif
+
+# runs $(1) with a fresh $(SAN_LOG); fails when $(1) fails or left a report
+san_run = rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && { $(1); rc=$$?; \
+    if ls $(SAN_LOG)/* >/dev/null 2>&1; then \
+        echo "sanitizer reports in $(SAN_LOG):"; cat $(SAN_LOG)/*; rc=1; \
+    fi; exit $$rc; }
+
 test: deps
 	$(MAKE) all
-	prove -r t/
+	$(MAKE) fuzz-regress
+	$(call san_run,prove -r t/)
+
+test-c: $(UNIT_TESTS)
+	$(call san_run,f=0; for t in $(UNIT_TESTS); do echo "== $$t"; \
+	    $$t || { f=1; break; }; done; test $$f = 0)
 
 bench: all
 	sh bench/run.sh
@@ -69,4 +117,4 @@ demo: all
 	sh scripts/demo.sh
 
 clean:
-	rm -rf $(BUILD) t/servroot*
+	rm -rf $(CURDIR)/build $(CURDIR)/build-san $(CURDIR)/build-fuzz t/servroot*

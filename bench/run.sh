@@ -22,13 +22,13 @@ Usage: sh bench/run.sh [--smoke] [--out DIR] [--no-docs] [--keep]
 Environment: OVSA_BENCH_PORT_BASE (default \$OVSA_TEST_PORT_BASE or
 25800; uses 10 ports from there), OVSA_BENCH_SECS (seconds per scenario,
 default 8), OVSA_BENCH_BACKEND and OVSA_BENCH_MODULE (another
-ovsa-backend binary / nginx module than build/'s).
+ovsa-backend binary / nginx module than \$OVSA_BUILD's, default build/).
 EOF
 }
 
 BENCH=$(cd "$(dirname "$0")" && pwd) || exit 1
 ROOT=$(dirname "$BENCH")
-BIN="$ROOT/build/bin"
+BIN="${OVSA_BUILD:-$ROOT/build}/bin"
 SMOKE=0
 DOCS=1
 KEEP=0

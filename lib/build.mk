@@ -11,3 +11,4 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(LIBOVSA): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+

@@ -1,11 +1,12 @@
 /*
  * ovsa_b64.c: base64 and base64url (RFC 4648) for all of libovsa: pins and
  * key ids, Content-Digest and signatures, nonces, JWS licenses.
- * OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock do the coding; this file adds
- * the url alphabet, padding rules and strictness.
+ * OpenSSL's EVP_EncodeBlock encodes; decoding is done here, strictly: one
+ * alphabet, padding only where the variant has it, and canonical text only
+ * (no set unused bits).
  */
 
-#include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,21 +53,44 @@ ovsa_b64_encode(const unsigned char *in, size_t len, char *out, int url)
 }
 
 
+/* the 6-bit value of c in the alphabet (url: base64url), or -1 */
+static int
+ovsa_b64_value(int c, int url)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    if (c == (url ? '-' : '+')) {
+        return 62;
+    }
+
+    if (c == (url ? '_' : '/')) {
+        return 63;
+    }
+
+    return -1;
+}
+
+
 unsigned char *
 ovsa_b64_decode_alloc(const char *in, size_t len, int url, size_t *outlen)
 {
-    int             c, pad;
-    size_t          i, n;
-    unsigned char  *std, *out;
+    int             v;
+    size_t          i, n, pad;
+    uint32_t        acc;
+    unsigned char  *out;
 
     pad = 0;
-    if (url) {
-        if (len % 4 == 1) {
-            return NULL;
-        }
-        pad = (4 - len % 4) % 4;
-
-    } else {
+    if (!url) {
         if (len % 4 != 0) {
             return NULL;
         }
@@ -76,54 +100,66 @@ ovsa_b64_decode_alloc(const char *in, size_t len, int url, size_t *outlen)
         }
     }
 
-    n = len + pad;
-    std = malloc(n + 1);
-    out = malloc(n / 4 * 3 + 1);
-    if (std == NULL || out == NULL) {
-        free(std);
-        free(out);
+    /* 4n characters, or a tail of 2 (one byte) or 3 (two bytes) */
+    if (len % 4 == 1) {
         return NULL;
     }
 
+    out = malloc(len / 4 * 3 + 3);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    acc = 0;
+    n = 0;
+
     for (i = 0; i < len; i++) {
-        c = (unsigned char) in[i];
-        if (url && (c == '+' || c == '/')) {
+        v = ovsa_b64_value((unsigned char) in[i], url);
+        if (v < 0) {
             goto bad;
         }
-        if (!url && (c == '-' || c == '_')) {
+
+        acc = acc << 6 | (uint32_t) v;
+
+        if (i % 4 == 3) {
+            out[n++] = (unsigned char) (acc >> 16);
+            out[n++] = (unsigned char) (acc >> 8);
+            out[n++] = (unsigned char) acc;
+            acc = 0;
+        }
+    }
+
+    /*
+     * The tail: its last character has unused bits, which must be zero
+     * (RFC 4648 section 3.5), else two texts would decode to the same bytes.
+     */
+    switch (len % 4) {
+
+    case 2:
+        if (acc & 0x0f) {
             goto bad;
         }
-        if (c == '-') {
-            c = '+';
-        } else if (c == '_') {
-            c = '/';
-        } else if (!isalnum(c) && c != '+' && c != '/') {
+        out[n++] = (unsigned char) (acc >> 4);
+        break;
+
+    case 3:
+        if (acc & 0x03) {
             goto bad;
         }
-        std[i] = (unsigned char) c;
-    }
-    memset(std + len, '=', pad);
-    std[n] = '\0';
+        out[n++] = (unsigned char) (acc >> 10);
+        out[n++] = (unsigned char) (acc >> 2);
+        break;
 
-    if (n == 0) {
-        *outlen = 0;
-        out[0] = '\0';
-        free(std);
-        return out;
+    default:
+        break;
     }
 
-    if (EVP_DecodeBlock(out, std, (int) n) < 0) {
-        goto bad;
-    }
-
-    *outlen = n / 4 * 3 - pad;
-    out[*outlen] = '\0';
-    free(std);
+    out[n] = '\0';
+    *outlen = n;
     return out;
 
 bad:
 
-    free(std);
     free(out);
     return NULL;
 }

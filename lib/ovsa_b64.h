@@ -1,7 +1,9 @@
 /*
  * ovsa_b64.h: base64 (RFC 4648 section 4, padded) and base64url (section
  * 5, without padding), strict: a character of the other alphabet, a '='
- * anywhere but the end, or a bad length is an error.
+ * anywhere but the end, a bad length or a last character whose unused bits
+ * are not zero (non-canonical text, RFC 4648 section 3.5) is an error, so
+ * each byte string has exactly one accepted text.
  */
 
 #ifndef OVSA_B64_H

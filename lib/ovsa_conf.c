@@ -290,7 +290,7 @@ ovsa_conf_paths(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
     char ***out)
 {
     int                n, i;
-    char             **list;
+    char             **list, **old;
     yaml_node_t       *item;
     yaml_node_item_t  *it;
 
@@ -319,6 +319,14 @@ ovsa_conf_paths(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
             return OVSA_ERR;
         }
         i++;
+    }
+
+    /* never reached twice (repeated keys are refused), but never leak */
+    if (*out != NULL) {
+        for (old = *out; *old != NULL; old++) {
+            free(*old);
+        }
+        free(*out);
     }
 
     *out = list;
@@ -389,7 +397,6 @@ ovsa_conf_section(ovsa_conf_ctx_t *ctx, const ovsa_conf_section_t *s,
     yaml_node_t *node)
 {
     char                    name[128];
-    unsigned                seen;
     const char             *kname;
     yaml_node_t            *key, *value;
     yaml_node_pair_t       *pair;
@@ -399,8 +406,6 @@ ovsa_conf_section(ovsa_conf_ctx_t *ctx, const ovsa_conf_section_t *s,
         return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, s->name,
                               "expected a mapping");
     }
-
-    seen = 0;
 
     for (pair = node->data.mapping.pairs.start;
          pair < node->data.mapping.pairs.top;
@@ -427,13 +432,6 @@ ovsa_conf_section(ovsa_conf_ctx_t *ctx, const ovsa_conf_section_t *s,
             return ovsa_conf_fail(ctx, OVSA_E_CONF_KEY, key, name,
                                   "unknown key");
         }
-
-        if (seen & (1u << (k - s->keys))) {
-            return ovsa_conf_fail(ctx, OVSA_E_CONF_KEY, key, name,
-                                  "duplicate key");
-        }
-
-        seen |= 1u << (k - s->keys);
 
         if (ovsa_conf_value(ctx, s->name, k, key, value) != OVSA_OK) {
             return OVSA_ERR;
@@ -524,14 +522,145 @@ ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
 }
 
 
-int
-ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
+/*
+ * Writes the dotted name of node ("backend.listen", "licenses.isv_certs[1]")
+ * into buf: the keys and sequence indexes that lead to it from the root.
+ * Only used for messages; an alias makes the first path found the name.
+ */
+static void
+ovsa_conf_node_name(ovsa_conf_ctx_t *ctx, yaml_node_t *node, char *buf,
+    size_t size)
+{
+    int                depth, found;
+    char               part[128];
+    size_t             i, pl, bl;
+    yaml_node_t       *n, *parent, *k, *up;
+    yaml_node_item_t  *it;
+    yaml_node_pair_t  *pair;
+
+    buf[0] = '\0';
+
+    for (depth = 0; depth < 16; depth++) {
+        found = 0;
+        up = NULL;
+
+        for (parent = ctx->doc.nodes.start;
+             parent < ctx->doc.nodes.top && !found;
+             parent++)
+        {
+            if (parent->type == YAML_MAPPING_NODE) {
+                for (pair = parent->data.mapping.pairs.start;
+                     pair < parent->data.mapping.pairs.top;
+                     pair++)
+                {
+                    n = yaml_document_get_node(&ctx->doc, pair->value);
+                    k = yaml_document_get_node(&ctx->doc, pair->key);
+                    if (n == node && k->type == YAML_SCALAR_NODE) {
+                        snprintf(part, sizeof(part), "%s%s",
+                                 (char *) k->data.scalar.value,
+                                 buf[0] && buf[0] != '[' ? "." : "");
+                        up = parent;
+                        found = 1;
+                        break;
+                    }
+                }
+
+            } else if (parent->type == YAML_SEQUENCE_NODE) {
+                i = 0;
+                for (it = parent->data.sequence.items.start;
+                     it < parent->data.sequence.items.top;
+                     it++, i++)
+                {
+                    if (yaml_document_get_node(&ctx->doc, *it) == node) {
+                        snprintf(part, sizeof(part), "[%zu]%s", i,
+                                 buf[0] && buf[0] != '[' ? "." : "");
+                        up = parent;
+                        found = 1;
+                        break;
+                    }
+                }
+            }
+        }
+
+        if (!found) {
+            return;
+        }
+
+        /* prepend part; a name too long for buf keeps its tail */
+        pl = strlen(part);
+        bl = strlen(buf);
+        if (pl + bl + 1 > size) {
+            return;
+        }
+        memmove(buf + pl, buf, bl + 1);
+        memcpy(buf, part, pl);
+        node = up;
+    }
+}
+
+
+/*
+ * A key that appears twice in one mapping, at any level, is an error: YAML
+ * says keys are unique, and libyaml would let the second one win silently.
+ */
+static int
+ovsa_conf_repeated(ovsa_conf_ctx_t *ctx)
+{
+    char               name[256], full[384], reason[64];
+    yaml_node_t       *node, *ka, *kb;
+    yaml_node_pair_t  *a, *b;
+
+    for (node = ctx->doc.nodes.start; node < ctx->doc.nodes.top; node++) {
+        if (node->type != YAML_MAPPING_NODE) {
+            continue;
+        }
+
+        for (a = node->data.mapping.pairs.start;
+             a < node->data.mapping.pairs.top;
+             a++)
+        {
+            ka = yaml_document_get_node(&ctx->doc, a->key);
+            if (ka == NULL || ka->type != YAML_SCALAR_NODE) {
+                continue;
+            }
+
+            for (b = node->data.mapping.pairs.start; b < a; b++) {
+                kb = yaml_document_get_node(&ctx->doc, b->key);
+                if (kb == NULL || kb->type != YAML_SCALAR_NODE
+                    || kb->data.scalar.length != ka->data.scalar.length
+                    || memcmp(kb->data.scalar.value, ka->data.scalar.value,
+                              ka->data.scalar.length) != 0)
+                {
+                    continue;
+                }
+
+                ovsa_conf_node_name(ctx, node, name, sizeof(name));
+                snprintf(full, sizeof(full), "%s%s%s", name,
+                         name[0] ? "." : "", (char *) ka->data.scalar.value);
+                snprintf(reason, sizeof(reason),
+                         "duplicate key (first on line %lu)",
+                         (unsigned long) kb->start_mark.line + 1);
+                return ovsa_conf_fail(ctx, OVSA_E_CONF_KEY, ka, full,
+                                      reason);
+            }
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+/*
+ * Parses the YAML parser's input (set by the caller) as the configuration
+ * file path, whose absolute name abs the configuration takes over.
+ */
+static int
+ovsa_conf_parse(const char *path, char *abs, yaml_parser_t *parser,
+    ovsa_conf_t **out, ovsa_err_t *err)
 {
     int                         rc, started;
-    FILE                       *fp;
-    char                       *abs, *slash;
+    char                       *slash;
     yaml_node_t                *root, *key, *value;
-    yaml_parser_t               parser;
     yaml_node_pair_t           *pair;
     ovsa_conf_ctx_t             ctx;
     const ovsa_conf_section_t  *s;
@@ -542,55 +671,37 @@ ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
     ctx.file = path;
     ctx.err = err;
 
-    abs = realpath(path, NULL);
-    if (abs == NULL) {
-        return ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path,
-                            strerror(errno));
-    }
-
-    fp = fopen(abs, "r");
-    if (fp == NULL) {
-        ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path, strerror(errno));
-        free(abs);
-        return OVSA_ERR;
-    }
-
     ctx.dir = strdup(abs);
     ctx.conf = calloc(1, sizeof(ovsa_conf_t));
     if (ctx.dir == NULL || ctx.conf == NULL
         || ovsa_conf_defaults(ctx.conf) != OVSA_OK)
     {
         ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", path);
+        free(abs);
         goto end;
     }
 
     slash = strrchr(ctx.dir, '/');
     slash[slash == ctx.dir ? 1 : 0] = '\0';
     ctx.conf->file = abs;
-    abs = NULL;
 
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, fp);
-
-    if (!yaml_parser_load(&parser, &ctx.doc)) {
-        if (parser.context) {
+    if (!yaml_parser_load(parser, &ctx.doc)) {
+        if (parser->context) {
             ovsa_err_set(err, OVSA_E_CONF_SYNTAX,
                          "%s:%lu: malformed YAML: %s %s started at line %lu",
-                         path, (unsigned long) parser.problem_mark.line + 1,
-                         parser.problem, parser.context,
-                         (unsigned long) parser.context_mark.line + 1);
+                         path, (unsigned long) parser->problem_mark.line + 1,
+                         parser->problem, parser->context,
+                         (unsigned long) parser->context_mark.line + 1);
         } else {
             ovsa_err_set(err, OVSA_E_CONF_SYNTAX,
                          "%s:%lu: malformed YAML: %s", path,
-                         (unsigned long) parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "parse error");
+                         (unsigned long) parser->problem_mark.line + 1,
+                         parser->problem ? parser->problem : "parse error");
         }
-        yaml_parser_delete(&parser);
         goto end;
     }
 
     started = 1;
-    yaml_parser_delete(&parser);
 
     root = yaml_document_get_root_node(&ctx.doc);
     if (root == NULL) {
@@ -602,6 +713,10 @@ ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
     if (root->type != YAML_MAPPING_NODE) {
         ovsa_conf_fail(&ctx, OVSA_E_CONF_TYPE, root, "(top level)",
                        "expected a mapping of sections");
+        goto end;
+    }
+
+    if (ovsa_conf_repeated(&ctx) != OVSA_OK) {
         goto end;
     }
 
@@ -647,10 +762,96 @@ end:
         yaml_document_delete(&ctx.doc);
     }
 
-    fclose(fp);
-    free(abs);
     free(ctx.dir);
     ovsa_conf_free(ctx.conf);
+    return rc;
+}
+
+
+int
+ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
+{
+    int            rc;
+    FILE          *fp;
+    char          *abs;
+    yaml_parser_t  parser;
+
+    abs = realpath(path, NULL);
+    if (abs == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path,
+                            strerror(errno));
+    }
+
+    fp = fopen(abs, "r");
+    if (fp == NULL) {
+        ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path, strerror(errno));
+        free(abs);
+        return OVSA_ERR;
+    }
+
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(fp);
+        free(abs);
+        return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", path);
+    }
+
+    yaml_parser_set_input_file(&parser, fp);
+    rc = ovsa_conf_parse(path, abs, &parser, out, err);
+
+    yaml_parser_delete(&parser);
+    fclose(fp);
+    return rc;
+}
+
+
+int
+ovsa_conf_load_mem(const char *path, const char *text, size_t len,
+    ovsa_conf_t **out, ovsa_err_t *err)
+{
+    int            rc;
+    char          *dir, *abs, *slash;
+    const char    *base;
+    size_t         dl, bl;
+    yaml_parser_t  parser;
+
+    /* the directory must exist: relative file names resolve against it */
+    slash = strrchr(path, '/');
+    base = slash ? slash + 1 : path;
+    dir = slash ? strndup(path, slash == path ? 1 : (size_t) (slash - path))
+                : strdup(".");
+    if (dir == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", path);
+    }
+
+    abs = realpath(dir, NULL);
+    free(dir);
+    if (abs == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_FILE, "%s: %s", path,
+                            strerror(errno));
+    }
+
+    dl = strlen(abs);
+    bl = strlen(base);
+    dir = abs;
+    abs = malloc(dl + 1 + bl + 1);
+    if (abs == NULL) {
+        free(dir);
+        return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(abs, dir, dl);
+    abs[dl] = '/';
+    memcpy(abs + dl + (dl > 1 ? 1 : 0), base, bl + 1);
+    free(dir);
+
+    if (!yaml_parser_initialize(&parser)) {
+        free(abs);
+        return ovsa_err_set(err, OVSA_E_NOMEM, "%s: out of memory", path);
+    }
+
+    yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
+    rc = ovsa_conf_parse(path, abs, &parser, out, err);
+
+    yaml_parser_delete(&parser);
     return rc;
 }
 

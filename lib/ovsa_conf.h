@@ -5,7 +5,8 @@
  *
  * Relative paths in the file are resolved against the directory that holds
  * the file.  Every named file must exist and be readable when the file is
- * loaded.  Errors name "FILE:LINE: key: reason".
+ * loaded.  Errors name "FILE:LINE: key: reason"; unknown and repeated
+ * keys (at any level) are errors.
  */
 
 #ifndef OVSA_CONF_H
@@ -61,6 +62,14 @@ typedef struct {
  * "FILE:LINE: key: reason" and *out is untouched.
  */
 int ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err);
+
+/*
+ * Like ovsa_conf_load() for a file text of len bytes (need not be
+ * NUL-terminated) that is not on disk: path names it in messages, and
+ * relative file names resolve against path's directory, which must exist.
+ */
+int ovsa_conf_load_mem(const char *path, const char *text, size_t len,
+    ovsa_conf_t **out, ovsa_err_t *err);
 
 /* Frees a configuration from ovsa_conf_load(); NULL is allowed. */
 void ovsa_conf_free(ovsa_conf_t *conf);

@@ -845,11 +845,20 @@ ovsa_license_parse(const char *text, size_t len, ovsa_license_t **out,
     snprintf(input, ilen + 1, "%s.%s", prot, pay);
 
     alg = ovsa_jws_alg(X509_get0_pubkey(lic->signer), lic->alg, err);
-    if (alg == NULL
-        || ovsa_alg_verify(alg, X509_get0_pubkey(lic->signer), input, ilen,
-                           sigraw, slen, OVSA_E_LIC_SIGNATURE, err)
-           != OVSA_OK)
+    if (alg == NULL) {
+        goto end;
+    }
+
+    if (ovsa_alg_verify(alg, X509_get0_pubkey(lic->signer), input, ilen,
+                        sigraw, slen, OVSA_E_LIC_SIGNATURE, err) != OVSA_OK)
     {
+        /* every parse message names the license ("license: signature: ") */
+        if (err != NULL) {
+            char  m[sizeof(err->msg)];
+
+            snprintf(m, sizeof(m), "%s", err->msg);
+            ovsa_err_set(err, err->code, "license: %s", m);
+        }
         goto end;
     }
 

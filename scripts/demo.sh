@@ -124,7 +124,7 @@ nginx_conf() {
     {
         echo "pid $D/nginx/logs/nginx.pid;"
         echo "error_log $D/nginx/logs/error.log notice;"
-        echo "load_module $TOP/build/nginx/ngx_http_ovsa_module.so;"
+        echo "load_module ${OVSA_BUILD:-$TOP/build}/nginx/ngx_http_ovsa_module.so;"
         echo "worker_processes 1;"
         echo "events { worker_connections 256; }"
         echo "http {"

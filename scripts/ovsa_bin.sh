@@ -5,7 +5,8 @@
 # ovsa-backend), the first of:
 #   1. $VAR, VAR being NAME in capitals with '-' as '_' (OVSATOOL, OVSACTL,
 #      OVSA_CHECK, OVSA_BACKEND): it must be executable;
-#   2. the build tree next to the scripts: <repo>/build/bin/NAME;
+#   2. the build tree: $OVSA_BUILD/bin/NAME (make test sets OVSA_BUILD;
+#      default <repo>/build, next to the scripts);
 #   3. NAME in PATH.
 # It returns non-zero when there is none.
 
@@ -19,7 +20,7 @@ ovsa_bin() {
         printf '%s\n' "$_ob_path"
         return 0
     fi
-    _ob_path="$OVSA_SCRIPTS_DIR/../build/bin/$1"
+    _ob_path="${OVSA_BUILD:-$OVSA_SCRIPTS_DIR/../build}/bin/$1"
     if [ -x "$_ob_path" ]; then
         printf '%s\n' "$_ob_path"
         return 0

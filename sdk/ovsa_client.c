@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "ovsa_client.h"
+#include "ovsa_client_int.h"
 #include "ovsa_httpsig.h"
 #include "ovsa_pin.h"
 #include "ovsa_x509.h"
@@ -27,15 +28,6 @@
 
 #define OVSA_CHAIN_PATH      "/.well-known/ovsa/chain"
 #define OVSA_CHAIN_MAX       (64 * 1024)
-
-enum {
-    OVSA_H_CONTENT_TYPE = 0,
-    OVSA_H_CONTENT_DIGEST,
-    OVSA_H_SIGNATURE_INPUT,
-    OVSA_H_SIGNATURE,
-    OVSA_H_NONCE,
-    OVSA_H_N
-};
 
 static const char *ovsa_client_headers[OVSA_H_N] = {
     "content-type", "content-digest", "signature-input", "signature",
@@ -62,17 +54,6 @@ struct ovsa_client_s {
     time_t   at;
     CURL    *curl;
 };
-
-
-/* One HTTP exchange as received. */
-typedef struct {
-    long     status;
-    char    *h[OVSA_H_N];   /* combined field values, NUL-terminated */
-    char    *body;
-    size_t   len;
-    size_t   max;
-    int      too_big;
-} ovsa_client_resp_t;
 
 
 static int ovsa_client_http(ovsa_client_t *c, const char *method,
@@ -527,7 +508,7 @@ ovsa_result_free(ovsa_result_t *r)
 
 /* ---- transport */
 
-static void
+void
 ovsa_client_resp_free(ovsa_client_resp_t *resp)
 {
     int  i;
@@ -542,7 +523,7 @@ ovsa_client_resp_free(ovsa_client_resp_t *resp)
 }
 
 
-static size_t
+size_t
 ovsa_client_on_header(char *line, size_t size, size_t n, void *data)
 {
     int                  i;
@@ -1108,19 +1089,11 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     const char *json_body, ovsa_result_t *r, ovsa_err_t *err)
 {
     int                 ret;
-    char               *target;
-    size_t              i, n, sig_len;
-    time_t              now;
-    EVP_PKEY           *pub;
-    STACK_OF(X509)     *chain;
-    ovsa_sig_msg_t      msg;
-    ovsa_sig_params_t   p;
+    size_t              i;
     ovsa_client_resp_t  resp;
-    unsigned char       raw[16], sig[OVSA_SIG_MAX];
+    unsigned char       raw[16];
 
     ret = OVSA_ERR;
-    chain = NULL;
-    target = NULL;
     memset(r, 0, sizeof(*r));
     memset(&resp, 0, sizeof(resp));
 
@@ -1151,42 +1124,73 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
         goto end;
     }
 
-    r->status = resp.status;
-    r->body = resp.body;
-    r->body_len = resp.len;
-    resp.body = NULL;
+    ret = ovsa_client_answer(c, method, path, &resp, r, err);
+
+end:
+
+    if (ret != OVSA_OK) {
+        r->failed_check = err ? err->code : OVSA_E_INTERNAL;
+    }
+
+    ovsa_client_resp_free(&resp);
+    return ret;
+}
+
+
+int
+ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
+    ovsa_client_resp_t *resp, ovsa_result_t *r, ovsa_err_t *err)
+{
+    int                 ret;
+    char               *target;
+    size_t              n, sig_len;
+    time_t              now;
+    EVP_PKEY           *pub;
+    STACK_OF(X509)     *chain;
+    ovsa_sig_msg_t      msg;
+    ovsa_sig_params_t   p;
+    unsigned char       sig[OVSA_SIG_MAX];
+
+    ret = OVSA_ERR;
+    chain = NULL;
+    target = NULL;
+
+    r->status = resp->status;
+    r->body = resp->body;
+    r->body_len = resp->len;
+    resp->body = NULL;
 
     /* an unsigned answer is that first, whatever else it lacks */
-    if (resp.h[OVSA_H_SIGNATURE_INPUT] == NULL
-        && resp.h[OVSA_H_SIGNATURE] == NULL)
+    if (resp->h[OVSA_H_SIGNATURE_INPUT] == NULL
+        && resp->h[OVSA_H_SIGNATURE] == NULL)
     {
         ovsa_err_set(err, OVSA_E_SIG_MISSING, "signature: answer %ld "
                      "carries neither Signature-Input nor Signature",
-                     resp.status);
+                     resp->status);
         goto end;
     }
 
     /* the answer must be to this nonce (the signature binds the echo) */
-    if (resp.h[OVSA_H_NONCE] == NULL
-        || strcmp(resp.h[OVSA_H_NONCE], r->nonce) != 0)
+    if (resp->h[OVSA_H_NONCE] == NULL
+        || strcmp(resp->h[OVSA_H_NONCE], r->nonce) != 0)
     {
         ovsa_err_set(err, OVSA_E_NONCE, "nonce: answer is bound to %s%s%s, "
                      "this request sent %s",
-                     resp.h[OVSA_H_NONCE] ? "\"" : "no nonce",
-                     resp.h[OVSA_H_NONCE] ? resp.h[OVSA_H_NONCE] : "",
-                     resp.h[OVSA_H_NONCE] ? "\"" : "", r->nonce);
+                     resp->h[OVSA_H_NONCE] ? "\"" : "no nonce",
+                     resp->h[OVSA_H_NONCE] ? resp->h[OVSA_H_NONCE] : "",
+                     resp->h[OVSA_H_NONCE] ? "\"" : "", r->nonce);
         goto end;
     }
 
-    if (ovsa_digest_verify(ovsa_client_str(resp.h[OVSA_H_CONTENT_DIGEST]),
+    if (ovsa_digest_verify(ovsa_client_str(resp->h[OVSA_H_CONTENT_DIGEST]),
                            r->body, r->body_len, err) != OVSA_OK)
     {
         goto end;
     }
 
     /* parsed once: the keyid names the chain, the rest is verified below */
-    if (ovsa_sig_parse(ovsa_client_str(resp.h[OVSA_H_SIGNATURE_INPUT]),
-                       ovsa_client_str(resp.h[OVSA_H_SIGNATURE]), &p, sig,
+    if (ovsa_sig_parse(ovsa_client_str(resp->h[OVSA_H_SIGNATURE_INPUT]),
+                       ovsa_client_str(resp->h[OVSA_H_SIGNATURE]), &p, sig,
                        &sig_len, err) != OVSA_OK)
     {
         goto end;
@@ -1221,9 +1225,9 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     }
     snprintf(target, n, "%s%s", c->origin, path);
 
-    msg.status = (int) resp.status;
-    msg.content_type = ovsa_client_str(resp.h[OVSA_H_CONTENT_TYPE]);
-    msg.content_digest = ovsa_client_str(resp.h[OVSA_H_CONTENT_DIGEST]);
+    msg.status = (int) resp->status;
+    msg.content_type = ovsa_client_str(resp->h[OVSA_H_CONTENT_TYPE]);
+    msg.content_digest = ovsa_client_str(resp->h[OVSA_H_CONTENT_DIGEST]);
     msg.nonce = ovsa_client_str(r->nonce);
     msg.method = ovsa_client_str(method);
     msg.target_uri = ovsa_client_str(target);
@@ -1244,14 +1248,9 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
 
 end:
 
-    if (ret != OVSA_OK) {
-        r->failed_check = err ? err->code : OVSA_E_INTERNAL;
-    }
-
     if (chain != NULL) {
         sk_X509_pop_free(chain, X509_free);
     }
     free(target);
-    ovsa_client_resp_free(&resp);
     return ret;
 }

@@ -294,7 +294,7 @@ identity:
   root: $PKI/root.pem
 --- must_die
 --- error_log
-default.yaml:3: identity.chain: duplicate key (OVSA_E_CONF_KEY)
+default.yaml:3: identity.chain: duplicate key (first on line 2) (OVSA_E_CONF_KEY)
 
 === TEST 25: required key missing
 --- yaml
@@ -394,3 +394,19 @@ GET /chain
 --- error_log
 ovsa: identity verified: $PKI/chain-ec.der
 alg ecdsa-p256-sha256
+
+=== TEST 34: a repeated section is an error, not an override
+--- yaml
+identity:
+  chain: $PKI/chain-rsa.pem
+  key: $PKI/leaf-rsa.key
+  root: $PKI/root.pem
+licenses:
+  isv_certs: [$PKI/root.pem]
+redis:
+  db: 1
+licenses:
+  isv_certs: [$PKI/chain-rsa.pem]
+--- must_die
+--- error_log
+default.yaml:9: licenses: duplicate key (first on line 5) (OVSA_E_CONF_KEY)

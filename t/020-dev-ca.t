@@ -15,7 +15,7 @@ use OvsaScriptTest;
 my $CA = script('ovsa_dev_ca.sh');
 my $P = 'ovsa_dev_ca.sh';
 # the policy lib checks: the one place it is written is lib/ovsa_x509.h
-my $OID = run_cmd("$FindBin::Bin/../build/bin/ovsatool", 'policy-oid')->{out};
+my $OID = run_cmd(($ENV{OVSA_BUILD} || "$FindBin::Bin/../build") . "/bin/ovsatool", 'policy-oid')->{out};
 chomp $OID;
 like($OID, qr/^2\.25\.\d+$/, 'ovsatool policy-oid: a UUID OID');
 

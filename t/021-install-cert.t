@@ -17,7 +17,7 @@ my $INST = script('ovsa_install_license_server_cert.sh');
 my $DEVCA = script('ovsa_dev_ca.sh');
 my $P = 'ovsa_install_license_server_cert.sh';
 # the policy lib checks: the one place it is written is lib/ovsa_x509.h
-my $OID = run_cmd("$FindBin::Bin/../build/bin/ovsatool", 'policy-oid')->{out};
+my $OID = run_cmd(($ENV{OVSA_BUILD} || "$FindBin::Bin/../build") . "/bin/ovsatool", 'policy-oid')->{out};
 chomp $OID;
 like($OID, qr/^2\.25\.\d+$/, 'ovsatool policy-oid: a UUID OID');
 my $ID_RE = qr/\d{8}T\d{6}Z-[0-9a-f]{8}/;

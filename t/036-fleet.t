@@ -46,7 +46,7 @@ NGX
 }
 
 my $dir = $t->dir;
-my $check = "$ROOT/build/bin/ovsa-check";
+my $check = "$OvsaTest::BUILD/bin/ovsa-check";
 
 # one verified request through server $s; returns (exit status, answer)
 sub op {

@@ -15,7 +15,7 @@ use JSON::PP;
 use MIME::Base64 qw(encode_base64 decode_base64);
 
 my $pki = OvsaTest::pki();
-my $check = "$OvsaTest::ROOT/build/bin/ovsa-check";
+my $check = "$OvsaTest::BUILD/bin/ovsa-check";
 my $B = $PORT + 1;
 my $PX = $PORT + 2;
 my $DOWN = $PORT + 3;

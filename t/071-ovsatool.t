@@ -11,7 +11,7 @@ use JSON::PP;
 use Test::More;
 
 my $root = File::Spec->rel2abs(dirname(__FILE__) . '/..');
-my $bin  = "$root/build/bin/ovsatool";
+my $bin  = ($ENV{OVSA_BUILD} || "$root/build") . "/bin/ovsatool";
 BAIL_OUT("$bin missing: run make bins") unless -x $bin;
 
 my $dir = tempdir('ovsatool-XXXXXX', TMPDIR => 1, CLEANUP => 1);

@@ -11,7 +11,7 @@ use MIME::Base64 qw(encode_base64);
 use Test::More;
 use OvsaTest;
 
-my $tool = "$OvsaTest::ROOT/build/bin/ovsatool";
+my $tool = ($ENV{OVSA_BUILD} || "$OvsaTest::ROOT/build") . "/bin/ovsatool";
 plan skip_all => "$tool not built (run make)" unless -x $tool;
 
 my $pki = OvsaTest::pki();

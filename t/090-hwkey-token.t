@@ -12,8 +12,9 @@ use Test::More;
 my $root    = abs_path(dirname(__FILE__) . '/..');
 my $fixture = "$root/t/lib/softhsm.sh";
 my $hwkey   = "$root/scripts/ovsa_hwkey.sh";
-my $tester  = "$root/build/test/p11-open";
-my $delay   = "$root/build/lib/ovsa-p11-delay.so";
+my $build   = $ENV{OVSA_BUILD} || "$root/build";
+my $tester  = "$build/test/p11-open";
+my $delay   = "$build/lib/ovsa-p11-delay.so";
 
 for my $need ('/usr/lib/softhsm/libsofthsm2.so', '/usr/bin/p11-kit',
               '/usr/bin/pkcs11-tool',
@@ -122,7 +123,7 @@ isnt($rc, 0, 'check: another certificate is refused');
 like($out, qr/MISMATCH/, 'check: says MISMATCH');
 
 # ovsatool: the start check of nginx, token included, and the token's pin
-my $tool = "$root/build/bin/ovsatool";
+my $tool = "$build/bin/ovsatool";
 ($rc, $out) = run($tool, 'identity', '-chain', "$dir/chain.pem",
                   '-root', "$dir/ca/root.pem", '-module', $module,
                   '-key-uri', $uri, '-pin-file', $pin);

@@ -27,8 +27,8 @@ use Time::HiRes qw(sleep time);
 
 my $fixture = "$OvsaTest::ROOT/t/lib/softhsm.sh";
 my $hwkey   = "$OvsaTest::ROOT/scripts/ovsa_hwkey.sh";
-my $check   = "$OvsaTest::ROOT/build/bin/ovsa-check";
-my $delay   = "$OvsaTest::ROOT/build/lib/ovsa-p11-delay.so";
+my $check   = "$OvsaTest::BUILD/bin/ovsa-check";
+my $delay   = "$OvsaTest::BUILD/lib/ovsa-p11-delay.so";
 
 for my $need ('/usr/lib/softhsm/libsofthsm2.so', '/usr/bin/p11-kit',
               '/usr/bin/pkcs11-tool',

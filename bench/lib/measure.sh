@@ -1,6 +1,6 @@
 # measure.sh: runs one load generator and writes one CSV row.  Sourced
 # by bench/run.sh after proc.sh; needs $RUN, $CSV, $DUR (seconds),
-# $BENCH (the bench/ directory) and $BIN (build/bin).
+# $BENCH (the bench/ directory) and $BIN ($OVSA_BUILD/bin, default build/bin).
 
 CSV_HEADER="scenario,group,key,conns,requests,rps,p50_ms,p99_ms,p999_ms,\
 errors,cpu_us_per_req,nginx_us_per_req,backend_us_per_req,\

@@ -2,7 +2,7 @@
 # (ovsa_tls, ovsa_sign) -> ovsa-backend -> redis-server.  Sourced by
 # bench/run.sh.  Leaves the ECDSA stack running for scale.sh.
 
-MODULE=${OVSA_BENCH_MODULE:-$ROOT/build/nginx/ngx_http_ovsa_module.so}
+MODULE=${OVSA_BENCH_MODULE:-${OVSA_BUILD:-$ROOT/build}/nginx/ngx_http_ovsa_module.so}
 BACKEND=${OVSA_BENCH_BACKEND:-$BIN/ovsa-backend}
 PREFIX="ovsa:"
 IDFMT="bench-%07d"

@@ -451,6 +451,23 @@ round_trip(const char *type, const char *alg, size_t raw_len)
     assert_int_equal(verify_code(pkey, &s.msg, s.input, sigbad, KAT_NOW),
                      OVSA_E_SIG_INVALID);
 
+    /*
+     * the same signature bytes with other unused bits in the last base64
+     * character (every alg's signature ends in "x==", 4 unused bits):
+     * refused as malformed, so the Signature field has one spelling only
+     */
+    strcpy(sigbad, s.sig);
+    n = strlen(sigbad);
+    assert_string_equal(sigbad + n - 3, "==:");
+    {
+        static const char  b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "abcdefghijklmnopqrstuvwxyz0123456789+/";
+
+        sigbad[n - 4] = b64[(strchr(b64, sigbad[n - 4]) - b64) ^ 1];
+    }
+    assert_int_equal(verify_code(pkey, &s.msg, s.input, sigbad, KAT_NOW),
+                     OVSA_E_SIG_SYNTAX);
+
     /* parameters: created, expires */
     assert_int_equal(verify_code(pkey, &s.msg, subst(s.input,
                      "created=1700000000", "created=1700000001"), s.sig,

@@ -421,6 +421,20 @@ jws_get(const char *jws, const char *key, json_t **hold)
 }
 
 
+/* the base64url character whose value differs from c's in the lowest bit */
+static char
+b64url_next(char c)
+{
+    static const char  alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "abcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char        *p;
+
+    p = strchr(alpha, c);
+    assert_non_null(p);
+    return alpha[(p - alpha) ^ 1];
+}
+
+
 static void
 tamper_all(EVP_PKEY *key, X509 *cert, X509 *other, X509 *othertype)
 {
@@ -454,9 +468,26 @@ tamper_all(EVP_PKEY *key, X509 *cert, X509 *other, X509 *othertype)
         json_decref(hold);
     }
 
-    /* a truncated signature */
+    /*
+     * the signature's last character with other unused bits (RSA-2048,
+     * P-256 and Ed25519 signatures all end in a character that carries 4
+     * bits of padding): the same signature bytes, but not the text that was
+     * signed, so a strict decoder refuses it
+     */
     s = strdup(jws_get(jws, "signature", &hold));
-    s[strlen(s) - 4] = '\0';
+    len = strlen(s);
+    assert_int_equal(len % 4, 2);
+    s[len - 1] = b64url_next(s[len - 1]);
+    bad = jws_set(jws, "signature", s);
+    assert_int_equal(parse_code(bad, &err), OVSA_E_LIC_SYNTAX);
+    assert_string_equal(err.msg, "license: signature: not base64url");
+    free(bad);
+    free(s);
+    json_decref(hold);
+
+    /* a truncated signature (to whole groups: still canonical text) */
+    s = strdup(jws_get(jws, "signature", &hold));
+    s[strlen(s) - 6] = '\0';
     bad = jws_set(jws, "signature", s);
     assert_int_equal(parse_code(bad, &err), OVSA_E_LIC_SIGNATURE);
     free(bad);

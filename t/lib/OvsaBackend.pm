@@ -2,12 +2,13 @@ package OvsaBackend;
 
 # Test helpers for ovsa-backend: a private redis-server, backend
 # processes with their own default.yaml, an ISV key + certificate, real
-# signed licenses (build/test/backend-sign over lib/ovsa_license), JSON
+# signed licenses ($OVSA_BUILD/test/backend-sign over lib/ovsa_license), JSON
 # calls to the public and admin APIs, and snapshots of Redis to prove
 # that refused requests change nothing.  Everything lives in one temp
 # dir and every process started here is stopped at exit.
 #
-# OVSA_BACKEND_WRAPPER runs the backends under e.g. valgrind.
+# OVSA_BACKEND_WRAPPER runs the backends under e.g. valgrind.  OVSA_BUILD
+# is the build directory (default build/; make SANITIZE=1 uses build-san/).
 # Ports: $ENV{OVSA_TEST_PORT_BASE} (default 21800) + the offset a test
 # file passes to new().
 
@@ -24,7 +25,7 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
-our $BIN = "$ROOT/build";
+our $BIN = $ENV{OVSA_BUILD} || "$ROOT/build";   # make test sets it
 our $TOKEN = 'test-admin-token-0123456789abcdef';
 our $JSON = JSON::PP->new->canonical->allow_nonref;
 

@@ -18,7 +18,7 @@ our @EXPORT_OK = qw(make_pki openssl);
 
 # the policy lib checks (lib/ovsa_x509.h), from the built ovsatool
 our $POLICY = do {
-    my $tool = abs_path(dirname(__FILE__) . '/../..') . '/build/bin/ovsatool';
+    my $tool = ($ENV{OVSA_BUILD} || abs_path(dirname(__FILE__) . '/../..') . '/build') . '/bin/ovsatool';
     my $oid = -x $tool ? qx{$tool policy-oid} : '';
     chomp $oid;
     die "OvsaPKI: $tool policy-oid failed (run make)\n" unless $oid =~ /^[0-9.]+$/;

@@ -23,7 +23,7 @@ our @EXPORT = qw(inst devca ovsatool ovsactl check write_yaml
                  start_backend_on nginx_front payload_of leaf_pin
                  served_pin wait_served workers wait_gone $BIN);
 
-our $BIN = "$OvsaBackend::ROOT/build/bin";
+our $BIN = "$OvsaBackend::BIN/bin";
 
 sub inst { run_cmd('sh', script('ovsa_install_license_server_cert.sh'), @_) }
 sub devca { run_cmd('sh', script('ovsa_dev_ca.sh'), @_) }

@@ -13,7 +13,8 @@ package OvsaTest;
 # $OVSA_ROOT (the repository).
 #
 # Environment: OVSA_TEST_PORT_BASE (default 19800), TEST_NGINX_BINARY
-# (default /usr/sbin/nginx), OVSA_TEST_KEEP=1 keeps the server root.
+# (default /usr/sbin/nginx), OVSA_TEST_KEEP=1 keeps the server root,
+# OVSA_BUILD the build directory (default build/).
 
 use strict;
 use warnings;
@@ -37,7 +38,8 @@ our @EXPORT = qw(run_tests $PKI $ROOT $PORT $SERVROOT $NGINX
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
 our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-our $MODULE = "$ROOT/build/nginx/ngx_http_ovsa_module.so";
+our $BUILD = $ENV{OVSA_BUILD} || "$ROOT/build";
+our $MODULE = "$BUILD/nginx/ngx_http_ovsa_module.so";
 our $PORT = $ENV{TEST_NGINX_PORT} || $ENV{OVSA_TEST_PORT_BASE} || 19800;
 our $SERVROOT = tempdir('ovsa-servroot-XXXXXX', TMPDIR => 1,
                         CLEANUP => !$ENV{OVSA_TEST_KEEP});

@@ -1,0 +1,253 @@
+/*
+ * conf_test.c: cmocka tests of lib/ovsa_conf.c: a valid default.yaml,
+ * repeated keys at every mapping level (an error naming FILE:LINE with
+ * OVSA_E_CONF_KEY, never a silent override), and the in-memory loader.
+ * The files the configuration names live in a temporary directory.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ovsa_conf.h"
+
+static char  dir[] = "/tmp/ovsa-conf-test-XXXXXX";
+static char  yaml[sizeof(dir) + 32];
+
+static const char  *files[] = {
+    "chain.pem", "key.pem", "root.pem", "isv1.pem", "isv2.pem", "isv3.pem",
+    "default.yaml"
+};
+
+#define BASE                                                                  \
+    "identity:\n"                                                             \
+    "  chain: chain.pem\n"                                                    \
+    "  key: key.pem\n"                                                        \
+    "  root: root.pem\n"
+
+
+static int
+setup(void **state)
+{
+    size_t  i;
+    char    path[sizeof(dir) + 32];
+    FILE   *fp;
+
+    if (mkdtemp(dir) == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        fp = fopen(path, "w");
+        if (fp == NULL) {
+            return -1;
+        }
+        fputs("placeholder\n", fp);
+        fclose(fp);
+    }
+
+    snprintf(yaml, sizeof(yaml), "%s/default.yaml", dir);
+    return 0;
+}
+
+
+static int
+teardown(void **state)
+{
+    size_t  i;
+    char    path[sizeof(dir) + 32];
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+
+    rmdir(dir);
+    return 0;
+}
+
+
+/* loads text as default.yaml; returns the code (OVSA_E_NONE on success) */
+static int
+load(const char *text, ovsa_conf_t **out, ovsa_err_t *err)
+{
+    FILE  *fp;
+
+    fp = fopen(yaml, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+
+    *out = NULL;
+    ovsa_err_clear(err);
+
+    if (ovsa_conf_load(yaml, out, err) != OVSA_OK) {
+        assert_null(*out);
+        assert_int_not_equal(err->code, OVSA_E_NONE);
+        return err->code;
+    }
+
+    assert_non_null(*out);
+    return OVSA_E_NONE;
+}
+
+
+/* asserts that text fails with code and a message ending in want */
+static void
+refused(const char *text, int code, const char *want)
+{
+    char          msg[600];
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(text, &conf, &err), code);
+    snprintf(msg, sizeof(msg), "%s:%s", yaml, want);
+    assert_string_equal(err.msg, msg);
+}
+
+
+static void
+test_valid(void **state)
+{
+    char          path[sizeof(dir) + 32];
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem, isv2.pem]\n"
+                          "redis:\n"
+                          "  db: 3\n", &conf, &err), OVSA_E_NONE);
+
+    assert_int_equal(conf->n_isv_certs, 2);
+    snprintf(path, sizeof(path), "%s/isv2.pem", dir);
+    assert_string_equal(conf->isv_certs[1], path);
+    assert_null(conf->isv_certs[2]);
+    assert_int_equal(conf->redis_db, 3);
+    assert_int_equal(conf->chain_line, 2);
+    ovsa_conf_free(conf);
+}
+
+
+static void
+test_duplicate_section(void **state)
+{
+    /* the report: a second licenses: overrode the first (and leaked it) */
+    refused(BASE
+            "licenses:\n"
+            "  isv_certs: [isv1.pem, isv2.pem]\n"
+            "redis:\n"
+            "  db: 3\n"
+            "licenses:\n"
+            "  isv_certs: [isv3.pem]\n",
+            OVSA_E_CONF_KEY,
+            "9: licenses: duplicate key (first on line 5)");
+
+    refused(BASE
+            "identity:\n"
+            "  chain: chain.pem\n",
+            OVSA_E_CONF_KEY,
+            "5: identity: duplicate key (first on line 1)");
+
+    /* the same key however it is quoted */
+    refused(BASE
+            "\"redis\": {db: 1}\n"
+            "'redis': {db: 2}\n",
+            OVSA_E_CONF_KEY,
+            "6: redis: duplicate key (first on line 5)");
+
+    /* an empty section repeated */
+    refused(BASE
+            "backend:\n"
+            "backend:\n",
+            OVSA_E_CONF_KEY,
+            "6: backend: duplicate key (first on line 5)");
+}
+
+
+static void
+test_duplicate_key(void **state)
+{
+    refused("identity:\n"
+            "  chain: chain.pem\n"
+            "  chain: chain.pem\n"
+            "  key: key.pem\n"
+            "  root: root.pem\n",
+            OVSA_E_CONF_KEY,
+            "3: identity.chain: duplicate key (first on line 2)");
+
+    refused(BASE
+            "licenses: {isv_certs: [isv1.pem], isv_certs: [isv2.pem]}\n",
+            OVSA_E_CONF_KEY,
+            "5: licenses.isv_certs: duplicate key (first on line 5)");
+
+    /* deeper mappings are wrong anyway, but the repetition comes first */
+    refused(BASE
+            "backend:\n"
+            "  listen:\n"
+            "    host: a\n"
+            "    host: b\n",
+            OVSA_E_CONF_KEY,
+            "8: backend.listen.host: duplicate key (first on line 7)");
+
+    refused(BASE
+            "licenses:\n"
+            "  isv_certs:\n"
+            "    - isv1.pem\n"
+            "    - {a: 1, a: 2}\n",
+            OVSA_E_CONF_KEY,
+            "8: licenses.isv_certs[1].a: duplicate key (first on line 8)");
+}
+
+
+static void
+test_load_mem(void **state)
+{
+    const char    *text;
+    ovsa_conf_t   *conf;
+    ovsa_err_t     err;
+
+    text = BASE "licenses:\n  isv_certs: [isv1.pem]\n";
+    assert_int_equal(ovsa_conf_load_mem(yaml, text, strlen(text), &conf,
+                                        &err), OVSA_OK);
+    assert_int_equal(conf->n_isv_certs, 1);
+    assert_string_equal(conf->file, yaml);
+    ovsa_conf_free(conf);
+
+    /* not NUL-terminated: only len bytes count */
+    assert_int_equal(ovsa_conf_load_mem(yaml, text, strlen(BASE) - 1, &conf,
+                                        &err), OVSA_OK);
+    assert_int_equal(conf->n_isv_certs, 0);
+    ovsa_conf_free(conf);
+
+    text = BASE "identity: {}\n";
+    assert_int_equal(ovsa_conf_load_mem(yaml, text, strlen(text), &conf,
+                                        &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_CONF_KEY);
+
+    assert_int_equal(ovsa_conf_load_mem("/nonexistent/default.yaml", text,
+                                        strlen(text), &conf, &err),
+                     OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_CONF_FILE);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_duplicate_section),
+        cmocka_unit_test(test_duplicate_key),
+        cmocka_unit_test(test_load_mem),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

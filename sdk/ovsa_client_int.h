@@ -1,0 +1,55 @@
+/*
+ * ovsa_client_int.h: the SDK's handling of one received answer, apart
+ * from the transport, for the fuzz target fuzz/fuzz_client.c.  Not part of
+ * the installed API.
+ */
+
+#ifndef OVSA_CLIENT_INT_H
+#define OVSA_CLIENT_INT_H
+
+#include <stddef.h>
+
+#include "ovsa_client.h"
+
+/* the response fields the checks read */
+enum {
+    OVSA_H_CONTENT_TYPE = 0,
+    OVSA_H_CONTENT_DIGEST,
+    OVSA_H_SIGNATURE_INPUT,
+    OVSA_H_SIGNATURE,
+    OVSA_H_NONCE,
+    OVSA_H_N
+};
+
+/* One HTTP exchange as received. */
+typedef struct {
+    long     status;
+    char    *h[OVSA_H_N];   /* combined field values, NUL-terminated */
+    char    *body;          /* NUL-terminated; len bytes */
+    size_t   len;
+    size_t   max;
+    int      too_big;
+} ovsa_client_resp_t;
+
+/*
+ * libcurl's header callback: takes one header line ("Name: value\r\n", or
+ * a status line, which forgets the fields seen so far) of size * n bytes
+ * into resp.  Returns size * n, or 0 when out of memory.
+ */
+size_t ovsa_client_on_header(char *line, size_t size, size_t n, void *resp);
+
+/* Frees the fields and body of resp (not resp itself). */
+void ovsa_client_resp_free(ovsa_client_resp_t *resp);
+
+/*
+ * Checks an answer received for "method path" sent with nonce r->nonce:
+ * nonce echo, Content-Digest, signature, time window, signing chain (from
+ * the cache or fetched), then the verdict in the body (ovsa_client.h).
+ * The body moves from resp to r.  Returns OVSA_OK or OVSA_ERR with err
+ * set; the caller frees resp and r.
+ */
+int ovsa_client_answer(ovsa_client_t *c, const char *method,
+    const char *path, ovsa_client_resp_t *resp, ovsa_result_t *r,
+    ovsa_err_t *err);
+
+#endif /* OVSA_CLIENT_INT_H */
