@@ -204,16 +204,21 @@ ovsa_lic_known(json_t *obj, const char *path, const char **keys,
 }
 
 
+/*
+ * Member key of obj, of JSON type "type" (named "what" in messages), or
+ * null when nullable: OVSA_OK with *out the value, NULL for a null.
+ * Missing or of another type: OVSA_E_LIC_FIELD naming path.key.
+ */
 static int
-ovsa_lic_int(json_t *obj, const char *path, const char *key, int nullable,
-    int64_t min, int64_t max, int64_t *out, ovsa_err_t *err)
+ovsa_lic_value(json_t *obj, const char *path, const char *key, int nullable,
+    json_type type, const char *what, json_t **out, ovsa_err_t *err)
 {
-    json_t     *v;
-    json_int_t  n;
-    const char *dot;
+    json_t      *v;
+    const char  *dot;
 
     dot = *path ? "." : "";
     v = json_object_get(obj, key);
+    *out = NULL;
 
     if (v == NULL) {
         return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: missing",
@@ -221,20 +226,43 @@ ovsa_lic_int(json_t *obj, const char *path, const char *key, int nullable,
     }
 
     if (nullable && json_is_null(v)) {
-        *out = 0;
         return OVSA_OK;
     }
 
-    if (!json_is_integer(v)) {
-        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: not an "
-                            "integer%s", path, dot, key,
+    if (json_typeof(v) != type) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: not %s%s",
+                            path, dot, key, what,
                             nullable ? " or null" : "");
+    }
+
+    *out = v;
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_lic_int(json_t *obj, const char *path, const char *key, int nullable,
+    int64_t min, int64_t max, int64_t *out, ovsa_err_t *err)
+{
+    json_t      *v;
+    json_int_t   n;
+
+    *out = 0;
+
+    if (ovsa_lic_value(obj, path, key, nullable, JSON_INTEGER, "an integer",
+                       &v, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (v == NULL) {
+        return OVSA_OK;                 /* null */
     }
 
     n = json_integer_value(v);
     if (n < min || n > max) {
         return ovsa_err_set(err, OVSA_E_LIC_RANGE, "license: %s%s%s: %lld "
-                            "not in %lld..%lld", path, dot, key,
+                            "not in %lld..%lld", path, *path ? "." : "", key,
                             (long long) n, (long long) min, (long long) max);
     }
 
@@ -251,25 +279,19 @@ ovsa_lic_str(json_t *obj, const char *path, const char *key, int nullable,
     json_t      *v;
     const char  *s, *dot;
 
-    dot = *path ? "." : "";
-    v = json_object_get(obj, key);
+    *out = NULL;
+
+    if (ovsa_lic_value(obj, path, key, nullable, JSON_STRING, "a string",
+                       &v, err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
 
     if (v == NULL) {
-        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: missing",
-                            path, dot, key);
+        return OVSA_OK;                 /* null */
     }
 
-    if (nullable && json_is_null(v)) {
-        *out = NULL;
-        return OVSA_OK;
-    }
-
-    if (!json_is_string(v)) {
-        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s%s%s: not a "
-                            "string%s", path, dot, key,
-                            nullable ? " or null" : "");
-    }
-
+    dot = *path ? "." : "";
     s = json_string_value(v);
     len = json_string_length(v);
     if (len == 0 || len > max || strlen(s) != len) {
