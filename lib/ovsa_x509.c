@@ -477,7 +477,9 @@ ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,
         goto failed;
     }
 
-    if (ovsa_chain_verify(id->chain, id->root, 0, 0, &e) != OVSA_OK) {
+    if (ovsa_chain_verify(id->chain, id->root, OVSA_VERIFY_SERVER, 0, &e)
+        != OVSA_OK)
+    {
         ovsa_err_set(err, e.code, "identity.chain: %s: %s", conf->chain,
                      e.msg);
         goto failed;

@@ -293,19 +293,19 @@ refused('missing key file', "install-new-cert: identity.key: $t/none.key: No suc
         'install-new-cert', "$t/c2.pem", "$t/none.key");
 run_cmd('openssl', 'x509', '-in', "$t/c2.pem", '-outform', 'DER',
         '-out', "$t/c2.der")->{rc} == 0 or die;
-refused('DER chain', "install-new-cert: identity.chain: $t/c2.der: no PEM certificate found (OVSA_E_CHAIN_EMPTY)",
+refused('DER leaf without its intermediate (DER is read, then verified)', "install-new-cert: identity.chain: $t/c2.der: chain: certificate 1 (CN=ovsa-license-server) is not issued by the expected root ($ROOT) (OVSA_E_CHAIN_ROOT)",
         'install-new-cert', "$t/c2.der");
 write_file("$t/cut.pem", slurp("$t/c2.pem") =~ s/\A-----BEGIN CERTIFICATE-----\n//r);
 refused('cut-off PEM', "install-new-cert: identity.chain: $t/cut.pem: certificate 1: malformed PEM (an END line without its BEGIN line) (OVSA_E_PEM)",
         'install-new-cert', "$t/cut.pem");
 write_file("$t/garbage.pem", "hello\n");
-refused('garbage chain', "install-new-cert: identity.chain: $t/garbage.pem: no PEM certificate found (OVSA_E_CHAIN_EMPTY)",
+refused('garbage chain', "install-new-cert: identity.chain: $t/garbage.pem: no PEM or DER certificate found (OVSA_E_CHAIN_EMPTY)",
         'install-new-cert', "$t/garbage.pem");
 chmod(0600, "$t/c2.pem");
-refused_like('key is not a key', qr/^install-new-cert: identity\.key: \Q$t\E\/c2\.pem: not an unencrypted PEM private key: .* \(OVSA_E_KEY\)$/,
+refused_like('key is not a key', qr/^install-new-cert: identity\.key: \Q$t\E\/c2\.pem: not a PEM or DER private key \(OVSA_E_KEY\)$/,
         'install-new-cert', "$t/c2.pem", "$t/c2.pem");
 chmod(0644, "$t/c2.pem");
-refused('key readable by everyone', "install-new-cert: identity.key: $t/c2.pem: private key is readable by everyone (mode 0644); make it 0600 (OVSA_E_KEY)",
+refused('key readable by everyone', "install-new-cert: identity.key: $t/c2.pem: private key file has mode 0644: group and others must have no access (chmod 600) (OVSA_E_KEY_MODE)",
         'install-new-cert', "$t/c2.pem", "$t/c2.pem");
 refused('key does not match',
         "install-new-cert: identity.key: $pk: private key does not match the leaf certificate (CN=lic.example) (OVSA_E_KEY_MISMATCH)",
@@ -341,7 +341,7 @@ refused('root between leaf and intermediate',
         'install-new-cert', "$t/root-mid.pem");
 write_file("$t/two-roots.pem", slurp("$ca/root.pem") . slurp("$t/other-ca/root.pem"));
 refused('root file with two certificates',
-        "install-new-cert: identity.root: $t/two-roots.pem: expected exactly one certificate (OVSA_E_PEM)",
+        "install-new-cert: identity.root: $t/two-roots.pem: expected exactly one certificate, found 2 (OVSA_E_PEM)",
         'install-new-cert', "$t/c2.pem", '-root', "$t/two-roots.pem");
 run_cmd('openssl', 'req', '-x509', '-key', $pk, '-out', "$t/nopolicy.pem",
         '-subj', '/CN=x', '-days', 30, '-addext', 'basicConstraints=critical,CA:FALSE',
@@ -368,7 +368,7 @@ refused('install-cert over a current identity',
         'install-cert', "$t/c2.pem");
 run_cmd('openssl', 'pkey', '-in', $pk, '-aes256', '-passout', 'pass:secret',
         '-out', "$t/enc.key")->{rc} == 0 or die;
-refused_like('encrypted key', qr/^install-new-cert: identity\.key: \Q$t\E\/enc\.key: not an unencrypted PEM private key: .* \(OVSA_E_KEY\)$/,
+refused('encrypted key', "install-new-cert: identity.key: $t/enc.key: the private key is encrypted and no passphrase was given (OVSA_E_KEY)",
         'install-new-cert', "$t/c2.pem", "$t/enc.key");
 refused('unknown option', "install-new-cert: unknown option '-bogus' (try '$P help')",
         'install-new-cert', "$t/c2.pem", '-bogus');

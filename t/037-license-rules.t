@@ -98,7 +98,7 @@ is(payload_of("$tmp/P1.lic")->{expires_at}, $now + 30 * 86400,
                 (map { ('-server', "https://h$_.example", '-server-cert',
                         $certA) } 1 .. 17), '-out', "$tmp/S17c.lic");
     my $r = ovsatool(@argv);
-    is($r->{rc}, 1, 'ovsatool create: 17 servers refused');
+    is($r->{rc}, 2, 'ovsatool create: 17 servers refused (usage, exit 2)');
     like($r->{err}, qr/more than 16 -server/, '... saying the limit');
     ok(!-e "$tmp/S17c.lic", '... and writing nothing');
 }
@@ -209,7 +209,7 @@ is(tool('PX'), 'OVSA_E_NONE', 'PX (expired): ovsatool verify accepts it');
 is(server('PX'), 'OVSA_E_NONE', 'PX: the backend imports it');
 {
     my $c = client('PX');
-    is("$c->{rc} $c->{j}{answer}{code}", '2 LICENSE_EXPIRED',
+    is("$c->{rc} $c->{j}{answer}{code}", '5 LICENSE_EXPIRED',
        'PX: ovsa-check gets a verified LICENSE_EXPIRED');
 }
 ($st, $a) = $t->api($b, '/v1/check', { license_id => 'PX' });
