@@ -685,7 +685,8 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
             if (alg == NULL) {
                 return ovsa_err_set(err, OVSA_E_SIG_ALG,
                                     "signature: alg \"%.*s\" is not "
-                                    "allowed", (int) item.len, item.s);
+                                    "allowed", item.s ? (int) item.len : 0,
+                                    item.s ? item.s : "");
             }
             p->alg = alg->name;
             break;
@@ -694,8 +695,9 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
             if (!ovsa_sf_item_is(&item, OVSA_SF_STRING, OVSA_SIG_TAG)) {
                 return ovsa_err_set(err, OVSA_E_SIG_TAG,
                                     "signature: tag \"%.*s\" is not \""
-                                    OVSA_SIG_TAG "\"", (int) item.len,
-                                    item.s);
+                                    OVSA_SIG_TAG "\"",
+                                    item.s ? (int) item.len : 0,
+                                    item.s ? item.s : "");
             }
         }
     }
