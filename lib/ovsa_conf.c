@@ -894,14 +894,31 @@ ovsa_conf_free(ovsa_conf_t *conf)
 char *
 ovsa_secret_read_file(const char *path, ovsa_err_t *err)
 {
-    FILE    *fp;
-    char     buf[1024];
-    char    *nl, *s;
+    FILE         *fp;
+    char          buf[1024];
+    char         *nl, *s;
+    struct stat   st;
 
     fp = fopen(path, "r");
     if (fp == NULL) {
         ovsa_err_set(err, OVSA_E_IO, "read secret: %s: %s", path,
                      strerror(errno));
+        return NULL;
+    }
+
+    /* the mode of the file opened, not of whatever the path names later */
+    if (fstat(fileno(fp), &st) == -1) {
+        ovsa_err_set(err, OVSA_E_IO, "read secret: %s: %s", path,
+                     strerror(errno));
+        fclose(fp);
+        return NULL;
+    }
+
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        ovsa_err_set(err, OVSA_E_SECRET_MODE, "read secret: %s: mode %04o: "
+                     "group and others must have no access (chmod 600)",
+                     path, (unsigned) (st.st_mode & 07777));
+        fclose(fp);
         return NULL;
     }
 

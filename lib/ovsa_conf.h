@@ -76,7 +76,9 @@ void ovsa_conf_free(ovsa_conf_t *conf);
 
 /*
  * Reads a secret (a PIN, token or password) from a file: the first line,
- * without its newline.  Returns a malloc'd string the caller wipes with
+ * without its newline.  A file that group or others may access in any way
+ * is refused (OVSA_E_SECRET_MODE, naming the file and its mode), like a
+ * private key file.  Returns a malloc'd string the caller wipes with
  * ovsa_secret_free(), or NULL with err set.
  */
 char *ovsa_secret_read_file(const char *path, ovsa_err_t *err);

@@ -46,6 +46,7 @@
     X(OVSA_E_KEY_TYPE,        "unsupported key type")                         \
     X(OVSA_E_ROOT,            "expected root unreadable or not a CA")         \
     X(OVSA_E_KEY_MODE,        "private key file open to group or others")     \
+    X(OVSA_E_SECRET_MODE,     "secret file open to group or others")          \
     /* response signatures (RFC 9421 / RFC 9530) */                           \
     X(OVSA_E_SIG_MISSING,     "response carries no signature")                \
     X(OVSA_E_SIG_SYNTAX,      "malformed Signature or Signature-Input")       \

@@ -57,6 +57,7 @@ ovsa_exit_status(int code)
     case OVSA_E_CONF_FILE:
     case OVSA_E_KEY:
     case OVSA_E_KEY_MODE:
+    case OVSA_E_SECRET_MODE:
     case OVSA_E_P11_MODULE:
     case OVSA_E_P11_TOKEN:
     case OVSA_E_P11_PIN:

@@ -359,5 +359,30 @@ SKIP: {
     is($a->{record}{seats}, 3, 'and the seats');
 }
 
+# ---- secret files: open to group or others, they are refused at start
+{
+    my $be = "$OvsaBackend::BIN/bin/ovsa-backend";
+    my $y = $t->conf(name => 'sm', listen => '127.0.0.1:1',
+                     admin_listen => '127.0.0.1:2');
+    for my $mode (0640, 0604) {
+        chmod $mode, "$d/admin.token" or die "chmod: $!";
+        my $o = `$be -t -c $y 2>&1`;
+        is($? >> 8, 1, sprintf('admin token %04o: ovsa-backend -t exits 1',
+                               $mode));
+        my $want = sprintf('read secret: %s/admin.token: mode %04o: group '
+                           . 'and others must have no access (chmod 600) '
+                           . '(OVSA_E_SECRET_MODE)', $d, $mode);
+        ok(index($o, $want) >= 0,
+             '... naming the file, its mode and the code') or diag $o;
+        ($rc, $out) = ctl('-token-file', "$d/admin.token", 'list');
+        is($rc, 1, sprintf('admin token %04o: ovsactl refuses it (exit 1)',
+                           $mode));
+        like($out, qr/OVSA_E_SECRET_MODE/, '... with the code') or diag $out;
+    }
+    chmod 0600, "$d/admin.token" or die "chmod: $!";
+    my $o = `$be -t -c $y 2>&1`;
+    is($? >> 8, 0, 'admin token 0600: ovsa-backend -t accepts it') or diag $o;
+}
+
 is($t->stop_backend($b), 0, 'backend exits 0');
 done_testing();

@@ -749,7 +749,8 @@ main(int argc, char **argv)
 
     c.token = ovsa_secret_read_file(token_file, &err);
     if (c.token == NULL) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
+        fprintf(stderr, PROG ": %s (%s)\n", err.msg,
+                ovsa_code_name(err.code));
         goto end;
     }
 

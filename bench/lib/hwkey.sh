@@ -63,10 +63,15 @@ hwkey_scenarios() {
         && [ -f "$RUN/pids/backend" ] && hw_identity
     then
         # nginx workers run as nobody and open the token themselves
-        # (SoftHSM also writes lock files next to the token objects)
-        chmod -R a+rX "$HSM" && chmod a+r "$HSM/user-pin" \
+        # (SoftHSM also writes lock files next to the token objects); the
+        # PIN file stays 0600 (secret files open to others are refused)
+        # and belongs to the worker user instead
+        chmod -R a+rX "$HSM" && chmod 0600 "$HSM/user-pin" \
             && chmod -R a+rwX "$HSM/tokens" \
             || die "chmod $HSM"
+        if [ "$(id -u)" -eq 0 ]; then
+            chown nobody "$HSM/user-pin" || die "chown $HSM/user-pin"
+        fi
         cat >"$RUN/ovsa/default-hw.yaml" <<EOF || die "write default-hw.yaml"
 identity:
   chain: $HSM/hw-chain.pem

@@ -1,7 +1,8 @@
 /*
  * conf_test.c: cmocka tests of lib/ovsa_conf.c: a valid default.yaml,
  * repeated keys at every mapping level (an error naming FILE:LINE with
- * OVSA_E_CONF_KEY, never a silent override), and the in-memory loader.
+ * OVSA_E_CONF_KEY, never a silent override), the in-memory loader, and
+ * secret files (refused when group or others may access them).
  * The files the configuration names live in a temporary directory.
  */
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -239,6 +241,47 @@ test_load_mem(void **state)
 }
 
 
+/* A secret file: 0600 and 0400 are read; any group or other bit is
+ * refused with OVSA_E_SECRET_MODE, naming the file and its mode. */
+static void
+test_secret_mode(void **state)
+{
+    char          path[sizeof(dir) + 32], want[512], *s;
+    size_t        i;
+    FILE         *fp;
+    ovsa_err_t    err;
+    const mode_t  ok[] = { 0600, 0400 };
+    const mode_t  bad[] = { 0640, 0604, 0620, 0602, 0610, 0601, 0644 };
+
+    snprintf(path, sizeof(path), "%s/token", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("s3cret-token-value\n", fp);
+    fclose(fp);
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(chmod(path, ok[i]), 0);
+        s = ovsa_secret_read_file(path, &err);
+        assert_non_null(s);
+        assert_string_equal(s, "s3cret-token-value");
+        ovsa_secret_free(s);
+    }
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(chmod(path, bad[i]), 0);
+        ovsa_err_clear(&err);
+        assert_null(ovsa_secret_read_file(path, &err));
+        assert_int_equal(err.code, OVSA_E_SECRET_MODE);
+        snprintf(want, sizeof(want), "read secret: %s: mode %04o: group and "
+                 "others must have no access (chmod 600)", path,
+                 (unsigned) bad[i]);
+        assert_string_equal(err.msg, want);
+    }
+
+    unlink(path);
+}
+
+
 int
 main(void)
 {
@@ -247,6 +290,7 @@ main(void)
         cmocka_unit_test(test_duplicate_section),
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_load_mem),
+        cmocka_unit_test(test_secret_mode),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
