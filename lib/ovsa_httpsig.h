@@ -24,6 +24,7 @@
 #define OVSA_HTTPSIG_H
 
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -61,6 +62,17 @@ typedef struct {
     const char  *data;
     size_t       len;
 } ovsa_str_t;
+
+/* The ovsa_str_t of a NUL-terminated string; NULL gives an absent one. */
+static inline ovsa_str_t
+ovsa_str(const char *s)
+{
+    ovsa_str_t  v;
+
+    v.data = s;
+    v.len = s ? strlen(s) : 0;
+    return v;
+}
 
 /*
  * The covered components of one answer.  Response fields are the values

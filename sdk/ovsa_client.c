@@ -1073,17 +1073,6 @@ ovsa_client_verdict(ovsa_result_t *r, ovsa_err_t *err)
 }
 
 
-static ovsa_str_t
-ovsa_client_str(const char *s)
-{
-    ovsa_str_t  v;
-
-    v.data = s;
-    v.len = s ? strlen(s) : 0;
-    return v;
-}
-
-
 int
 ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     const char *json_body, ovsa_result_t *r, ovsa_err_t *err)
@@ -1182,15 +1171,15 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
         goto end;
     }
 
-    if (ovsa_digest_verify(ovsa_client_str(resp->h[OVSA_H_CONTENT_DIGEST]),
+    if (ovsa_digest_verify(ovsa_str(resp->h[OVSA_H_CONTENT_DIGEST]),
                            r->body, r->body_len, err) != OVSA_OK)
     {
         goto end;
     }
 
     /* parsed once: the keyid names the chain, the rest is verified below */
-    if (ovsa_sig_parse(ovsa_client_str(resp->h[OVSA_H_SIGNATURE_INPUT]),
-                       ovsa_client_str(resp->h[OVSA_H_SIGNATURE]), &p, sig,
+    if (ovsa_sig_parse(ovsa_str(resp->h[OVSA_H_SIGNATURE_INPUT]),
+                       ovsa_str(resp->h[OVSA_H_SIGNATURE]), &p, sig,
                        &sig_len, err) != OVSA_OK)
     {
         goto end;
@@ -1226,11 +1215,11 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
     snprintf(target, n, "%s%s", c->origin, path);
 
     msg.status = (int) resp->status;
-    msg.content_type = ovsa_client_str(resp->h[OVSA_H_CONTENT_TYPE]);
-    msg.content_digest = ovsa_client_str(resp->h[OVSA_H_CONTENT_DIGEST]);
-    msg.nonce = ovsa_client_str(r->nonce);
-    msg.method = ovsa_client_str(method);
-    msg.target_uri = ovsa_client_str(target);
+    msg.content_type = ovsa_str(resp->h[OVSA_H_CONTENT_TYPE]);
+    msg.content_digest = ovsa_str(resp->h[OVSA_H_CONTENT_DIGEST]);
+    msg.nonce = ovsa_str(r->nonce);
+    msg.method = ovsa_str(method);
+    msg.target_uri = ovsa_str(target);
 
     if (ovsa_sig_verify_parsed(pub, &msg, &p, sig, sig_len, now, c->skew,
                                err) != OVSA_OK)

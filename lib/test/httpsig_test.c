@@ -79,17 +79,6 @@ static const char kat_sig[] =
 #define KAT_NOW  1700000100
 
 
-static ovsa_str_t
-S(const char *s)
-{
-    ovsa_str_t  v;
-
-    v.data = s;
-    v.len = s ? strlen(s) : 0;
-    return v;
-}
-
-
 static EVP_PKEY *
 kat_pkey(void)
 {
@@ -110,11 +99,11 @@ kat_msg(const char *digest)
     ovsa_sig_msg_t  m;
 
     m.status = 200;
-    m.content_type = S("application/json");
-    m.content_digest = S(digest);
-    m.nonce = S("bm9uY2UtMTIzNDU2Nzg5MA");
-    m.method = S("POST");
-    m.target_uri = S("https://license.example:8443/v1/check");
+    m.content_type = ovsa_str("application/json");
+    m.content_digest = ovsa_str(digest);
+    m.nonce = ovsa_str("bm9uY2UtMTIzNDU2Nzg5MA");
+    m.method = ovsa_str("POST");
+    m.target_uri = ovsa_str("https://license.example:8443/v1/check");
     return m;
 }
 
@@ -189,31 +178,31 @@ test_digest(void **state)
                                        &err), OVSA_OK);
     assert_string_equal(out, kat_digest);
 
-    assert_int_equal(ovsa_digest_verify(S(kat_digest), kat_body,
+    assert_int_equal(ovsa_digest_verify(ovsa_str(kat_digest), kat_body,
                                         strlen(kat_body), &err), OVSA_OK);
 
     /* sha-512 understood, unknown algorithms ignored */
-    assert_int_equal(ovsa_digest_verify(S("md5=:AAAA:, sha-512=:WZDPaVn/7XgH"
+    assert_int_equal(ovsa_digest_verify(ovsa_str("md5=:AAAA:, sha-512=:WZDPaVn/7XgH"
         "aAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHW"
         "XvJwew==:"), kat_body, strlen(kat_body), &err), OVSA_OK);
 
-    assert_int_equal(ovsa_digest_verify(S(kat_digest), "{\"hello\": \"World"
+    assert_int_equal(ovsa_digest_verify(ovsa_str(kat_digest), "{\"hello\": \"World"
                                         "\"}", 18, &err), OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_DIGEST_MISMATCH);
 
-    assert_int_equal(ovsa_digest_verify(S(NULL), kat_body, 18, &err),
+    assert_int_equal(ovsa_digest_verify(ovsa_str(NULL), kat_body, 18, &err),
                      OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_DIGEST_MISSING);
 
-    assert_int_equal(ovsa_digest_verify(S("md5=:AAAA:"), kat_body, 18, &err),
+    assert_int_equal(ovsa_digest_verify(ovsa_str("md5=:AAAA:"), kat_body, 18, &err),
                      OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_DIGEST_MISSING);
 
-    assert_int_equal(ovsa_digest_verify(S("sha-256=X48E"), kat_body, 18,
+    assert_int_equal(ovsa_digest_verify(ovsa_str("sha-256=X48E"), kat_body, 18,
                                         &err), OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_SIG_SYNTAX);
 
-    assert_int_equal(ovsa_digest_verify(S("sha-256=:AAAA:"), kat_body, 18,
+    assert_int_equal(ovsa_digest_verify(ovsa_str("sha-256=:AAAA:"), kat_body, 18,
                                         &err), OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_SIG_SYNTAX);
 }
@@ -255,16 +244,16 @@ test_kat(void **state)
                      OVSA_OK);
     assert_string_equal(sig, kat_sig);
 
-    assert_int_equal(ovsa_sig_verify(pkey, &m, S(kat_input), S(kat_sig),
+    assert_int_equal(ovsa_sig_verify(pkey, &m, ovsa_str(kat_input), ovsa_str(kat_sig),
                                      KAT_NOW, 60, &p, &err), OVSA_OK);
 
     /* field values as sent may carry outer spaces; base trims them */
-    m.content_type = S("  application/json ");
-    assert_int_equal(ovsa_sig_verify(pkey, &m, S(kat_input), S(kat_sig),
+    m.content_type = ovsa_str("  application/json ");
+    assert_int_equal(ovsa_sig_verify(pkey, &m, ovsa_str(kat_input), ovsa_str(kat_sig),
                                      KAT_NOW, 60, NULL, &err), OVSA_OK);
 
     /* other labels in the dictionaries are skipped */
-    assert_int_equal(ovsa_sig_verify(pkey, &m, S("x=(\"@method\");k=1, "
+    assert_int_equal(ovsa_sig_verify(pkey, &m, ovsa_str("x=(\"@method\");k=1, "
                                      "ovsa=(\"@status\" \"content-type\" "
                                      "\"content-digest\" \"ovsa-nonce\";req "
                                      "\"@method\";req \"@target-uri\";req);"
@@ -272,7 +261,7 @@ test_kat(void **state)
                                      "keyid=\"iGpE-rF0ZzZPnl5dr_HhE9Ht-lZca5"
                                      "o_5YTQYwOsjGo\";alg=\"ed25519\";"
                                      "tag=\"ovsa-license-v1\""),
-                                     S("x=:AAAA:, ovsa=:QxWXOc8AcBDKMcRTmm4T"
+                                     ovsa_str("x=:AAAA:, ovsa=:QxWXOc8AcBDKMcRTmm4T"
                                      "he/3bwH9V/vItu+Xj4Xy7sVwGY97cAfIDCJf2/"
                                      "I9I50p3a0Qil7NbhJZtnuxktPuAA==:"),
                                      KAT_NOW, 60, NULL, &err), OVSA_OK);
@@ -322,7 +311,7 @@ sign_kat_msg(EVP_PKEY *pkey, time_t now, signed_t *s)
                                             s->base, sizeof(s->base), &len,
                                             s->digest, s->input, s->sig,
                                             &err), OVSA_OK);
-    s->msg.content_digest = S(s->digest);
+    s->msg.content_digest = ovsa_str(s->digest);
 }
 
 
@@ -341,7 +330,7 @@ verify_code(EVP_PKEY *pub, const ovsa_sig_msg_t *m, const char *input,
     unsigned char      raw[OVSA_SIG_MAX];
 
     ovsa_err_clear(&err);
-    if (ovsa_sig_verify(pub, m, S(input), S(sig), now, 60, NULL, &err)
+    if (ovsa_sig_verify(pub, m, ovsa_str(input), ovsa_str(sig), now, 60, NULL, &err)
         == OVSA_OK)
     {
         code = OVSA_E_NONE;
@@ -352,7 +341,7 @@ verify_code(EVP_PKEY *pub, const ovsa_sig_msg_t *m, const char *input,
     }
 
     ovsa_err_clear(&err2);
-    if (ovsa_sig_parse(S(input), S(sig), &p, raw, &sig_len, &err2) == OVSA_OK
+    if (ovsa_sig_parse(ovsa_str(input), ovsa_str(sig), &p, raw, &sig_len, &err2) == OVSA_OK
         && ovsa_sig_verify_parsed(pub, m, &p, raw, sig_len, now, 60, &err2)
            == OVSA_OK)
     {
@@ -415,32 +404,32 @@ round_trip(const char *type, const char *alg, size_t raw_len)
                      OVSA_E_SIG_INVALID);
 
     m = s.msg;
-    m.content_type = S("text/plain");
+    m.content_type = ovsa_str("text/plain");
     assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
                      OVSA_E_SIG_INVALID);
 
     m = s.msg;
-    m.content_type = S(NULL);
+    m.content_type = ovsa_str(NULL);
     assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
                      OVSA_E_SIG_INVALID);
 
     m = s.msg;
-    m.nonce = S("another-nonce");
+    m.nonce = ovsa_str("another-nonce");
     assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
                      OVSA_E_SIG_INVALID);
 
     m = s.msg;
-    m.method = S("GET");
+    m.method = ovsa_str("GET");
     assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
                      OVSA_E_SIG_INVALID);
 
     m = s.msg;
-    m.target_uri = S("https://license.example:8443/v1/activate");
+    m.target_uri = ovsa_str("https://license.example:8443/v1/activate");
     assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
                      OVSA_E_SIG_INVALID);
 
     m = s.msg;
-    m.content_digest = S("sha-256=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    m.content_digest = ovsa_str("sha-256=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
                          "=:");
     assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
                      OVSA_E_SIG_INVALID);
@@ -627,7 +616,7 @@ test_base_rejects(void **state)
                      OVSA_OK);
 
     m = kat_msg(kat_digest);
-    m.nonce = S("a\r\nx-injected: 1");
+    m.nonce = ovsa_str("a\r\nx-injected: 1");
     assert_int_equal(ovsa_sig_base(&m, &p, NULL, 0, &len, &err), OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_SIG_COMPONENTS);
     assert_non_null(strstr(err.msg, "ovsa-nonce"));

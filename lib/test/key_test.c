@@ -795,17 +795,6 @@ test_keyid_buffer(void **state)
 
 /* ---- the answer signing sequence, each key type */
 
-static ovsa_str_t
-S(const char *s)
-{
-    ovsa_str_t  v;
-
-    v.data = s;
-    v.len = s ? strlen(s) : 0;
-    return v;
-}
-
-
 static ovsa_sig_msg_t
 msg_of(const char *digest)
 {
@@ -813,11 +802,11 @@ msg_of(const char *digest)
 
     memset(&m, 0, sizeof(m));
     m.status = 200;
-    m.content_type = S("application/json");
-    m.content_digest = S(digest);
-    m.nonce = S("bm9uY2U");
-    m.method = S("POST");
-    m.target_uri = S("https://license.example/v1/check");
+    m.content_type = ovsa_str("application/json");
+    m.content_digest = ovsa_str(digest);
+    m.nonce = ovsa_str("bm9uY2U");
+    m.method = ovsa_str("POST");
+    m.target_uri = ovsa_str("https://license.example/v1/check");
     return m;
 }
 
@@ -899,7 +888,7 @@ sequence(const char *type, const char *alg)
     /* the client: parse once, then verify the parsed signature */
     m = msg_of(digest);
     for (i = 0; i < 2; i++) {
-        assert_int_equal(ovsa_sig_parse(S(input), S(job[i].sig), &p, raw,
+        assert_int_equal(ovsa_sig_parse(ovsa_str(input), ovsa_str(job[i].sig), &p, raw,
                                         &sig_len, &err), OVSA_OK);
         assert_int_equal(ovsa_sig_check_time(&p, 1700000100, 60, &err),
                          OVSA_OK);
@@ -916,7 +905,7 @@ sequence(const char *type, const char *alg)
     assert_int_equal(ovsa_sig_check_time(&p, 1700000300 + 60, 60, &err),
                      OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_SIG_EXPIRED);
-    m.method = S("GET");
+    m.method = ovsa_str("GET");
     assert_int_equal(ovsa_sig_verify_parsed(pkey, &m, &p, raw, sig_len,
                                             1700000100, 60, &err), OVSA_ERR);
     assert_int_equal(err.code, OVSA_E_SIG_INVALID);
@@ -937,7 +926,7 @@ sequence(const char *type, const char *alg)
                                             &n, digest, input, sig, &err),
                      OVSA_OK);
     m = msg_of(digest);
-    assert_int_equal(ovsa_sig_verify(pkey, &m, S(input), S(sig), 1700000100,
+    assert_int_equal(ovsa_sig_verify(pkey, &m, ovsa_str(input), ovsa_str(sig), 1700000100,
                                      60, &p, &err), OVSA_OK);
     assert_string_equal(p.alg, alg);
 
