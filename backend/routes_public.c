@@ -1,7 +1,8 @@
 /*
  * routes_public.c: the public license API under /v1/ (nginx proxies it).
- * Each route validates its body, then runs one Lua script that decides
- * and changes state atomically.  See docs/protocol.md.
+ * Each route validates its body and what the request presents as proof
+ * (proof.c), then runs one Lua script that decides and changes state
+ * atomically.  See docs/protocol.md.
  *
  * The header X-OVSA-Client-Cert-SHA256 is trusted as set by nginx from
  * the client certificate: the public listener must only be reachable by
@@ -16,6 +17,7 @@
 
 #include "backend.h"
 #include "policy.h"
+#include "proof.h"
 #include "store.h"
 
 #define OVSA_CERT_HEADER  "X-OVSA-Client-Cert-SHA256"
@@ -31,8 +33,11 @@ typedef struct {
     char         act[OVSA_KEY_MAX];
     char         lz[OVSA_KEY_MAX];
     char         lh[OVSA_KEY_MAX];
+    char         dz[OVSA_KEY_MAX];
+    ovsa_proof_t proof;
     const char  *keys[5];             /* KEYS: lic, then the route's */
-    const char  *args[7];             /* ARGV: hw, cert, then the route's */
+    const char  *args[10];            /* ARGV: hw, cert, proof, machine
+                                         keyid, then the route's */
     int          nkeys;
     int          nargs;
 } ovsa_pub_t;
@@ -51,26 +56,28 @@ typedef struct {
     const char       *field;
     ovsa_str_kind_t   kind;
     int               leases;
+    int               dlog;     /* also the deactivation log */
 } ovsa_pub_op_t;
 
 static const ovsa_pub_op_t  ovsa_pub_ops[] = {
     { "/v1/activate",        OVSA_LUA_ACTIVATE,   "hwid",      OVSA_STR_TEXT,
-      0 },
+      0, 0 },
     { "/v1/deactivate",      OVSA_LUA_DEACTIVATE, "hwid",      OVSA_STR_TEXT,
-      0 },
+      0, 1 },
     { "/v1/lease/checkout",  OVSA_LUA_CHECKOUT,   "client_id", OVSA_STR_TEXT,
-      1 },
+      1, 0 },
     { "/v1/lease/heartbeat", OVSA_LUA_HEARTBEAT,  "lease_id",  OVSA_STR_LEASE,
-      1 },
+      1, 0 },
     { "/v1/lease/checkin",   OVSA_LUA_CHECKIN,    "lease_id",  OVSA_STR_LEASE,
-      1 },
-    { NULL, 0, NULL, 0, 0 }
+      1, 0 },
+    { NULL, 0, NULL, 0, 0, 0 }
 };
 
 
 /*
- * Parses body, license_id and the client-cert header, and starts the
- * script's KEYS (license hash) and ARGV (hw, cert); 0 or -1 (answered).
+ * Parses body, license_id, the client-cert header and the proofs
+ * (proof.c), and starts the script's KEYS (license hash) and ARGV (hw,
+ * cert, proof, machine keyid); 0 or -1 (answered).
  */
 static int
 ovsa_pub_start(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p)
@@ -103,14 +110,21 @@ ovsa_pub_start(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p)
         return -1;
     }
 
+    if (ovsa_proof_read(req, p->obj, resp, &p->proof) != 0) {
+        return -1;
+    }
+
     ovsa_store_key(p->lic, sizeof(p->lic), "lic", p->id, NULL);
     ovsa_store_key(p->act, sizeof(p->act), "act", p->id, NULL);
     ovsa_store_key(p->lz, sizeof(p->lz), "lz", p->id, NULL);
     ovsa_store_key(p->lh, sizeof(p->lh), "lh", p->id, NULL);
+    ovsa_store_key(p->dz, sizeof(p->dz), "dz", p->id, NULL);
 
     ovsa_pub_key(p, p->lic);
     ovsa_pub_arg(p, ovsa_backend.hw_mode ? "1" : "0");
     ovsa_pub_arg(p, p->cert);
+    ovsa_pub_arg(p, p->proof.secret_sha256);
+    ovsa_pub_arg(p, p->proof.machine);
 
     return 0;
 }
@@ -298,6 +312,10 @@ ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
         ovsa_pub_key(&p, p.lh);
     } else {
         ovsa_pub_key(&p, p.act);
+    }
+
+    if (op->dlog) {
+        ovsa_pub_key(&p, p.dz);
     }
 
     if (op->script == OVSA_LUA_CHECKOUT) {

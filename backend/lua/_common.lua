@@ -19,7 +19,8 @@ local function num(v)
 end
 
 local FIELDS = { 'id', 'ver', 'status', 'type', 'exp', 'usage', 'maxact',
-                 'seats', 'lease_s', 'hwreq', 'sync', 'cert', 'used' }
+                 'seats', 'lease_s', 'hwreq', 'sync', 'cert', 'used',
+                 'secret', 'deact', 'deact_s' }
 
 -- The license hash as a table of strings, or nil when unknown.
 local function load(key)
@@ -34,15 +35,49 @@ local function load(key)
     return lic
 end
 
--- Refusals shared by the public operations, in this order.  hw: "1" when
--- the server runs in hardware-key mode; cert: the client certificate's
--- SHA-256 nginx passed ("" when none); full: also status and expiry.
-local function gate(lic, hw, cert, full)
-    if hw == '1' and lic.hwreq ~= '1' then
-        return 'HARDWARE_KEY_REQUIRED'
+-- Equality of two strings that does not stop at the first difference
+-- (the hash of the presented license secret against the stored hash):
+-- the time taken depends on the length only.
+local function ct_eq(a, b)
+    if #a ~= #b then
+        return false
+    end
+    local d = 0
+    for i = 1, #a do
+        d = bit.bor(d, bit.bxor(string.byte(a, i), string.byte(b, i)))
+    end
+    return d == 0
+end
+
+-- Proof that the caller holds the license, checked before anything else
+-- about the license is told: proof is the hex SHA-256 of the secret the
+-- request presented ("" when none), cert the client certificate's
+-- SHA-256 nginx passed ("" when none).  Every protection the license has
+-- must be satisfied; a record with none (imported before licenses had to
+-- carry one) serves nobody.
+local function proven(lic, proof, cert)
+    if lic.secret == '' and lic.cert == '' then
+        return 'LICENSE_UNPROTECTED'
+    end
+    if lic.secret ~= '' then
+        if proof == '' then
+            return 'LICENSE_PROOF_REQUIRED'
+        end
+        if not ct_eq(lic.secret, proof) then
+            return 'LICENSE_PROOF_INVALID'
+        end
     end
     if lic.cert ~= '' and cert ~= lic.cert then
         return 'CUSTOMER_CERT_MISMATCH'
+    end
+    return nil
+end
+
+-- Refusals shared by the public operations, in this order.  hw: "1" when
+-- the server runs in hardware-key mode; full: also status and expiry.
+local function gate(lic, hw, full)
+    if hw == '1' and lic.hwreq ~= '1' then
+        return 'HARDWARE_KEY_REQUIRED'
     end
     if full then
         if lic.status ~= 'active' then
@@ -55,16 +90,19 @@ local function gate(lic, hw, cert, full)
     return nil
 end
 
--- What every public operation starts with: loads the license of KEYS[1]
--- and applies gate() with ARGV[1] (hw) and ARGV[2] (cert); want: the
--- license type the operation applies to, or nil for any.  Returns the
--- license, or nil and the refusal to return.
+-- What every public operation starts with.  ARGV[1] hw, ARGV[2] cert,
+-- ARGV[3] proof (see proven()), ARGV[4] the keyid of the machine key
+-- whose request signature the backend verified ("" when none); the
+-- operation's own arguments follow from ARGV[5].  Loads the license of
+-- KEYS[1], checks the proof, then gate(); want: the license type the
+-- operation applies to, or nil for any.  Returns the license, or nil and
+-- the refusal to return.
 local function open_license(full, want)
     local lic = load(KEYS[1])
     if not lic then
         return nil, answer('UNKNOWN_LICENSE')
     end
-    local refused = gate(lic, ARGV[1], ARGV[2], full)
+    local refused = proven(lic, ARGV[3], ARGV[2]) or gate(lic, ARGV[1], full)
     if refused then
         return nil, answer(refused)
     end
@@ -72,6 +110,39 @@ local function open_license(full, want)
         return nil, answer('WRONG_LICENSE_TYPE', { type = lic.type })
     end
     return lic
+end
+
+-- Machine keys.  An activation is stored as "activated_at keyid" under
+-- its hwid, a lease as "keyid client_id" under its lease id: the key a
+-- later operation on it must be signed with.  keyids have no spaces.
+local function act_value(keyid)
+    return now .. ' ' .. keyid
+end
+
+local function act_parse(v)
+    local at, keyid = string.match(v or '', '^(%d+) (%S+)$')
+    return tonumber(at), keyid
+end
+
+local function lease_value(keyid, client)
+    return keyid .. ' ' .. client
+end
+
+local function lease_parse(v)
+    local keyid, client = string.match(v or '', '^(%S+) (.*)$')
+    return keyid, client
+end
+
+-- The refusal for an operation on an activation or a lease held by the
+-- machine key stored_keyid, when the request is not signed by it.
+local function machine_refusal(stored_keyid)
+    if ARGV[4] == '' then
+        return answer('MACHINE_PROOF_REQUIRED')
+    end
+    if stored_keyid ~= ARGV[4] then
+        return answer('MACHINE_KEY_MISMATCH')
+    end
+    return nil
 end
 
 -- The expiry of lease id in zset zkey when the lease is live, else nil.
@@ -83,14 +154,26 @@ local function live_lease(zkey, id)
     return s
 end
 
--- open_license() of the lease operations: a floating license, and the
--- lease ARGV[3] live in zset KEYS[2] (else LEASE_UNKNOWN).
+-- open_license() of the lease operations: a floating license, a request
+-- signed with a machine key, the lease ARGV[5] live in zset KEYS[2] (else
+-- LEASE_UNKNOWN) and held by that key (hash KEYS[3]).
 local function open_lease(full)
     local lic, refused = open_license(full, 'floating')
-    if lic and not live_lease(KEYS[2], ARGV[3]) then
+    if not lic then
+        return nil, refused
+    end
+    if ARGV[4] == '' then
+        return nil, answer('MACHINE_PROOF_REQUIRED')
+    end
+    if not live_lease(KEYS[2], ARGV[5]) then
         return nil, answer('LEASE_UNKNOWN')
     end
-    return lic, refused
+    refused = machine_refusal(lease_parse(redis.call('HGET', KEYS[3],
+                                                     ARGV[5])))
+    if refused then
+        return nil, refused
+    end
+    return lic
 end
 
 -- Number of live leases.

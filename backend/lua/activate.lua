@@ -1,18 +1,31 @@
--- activate.lua: POST /v1/activate (node-locked).  Idempotent per hwid.
+-- activate.lua: POST /v1/activate (node-locked).  Binds the hwid to the
+-- machine key that signed the request; idempotent for the same hwid and
+-- key, refused for the same hwid and another key.
 -- KEYS: license hash, activations hash
--- ARGV: hw, cert, hwid
+-- ARGV: hw, cert, proof, machine keyid (open_license), then hwid
 
 local lic, refused = open_license(true, 'node-locked')
 if not lic then
     return refused
 end
 
-local t = { hwid = ARGV[3], max_activations = num(lic.maxact) }
-local n = redis.call('HLEN', KEYS[2])
-local at = redis.call('HGET', KEYS[2], ARGV[3])
+local hwid = ARGV[5]
 
-if at then
-    t.activated_at = tonumber(at)
+if ARGV[4] == '' then
+    return answer('MACHINE_PROOF_REQUIRED')
+end
+
+local t = { hwid = hwid, max_activations = num(lic.maxact) }
+local n = redis.call('HLEN', KEYS[2])
+local cur = redis.call('HGET', KEYS[2], hwid)
+
+if cur then
+    local at, keyid = act_parse(cur)
+    refused = machine_refusal(keyid)
+    if refused then
+        return refused
+    end
+    t.activated_at = at
     t.activations = n
     return answer('OK', t)
 end
@@ -22,7 +35,7 @@ if n >= num(lic.maxact) then
     return answer('MAX_ACTIVATIONS', t)
 end
 
-redis.call('HSET', KEYS[2], ARGV[3], now)
+redis.call('HSET', KEYS[2], hwid, act_value(ARGV[4]))
 t.activated_at = now
 t.activations = n + 1
 

@@ -1,7 +1,8 @@
 -- check.lua: POST /v1/check.
 -- KEYS: license hash, activations hash, lease zset, lease hash,
 --       request-id key (usage-count idempotency)
--- ARGV: hw, cert, version, hwid, lease_id, request_id, request-id ttl
+-- ARGV: hw, cert, proof, machine keyid (open_license), then version,
+--       hwid, lease_id, request_id, request-id ttl
 -- Writes only for usage-count: one HINCRBY of "used" and the request-id
 -- key, both or neither, inside this one script.
 
@@ -10,12 +11,15 @@ if not lic then
     return refused
 end
 
+local version, hwid, lease_id, rid, ttl =
+    ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+
 local t = { version = num(lic.ver), type = lic.type,
             sync_interval = num(lic.sync), expires_at = num(lic.exp) }
 
 if lic.type == 'usage-count' then
     local prev = nil
-    if ARGV[6] ~= '' then
+    if rid ~= '' then
         prev = redis.call('GET', KEYS[5])
     end
     if prev then
@@ -29,32 +33,49 @@ if lic.type == 'usage-count' then
         end
         redis.call('HINCRBY', KEYS[1], 'used', 1)
         t.usage_remaining = limit - used - 1
-        if ARGV[6] ~= '' then
-            redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ARGV[7])
+        if rid ~= '' then
+            redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ttl)
         end
     end
 
 elseif lic.type == 'node-locked' then
-    if ARGV[4] == '' then
+    if hwid == '' then
         return answer('BAD_FIELD', { field = 'hwid',
             message = 'hwid: required for a node-locked license' })
     end
-    if redis.call('HEXISTS', KEYS[2], ARGV[4]) == 0 then
+    if ARGV[4] == '' then
+        return answer('MACHINE_PROOF_REQUIRED')
+    end
+    local act = redis.call('HGET', KEYS[2], hwid)
+    if not act then
         return answer('HWID_NOT_ACTIVATED')
+    end
+    local _, keyid = act_parse(act)
+    refused = machine_refusal(keyid)
+    if refused then
+        return refused
     end
 
 elseif lic.type == 'floating' then
-    if ARGV[5] == '' then
+    if lease_id == '' then
         return answer('BAD_FIELD', { field = 'lease_id',
             message = 'lease_id: required for a floating license' })
     end
-    t.lease_expires = live_lease(KEYS[3], ARGV[5])
+    if ARGV[4] == '' then
+        return answer('MACHINE_PROOF_REQUIRED')
+    end
+    t.lease_expires = live_lease(KEYS[3], lease_id)
     if not t.lease_expires then
         return answer('LEASE_UNKNOWN')
     end
+    refused = machine_refusal(lease_parse(redis.call('HGET', KEYS[4],
+                                                     lease_id)))
+    if refused then
+        return refused
+    end
 end
 
-if num(lic.ver) > tonumber(ARGV[3]) then
+if num(lic.ver) > tonumber(version) then
     t.license = redis.call('HGET', KEYS[1], 'jws')
 end
 

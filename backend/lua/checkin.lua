@@ -1,14 +1,15 @@
--- checkin.lua: POST /v1/lease/checkin (floating): releases a live lease.
--- Allowed on revoked or expired licenses too.
+-- checkin.lua: POST /v1/lease/checkin (floating): releases a live lease,
+-- signed by the machine key that holds it.  Allowed on revoked or
+-- expired licenses too.
 -- KEYS: license hash, lease zset, lease hash
--- ARGV: hw, cert, lease_id
+-- ARGV: hw, cert, proof, machine keyid (open_license), then lease_id
 
 local lic, refused = open_lease(false)
 if not lic then
     return refused
 end
 
-drop_lease(KEYS[2], KEYS[3], ARGV[3])
+drop_lease(KEYS[2], KEYS[3], ARGV[5])
 
-return answer('OK', { lease_id = ARGV[3], seats = num(lic.seats),
+return answer('OK', { lease_id = ARGV[5], seats = num(lic.seats),
                       seats_used = live(KEYS[2]) })

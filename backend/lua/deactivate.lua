@@ -1,17 +1,59 @@
 -- deactivate.lua: POST /v1/deactivate (node-locked).  Allowed on revoked
--- or expired licenses too: it only gives a slot back.
--- KEYS: license hash, activations hash
--- ARGV: hw, cert, hwid
+-- or expired licenses too: it only gives a slot back.  Signed by the
+-- activation's machine key, and limited by the license's deactivation
+-- policy: at most lic.deact deactivations in any lic.deact_s seconds
+-- (none set: not limited).  Admin deactivations (unbind.lua) do not
+-- count.
+-- KEYS: license hash, activations hash, deactivation log (zset, member
+--       "hwid when n", score = when)
+-- ARGV: hw, cert, proof, machine keyid (open_license), then hwid
 
 local lic, refused = open_license(false, 'node-locked')
 if not lic then
     return refused
 end
 
-if redis.call('HDEL', KEYS[2], ARGV[3]) == 0 then
+local hwid = ARGV[5]
+
+if ARGV[4] == '' then
+    return answer('MACHINE_PROOF_REQUIRED')
+end
+
+local cur = redis.call('HGET', KEYS[2], hwid)
+if not cur then
     return answer('ACTIVATION_UNKNOWN')
 end
 
-return answer('OK', { hwid = ARGV[3],
+local _, keyid = act_parse(cur)
+refused = machine_refusal(keyid)
+if refused then
+    return refused
+end
+
+local limit, period = tonumber(lic.deact), tonumber(lic.deact_s)
+local since = period and now - period or now
+
+if limit then
+    local n = redis.call('ZCOUNT', KEYS[3], '(' .. since, '+inf')
+    if n >= limit then
+        local first = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. since,
+                                 '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        local retry = first[2] and tonumber(first[2]) + period or now
+        return answer('DEACTIVATION_LIMIT', { deactivations = n,
+            max_deactivations = limit, deactivation_period = period,
+            retry_at = retry })
+    end
+end
+
+redis.call('HDEL', KEYS[2], hwid)
+
+if limit then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', since)
+    local n = redis.call('ZCARD', KEYS[3])
+    redis.call('ZADD', KEYS[3], now, hwid .. ' ' .. now .. ' ' .. n)
+    redis.call('EXPIREAT', KEYS[3], now + period)
+end
+
+return answer('OK', { hwid = hwid,
                       activations = redis.call('HLEN', KEYS[2]),
                       max_activations = num(lic.maxact) })

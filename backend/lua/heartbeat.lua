@@ -1,6 +1,7 @@
--- heartbeat.lua: POST /v1/lease/heartbeat (floating): extends a live lease.
+-- heartbeat.lua: POST /v1/lease/heartbeat (floating): extends a live
+-- lease, signed by the machine key that holds it.
 -- KEYS: license hash, lease zset, lease hash
--- ARGV: hw, cert, lease_id
+-- ARGV: hw, cert, proof, machine keyid (open_license), then lease_id
 
 local lic, refused = open_lease(true)
 if not lic then
@@ -10,7 +11,7 @@ end
 prune(KEYS[2], KEYS[3])
 
 local e = lease_expiry(lic)
-redis.call('ZADD', KEYS[2], 'XX', e, ARGV[3])
+redis.call('ZADD', KEYS[2], 'XX', e, ARGV[5])
 expire_leases(KEYS[2], KEYS[3])
 
-return answer('OK', { lease_id = ARGV[3], lease_expires = e })
+return answer('OK', { lease_id = ARGV[5], lease_expires = e })

@@ -20,15 +20,18 @@ end
 local acts = {}
 local a = redis.call('HGETALL', KEYS[2])
 for i = 1, #a, 2 do
-    acts[#acts + 1] = { hwid = a[i], activated_at = tonumber(a[i + 1]) }
+    local at, keyid = act_parse(a[i + 1])
+    acts[#acts + 1] = { hwid = a[i], activated_at = at,
+                        machine_key = keyid or '' }
 end
 
 local leases = {}
 local z = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf',
                      'WITHSCORES')
 for i = 1, #z, 2 do
+    local keyid, client = lease_parse(redis.call('HGET', KEYS[4], z[i]))
     leases[#leases + 1] = { lease_id = z[i], expires = tonumber(z[i + 1]),
-        client_id = redis.call('HGET', KEYS[4], z[i]) or '' }
+        client_id = client or '', machine_key = keyid or '' }
 end
 
 local usage = num(r.usage)

@@ -1,10 +1,12 @@
 # backend/test/: the cmocka unit tests of ovsa-backend's pure parts
 # (policy.c, json.c, license.c; run by t/010-unit.t) and backend-sign,
 # the helper that signs test licenses with lib/ovsa_license
-# (t/lib/OvsaBackend.pm).
+# (t/lib/OvsaBackend.pm), and backend-req, which signs test requests
+# with a machine key as the SDK does (lib/ovsa_reqsig).
 
 UNIT_TESTS += $(BUILD)/test/backend_unit_test
-BINS       += $(BUILD)/test/backend_unit_test $(BUILD)/test/backend-sign
+BINS       += $(BUILD)/test/backend_unit_test $(BUILD)/test/backend-sign \
+              $(BUILD)/test/backend-req
 
 $(BUILD)/test/backend_unit_test: $(BUILD)/backend/test/unit_test.o \
         $(BUILD)/backend/policy.o $(BUILD)/backend/json.o \
@@ -13,5 +15,9 @@ $(BUILD)/test/backend_unit_test: $(BUILD)/backend/test/unit_test.o \
 	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/test/backend-sign: $(BUILD)/backend/test/sign_helper.o $(LIBOVSA)
+	@mkdir -p $(dir $@)
+	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test/backend-req: $(BUILD)/backend/test/req_helper.o $(LIBOVSA)
 	@mkdir -p $(dir $@)
 	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
