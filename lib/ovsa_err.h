@@ -64,6 +64,7 @@
     X(OVSA_E_TRANSPORT,       "could not reach the license server")           \
     X(OVSA_E_PIN,             "server key matches no pin of the license")     \
     X(OVSA_E_PROTOCOL,        "server answer is not ovsa protocol")           \
+    X(OVSA_E_NO_ANCHOR,       "no ISV certificate or vendor root to trust")   \
     /* customer licenses (JWS) */                                             \
     X(OVSA_E_LIC_SYNTAX,      "malformed license")                            \
     X(OVSA_E_LIC_SIGNATURE,   "license signature does not verify")            \

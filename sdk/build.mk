@@ -2,7 +2,8 @@
 # server) and the ovsa-check CLI.
 
 SDK_LIB      := $(BUILD)/lib/libovsa-client.a
-SDK_SRCS     := sdk/ovsa_client.c sdk/ovsa_client_license.c
+SDK_SRCS     := sdk/ovsa_client.c sdk/ovsa_client_license.c \
+                sdk/ovsa_client_machine.c
 SDK_OBJS     := $(SDK_SRCS:%.c=$(BUILD)/%.o)
 SDK_HDRS     := $(wildcard sdk/*.h lib/*.h)
 

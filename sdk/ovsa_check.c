@@ -3,9 +3,9 @@
  * verified verdict, or which check the answer failed.
  *
  *   ovsa-check -url https://127.0.0.1:8443 -root vendor-root.pem \
- *       -id LICENSE_ID [-op check] [-hwid X] [-json]
- *   ovsa-check -license FILE [-root vendor-root.pem] [-isv ISV.crt] \
- *       [-cert C.pem -key K.pem] [-op check] ...
+ *       -id LICENSE_ID [-secret F] [-state DIR] [-op check] [-hwid X]
+ *   ovsa-check -license FILE (-root vendor-root.pem | -isv ISV.crt) \
+ *       [-secret F] [-state DIR] [-cert C.pem -key K.pem] [-op check] ...
  *
  * License mode (-license): the servers of the license are tried in order,
  * each trusted through its own pins; a verified newer license in the
@@ -24,11 +24,13 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "ovsa_client.h"
 #include "ovsa_err.h"
 #include "ovsa_license.h"
 #include "ovsa_opt.h"
+#include "ovsa_reqsig.h"
 
 #define PROG             "ovsa-check"
 #define MAX_PINS         8
@@ -36,7 +38,7 @@
 enum {
     OPT_URL = 1, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
     OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
-    OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY
+    OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY, OPT_SECRET, OPT_STATE
 };
 
 static const ovsa_opt_t options[] = {
@@ -78,6 +80,12 @@ static const ovsa_opt_t options[] = {
       "TLS client certificate (PEM), for customer binding" },
     { "key", NULL, OPT_KEY, OVSA_OPT_STR, "val",
       "Private key file of -cert (PEM, not readable by others)" },
+    { "secret", NULL, OPT_SECRET, OVSA_OPT_STR, "val",
+      "License secret file (mode 0600; with -license default "
+      "LICENSE.secret)" },
+    { "state", NULL, OPT_STATE, OVSA_OPT_STR, "val",
+      "State directory: the machine key (machine.key, made on first use) "
+      "that activations and leases are bound to" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -151,30 +159,19 @@ print_verdict(const ovsa_result_t *r)
 
 /* License mode: every server of the license in order; the update. */
 static int
-check_license(const char *license, const char *root, const char *isv,
-    const char *cache, const char *cert, const char *key, long skew,
-    long long attime, const char *path, const char *fields, int json_out)
+check_license(const ovsa_license_conf_t *conf, const char *path,
+    const char *fields, int json_out)
 {
     int                     rc;
     size_t                  i;
     json_t                 *out, *tries, *answer, *upd;
     ovsa_err_t              err;
     ovsa_attempt_t         *a;
-    ovsa_license_conf_t     conf;
     ovsa_license_result_t   res;
-
-    memset(&conf, 0, sizeof(conf));
-    conf.license = license;
-    conf.root = root;
-    conf.isv = isv;
-    conf.cache_dir = cache;
-    conf.client_cert = cert;
-    conf.client_key = key;
-    conf.skew = skew;
-    conf.at = (time_t) attime;
+    const char             *license = conf->license;
 
     ovsa_err_clear(&err);
-    rc = ovsa_client_check_license(&conf, "POST", path, fields, &res, &err);
+    rc = ovsa_client_check_license(conf, "POST", path, fields, &res, &err);
 
     if (json_out) {
         out = json_pack("{s:b, s:s}", "verified", res.server >= 0,
@@ -191,6 +188,12 @@ check_license(const char *license, const char *root, const char *isv,
         json_object_set_new(out, "license_id", json_string(res.license_id));
         json_object_set_new(out, "version",
                             json_integer(res.held_version));
+        if (res.request_id[0] != '\0') {
+            json_object_set_new(out, "request_id",
+                                json_string(res.request_id));
+            json_object_set_new(out, "replayed",
+                                json_boolean(res.replayed));
+        }
         if (rc != OVSA_OK) {
             json_object_set_new(out, "message", json_string(err.msg));
         }
@@ -233,6 +236,10 @@ check_license(const char *license, const char *root, const char *isv,
 
         if (res.server >= 0) {
             print_verdict(&res.answer);
+            if (res.replayed) {
+                printf("replayed: request %s was answered before; nothing "
+                       "spent again\n", res.request_id);
+            }
         }
 
         if (res.updated) {
@@ -271,8 +278,12 @@ main(int argc, char **argv)
     int64_t              version;
     const char          *url, *root, *cache, *id, *hwid, *op, *lease;
     const char          *client_id, *path, *req_path;
-    const char          *license, *isv, *cert, *key;
+    const char          *license, *isv, *cert, *key, *secret_file, *state;
     const char          *pins[MAX_PINS];
+    char                 secret[OVSA_LICENSE_SECRET_LEN + 1];
+    char                 mkey[512];
+    EVP_PKEY            *machine;
+    ovsa_license_conf_t  lconf;
     long                 skew;
     long long            attime;
     ovsa_err_t           err;
@@ -288,7 +299,9 @@ main(int argc, char **argv)
     memset(&res, 0, sizeof(res));
     url = root = cache = id = hwid = lease = client_id = NULL;
     req_path = NULL;
-    license = isv = cert = key = NULL;
+    license = isv = cert = key = secret_file = state = NULL;
+    machine = NULL;
+    secret[0] = '\0';
     op = "check";
     version = -1;
     skew = -1;
@@ -363,6 +376,12 @@ main(int argc, char **argv)
             break;
         case OPT_KEY:
             key = st.val;
+            break;
+        case OPT_SECRET:
+            secret_file = st.val;
+            break;
+        case OPT_STATE:
+            state = st.val;
             break;
         default:
             goto opthelp;
@@ -466,9 +485,41 @@ main(int argc, char **argv)
     }
 
     if (license != NULL) {
-        ret = check_license(license, root, isv, cache, cert, key, skew,
-                            attime, path, req, json_out);
+        memset(&lconf, 0, sizeof(lconf));
+        lconf.license = license;
+        lconf.root = root;
+        lconf.isv = isv;
+        lconf.secret = secret_file;
+        lconf.state_dir = state;
+        lconf.cache_dir = cache;
+        lconf.client_cert = cert;
+        lconf.client_key = key;
+        lconf.skew = skew;
+        lconf.at = (time_t) attime;
+        ret = check_license(&lconf, path, req, json_out);
         goto end;
+    }
+
+    /* -url mode: the secret and the machine key as given */
+    if ((secret_file != NULL
+         && ovsa_license_secret_read(secret_file, secret, &err) != OVSA_OK)
+        || (state != NULL
+            && (ovsa_client_machine_key(state, &machine, &err) != OVSA_OK
+                || ovsa_machine_key_encode(machine, mkey, sizeof(mkey), &err)
+                   != OVSA_OK)))
+    {
+        fprintf(stderr, PROG ": %s: %s\n", ovsa_code_name(err.code), err.msg);
+        goto end;
+    }
+
+    if (machine != NULL) {
+        json_object_set_new(body, "machine_key", json_string(mkey));
+        free(req);
+        req = json_dumps(body, JSON_COMPACT);
+        if (req == NULL) {
+            fprintf(stderr, PROG ": out of memory\n");
+            goto end;
+        }
     }
 
     memset(&conf, 0, sizeof(conf));
@@ -488,6 +539,13 @@ main(int argc, char **argv)
     }
 
     ovsa_client_set_time(client, (time_t) attime);
+
+    if (ovsa_client_set_auth(client, secret[0] ? secret : NULL, machine, &err)
+        != OVSA_OK)
+    {
+        fprintf(stderr, PROG ": %s: %s\n", ovsa_code_name(err.code), err.msg);
+        goto end;
+    }
 
     rc = ovsa_client_request(client, "POST", path, req, &res, &err);
 
@@ -536,6 +594,8 @@ end:
 
     ovsa_result_free(&res);
     ovsa_client_free(client);
+    EVP_PKEY_free(machine);
+    OPENSSL_cleanse(secret, sizeof(secret));
     json_decref(body);
     free(req);
     return ret;

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "ovsa_err.h"
 
 #define OVSA_CLIENT_SKEW_DEFAULT   60          /* seconds */
@@ -151,11 +153,23 @@ void ovsa_result_free(ovsa_result_t *result);
 
 typedef struct {
     const char  *license;     /* customer license file (JWS); replaced
-                                 atomically by a verified newer version */
-    const char  *root;        /* NULL, or the vendor root the signing
-                                 chain must also verify to */
-    const char  *isv;         /* NULL, or the ISV certificate the license
-                                 (and every update) must be signed by */
+                                 atomically by a verified newer version,
+                                 keeping its mode */
+    const char  *root;        /* the vendor root the signing chain must
+                                 also verify to, or NULL */
+    const char  *isv;         /* the ISV certificate the license (and
+                                 every update) must be signed by, or NULL;
+                                 root or isv is required (OVSA_E_NO_ANCHOR):
+                                 without either, a self-signed forged
+                                 license naming the forger's server would
+                                 verify */
+    const char  *secret;      /* the license secret file (0600); NULL:
+                                 "<license>.secret", read only when the
+                                 license has customer.secret_sha256 */
+    const char  *state_dir;   /* the client's state directory (0700, made
+                                 when missing): its machine key
+                                 (machine.key), required for node-locked
+                                 and floating licenses */
     const char  *cache_dir;   /* signing-chain cache, or NULL */
     const char  *client_cert; /* TLS client certificate, or NULL */
     const char  *client_key;
@@ -180,6 +194,10 @@ typedef struct {
 
     char            license_id[129];
     long long       held_version; /* the version sent */
+    char            request_id[33]; /* sent with a usage-count check: a
+                                       retry never spends twice */
+    int             replayed;     /* 1: the server answered a request id
+                                     it had seen (nothing spent again) */
     int             offered;      /* 1: the answer carried "license" */
     int             update_code;  /* OVSA_E_NONE, or why it was refused */
     char            update_msg[512];
@@ -188,10 +206,25 @@ typedef struct {
 } ovsa_license_result_t;
 
 /*
+ * The client's machine key, <state_dir>/machine.key (an Ed25519 key made
+ * on first use, PKCS#8 PEM, 0600; the directory is made 0700 when
+ * missing).  The caller frees *out with EVP_PKEY_free().
+ */
+int ovsa_client_machine_key(const char *state_dir, EVP_PKEY **out,
+    ovsa_err_t *err);
+
+/*
  * Loads the license (and, with conf->isv, checks its signer), then tries
  * its servers IN ORDER, each with ovsa_client_new_pinned() and that URL's
  * current + future pins, sending "method path" with the JSON object
- * fields (NULL: {}) plus "license_id" and "version" (the held version).
+ * fields (NULL: {}) plus "license_id" and "version" (the held version),
+ * the license secret (when the license has one; checked against the
+ * license first: OVSA_E_LIC_SECRET_MISMATCH), and for node-locked and
+ * floating licenses "machine_key" and a request signature made with the
+ * machine key of conf->state_dir.  A usage-count check gets a random
+ * "request_id" unless fields has one; the same body goes to every server
+ * and a server that could not be reached is asked once more, so a retry
+ * never spends twice.
  * A server that is unreachable, fails its pin or any check, or gives a
  * verified 5xx answer is recorded in res->attempts and the next one is
  * tried; the first other verified answer ends the walk.

@@ -10,10 +10,20 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "ovsa_client.h"
 #include "ovsa_license.h"
+#include "ovsa_reqsig.h"
 #include "ovsa_x509.h"
+
+
+/* What every request of one license walk presents. */
+typedef struct {
+    char       secret[OVSA_LICENSE_SECRET_LEN + 1];   /* "" when none */
+    EVP_PKEY  *machine;                               /* or NULL */
+} ovsa_license_auth_t;
 
 
 void
@@ -32,14 +42,21 @@ ovsa_license_result_free(ovsa_license_result_t *res)
 }
 
 
-/* The request body: fields + license_id + the held version. */
+/*
+ * The request body: fields + license_id + the held version, the machine
+ * key, and for a usage-count check a request id (res->request_id) unless
+ * fields has one.
+ */
 static char *
 ovsa_license_body(const char *fields, const ovsa_license_t *lic,
-    ovsa_err_t *err)
+    const char *path, const ovsa_license_auth_t *auth,
+    ovsa_license_result_t *res, ovsa_err_t *err)
 {
-    char          *text;
-    json_t        *body;
-    json_error_t   je;
+    char           *text, mkey[512];
+    size_t          i;
+    json_t         *body;
+    json_error_t    je;
+    unsigned char   rnd[16];
 
     body = fields ? json_loads(fields, JSON_REJECT_DUPLICATES, &je)
                   : json_object();
@@ -48,6 +65,32 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
         ovsa_err_set(err, OVSA_E_CONF_VALUE, "request: fields are not a "
                      "JSON object");
         return NULL;
+    }
+
+    if (auth->machine != NULL) {
+        if (ovsa_machine_key_encode(auth->machine, mkey, sizeof(mkey), err)
+            != OVSA_OK)
+        {
+            json_decref(body);
+            return NULL;
+        }
+        json_object_set_new(body, "machine_key", json_string(mkey));
+    }
+
+    if (lic->type == OVSA_LIC_USAGE_COUNT && strcmp(path, "/v1/check") == 0
+        && json_object_get(body, "request_id") == NULL)
+    {
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            json_decref(body);
+            ovsa_err_ssl(err, OVSA_E_INTERNAL, "request: no random request "
+                         "id");
+            return NULL;
+        }
+        for (i = 0; i < sizeof(rnd); i++) {
+            snprintf(&res->request_id[2 * i], 3, "%02x", rnd[i]);
+        }
+        json_object_set_new(body, "request_id",
+                            json_string(res->request_id));
     }
 
     if (json_object_set_new(body, "license_id", json_string(lic->id)) != 0
@@ -68,8 +111,9 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
 /* Tries one server; fills the attempt.  OVSA_OK: a verified answer. */
 static int
 ovsa_license_try(const ovsa_license_conf_t *conf,
-    const ovsa_license_server_t *srv, const char *method, const char *path,
-    const char *body, ovsa_result_t *r, ovsa_attempt_t *a)
+    const ovsa_license_auth_t *auth, const ovsa_license_server_t *srv,
+    const char *method, const char *path, const char *body, int retries,
+    ovsa_result_t *r, ovsa_attempt_t *a)
 {
     int                  rc;
     size_t               n;
@@ -104,7 +148,25 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
 
     ovsa_client_set_time(client, conf->at);
 
-    rc = ovsa_client_request(client, method, path, body, r, &e);
+    if (ovsa_client_set_auth(client, auth->secret[0] ? auth->secret : NULL,
+                             auth->machine, &e) != OVSA_OK)
+    {
+        ovsa_client_free(client);
+        a->code = e.code;
+        snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
+        return OVSA_ERR;
+    }
+
+    for ( ;; ) {
+        rc = ovsa_client_request(client, method, path, body, r, &e);
+        if (rc == OVSA_OK || e.code != OVSA_E_TRANSPORT || retries-- <= 0) {
+            break;
+        }
+        /* the same body, request id included: never spent twice */
+        ovsa_result_free(r);
+        memset(r, 0, sizeof(*r));
+    }
+
     ovsa_client_free(client);
 
     a->status = r->status;
@@ -166,6 +228,60 @@ end:
 }
 
 
+/*
+ * What the walk presents: the license secret (conf->secret, or
+ * "<license>.secret"), checked against the license's hash so a wrong file
+ * is a clear local error, and the machine key for node-locked and
+ * floating licenses.
+ */
+static int
+ovsa_license_auth(const ovsa_license_conf_t *conf, const ovsa_license_t *lic,
+    ovsa_license_auth_t *auth, ovsa_err_t *err)
+{
+    char        path[4096];
+    const char *file;
+    ovsa_err_t  e;
+
+    if (lic->secret_sha256[0] != '\0') {
+        file = conf->secret;
+        if (file == NULL) {
+            if ((size_t) snprintf(path, sizeof(path), "%s.secret",
+                                  conf->license) >= sizeof(path))
+            {
+                return ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: "
+                                    "%s: path too long", conf->license);
+            }
+            file = path;
+        }
+
+        if (ovsa_license_secret_read(file, auth->secret, &e) != OVSA_OK
+            || ovsa_license_secret_match(lic, auth->secret,
+                                         strlen(auth->secret), &e)
+               != OVSA_OK)
+        {
+            return ovsa_err_set(err, e.code, "client: license %s needs its "
+                                "secret: %s: %s", lic->id, file, e.msg);
+        }
+    }
+
+    if (lic->type == OVSA_LIC_NODE_LOCKED || lic->type == OVSA_LIC_FLOATING) {
+        if (conf->state_dir == NULL) {
+            return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: license "
+                                "%s is %s: its machine key needs a state "
+                                "directory", lic->id,
+                                ovsa_license_type_name(lic->type));
+        }
+        if (ovsa_client_machine_key(conf->state_dir, &auth->machine, err)
+            != OVSA_OK)
+        {
+            return OVSA_ERR;
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
 int
 ovsa_client_check_license(const ovsa_license_conf_t *conf,
     const char *method, const char *path, const char *fields,
@@ -178,10 +294,12 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
     X509            *isv;
     ovsa_err_t       e;
     ovsa_result_t    r;
-    ovsa_attempt_t  *a;
-    ovsa_license_t  *held;
+    ovsa_attempt_t       *a;
+    ovsa_license_t       *held;
+    ovsa_license_auth_t   auth;
 
     memset(res, 0, sizeof(*res));
+    memset(&auth, 0, sizeof(auth));
     res->server = -1;
     ret = OVSA_ERR;
     held = NULL;
@@ -192,6 +310,12 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
     if (conf->license == NULL) {
         return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: no license "
                             "file");
+    }
+
+    if (conf->isv == NULL && conf->root == NULL) {
+        return ovsa_err_set(err, OVSA_E_NO_ANCHOR, "client: neither an ISV "
+                            "certificate nor a vendor root: a license "
+                            "signed by anyone would be trusted");
     }
 
     if (ovsa_license_load_file(conf->license, &held, err) != OVSA_OK) {
@@ -219,7 +343,11 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
     snprintf(res->license_id, sizeof(res->license_id), "%s", held->id);
     res->held_version = held->version;
 
-    body = ovsa_license_body(fields, held, err);
+    if (ovsa_license_auth(conf, held, &auth, err) != OVSA_OK) {
+        goto end;
+    }
+
+    body = ovsa_license_body(fields, held, path, &auth, res, err);
     if (body == NULL) {
         goto end;
     }
@@ -233,8 +361,9 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
             goto end;
         }
 
-        if (ovsa_license_try(conf, &held->servers[i], method, path, body,
-                             &r, a) != OVSA_OK)
+        if (ovsa_license_try(conf, &auth, &held->servers[i], method, path,
+                             body, res->request_id[0] ? 1 : 0, &r, a)
+            != OVSA_OK)
         {
             ovsa_result_free(&r);
             continue;
@@ -266,6 +395,8 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
     /* a newer license in the verified answer */
     ans = json_loadb(res->answer.body, res->answer.body_len, 0, NULL);
     offered = json_is_object(ans) ? json_object_get(ans, "license") : NULL;
+    res->replayed = json_is_object(ans)
+                    && json_is_true(json_object_get(ans, "replayed"));
 
     if (offered != NULL) {
         res->offered = 1;
@@ -289,5 +420,7 @@ end:
     free(body);
     X509_free(isv);
     ovsa_license_free(held);
+    EVP_PKEY_free(auth.machine);
+    OPENSSL_cleanse(auth.secret, sizeof(auth.secret));
     return ret;
 }
