@@ -38,7 +38,8 @@
 enum {
     OPT_URL = 1, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
     OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
-    OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY, OPT_SECRET, OPT_STATE
+    OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY, OPT_SECRET, OPT_STATE,
+    OPT_REQUEST_ID
 };
 
 static const ovsa_opt_t options[] = {
@@ -83,6 +84,9 @@ static const ovsa_opt_t options[] = {
     { "secret", NULL, OPT_SECRET, OVSA_OPT_STR, "val",
       "License secret file (mode 0600; with -license default "
       "LICENSE.secret)" },
+    { "request-id", NULL, OPT_REQUEST_ID, OVSA_OPT_STR, "val",
+      "Request id of a usage spend (a retry with the same id spends "
+      "nothing; with -license default a random one)" },
     { "state", NULL, OPT_STATE, OVSA_OPT_STR, "val",
       "State directory: the machine key (machine.key, made on first use) "
       "that activations and leases are bound to" },
@@ -279,6 +283,7 @@ main(int argc, char **argv)
     const char          *url, *root, *cache, *id, *hwid, *op, *lease;
     const char          *client_id, *path, *req_path;
     const char          *license, *isv, *cert, *key, *secret_file, *state;
+    const char          *request_id;
     const char          *pins[MAX_PINS];
     char                 secret[OVSA_LICENSE_SECRET_LEN + 1];
     char                 mkey[512];
@@ -301,6 +306,7 @@ main(int argc, char **argv)
     req_path = NULL;
     license = isv = cert = key = secret_file = state = NULL;
     machine = NULL;
+    request_id = NULL;
     secret[0] = '\0';
     op = "check";
     version = -1;
@@ -382,6 +388,9 @@ main(int argc, char **argv)
             break;
         case OPT_STATE:
             state = st.val;
+            break;
+        case OPT_REQUEST_ID:
+            request_id = st.val;
             break;
         default:
             goto opthelp;
@@ -476,6 +485,15 @@ main(int argc, char **argv)
 
     if (version >= 0 && strcmp(op, "check") == 0) {
         json_object_set_new(body, "version", json_integer(version));
+    }
+
+    if (request_id != NULL) {
+        if (!ovsa_license_id_valid(request_id)) {
+            ovsa_opt_bad(&st, "-request-id \"%s\": not 1..%d of "
+                         "[A-Za-z0-9._-]", request_id, OVSA_LICENSE_ID_MAX);
+            goto opthelp;
+        }
+        json_object_set_new(body, "request_id", json_string(request_id));
     }
 
     req = json_dumps(body, JSON_COMPACT);

@@ -194,8 +194,9 @@ typedef struct {
 
     char            license_id[129];
     long long       held_version; /* the version sent */
-    char            request_id[33]; /* sent with a usage-count check: a
-                                       retry never spends twice */
+    char            request_id[129]; /* sent with a usage-count check
+                                        (the caller's or a random one):
+                                        a retry never spends twice */
     int             replayed;     /* 1: the server answered a request id
                                      it had seen (nothing spent again) */
     int             offered;      /* 1: the answer carried "license" */

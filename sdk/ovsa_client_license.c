@@ -54,7 +54,7 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
 {
     char           *text, mkey[512];
     size_t          i;
-    json_t         *body;
+    json_t         *body, *rid;
     json_error_t    je;
     unsigned char   rnd[16];
 
@@ -77,8 +77,13 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
         json_object_set_new(body, "machine_key", json_string(mkey));
     }
 
-    if (lic->type == OVSA_LIC_USAGE_COUNT && strcmp(path, "/v1/check") == 0
-        && json_object_get(body, "request_id") == NULL)
+    rid = json_object_get(body, "request_id");
+    if (json_is_string(rid)) {
+        snprintf(res->request_id, sizeof(res->request_id), "%s",
+                 json_string_value(rid));
+
+    } else if (lic->type == OVSA_LIC_USAGE_COUNT
+               && strcmp(path, "/v1/check") == 0)
     {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
             json_decref(body);
