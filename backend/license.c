@@ -135,6 +135,19 @@ ovsa_import_num(ovsa_import_t *imp, int *k, const char *field, int64_t v)
 }
 
 
+/* The same for a value that may be null (-1): "" in the record. */
+static void
+ovsa_import_opt(ovsa_import_t *imp, int *k, const char *field, long v)
+{
+    if (v < 0) {
+        ovsa_import_arg(imp, field, "");
+        return;
+    }
+
+    ovsa_import_num(imp, k, field, v);
+}
+
+
 int
 ovsa_import_record(ovsa_import_t *imp, ovsa_err_t *err)
 {
@@ -181,6 +194,9 @@ ovsa_import_record(ovsa_import_t *imp, ovsa_err_t *err)
     ovsa_import_num(imp, &k, "sync", lic->sync_interval);
     ovsa_import_arg(imp, "cert", lic->customer_cert_sha256
                                  ? lic->customer_cert_sha256 : "");
+    ovsa_import_arg(imp, "secret", lic->secret_sha256);
+    ovsa_import_opt(imp, &k, "deact", lic->deactivations);
+    ovsa_import_opt(imp, &k, "deact_s", lic->deactivation_period);
     ovsa_import_arg(imp, "pins", imp->pins);
     ovsa_import_arg(imp, "product", lic->product);
     ovsa_import_arg(imp, "customer", lic->customer_name);

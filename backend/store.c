@@ -16,7 +16,7 @@
 #include "store.h"
 
 
-#define OVSA_STORE_ARGS_MAX  40
+#define OVSA_STORE_ARGS_MAX  64
 
 /* from the generated lua_scripts.c */
 #define OVSA_LUA_EXTERN(e, f) extern const unsigned char ovsa_lua_##f[];

@@ -42,6 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      && err.code != OVSA_E_LIC_VERSION
                      && err.code != OVSA_E_LIC_ID
                      && err.code != OVSA_E_CUSTOMER_CERT)
+                    || err.code == OVSA_E_LIC_CREDENTIAL
                     || err.code == OVSA_E_NOMEM);
         FUZZ_ASSERT(strncmp(err.msg, "license", 7) == 0);
         return 0;
@@ -53,6 +54,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(lic->customer_name != NULL && lic->product != NULL);
     FUZZ_ASSERT(lic->customer_cert_sha256 == NULL
                 || strlen(lic->customer_cert_sha256) == 64);
+    FUZZ_ASSERT(lic->secret_sha256[0] == '\0'
+                || strlen(lic->secret_sha256) == 64);
+    FUZZ_ASSERT(lic->customer_cert_sha256 != NULL
+                || lic->secret_sha256[0] != '\0');
+    FUZZ_ASSERT((lic->deactivations == -1) == (lic->deactivation_period == -1));
+    FUZZ_ASSERT(lic->deactivations == -1
+                || (lic->deactivations >= 0
+                    && lic->deactivation_period
+                       >= OVSA_LICENSE_DEACT_PERIOD_MIN
+                    && lic->deactivation_period
+                       <= OVSA_LICENSE_DEACT_PERIOD_MAX));
+    FUZZ_ASSERT(lic->type != OVSA_LIC_NODE_LOCKED || lic->deactivations >= 0);
     FUZZ_ASSERT(ovsa_license_type_name(lic->type) != NULL);
     FUZZ_ASSERT(lic->sync_interval >= OVSA_LICENSE_SYNC_MIN
                 && lic->sync_interval <= OVSA_LICENSE_SYNC_MAX);

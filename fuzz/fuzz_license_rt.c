@@ -74,6 +74,10 @@ fuzz_compare(const ovsa_license_t *lic, json_t *p)
     c = json_object_get(p, "customer");
     fuzz_str_eq(c, "name", lic->customer_name);
     fuzz_str_eq(c, "cert_sha256", lic->customer_cert_sha256);
+    fuzz_str_eq(c, "secret_sha256", lic->secret_sha256[0] != '\0'
+                                    ? lic->secret_sha256 : NULL);
+    FUZZ_ASSERT(lic->customer_cert_sha256 != NULL
+                || lic->secret_sha256[0] != '\0');
 
     fuzz_str_eq(p, "product", lic->product);
     fuzz_str_eq(p, "type", ovsa_license_type_name(lic->type));
@@ -84,6 +88,13 @@ fuzz_compare(const ovsa_license_t *lic, json_t *p)
                 == lic->limits.max_activations);
     FUZZ_ASSERT(fuzz_int(l, "seats") == lic->limits.seats);
     FUZZ_ASSERT(fuzz_int(l, "lease_seconds") == lic->limits.lease_seconds);
+    FUZZ_ASSERT(json_is_null(json_object_get(l, "deactivations"))
+                ? lic->deactivations == -1
+                : fuzz_int(l, "deactivations") == lic->deactivations);
+    FUZZ_ASSERT(json_is_null(json_object_get(l, "deactivation_period"))
+                ? lic->deactivation_period == -1
+                : fuzz_int(l, "deactivation_period")
+                  == lic->deactivation_period);
 
     FUZZ_ASSERT(json_is_true(json_object_get(p, "require_hardware_key"))
                 == lic->require_hardware_key);
@@ -139,8 +150,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            &err);
     if (rc != OVSA_OK) {
         FUZZ_ASSERT(jws == NULL);
-        FUZZ_ASSERT(err.code >= OVSA_E_LIC_SYNTAX
-                    && err.code <= OVSA_E_LIC_URL);
+        FUZZ_ASSERT((err.code >= OVSA_E_LIC_SYNTAX
+                     && err.code <= OVSA_E_LIC_URL)
+                    || err.code == OVSA_E_LIC_CREDENTIAL);
         FUZZ_ASSERT(err.code != OVSA_E_LIC_SIGNATURE);
         free(text);
         return 0;

@@ -82,6 +82,9 @@
     X(OVSA_E_LIC_PIN,         "license pin malformed")                        \
     X(OVSA_E_LIC_URL,         "license server URL not https or repeated")     \
     X(OVSA_E_LIC_SERVER,      "server URL not in the license")                \
+    X(OVSA_E_LIC_CREDENTIAL,  "license protected by neither secret nor cert") \
+    X(OVSA_E_LIC_SECRET,      "license secret is not 43 base64url chars")     \
+    X(OVSA_E_LIC_SECRET_MISMATCH, "license secret does not match")            \
     /* hardware key */                                                        \
     X(OVSA_E_P11_MODULE,      "PKCS#11 module could not be loaded")           \
     X(OVSA_E_P11_TOKEN,       "token not present")                            \

@@ -12,11 +12,14 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "ovsa_file.h"
 #include "ovsa_b64.h"
+#include "ovsa_conf.h"
 #include "ovsa_key.h"
 #include "ovsa_license.h"
 #include "ovsa_pin.h"
@@ -39,11 +42,12 @@ static const char *ovsa_license_payload_keys[] = {
 };
 
 static const char *ovsa_license_customer_keys[] = {
-    "name", "cert_sha256", NULL
+    "name", "cert_sha256", "secret_sha256", NULL
 };
 
 static const char *ovsa_license_limits_keys[] = {
-    "usage", "max_activations", "seats", "lease_seconds", NULL
+    "usage", "max_activations", "seats", "lease_seconds", "deactivations",
+    "deactivation_period", NULL
 };
 
 static const char *ovsa_license_server_keys[] = { "url", "pins", NULL };
@@ -488,10 +492,41 @@ ovsa_lic_servers(json_t *payload, ovsa_license_t *lic, ovsa_err_t *err)
 }
 
 
+/* 1 when s is exactly 64 lower-case hex digits */
+static int
+ovsa_lic_hex64(const char *s)
+{
+    size_t  n;
+
+    n = strspn(s, "0123456789abcdef");
+
+    return n == 64 && s[n] == '\0';
+}
+
+
+/*
+ * limits.deactivations (>= 0) and limits.deactivation_period (seconds):
+ * -1 in *out for null.
+ */
+static int
+ovsa_lic_deact(json_t *lim, const char *key, int64_t min, int64_t max,
+    long *out, ovsa_err_t *err)
+{
+    int64_t  n;
+
+    if (ovsa_lic_int(lim, "limits", key, 1, min, max, &n, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    *out = json_is_null(json_object_get(lim, key)) ? -1 : (long) n;
+    return OVSA_OK;
+}
+
+
 static int
 ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
 {
-    size_t       i;
+    char        *secret;
     json_t      *v, *cust, *lim;
     int64_t      fmt;
 
@@ -538,19 +573,38 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
         return OVSA_ERR;
     }
 
-    if (lic->customer_cert_sha256 != NULL) {
-        for (i = 0; lic->customer_cert_sha256[i] != '\0'; i++) {
-            if (strchr("0123456789abcdef", lic->customer_cert_sha256[i])
-                == NULL)
-            {
-                break;
-            }
-        }
-        if (i != 64 || lic->customer_cert_sha256[i] != '\0') {
+    if (lic->customer_cert_sha256 != NULL
+        && !ovsa_lic_hex64(lic->customer_cert_sha256))
+    {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: "
+                            "customer.cert_sha256: not 64 lower-case hex "
+                            "digits");
+    }
+
+    if (ovsa_lic_str(cust, "customer", "secret_sha256", 1, 64, &secret, err)
+        != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (secret != NULL) {
+        if (!ovsa_lic_hex64(secret)) {
+            free(secret);
             return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: "
-                                "customer.cert_sha256: not 64 lower-case "
+                                "customer.secret_sha256: not 64 lower-case "
                                 "hex digits");
         }
+        memcpy(lic->secret_sha256, secret, 65);
+        free(secret);
+    }
+
+    if (lic->customer_cert_sha256 == NULL && lic->secret_sha256[0] == '\0')
+    {
+        return ovsa_err_set(err, OVSA_E_LIC_CREDENTIAL, "license: customer: "
+                            "cert_sha256 and secret_sha256 are both null: a "
+                            "license that neither a secret nor a "
+                            "certificate protects could be used by anyone "
+                            "who knows its id");
     }
 
     if (ovsa_lic_str(p, "", "product", 0, OVSA_LICENSE_NAME_MAX,
@@ -583,7 +637,13 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
                         &lic->limits.seats, err) != OVSA_OK
         || ovsa_lic_int(lim, "limits", "lease_seconds", 1, OVSA_LIC_LEASE_MIN,
                         OVSA_LIC_LEASE_MAX, &lic->limits.lease_seconds, err)
-           != OVSA_OK)
+           != OVSA_OK
+        || ovsa_lic_deact(lim, "deactivations", 0, OVSA_LIC_INT_MAX,
+                          &lic->deactivations, err) != OVSA_OK
+        || ovsa_lic_deact(lim, "deactivation_period",
+                          OVSA_LICENSE_DEACT_PERIOD_MIN,
+                          OVSA_LICENSE_DEACT_PERIOD_MAX,
+                          &lic->deactivation_period, err) != OVSA_OK)
     {
         return OVSA_ERR;
     }
@@ -603,6 +663,17 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
         || ovsa_lic_servers(p, lic, err) != OVSA_OK)
     {
         return OVSA_ERR;
+    }
+
+    /* deactivations are limited per period: both or neither */
+    if ((lic->deactivations < 0) != (lic->deactivation_period < 0)) {
+        return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: limits.%s: "
+                            "null while limits.%s is set: deactivations "
+                            "are limited per period, both or neither",
+                            lic->deactivations < 0 ? "deactivations"
+                                                   : "deactivation_period",
+                            lic->deactivations < 0 ? "deactivation_period"
+                                                   : "deactivations");
     }
 
     /* the limit each type is about */
@@ -628,6 +699,12 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
             return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
                                 "limits.max_activations: a node-locked "
                                 "license needs it");
+        }
+        if (lic->deactivations < 0) {
+            return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                                "limits.deactivations: a node-locked "
+                                "license needs it and "
+                                "limits.deactivation_period");
         }
         break;
 
@@ -1129,6 +1206,124 @@ end:
     free(input);
     free(text);
     return ret;
+}
+
+
+/* ---- the license secret */
+
+int
+ovsa_license_secret_new(char out[OVSA_LICENSE_SECRET_LEN + 1],
+    ovsa_err_t *err)
+{
+    unsigned char  raw[OVSA_LICENSE_SECRET_BYTES];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        OPENSSL_cleanse(raw, sizeof(raw));
+        return ovsa_err_ssl(err, OVSA_E_INTERNAL, "license secret: random "
+                            "generator failed");
+    }
+
+    ovsa_b64_encode(raw, sizeof(raw), out, 1);
+    OPENSSL_cleanse(raw, sizeof(raw));
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_license_secret_hash(const char *s, size_t len, char hex[65],
+    ovsa_err_t *err)
+{
+    size_t          i, n;
+    unsigned int    mdlen;
+    unsigned char  *raw, md[EVP_MAX_MD_SIZE];
+
+    hex[0] = '\0';
+
+    /* the length first: the decoder never sees a secret of another size */
+    raw = NULL;
+    n = 0;
+    if (len == OVSA_LICENSE_SECRET_LEN) {
+        raw = ovsa_b64_decode_alloc(s, len, 1, &n);
+    }
+
+    if (raw == NULL || n != OVSA_LICENSE_SECRET_BYTES) {
+        if (raw != NULL) {
+            OPENSSL_cleanse(raw, n);
+            free(raw);
+        }
+        return ovsa_err_set(err, OVSA_E_LIC_SECRET, "license secret: not %d "
+                            "base64url characters (%zu characters given)",
+                            OVSA_LICENSE_SECRET_LEN, len);
+    }
+
+    OPENSSL_cleanse(raw, n);
+    free(raw);
+
+    /* the hash of the 43 ASCII characters, not of the decoded bytes */
+    if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1
+        || mdlen != 32)
+    {
+        return ovsa_err_ssl(err, OVSA_E_INTERNAL, "license secret: sha256");
+    }
+
+    for (i = 0; i < 32; i++) {
+        hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[md[i] & 0x0f];
+    }
+    hex[64] = '\0';
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_license_secret_read(const char *file,
+    char out[OVSA_LICENSE_SECRET_LEN + 1], ovsa_err_t *err)
+{
+    char        *s, hex[65];
+    ovsa_err_t   e;
+
+    out[0] = '\0';
+
+    s = ovsa_secret_read_file(file, err);
+    if (s == NULL) {
+        return OVSA_ERR;
+    }
+
+    if (ovsa_license_secret_hash(s, strlen(s), hex, &e) != OVSA_OK) {
+        ovsa_secret_free(s);
+        return ovsa_err_set(err, e.code, "%s: %s", file, e.msg);
+    }
+
+    memcpy(out, s, OVSA_LICENSE_SECRET_LEN + 1);
+    ovsa_secret_free(s);
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_license_secret_match(const ovsa_license_t *lic, const char *secret,
+    size_t len, ovsa_err_t *err)
+{
+    char  hex[65];
+
+    if (ovsa_license_secret_hash(secret, len, hex, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    if (lic->secret_sha256[0] == '\0') {
+        return ovsa_err_set(err, OVSA_E_LIC_SECRET_MISMATCH, "license %s: "
+                            "has no secret", lic->id);
+    }
+
+    if (!ovsa_memeq_ct(hex, 64, lic->secret_sha256, 64)) {
+        return ovsa_err_set(err, OVSA_E_LIC_SECRET_MISMATCH, "license %s: "
+                            "the secret does not match", lic->id);
+    }
+
+    return OVSA_OK;
 }
 
 

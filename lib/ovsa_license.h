@@ -8,9 +8,11 @@
  * header  = {"alg": "RS256"|"PS256"|"ES256"|"EdDSA",
  *            "typ": "ovsa-license+jws", "x5c": [std-b64 DER ISV cert]}
  * payload = {"ovsa": 1, "license_id", "version", "issued_at",
- *            "customer": {"name", "cert_sha256"|null}, "product", "type",
+ *            "customer": {"name", "cert_sha256"|null,
+ *                         "secret_sha256"|null}, "product", "type",
  *            "limits": {"usage", "max_activations", "seats",
- *                       "lease_seconds"}, "require_hardware_key",
+ *                       "lease_seconds", "deactivations"|null,
+ *                       "deactivation_period"|null}, "require_hardware_key",
  *            "sync_interval", "expires_at"|null,
  *            "servers": [{"url", "pins": {"current", "future"|null}}]}
  *
@@ -40,6 +42,17 @@
 #define OVSA_LICENSE_URL_MAX     2048
 #define OVSA_LICENSE_SYNC_MIN    300
 #define OVSA_LICENSE_SYNC_MAX    86400
+#define OVSA_LICENSE_DEACT_PERIOD_MIN  3600      /* 1 hour */
+#define OVSA_LICENSE_DEACT_PERIOD_MAX  31536000  /* 365 days */
+
+/*
+ * The license secret: 32 random bytes as base64url without padding (43
+ * characters).  The license carries only customer.secret_sha256, the
+ * lower-case hex SHA-256 of those 43 ASCII characters; the holder sends
+ * the secret as "Authorization: License <secret>".
+ */
+#define OVSA_LICENSE_SECRET_BYTES  32
+#define OVSA_LICENSE_SECRET_LEN    43        /* OVSA_B64URL_LEN(32) */
 
 typedef enum {
     OVSA_LIC_PERPETUAL = 1,
@@ -68,9 +81,13 @@ typedef struct {
     int64_t                 issued_at;      /* unix seconds */
     char                   *customer_name;
     char                   *customer_cert_sha256; /* 64 lower hex or NULL */
+    char                    secret_sha256[65];    /* 64 lower hex, or ""
+                                                     when null */
     char                   *product;
     ovsa_license_type_t     type;
     ovsa_license_limits_t   limits;
+    long                    deactivations;        /* >= 0, -1 when null */
+    long                    deactivation_period;  /* seconds, -1 when null */
     int                     require_hardware_key;
     int64_t                 sync_interval;  /* seconds, 300..86400 */
     int64_t                 expires_at;     /* unix seconds, 0 = none */
@@ -99,7 +116,11 @@ typedef struct {
  *   OVSA_E_LIC_FORMAT     "ovsa" is not 1
  *   OVSA_E_LIC_FIELD      a field missing, unknown or of the wrong type
  *   OVSA_E_LIC_RANGE      a value out of range (version, sync_interval...)
- *   OVSA_E_LIC_LIMITS     the limit the license type needs is not set
+ *   OVSA_E_LIC_LIMITS     the limit the license type needs is not set,
+ *                         or only one of deactivations and
+ *                         deactivation_period is set
+ *   OVSA_E_LIC_CREDENTIAL neither customer.cert_sha256 nor
+ *                         customer.secret_sha256 is set
  *   OVSA_E_LIC_PIN        a pin is not "sha256//" + 44 base64 chars
  *   OVSA_E_LIC_URL        a server URL is not https, or is repeated
  * (and OVSA_E_NOMEM / OVSA_E_INTERNAL).  The message names the field
@@ -159,6 +180,45 @@ int ovsa_license_load_file(const char *path, ovsa_license_t **out,
  */
 int ovsa_license_save_file(const char *path, const char *jws,
     ovsa_err_t *err);
+
+/*
+ * Writes a new license secret to out: 32 bytes of RAND_bytes() as
+ * base64url without padding, 43 characters and a NUL.  Returns OVSA_OK,
+ * or OVSA_ERR with OVSA_E_INTERNAL when the random generator fails.
+ * The caller wipes out (OPENSSL_cleanse) when done.
+ */
+int ovsa_license_secret_new(char out[OVSA_LICENSE_SECRET_LEN + 1],
+    ovsa_err_t *err);
+
+/*
+ * Writes the lower-case hex SHA-256 of the len characters of secret s to
+ * hex (64 digits and a NUL): the license's customer.secret_sha256.
+ * Anything but exactly 43 base64url characters (canonical: the last one
+ * carries no stray bits) is refused with OVSA_E_LIC_SECRET, whose message
+ * never contains the secret.  s need not be NUL-terminated.
+ */
+int ovsa_license_secret_hash(const char *s, size_t len,
+    char hex[65], ovsa_err_t *err);
+
+/*
+ * Reads a license secret from the first line of file (through
+ * ovsa_secret_read_file(): a file group or others may access is refused
+ * with OVSA_E_SECRET_MODE) into out (43 characters and a NUL).  Returns
+ * OVSA_OK, or OVSA_ERR with OVSA_E_IO, OVSA_E_SECRET_MODE or
+ * OVSA_E_LIC_SECRET (not a secret's syntax).
+ */
+int ovsa_license_secret_read(const char *file,
+    char out[OVSA_LICENSE_SECRET_LEN + 1], ovsa_err_t *err);
+
+/*
+ * Returns OVSA_OK when the len characters of secret hash to the license's
+ * customer.secret_sha256 (compared in constant time).  Else OVSA_ERR:
+ * OVSA_E_LIC_SECRET when secret is not a secret's syntax,
+ * OVSA_E_LIC_SECRET_MISMATCH when it does not match or the license has
+ * no secret.
+ */
+int ovsa_license_secret_match(const ovsa_license_t *lic, const char *secret,
+    size_t len, ovsa_err_t *err);
 
 /* Frees a license and everything it holds; lic may be NULL. */
 void ovsa_license_free(ovsa_license_t *lic);

@@ -58,6 +58,7 @@ ovsa_exit_status(int code)
     case OVSA_E_KEY:
     case OVSA_E_KEY_MODE:
     case OVSA_E_SECRET_MODE:
+    case OVSA_E_LIC_SECRET:
     case OVSA_E_P11_MODULE:
     case OVSA_E_P11_TOKEN:
     case OVSA_E_P11_PIN:

@@ -187,7 +187,7 @@ import_license() {
         || "$OVSACTL" -url "http://127.0.0.1:$APORT" \
             -token-file "$D/etc/admin.token" show "$LICENSE_ID" >/dev/null \
         || die "the demo license could not be imported"
-    say "customer license $lic imported (ovsatool show -l $lic)"
+    say "customer license $lic imported (ovsatool show -l $lic; its secret: $lic.secret, 0600)"
 }
 
 check() {

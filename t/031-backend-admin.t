@@ -6,6 +6,7 @@ use warnings;
 use File::Basename qw(dirname);
 use lib dirname(__FILE__) . '/lib';
 use Test::More;
+use Digest::SHA;
 use OvsaBackend;
 
 my $t = OvsaBackend->new(offset => 10);
@@ -57,6 +58,9 @@ my $foreign = $t->sign(OvsaBackend::payload(license_id => 'X1'), 'other');
 is("$st $a->{code}", '403 LICENSE_UNTRUSTED',
    'signer not in licenses.isv_certs');
 like($a->{message}, qr/OVSA_E_LIC_ISV/, 'OVSA_E_LIC_ISV');
+
+# (licenses that break the credential and deactivation rules: t/037,
+# which signs them without the library's checks)
 is_deeply($t->snapshot, $empty, 'refused imports stored nothing');
 
 ($st, $a) = admin('POST', '/admin/v1/licenses', $good);
@@ -126,6 +130,14 @@ is(ref $a->{activations}, 'ARRAY', 'activations is a list');
 is($a->{license}{signature} ? 1 : 0, 1, 'the stored JWS');
 ($st, $a) = admin('GET', '/admin/v1/licenses/U1');
 is("$a->{record}{used}/$a->{record}{usage}", '1/3', 'usage shown');
+is($a->{record}{secret_sha256}, $OvsaBackend::SECRET_SHA256,
+   'record: secret_sha256 of the license');
+ok(exists $a->{record}{deactivations} && !defined $a->{record}{deactivations}
+   && !defined $a->{record}{deactivation_period},
+   'record: no deactivation limits: null');
+($st, $a) = admin('GET', '/admin/v1/licenses/N1');
+is("$a->{record}{deactivations}/$a->{record}{deactivation_period}",
+   '3/2592000', 'record: the deactivation limits of N1');
 ($st, $a) = admin('GET', '/admin/v1/licenses/NOPE');
 is("$st $a->{code}", '404 UNKNOWN_LICENSE', 'show unknown');
 ($st, $a) = admin('GET', '/admin/v1/licenses/F1/revoke');
@@ -323,7 +335,7 @@ $t->stop_backend($u);
 # ---- a license made by ovsatool, imported with ovsactl, enforced
 my $ot = "$OvsaBackend::BIN/bin/ovsatool";
 SKIP: {
-    skip 'ovsatool not built', 8 unless -x $ot;
+    skip 'ovsatool not built', 13 unless -x $ot;
     system("$ot keystore -out $d/ks -alg ec -cn 'Test ISV' >/dev/null 2>&1") == 0
         or die 'ovsatool keystore failed';
     system("cp $d/ks/isv.crt $d/ovsatool.pem") == 0 or die;
@@ -357,6 +369,18 @@ SKIP: {
     ($st, $a) = $t->admin($o, 'GET', '/admin/v1/licenses/OT1');
     is($a->{record}{cert_sha256}, $fp, 'record keeps the customer cert');
     is($a->{record}{seats}, 3, 'and the seats');
+    my $sec = `cat $d/ot1.jws.secret`;
+    chomp $sec;
+    like($sec, qr/^[A-Za-z0-9_-]{43}$/, 'ovsatool wrote the license secret');
+    is($a->{record}{secret_sha256}, Digest::SHA::sha256_hex($sec),
+       'record: the hash of the secret');
+    my $stored = $t->redis('HGETALL', 'ovsa:lic:OT1');
+    like($stored, qr/^secret\n\Q$a->{record}{secret_sha256}\E$/m,
+         'Redis field secret: the hash');
+    unlike($stored, qr/\Q$sec\E/, 'the secret itself is not stored');
+    ok(exists $a->{record}{deactivations} && !defined $a->{record}{deactivations}
+       && !defined $a->{record}{deactivation_period},
+       'record: floating without deactivation limits: null');
 }
 
 # ---- secret files: open to group or others, they are refused at start
@@ -383,6 +407,26 @@ SKIP: {
     my $o = `$be -t -c $y 2>&1`;
     is($? >> 8, 0, 'admin token 0600: ovsa-backend -t accepts it') or diag $o;
 }
+
+# ---- re-keying a leaked secret: the next version carries another hash,
+# which replaces the stored one; the old version cannot come back
+{
+    my $other = Digest::SHA::sha256_hex('c2Vjb25kLXNlY3JldC1vZi10aGUtdGVzdHMtMDAwMDA');
+    $t->import_ok($b, $t->license(license_id => 'RK1'));
+    ($st, $a) = admin('GET', '/admin/v1/licenses/RK1');
+    is($a->{record}{secret_sha256}, $OvsaBackend::SECRET_SHA256, 'RK1 v1: the first secret');
+    ($st, $a) = admin('POST', '/admin/v1/licenses',
+                      $t->license(license_id => 'RK1', version => 2,
+                                  customer => { secret_sha256 => $other }));
+    is("$st $a->{code}", '200 OK', 'RK1 v2 with a new secret imported');
+    ($st, $a) = admin('GET', '/admin/v1/licenses/RK1');
+    is($a->{record}{secret_sha256}, $other, 'RK1 v2: the new hash replaced the old one');
+    ($st, $a) = admin('POST', '/admin/v1/licenses', $t->license(license_id => 'RK1'));
+    is("$st $a->{code}", '409 VERSION_NOT_NEWER', 'RK1 v1 (old secret) cannot come back');
+    ($st, $a) = admin('GET', '/admin/v1/licenses/RK1');
+    is($a->{record}{secret_sha256}, $other, '... and the new hash stays');
+}
+
 
 is($t->stop_backend($b), 0, 'backend exits 0');
 done_testing();

@@ -6,6 +6,14 @@
 #   - 12 and 16 servers, a perpetual license with and without expires_at,
 #     UTF-8 product and customer names: accepted by all three;
 #   - 17 servers: refused by all three with OVSA_E_LIC_RANGE;
+#   - the license's protection and deactivation limits: a license with
+#     neither customer.secret_sha256 nor cert_sha256 (OVSA_E_LIC_CREDENTIAL:
+#     anyone knowing its id could use it), without the secret_sha256
+#     member or with an upper-case one (OVSA_E_LIC_FIELD), with only one of
+#     the deactivation limits or a node-locked one without them
+#     (OVSA_E_LIC_LIMITS), a period under an hour (OVSA_E_LIC_RANGE):
+#     refused by all three; a certificate-only license and a node-locked
+#     one with limits: accepted by all three;
 #   - the server enforces expires_at for a perpetual license too (check,
 #     activate and checkout answer LICENSE_EXPIRED once it has passed).
 #
@@ -30,6 +38,7 @@ use File::Copy qw(copy);
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use Encode qw(encode_utf8);
+use Digest::SHA;
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $t = OvsaBackend->new(offset => 50);
@@ -111,12 +120,13 @@ sub b64url {
 }
 
 sub forge {
-    my ($id, $n) = @_;
+    my ($id, $n, $edit) = @_;
     my $p = payload_of("$tmp/P0.lic");
     $p->{license_id} = $id;
     my @s = servers($n);
     $p->{servers} = [ map { { url => $s[2 * $_], pins => {
         current => leaf_pin($certA), future => undef } } } 0 .. $n - 1 ];
+    $edit->($p) if $edit;
     my $der = `openssl x509 -in $ks/isv.crt -outform DER`;
     die 'openssl x509' if $? || !length $der;
     my $prot = b64url($JSON->encode({ alg => 'EdDSA',
@@ -132,6 +142,37 @@ sub forge {
 
 forge('S16', 16);
 forge('S17', 17);
+
+# the credential and deactivation rules: id => [code, edit]
+my $HEX = 'ab' x 32;
+my %RULES = (
+    NC  => [ 'OVSA_E_LIC_CREDENTIAL',
+             sub { $_[0]{customer}{secret_sha256} = undef } ],
+    NS  => [ 'OVSA_E_LIC_FIELD', sub { delete $_[0]{customer}{secret_sha256} } ],
+    SU  => [ 'OVSA_E_LIC_FIELD',
+             sub { $_[0]{customer}{secret_sha256} = uc('cd' x 32) } ],
+    ND  => [ 'OVSA_E_LIC_FIELD', sub { delete $_[0]{limits}{deactivations} } ],
+    DO  => [ 'OVSA_E_LIC_LIMITS', sub { $_[0]{limits}{deactivations} = 2 } ],
+    DR  => [ 'OVSA_E_LIC_RANGE', sub {
+                 @{ $_[0]{limits} }{qw(deactivations deactivation_period)}
+                     = (1, 3599) } ],
+    NL  => [ 'OVSA_E_LIC_LIMITS', sub {
+                 $_[0]{type} = 'node-locked';
+                 $_[0]{limits}{max_activations} = 2 } ],
+    CO  => [ 'OVSA_E_NONE', sub {
+                 $_[0]{customer}{secret_sha256} = undef;
+                 $_[0]{customer}{cert_sha256} = $HEX } ],
+    NLD => [ 'OVSA_E_NONE', sub {
+                 $_[0]{type} = 'node-locked';
+                 @{ $_[0]{limits} }{qw(max_activations deactivations
+                                       deactivation_period)}
+                     = (2, 0, 3600) } ],
+);
+forge($_, 1, $RULES{$_}[1]) for sort keys %RULES;
+is(payload_of("$tmp/P0.lic")->{customer}{secret_sha256},
+   Digest::SHA::sha256_hex(do { my $s = slurp("$tmp/P0.lic.secret");
+                                chomp $s; $s }),
+   'P0: ovsatool put the hash of its secret file into the license');
 
 # ---- the three verdicts on each file
 # tool: ovsatool verify; server: admin import; client: ovsa-check -license
@@ -189,6 +230,34 @@ for my $n (12, 16) {
        'S17: ovsa-check refuses it locally');
     is(scalar @{ $c->{j}{attempts} || [] }, 0, 'S17: ... asking no server');
     is_deeply($t->snapshot('c37:'), $before, 'S17: nothing stored');
+}
+
+for my $id (sort keys %RULES) {
+    my $want = $RULES{$id}[0];
+    my $before = $t->snapshot('c37:');
+    my %code = (tool => tool($id), server => server($id));
+    my $c = client($id);
+    is($code{tool}, $want, "$id: ovsatool verify: $want");
+    if ($want eq 'OVSA_E_NONE') {
+        is($code{server}, 'OVSA_E_NONE', "$id: the backend imports it");
+        ok(@{ $c->{j}{attempts} || [] } >= 1 && $c->{check} !~ /^OVSA_E_LIC/,
+           "$id: ovsa-check loads it and asks the server")
+            or diag($c->{err});
+        next;
+    }
+    is($code{server}, "400 LICENSE_INVALID $want",
+       "$id: the backend refuses it (LICENSE_INVALID, $want)");
+    is("$c->{rc} $c->{check}", "1 $want", "$id: ovsa-check refuses it locally");
+    is(scalar @{ $c->{j}{attempts} || [] }, 0, "$id: ... asking no server");
+    is_deeply($t->snapshot('c37:'), $before, "$id: nothing stored");
+}
+{
+    my ($st, $a) = $t->admin($b, 'GET', '/admin/v1/licenses/NLD');
+    is("$a->{record}{deactivations}/$a->{record}{deactivation_period}",
+       '0/3600', 'NLD: the deactivation limits stored');
+    ($st, $a) = $t->admin($b, 'GET', '/admin/v1/licenses/CO');
+    is("$a->{record}{secret_sha256}|$a->{record}{cert_sha256}", "|$HEX",
+       'CO: no secret, the certificate hash');
 }
 
 # ---- what the server stored, and expires_at enforced for perpetual

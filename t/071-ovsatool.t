@@ -7,6 +7,7 @@ use warnings;
 use File::Basename qw(dirname);
 use File::Spec;
 use File::Temp qw(tempdir);
+use Digest::SHA qw(sha256_hex);
 use JSON::PP;
 use Test::More;
 
@@ -105,7 +106,8 @@ is($rc, 0, 'create -help exits 0');
 like($out, qr/^ $_ /m, "create -help lists $_")
     for ('-k, -keystore dir', '-passin', '-id', '-product', '-customer', '-customer-cert',
          '-type', '-usage', '-max-activations', '-seats', '-lease-seconds',
-         '-require-hardware-key', '-sync-interval', '-expires', '-server', '-server-cert', '-out');
+         '-require-hardware-key', '-sync-interval', '-expires', '-server', '-server-cert', '-out',
+         '-no-secret', '-secret-out', '-deactivations', '-deactivation-period');
 like($out, qr/^Exit status:\n/m, 'create -help lists the exit codes');
 ($rc, $out) = run('updatecustlicense', '-help');
 like($out, qr/^ -u, -server url cert /m, 'updatecustlicense -help: the pair option');
@@ -179,6 +181,90 @@ is_deeply(pins($p, $U2), [ pin_of('b1.crt'), undef ], 'create: ls2 current = b1 
 is($p->{limits}{seats}, 10, 'create: seats');
 ok(!defined $p->{expires_at}, 'create: no expiry');
 ok(!defined $p->{customer}{cert_sha256}, 'create: not bound to a customer cert');
+ok(!defined $p->{limits}{deactivations} && !defined $p->{limits}{deactivation_period},
+   'create: floating, deactivations not limited unless given');
+ok(exists $p->{limits}{deactivations} && exists $p->{limits}{deactivation_period},
+   'create: the deactivation members are there (null)');
+
+# ---- the license secret: a file next to the license, 0600, only its hash
+# in the license, never printed
+for my $alg (qw(rsa ec ed25519)) {
+    my $sec = slurp("$alg.lic.secret");
+    is(mode("$alg.lic.secret"), '0600', "$alg: secret file is 0600");
+    like($sec, qr/\A[A-Za-z0-9_-]{43}\n\z/, "$alg: secret is 43 base64url characters and a newline");
+    chomp $sec;
+    is(payload("$alg.lic")->{customer}{secret_sha256}, sha256_hex($sec),
+       "$alg: the license carries the sha256 of the secret's 43 characters");
+}
+isnt(slurp('ec.lic.secret'), slurp('rsa.lic.secret'), 'each license its own secret');
+{
+    my $sec = slurp('ec.lic.secret');
+    chomp $sec;
+    unlike(slurp('ec.lic'), qr/\Q$sec\E/, 'the secret is not in the license');
+    ($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'lic-so', @lic, '-out', 'so.lic',
+                            '-secret-out', 'so-secret.txt');
+    is($rc, 0, 'create -secret-out') or diag $err;
+    my $so = slurp('so-secret.txt');
+    chomp $so;
+    unlike("$out$err", qr/\Q$so\E/, 'the secret is never printed');
+    like($out, qr/so-secret\.txt: license secret/, 'create names the secret file');
+    ok(!-e 'so.lic.secret', '-secret-out replaces the default name');
+    is(mode('so-secret.txt'), '0600', '-secret-out file is 0600');
+    is(payload('so.lic')->{customer}{secret_sha256}, sha256_hex($so), '-secret-out: hash matches');
+}
+
+# -no-secret only with a certificate binding
+refused('create -no-secret without -customer-cert', 'OVSA_E_LIC_CREDENTIAL',
+        qr/anyone who knows its id/,
+        'create', '-k', 'ks-ec', '-id', 'lic-ns', @lic, '-no-secret', '-out', 'ns.lic');
+ok(!-e 'ns.lic' && !-e 'ns.lic.secret', '-no-secret refused: nothing written');
+refused('create -no-secret -secret-out', undef, qr/exclude each other/,
+        'create', '-k', 'ks-ec', '-id', 'lic-ns', @lic, '-customer-cert', 'cust.crt',
+        '-no-secret', '-secret-out', 'ns.secret', '-out', 'ns.lic');
+($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'lic-ns', @lic, '-customer-cert', 'cust.crt',
+                        '-no-secret', '-out', 'ns.lic');
+is($rc, 0, 'create -customer-cert -no-secret') or diag $err;
+ok(!-e 'ns.lic.secret', '-no-secret: no secret file');
+ok(!defined payload('ns.lic')->{customer}{secret_sha256}, '-no-secret: secret_sha256 null');
+($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'lic-cs', @lic, '-customer-cert', 'cust.crt',
+                        '-out', 'cs.lic');
+is($rc, 0, 'create -customer-cert makes a secret too') or diag $err;
+ok(defined payload('cs.lic')->{customer}{secret_sha256} && -e 'cs.lic.secret',
+   'certificate and secret both protect it');
+
+# an existing secret file is never overwritten, and then no license either
+open my $ex, '>', 'taken.secret' or die; print $ex "someone else's\n"; close $ex;
+refused('create over a secret file', 'OVSA_E_IO', qr/taken\.secret exists, not overwritten/,
+        'create', '-k', 'ks-ec', '-id', 'lic-t', @lic, '-secret-out', 'taken.secret', '-out', 't.lic');
+ok(!-e 't.lic', 'secret file taken: no license written');
+is(slurp('taken.secret'), "someone else's\n", 'secret file taken: untouched');
+open $ex, '>', 'u.lic.secret' or die; close $ex;
+refused('create over the default secret file', 'OVSA_E_IO', qr/u\.lic\.secret exists/,
+        'create', '-k', 'ks-ec', '-id', 'lic-u', @lic, '-out', 'u.lic');
+ok(!-e 'u.lic', 'default secret file taken: no license written');
+
+# deactivation limits: node-locked defaults 3 per 30 days
+my @nl = ('-product', 'p', '-customer', 'c', '-type', 'node-locked', '-max-activations', '2',
+          '-server', 'ls1.example.com', '-server-cert', 'a1.crt');
+($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'nl1', @nl, '-out', 'nl1.lic');
+is($rc, 0, 'create node-locked') or diag $err;
+is_deeply([ @{ payload('nl1.lic')->{limits} }{qw(deactivations deactivation_period)} ],
+          [ 3, 2592000 ], 'node-locked default: 3 deactivations per 30 days');
+($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'nl2', @nl, '-deactivations', '0',
+                        '-deactivation-period', '7d', '-out', 'nl2.lic');
+is($rc, 0, 'create -deactivations 0 -deactivation-period 7d') or diag $err;
+is_deeply([ @{ payload('nl2.lic')->{limits} }{qw(deactivations deactivation_period)} ],
+          [ 0, 604800 ], '0 deactivations per 7 days');
+($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'nl3', @nl, '-deactivation-period', '3600',
+                        '-out', 'nl3.lic');
+is($rc, 0, 'create -deactivation-period in seconds') or diag $err;
+is_deeply([ @{ payload('nl3.lic')->{limits} }{qw(deactivations deactivation_period)} ],
+          [ 3, 3600 ], 'node-locked: the default count with the given period');
+($rc, $out, $err) = run('create', '-k', 'ks-ec', '-id', 'fl1', @lic, '-deactivations', '5',
+                        '-deactivation-period', '1d', '-out', 'fl1.lic');
+is($rc, 0, 'create floating with deactivation limits') or diag $err;
+is_deeply([ @{ payload('fl1.lic')->{limits} }{qw(deactivations deactivation_period)} ],
+          [ 5, 86400 ], 'floating: as given');
 
 ($rc, $out, $err) = run('create', '-k', 'ks-enc', '-passin', 'file:pass.txt', '-id', 'lic-enc',
                         @lic, '-customer-cert', 'cust.crt', '-expires', '2030-01-02',
@@ -225,14 +311,22 @@ my %bad = (
     'missing cert file'  => [ 'OVSA_E_IO',         qr/nope\.crt/,         '-server', 'ls4.example.com', '-server-cert', 'nope.crt' ],
     'cert not a cert'    => [ 'OVSA_E_PEM',        qr/pass\.txt/,         '-server', 'ls4.example.com', '-server-cert', 'pass.txt' ],
     'customer cert'      => [ 'OVSA_E_IO',         qr/nope\.crt/,         '-customer-cert', 'nope.crt' ],
+    'deactivations only' => [ 'OVSA_E_LIC_LIMITS', qr/deactivation_period.*both or neither/, '-deactivations', '2' ],
+    'period only'        => [ 'OVSA_E_LIC_LIMITS', qr/limits\.deactivations/, '-deactivation-period', '30d' ],
+    'period 3599 s'      => [ 'OVSA_E_LIC_RANGE',  qr/deactivation_period/, '-deactivations', '1', '-deactivation-period', '3599' ],
+    'period 366 days'    => [ 'OVSA_E_LIC_RANGE',  qr/deactivation_period/, '-deactivations', '1', '-deactivation-period', '366d' ],
 );
 for my $name (sort keys %bad) {
     my ($code, $like, @extra) = @{ $bad{$name} };
     my @args = ('create', '-k', 'ks-ec', '-id', 'lic-bad', @lic, @extra, '-out', 'bad.lic');
     # the later -id / -type win
     refused("create, $name", $code, $like, @args);
-    ok(!-e 'bad.lic', "create, $name: no file written");
+    ok(!-e 'bad.lic' && !-e 'bad.lic.secret', "create, $name: no file written");
 }
+refused('-deactivation-period 3w', undef, qr/not seconds or a number of days/,
+        'create', '-k', 'ks-ec', '-id', 'x', @lic, '-deactivations', '1', '-deactivation-period', '3w', '-out', 'x.lic');
+refused('-deactivations -1', undef, qr/-deactivations/,
+        'create', '-k', 'ks-ec', '-id', 'x', @lic, '-deactivations', '-1', '-out', 'x.lic');
 refused('server without cert', undef, qr/has no -server-cert/,
         'create', '-k', 'ks-ec', '-id', 'x', @lic, '-server', 'ls5.example.com', '-out', 'x.lic');
 refused('cert without server', undef, qr/no -server before it/,
@@ -272,6 +366,17 @@ like($out, qr/^expires:\s+2030-01-02 00:00:00 UTC$/m, 'show: expiry');
 like($out, qr/^hardware key:\s+required$/m, 'show: hardware key');
 like($out, qr/^server 1:\s+\Q$U1\E\n  current pin:\s+\Q@{[pin_of('a1.crt')]}\E\n  future pin:\s+none$/m, 'show: server 1 pins');
 like($out, qr/^signer:\s+.*ovsa ISV.*\(ES256\)$/m, 'show: signer');
+{
+    my $sec = slurp('enc.lic.secret');
+    chomp $sec;
+    like($out, qr/^customer secret:\s+set \(sha256 \Q@{[sha256_hex($sec)]}\E\)$/m, 'show: secret set, its hash');
+    unlike($out, qr/\Q$sec\E/, 'show: never the secret');
+}
+like($out, qr/^deactivations:\s+not limited$/m, 'show: deactivations not limited');
+($rc, $out) = run('show', '-l', 'nl1.lic');
+like($out, qr/^deactivations:\s+3 per 2592000 s \(30 days\)$/m, 'show: deactivation limits');
+($rc, $out) = run('show', '-l', 'ns.lic');
+like($out, qr/^customer secret:\s+none$/m, 'show: no secret');
 
 # ---- updatecustlicense: pin movement, two URLs
 my @ks = ('-k', 'ks-ec');
@@ -302,6 +407,39 @@ is_deeply(pins($p, $U2), [ pin_of('b1.crt'), pin_of('b2.crt') ], 'v4: ls2 as bef
 for my $k (qw(license_id product customer type limits sync_interval expires_at require_hardware_key)) {
     is_deeply($p->{$k}, payload('ec.lic')->{$k}, "update keeps $k");
 }
+is($p->{customer}{secret_sha256}, payload('ec.lic')->{customer}{secret_sha256},
+   'update keeps secret_sha256');
+($rc, $out, $err) = run('updatecustlicense', @ks, '-l', 'nl2.lic', '-u', 'ls1.example.com', 'a2.crt', '-c', 'nl2v2.lic');
+is($rc, 0, 'update node-locked') or diag $err;
+is_deeply(payload('nl2v2.lic')->{limits}, payload('nl2.lic')->{limits}, 'update keeps the deactivation limits');
+
+# -new-secret: re-key a leaked secret
+my $oldsec = slurp('ec.lic.secret');
+($rc, $out, $err) = run('updatecustlicense', @ks, '-l', 'v4.lic', '-new-secret', '-secret-out', 'v5.secret',
+                        '-c', 'v5.lic');
+is($rc, 0, 'update -new-secret (no -u needed)') or diag $err;
+{
+    my $sec = slurp('v5.secret');
+    is(mode('v5.secret'), '0600', 'new secret file is 0600');
+    like($sec, qr/\A[A-Za-z0-9_-]{43}\n\z/, 'new secret: 43 base64url characters');
+    chomp $sec;
+    unlike("$out$err", qr/\Q$sec\E/, 'new secret not printed');
+    my $p5 = payload('v5.lic');
+    is($p5->{version}, 5, '-new-secret: next version');
+    is($p5->{customer}{secret_sha256}, sha256_hex($sec), '-new-secret: the hash of the new secret');
+    isnt($p5->{customer}{secret_sha256}, $p->{customer}{secret_sha256}, '-new-secret changes the hash');
+    is_deeply($p5->{servers}, $p->{servers}, '-new-secret alone keeps the pins');
+    is(slurp('ec.lic.secret'), $oldsec, 'the old secret file is left alone');
+}
+refused('update -new-secret without -secret-out', undef, qr/go together/,
+        'updatecustlicense', @ks, '-l', 'v4.lic', '-new-secret', '-c', 'x.lic');
+refused('update -secret-out without -new-secret', undef, qr/go together/,
+        'updatecustlicense', @ks, '-l', 'v4.lic', '-u', $U1, 'a2.crt', '-secret-out', 'x.secret', '-c', 'x.lic');
+refused('update -new-secret over a file', 'OVSA_E_IO', qr/v5\.secret exists/,
+        'updatecustlicense', @ks, '-l', 'v4.lic', '-new-secret', '-secret-out', 'v5.secret', '-c', 'x.lic');
+refused('update without -u or -new-secret', undef, qr/are required/,
+        'updatecustlicense', @ks, '-l', 'v4.lic', '-c', 'x.lic');
+ok(!-e 'x.lic' && !-e 'x.secret', 'secret refusals wrote nothing');
 
 # the new file may replace the old one in place
 system('cp', 'v4.lic', 'inplace.lic');

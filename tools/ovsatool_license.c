@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
+#include "ovsa_file.h"
 #include "ovsa_license.h"
 #include "ovsa_pin.h"
 #include "ovsatool.h"
@@ -27,8 +29,13 @@ enum {
     OPT_KEYSTORE = 1, OPT_PASSIN, OPT_ID, OPT_PRODUCT, OPT_CUSTOMER,
     OPT_CUSTOMER_CERT, OPT_TYPE, OPT_USAGE, OPT_MAX_ACT, OPT_SEATS,
     OPT_LEASE, OPT_HWKEY, OPT_SYNC, OPT_EXPIRES, OPT_SERVER,
-    OPT_SERVER_CERT, OPT_OUT, OPT_LICENSE, OPT_UPDATE, OPT_ADD_SERVER
+    OPT_SERVER_CERT, OPT_OUT, OPT_LICENSE, OPT_UPDATE, OPT_ADD_SERVER,
+    OPT_NO_SECRET, OPT_SECRET_OUT, OPT_NEW_SECRET, OPT_DEACT, OPT_DEACT_PERIOD
 };
+
+/* node-locked defaults: 3 deactivations per 30 days */
+#define OVSATOOL_DEACT_DEFAULT         3
+#define OVSATOOL_DEACT_PERIOD_DEFAULT  (30 * 86400)
 
 static const ovsa_opt_t ovsatool_create_opts[] = {
     { "keystore", "k", OPT_KEYSTORE, OVSA_OPT_STR, "dir",
@@ -43,6 +50,11 @@ static const ovsa_opt_t ovsatool_create_opts[] = {
       "Customer name (required)" },
     { "customer-cert", NULL, OPT_CUSTOMER_CERT, OVSA_OPT_STR, "file",
       "Bind the license to this customer certificate (PEM or DER)" },
+    { "no-secret", NULL, OPT_NO_SECRET, OVSA_OPT_FLAG, NULL,
+      "No license secret (only with -customer-cert)" },
+    { "secret-out", NULL, OPT_SECRET_OUT, OVSA_OPT_STR, "file",
+      "License secret file, 0600, never overwritten (default: -out "
+      "FILE.secret)" },
     { "type", NULL, OPT_TYPE, OVSA_OPT_STR, "type",
       "perpetual|time-limited|usage-count|node-locked|floating (required)" },
     { "usage", NULL, OPT_USAGE, OVSA_OPT_UINT, "n",
@@ -53,6 +65,11 @@ static const ovsa_opt_t ovsatool_create_opts[] = {
       "Concurrent leases (floating licenses)" },
     { "lease-seconds", NULL, OPT_LEASE, OVSA_OPT_UINT, "n",
       "Lease length, 60..86400 (floating licenses)" },
+    { "deactivations", NULL, OPT_DEACT, OVSA_OPT_UINT, "n",
+      "Deactivations allowed per -deactivation-period (node-locked "
+      "default 3)" },
+    { "deactivation-period", NULL, OPT_DEACT_PERIOD, OVSA_OPT_STR, "s|Nd",
+      "Seconds or days, 3600..31536000 s (node-locked default 30d)" },
     { "require-hardware-key", NULL, OPT_HWKEY, OVSA_OPT_FLAG, NULL,
       "Only hardware-key servers may serve the license" },
     { "sync-interval", NULL, OPT_SYNC, OVSA_OPT_UINT, "s",
@@ -70,7 +87,8 @@ static const ovsa_opt_t ovsatool_create_opts[] = {
 
 static const ovsa_opt_prog_t ovsatool_create_prog = {
     "ovsatool create", "-k DIR -id ID -product P -customer NAME -type T "
-    "-server URL -server-cert CERT -out FILE [options]", ovsatool_create_opts,
+    "-server URL -server-cert CERT -out FILE [-secret-out FILE] [options]",
+    ovsatool_create_opts,
     NULL, OVSATOOL_EXITS
 };
 
@@ -116,12 +134,59 @@ ovsatool_expires(ovsa_opt_state_t *st, int64_t *out)
 }
 
 
-/* Signs payload, checks the result (and that it may follow prev, when
- * given), then writes it to out. */
+/* -deactivation-period: seconds, or days with a "d" */
+static int
+ovsatool_period(ovsa_opt_state_t *st, int64_t *out)
+{
+    size_t       n;
+    long long    v;
+    const char  *s;
+
+    s = st->val;
+    n = strspn(s, "0123456789");
+
+    if (n == 0 || n > 9 || (s[n] != '\0' && strcmp(s + n, "d") != 0)) {
+        ovsatool_usage(st, "-deactivation-period %s: not seconds or a "
+                       "number of days (\"30d\")", s);
+        return OVSA_ERR;
+    }
+
+    v = strtoll(s, NULL, 10);
+    *out = s[n] == 'd' ? v * 86400 : v;
+    return OVSA_OK;
+}
+
+
+/* Writes the license secret and a newline to path: 0600, through a
+ * temporary file, never over an existing file. */
+static int
+ovsatool_secret_save(const char *path, const char *secret, ovsa_err_t *err)
+{
+    int   rc;
+    char  buf[OVSA_LICENSE_SECRET_LEN + 2];
+
+    memcpy(buf, secret, OVSA_LICENSE_SECRET_LEN);
+    buf[OVSA_LICENSE_SECRET_LEN] = '\n';
+    buf[OVSA_LICENSE_SECRET_LEN + 1] = '\0';
+
+    rc = ovsa_file_write(path, buf, OVSA_LICENSE_SECRET_LEN + 1, 0600,
+                         OVSA_FILE_NOCLOBBER, err);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
+}
+
+
+/*
+ * Signs payload, checks the result (and that it may follow prev, when
+ * given), writes the license secret to secret_out when secret is given,
+ * then the license to out.  When the license cannot be written, the new
+ * secret file is removed again.
+ */
 static int
 ovsatool_sign_save(const char *cmd, json_t *payload, EVP_PKEY *key,
     X509 *cert, const ovsa_license_t *prev, const char *out,
-    ovsa_license_t **lic, ovsa_err_t *err)
+    const char *secret, const char *secret_out, ovsa_license_t **lic,
+    ovsa_err_t *err)
 {
     int    ret;
     char  *text, *jws;
@@ -138,8 +203,16 @@ ovsatool_sign_save(const char *cmd, json_t *payload, EVP_PKEY *key,
         || ovsa_license_parse(jws, strlen(jws), lic, err) != OVSA_OK
         || (prev != NULL
             && ovsa_license_check_update(prev, *lic, err) != OVSA_OK)
-        || ovsa_license_save_file(out, jws, err) != OVSA_OK)
+        || (secret != NULL
+            && ovsatool_secret_save(secret_out, secret, err) != OVSA_OK))
     {
+        goto end;
+    }
+
+    if (ovsa_license_save_file(out, jws, err) != OVSA_OK) {
+        if (secret != NULL) {
+            unlink(secret_out);
+        }
         goto end;
     }
 
@@ -156,32 +229,37 @@ end:
 int
 ovsatool_create_main(void *ctx, int argc, char **argv)
 {
-    int                ret, o, hwkey;
-    char              *url;
+    int                ret, o, hwkey, nosecret;
+    char              *url, *secret_path;
     X509              *cert, *scert, *ccert;
-    json_t            *payload, *servers, *cust_hex;
+    json_t            *payload, *servers, *cust_hex, *secret_hex;
     size_t             i, nsrv, ncert;
     int64_t            usage, maxact, seats, lease, sync, expires;
+    int64_t            deact, deact_s;
     EVP_PKEY          *key;
     ovsa_err_t         err;
     const char        *ks, *passin, *id, *product, *customer, *custcert;
     const char        *type, *out, *srv[OVSA_LICENSE_MAX_SERVERS];
-    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS];
+    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS], *secret_out;
     char               hex[65], pin[OVSA_PIN_LEN + 1];
+    char               secret[OVSA_LICENSE_SECRET_LEN + 1];
     ovsa_license_t    *lic;
     ovsa_opt_state_t   st;
 
     ret = OVSA_EXIT_ERROR;
     key = NULL;
     cert = scert = ccert = NULL;
-    payload = NULL;
+    payload = secret_hex = NULL;
     lic = NULL;
-    url = NULL;
+    url = secret_path = NULL;
     ks = passin = id = product = customer = custcert = type = out = NULL;
+    secret_out = NULL;
     usage = maxact = seats = lease = expires = 0;
+    deact = deact_s = -1;
     sync = 3600;
-    hwkey = 0;
+    hwkey = nosecret = 0;
     nsrv = ncert = 0;
+    secret[0] = '\0';
 
     ovsa_opt_init(&st, &ovsatool_create_prog, argc, argv);
 
@@ -201,6 +279,15 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         case OPT_SEATS:         seats = st.num; break;
         case OPT_LEASE:         lease = st.num; break;
         case OPT_SYNC:          sync = st.num; break;
+        case OPT_NO_SECRET:     nosecret = 1; break;
+        case OPT_SECRET_OUT:    secret_out = st.val; break;
+        case OPT_DEACT:         deact = st.num; break;
+        case OPT_DEACT_PERIOD:
+            if (ovsatool_period(&st, &deact_s) != OVSA_OK) {
+                ret = OVSA_EXIT_USAGE;
+                goto end;
+            }
+            break;
         case OPT_EXPIRES:
             if (ovsatool_expires(&st, &expires) != OVSA_OK) {
                 ret = OVSA_EXIT_USAGE;
@@ -249,10 +336,62 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         goto end;
     }
 
+    if (nosecret && secret_out != NULL) {
+        ret = ovsatool_usage(&st, "-secret-out and -no-secret exclude each "
+                             "other");
+        goto end;
+    }
+
+    if (nosecret && custcert == NULL) {
+        ovsa_err_set(&err, OVSA_E_LIC_CREDENTIAL, "create: -no-secret needs "
+                     "-customer-cert: a license that neither a secret nor a "
+                     "certificate protects could be used by anyone who "
+                     "knows its id");
+        goto fail;
+    }
+
+    if (!nosecret && secret_out == NULL) {
+        secret_path = malloc(strlen(out) + sizeof(".secret"));
+        if (secret_path == NULL) {
+            ovsa_err_set(&err, OVSA_E_NOMEM, "create: out of memory");
+            goto fail;
+        }
+        sprintf(secret_path, "%s.secret", out);
+        secret_out = secret_path;
+    }
+
+    /* node-locked: 3 deactivations per 30 days unless told otherwise */
+    if (strcmp(type, "node-locked") == 0) {
+        if (deact < 0) {
+            deact = OVSATOOL_DEACT_DEFAULT;
+        }
+        if (deact_s < 0) {
+            deact_s = OVSATOOL_DEACT_PERIOD_DEFAULT;
+        }
+    }
+
     if (access(out, F_OK) == 0) {
         ovsa_err_set(&err, OVSA_E_IO, "create: %s exists, not overwritten",
                      out);
         goto fail;
+    }
+
+    if (secret_out != NULL && access(secret_out, F_OK) == 0) {
+        ovsa_err_set(&err, OVSA_E_IO, "create: %s exists, not overwritten "
+                     "(the secret of another license?)", secret_out);
+        goto fail;
+    }
+
+    secret_hex = json_null();
+    if (!nosecret) {
+        if (ovsa_license_secret_new(secret, &err) != OVSA_OK
+            || ovsa_license_secret_hash(secret, OVSA_LICENSE_SECRET_LEN, hex,
+                                        &err) != OVSA_OK)
+        {
+            goto fail;
+        }
+        json_decref(secret_hex);
+        secret_hex = json_string(hex);
     }
 
     if (ovsatool_keystore_load(ks, passin, &key, &cert, &err) != OVSA_OK) {
@@ -272,16 +411,22 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
     }
 
     servers = json_array();
-    payload = json_pack("{s:i, s:s, s:i, s:I, s:{s:s, s:o}, s:s, s:s,"
-                        " s:{s:o, s:o, s:o, s:o}, s:b, s:I, s:o, s:o}",
+    payload = json_pack("{s:i, s:s, s:i, s:I, s:{s:s, s:o, s:O}, s:s, s:s,"
+                        " s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:b, s:I, s:o,"
+                        " s:o}",
                         "ovsa", OVSA_LICENSE_FORMAT, "license_id", id,
                         "version", 1, "issued_at", (json_int_t) time(NULL),
                         "customer", "name", customer, "cert_sha256", cust_hex,
+                        "secret_sha256", secret_hex,
                         "product", product, "type", type,
                         "limits", "usage", ovsatool_limit(usage),
                         "max_activations", ovsatool_limit(maxact),
                         "seats", ovsatool_limit(seats),
                         "lease_seconds", ovsatool_limit(lease),
+                        "deactivations", deact >= 0 ? json_integer(deact)
+                                                    : json_null(),
+                        "deactivation_period",
+                        deact_s >= 0 ? json_integer(deact_s) : json_null(),
                         "require_hardware_key", hwkey,
                         "sync_interval", (json_int_t) sync,
                         "expires_at", ovsatool_limit(expires),
@@ -315,8 +460,8 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         url = NULL;
     }
 
-    if (ovsatool_sign_save(argv[0], payload, key, cert, NULL, out, &lic,
-                           &err)
+    if (ovsatool_sign_save(argv[0], payload, key, cert, NULL, out,
+                           nosecret ? NULL : secret, secret_out, &lic, &err)
         != OVSA_OK)
     {
         goto fail;
@@ -325,6 +470,11 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
     printf("%s: license %s version 1 (%s, %s), %zu server%s\n", out,
            lic->id, ovsa_license_type_name(lic->type), lic->alg,
            lic->nservers, lic->nservers == 1 ? "" : "s");
+    if (!nosecret) {
+        printf("%s: license secret (0600; give it to the customer, the "
+               "license carries only its sha256 %s)\n", secret_out,
+               lic->secret_sha256);
+    }
     ret = OVSA_EXIT_OK;
     goto end;
 
@@ -334,7 +484,10 @@ fail:
 
 end:
 
+    OPENSSL_cleanse(secret, sizeof(secret));
     free(url);
+    free(secret_path);
+    json_decref(secret_hex);
     json_decref(payload);
     ovsa_license_free(lic);
     EVP_PKEY_free(key);
@@ -363,13 +516,18 @@ static const ovsa_opt_t ovsatool_update_opts[] = {
       "A -u URL not in the license is added (cert pinned as current)" },
     { "out", "c", OPT_OUT, OVSA_OPT_STR, "file",
       "New license file (required; may be the -l file)" },
+    { "new-secret", NULL, OPT_NEW_SECRET, OVSA_OPT_FLAG, NULL,
+      "Replace the license secret (a leaked one) with a new one; needs "
+      "-secret-out" },
+    { "secret-out", NULL, OPT_SECRET_OUT, OVSA_OPT_STR, "file",
+      "File for the new secret, 0600, never overwritten" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
 static const ovsa_opt_prog_t ovsatool_update_prog = {
     "ovsatool updatecustlicense", "-k DIR -l OLD.lic [-p CUSTOMER_CERT] "
-    "-u URL FUTURE_CERT -c NEW.lic [options]", ovsatool_update_opts, NULL,
-    OVSATOOL_EXITS
+    "{-u URL FUTURE_CERT | -new-secret -secret-out FILE} -c NEW.lic "
+    "[options]", ovsatool_update_opts, NULL, OVSATOOL_EXITS
 };
 
 
@@ -433,19 +591,20 @@ ovsatool_move_pins(json_t *pins, const char *pin)
 int
 ovsatool_update_main(void *ctx, int argc, char **argv)
 {
-    int                ret, o, add, idx;
+    int                ret, o, add, idx, newsecret;
     X509              *cert, *scert, *ccert, *isv[1];
     json_t            *payload, *servers, *pins, *old_hex;
     size_t             i, nsrv;
     EVP_PKEY          *key;
     ovsa_err_t         err;
     json_error_t       jerr;
-    const char        *ks, *passin, *lfile, *custcert, *out;
+    const char        *ks, *passin, *lfile, *custcert, *out, *secret_out;
     const char        *srv[OVSA_LICENSE_MAX_SERVERS];
     const char        *srvcert[OVSA_LICENSE_MAX_SERVERS];
     const char        *what[OVSA_LICENSE_MAX_SERVERS];
     char              *urls[OVSA_LICENSE_MAX_SERVERS];
     char               hex[65], pin[OVSA_PIN_LEN + 1];
+    char               secret[OVSA_LICENSE_SECRET_LEN + 1];
     ovsa_license_t    *old, *lic;
     ovsa_opt_state_t   st;
 
@@ -454,8 +613,9 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
     cert = scert = ccert = NULL;
     payload = NULL;
     old = lic = NULL;
-    ks = passin = lfile = custcert = out = NULL;
-    add = 0;
+    ks = passin = lfile = custcert = out = secret_out = NULL;
+    add = newsecret = 0;
+    secret[0] = '\0';
     nsrv = 0;
     memset(urls, 0, sizeof(urls));
 
@@ -469,6 +629,8 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
         case OPT_CUSTOMER_CERT: custcert = st.val; break;
         case OPT_OUT:           out = st.val; break;
         case OPT_ADD_SERVER:    add = 1; break;
+        case OPT_NEW_SECRET:    newsecret = 1; break;
+        case OPT_SECRET_OUT:    secret_out = st.val; break;
         case OPT_UPDATE:
             if (nsrv == OVSA_LICENSE_MAX_SERVERS) {
                 ret = ovsatool_usage(&st, "more than %d -u",
@@ -485,9 +647,24 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
         goto end;
     }
 
-    if (ks == NULL || lfile == NULL || out == NULL || nsrv == 0) {
-        ret = ovsatool_usage(&st, "-k, -l, -u URL CERT and -c are required");
+    if (ks == NULL || lfile == NULL || out == NULL
+        || (nsrv == 0 && !newsecret))
+    {
+        ret = ovsatool_usage(&st, "-k, -l, -c and -u URL CERT (or "
+                             "-new-secret) are required");
         goto end;
+    }
+
+    if (newsecret != (secret_out != NULL)) {
+        ret = ovsatool_usage(&st, "-new-secret and -secret-out FILE go "
+                             "together");
+        goto end;
+    }
+
+    if (secret_out != NULL && access(secret_out, F_OK) == 0) {
+        ovsa_err_set(&err, OVSA_E_IO, "updatecustlicense: %s exists, not "
+                     "overwritten", secret_out);
+        goto fail;
     }
 
     if (ovsa_license_load_file(lfile, &old, &err) != OVSA_OK
@@ -572,13 +749,26 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
         what[i] = ovsatool_move_pins(pins, pin);
     }
 
+    /* secret_sha256 and the deactivation limits are kept, unless the
+     * secret is replaced */
+    if (newsecret) {
+        if (ovsa_license_secret_new(secret, &err) != OVSA_OK
+            || ovsa_license_secret_hash(secret, OVSA_LICENSE_SECRET_LEN, hex,
+                                        &err) != OVSA_OK)
+        {
+            goto fail;
+        }
+        json_object_set_new(json_object_get(payload, "customer"),
+                            "secret_sha256", json_string(hex));
+    }
+
     json_object_set_new(payload, "version",
                         json_integer(old->version + 1));
     json_object_set_new(payload, "issued_at",
                         json_integer((json_int_t) time(NULL)));
 
-    if (ovsatool_sign_save(argv[0], payload, key, cert, old, out, &lic,
-                           &err)
+    if (ovsatool_sign_save(argv[0], payload, key, cert, old, out,
+                           newsecret ? secret : NULL, secret_out, &lic, &err)
         != OVSA_OK)
     {
         goto fail;
@@ -589,6 +779,11 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
     for (i = 0; i < nsrv; i++) {
         printf("  %s: %s\n", urls[i], what[i]);
     }
+    if (newsecret) {
+        printf("%s: new license secret (0600; the old one no longer works "
+               "once this version is imported; sha256 %s)\n", secret_out,
+               lic->secret_sha256);
+    }
     ret = OVSA_EXIT_OK;
     goto end;
 
@@ -598,6 +793,7 @@ fail:
 
 end:
 
+    OPENSSL_cleanse(secret, sizeof(secret));
     for (i = 0; i < OVSA_LICENSE_MAX_SERVERS; i++) {
         free(urls[i]);
     }

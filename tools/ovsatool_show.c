@@ -157,6 +157,11 @@ ovsatool_show_text(const ovsa_license_t *lic)
     printf("customer cert:   %s\n", lic->customer_cert_sha256
                                     ? lic->customer_cert_sha256
                                     : "not bound");
+    if (lic->secret_sha256[0] != '\0') {
+        printf("customer secret: set (sha256 %s)\n", lic->secret_sha256);
+    } else {
+        printf("customer secret: none\n");
+    }
     printf("type:            %s\n", ovsa_license_type_name(lic->type));
 
     printf("limits:         ");
@@ -178,6 +183,17 @@ ovsatool_show_text(const ovsa_license_t *lic)
                (long long) lic->limits.lease_seconds);
     }
     printf("%s\n", n ? "" : " none");
+
+    if (lic->deactivations >= 0) {
+        printf("deactivations:   %ld per %ld s", lic->deactivations,
+               lic->deactivation_period);
+        if (lic->deactivation_period % 86400 == 0) {
+            printf(" (%ld days)", lic->deactivation_period / 86400);
+        }
+        printf("\n");
+    } else {
+        printf("deactivations:   not limited\n");
+    }
 
     printf("hardware key:    %s\n", lic->require_hardware_key
                                     ? "required" : "not required");

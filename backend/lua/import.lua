@@ -3,6 +3,9 @@
 -- leases); the same or an older version is refused unchanged.
 -- KEYS: license hash, license index set
 -- ARGV: version, license_id, then field/value pairs of the record
+-- (backend/license.c ovsa_import_record; docs/protocol.md): a newer
+-- version also replaces secret, deact and deact_s, so re-keying a leaked
+-- secret is an import of the next version
 
 local old = redis.call('HGET', KEYS[1], 'ver')
 

@@ -36,6 +36,15 @@ end
 
 local usage = num(r.usage)
 
+-- a limit that may be null: "" (or absent, in a record imported before
+-- the field existed) is null
+local function opt(v)
+    if v == nil or v == '' then
+        return cjson.null
+    end
+    return tonumber(v)
+end
+
 return answer('OK', {
     record = {
         license_id = r.id, version = num(r.ver), status = r.status,
@@ -47,6 +56,9 @@ return answer('OK', {
         lease_seconds = num(r.lease_s),
         require_hardware_key = (r.hwreq == '1'),
         sync_interval = num(r.sync), cert_sha256 = r.cert or '',
+        secret_sha256 = r.secret or '',
+        deactivations = opt(r.deact),
+        deactivation_period = opt(r.deact_s),
         pins = pins, imported_at = num(r.imported_at),
         updated_at = num(r.updated_at)
     },

@@ -142,6 +142,8 @@ parsed(ovsa_license_type_t type, size_t n)
     lic->limits.seats = 5;
     lic->limits.lease_seconds = 60;
     lic->sync_interval = 600;
+    lic->deactivations = -1;
+    lic->deactivation_period = -1;
     lic->servers = calloc(n, sizeof(ovsa_license_server_t));
     assert_non_null(lic->servers);
     lic->nservers = n;
@@ -201,6 +203,9 @@ test_record(void **state)
     assert_string_equal(arg(&imp, "sync"), "600");
     assert_string_equal(arg(&imp, "issued"), "1700000000");
     assert_string_equal(arg(&imp, "cert"), "");
+    assert_string_equal(arg(&imp, "secret"), "");
+    assert_string_equal(arg(&imp, "deact"), "");
+    assert_string_equal(arg(&imp, "deact_s"), "");
     assert_string_equal(arg(&imp, "pins"), PIN_A " " PIN_B);
     assert_string_equal(arg(&imp, "customer"),
                         "M\xc3\xbcller & S\xc3\xb6hne GmbH");
@@ -214,8 +219,16 @@ test_record(void **state)
     imp.lic->customer_cert_sha256 = strdup("abcdef0123456789abcdef0123456789"
                                            "abcdef0123456789abcdef0123456789");
     imp.lic->require_hardware_key = 1;
+    strcpy(imp.lic->secret_sha256, "78f595e2df3866a1153f4d1760a5566a"
+                                   "2744777cad8900dee0f9c28a24339cbc");
+    imp.lic->deactivations = 0;
+    imp.lic->deactivation_period = 31536000;
     imp.jws = strdup("{}");
     assert_int_equal(ovsa_import_record(&imp, &err), OVSA_OK);
+    assert_int_equal(imp.nargs, OVSA_IMPORT_NARGS);
+    assert_string_equal(arg(&imp, "secret"), imp.lic->secret_sha256);
+    assert_string_equal(arg(&imp, "deact"), "0");
+    assert_string_equal(arg(&imp, "deact_s"), "31536000");
     assert_string_equal(arg(&imp, "type"), "floating");
     assert_string_equal(arg(&imp, "exp"), "0");
     assert_string_equal(arg(&imp, "hwreq"), "1");

@@ -76,7 +76,7 @@ make_template() {
         && [ -f "$RUN/pids/backend" ]
     then
         mkdir -p "$RUN/lic" || die "mkdir lic"
-        rm -f "$RUN/lic/template.lic"
+        rm -f "$RUN/lic/template.lic" "$RUN/lic/template.lic.secret"
         if "$BIN/ovsatool" create -k "$RUN/isv" -id bench-template \
                 -product bench -customer "Bench Customer" -type perpetual \
                 -server "https://127.0.0.1:$P_OVSA" \
@@ -95,7 +95,8 @@ make_template() {
     _jws=$(head -c 1500 /dev/zero | tr '\0' 'A')
     rcli HSET "${PREFIX}lic:bench-template" id bench-template ver 1 \
         status active type perpetual exp 0 usage 0 used 0 maxact 0 \
-        seats 0 lease_s 0 hwreq 0 sync 3600 cert "" \
+        seats 0 lease_s 0 hwreq 0 sync 3600 cert "" secret "" deact "" \
+        deact_s "" \
         pins "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" \
         product bench customer "Bench Customer" issued 1700000000 \
         imported_at 1700000000 updated_at 1700000000 \

@@ -27,6 +27,11 @@
 #define PIN_A  "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define PIN_B  "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
+/* a license secret and its hash (sha256 of the 43 characters) */
+#define SECRET      "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMDA"
+#define SECRET_HEX  "78f595e2df3866a1153f4d1760a5566a" \
+                    "2744777cad8900dee0f9c28a24339cbc"
+
 static EVP_PKEY  *k_rsa, *k_rsa2, *k_ec, *k_ec2, *k_ed, *k_ed2, *k_rsa1024;
 static X509      *c_rsa, *c_rsa2, *c_ec, *c_ec2, *c_ed, *c_ed2, *c_rsa1024;
 
@@ -104,15 +109,17 @@ base_payload(void)
 {
     json_t  *p;
 
-    p = json_pack("{s:i, s:s, s:i, s:i, s:{s:s, s:n}, s:s, s:s,"
-                  " s:{s:n, s:i, s:i, s:i}, s:b, s:i, s:n,"
+    p = json_pack("{s:i, s:s, s:i, s:i, s:{s:s, s:n, s:s}, s:s, s:s,"
+                  " s:{s:n, s:i, s:i, s:i, s:n, s:n}, s:b, s:i, s:n,"
                   " s:[{s:s, s:{s:s, s:n}}, {s:s, s:{s:s, s:s}}]}",
                   "ovsa", 1, "license_id", "lic-0001", "version", 1,
                   "issued_at", 1763800000,
                   "customer", "name", "ACME Corp", "cert_sha256",
+                  "secret_sha256", SECRET_HEX,
                   "product", "face-detection", "type", "floating",
                   "limits", "usage", "max_activations", 3, "seats", 10,
-                  "lease_seconds", 600,
+                  "lease_seconds", 600, "deactivations",
+                  "deactivation_period",
                   "require_hardware_key", 0, "sync_interval", 3600,
                   "expires_at",
                   "servers",
@@ -261,6 +268,9 @@ roundtrip(EVP_PKEY *key, X509 *cert, X509 *other, const char *alg,
     assert_int_equal(lic->issued_at, 1763800000);
     assert_string_equal(lic->customer_name, "ACME Corp");
     assert_null(lic->customer_cert_sha256);
+    assert_string_equal(lic->secret_sha256, SECRET_HEX);
+    assert_int_equal(lic->deactivations, -1);
+    assert_int_equal(lic->deactivation_period, -1);
     assert_string_equal(lic->product, "face-detection");
     assert_int_equal(lic->type, OVSA_LIC_FLOATING);
     assert_int_equal(lic->limits.usage, 0);
@@ -761,8 +771,8 @@ set_path(json_t *p, const char *path, const char *value)
 #define HEX64  "\"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789\""
 
 typedef struct {
-    const char  *path[3];
-    const char  *value[3];
+    const char  *path[4];
+    const char  *value[4];
     int          code;
     const char  *msg;        /* must appear in the message */
 } field_row_t;
@@ -831,9 +841,10 @@ static const field_row_t field_rows[] = {
       OVSA_E_LIC_LIMITS, "limits.usage" },
     { { "type", "limits.usage" }, { "\"usage-count\"", "100" },
       OVSA_E_NONE, NULL },
-    { { "type", "limits.max_activations" }, { "\"node-locked\"", "null" },
+    { { "type", "limits.max_activations", "limits.deactivations",
+        "limits.deactivation_period" },
+      { "\"node-locked\"", "null", "3", "2592000" },
       OVSA_E_LIC_LIMITS, "limits.max_activations" },
-    { { "type" }, { "\"node-locked\"" }, OVSA_E_NONE, NULL },
     { { "type" }, { "\"time-limited\"" }, OVSA_E_LIC_LIMITS, "expires_at" },
     { { "type", "expires_at" }, { "\"time-limited\"", "1900000000" },
       OVSA_E_NONE, NULL },
@@ -918,6 +929,57 @@ static const field_row_t field_rows[] = {
     { { "servers.0.pins.next" }, { "null" }, OVSA_E_LIC_FIELD,
       "servers[0].pins.next: unknown" },
     { { "comment" }, { "\"hi\"" }, OVSA_E_LIC_FIELD, "comment: unknown" },
+
+    /* customer.secret_sha256: required member, 64 lower hex or null */
+    { { "customer.secret_sha256" }, { DEL }, OVSA_E_LIC_FIELD,
+      "customer.secret_sha256: missing" },
+    { { "customer.secret_sha256" }, { HEX64U }, OVSA_E_LIC_FIELD,
+      "customer.secret_sha256" },
+    { { "customer.secret_sha256" }, { "\"abc\"" }, OVSA_E_LIC_FIELD,
+      "customer.secret_sha256" },
+    { { "customer.secret_sha256" }, { "\"" SECRET "\"" },
+      OVSA_E_LIC_FIELD, "customer.secret_sha256" },
+    { { "customer.secret_sha256" }, { "\"\"" }, OVSA_E_LIC_FIELD,
+      "customer.secret_sha256" },
+    { { "customer.secret_sha256" }, { "7" }, OVSA_E_LIC_FIELD,
+      "customer.secret_sha256" },
+    /* at least one credential */
+    { { "customer.secret_sha256" }, { "null" }, OVSA_E_LIC_CREDENTIAL,
+      "anyone who knows its id" },
+    { { "customer.secret_sha256", "customer.cert_sha256" },
+      { "null", HEX64 }, OVSA_E_NONE, NULL },
+    { { "customer.cert_sha256" }, { HEX64 }, OVSA_E_NONE, NULL },
+    /* deactivation limits: required members, both or neither */
+    { { "limits.deactivations" }, { DEL }, OVSA_E_LIC_FIELD,
+      "limits.deactivations: missing" },
+    { { "limits.deactivation_period" }, { DEL }, OVSA_E_LIC_FIELD,
+      "limits.deactivation_period: missing" },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "0", "3600" }, OVSA_E_NONE, NULL },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "3", "31536000" }, OVSA_E_NONE, NULL },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "-1", "3600" }, OVSA_E_LIC_RANGE, "limits.deactivations" },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "\"3\"", "3600" }, OVSA_E_LIC_FIELD, "limits.deactivations" },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "3", "3599" }, OVSA_E_LIC_RANGE, "limits.deactivation_period" },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "3", "31536001" }, OVSA_E_LIC_RANGE,
+      "limits.deactivation_period" },
+    { { "limits.deactivations", "limits.deactivation_period" },
+      { "3", "1.5" }, OVSA_E_LIC_FIELD, "limits.deactivation_period" },
+    { { "limits.deactivations" }, { "3" }, OVSA_E_LIC_LIMITS,
+      "limits.deactivation_period" },
+    { { "limits.deactivation_period" }, { "86400" }, OVSA_E_LIC_LIMITS,
+      "limits.deactivations" },
+    /* node-locked needs max_activations and the deactivation limits */
+    { { "type" }, { "\"node-locked\"" }, OVSA_E_LIC_LIMITS,
+      "limits.deactivations: a node-locked license needs it" },
+    { { "type", "limits.deactivations", "limits.deactivation_period" },
+      { "\"node-locked\"", "3", "2592000" }, OVSA_E_NONE, NULL },
+    { { "type", "limits.deactivations", "limits.deactivation_period" },
+      { "\"node-locked\"", "0", "2592000" }, OVSA_E_NONE, NULL },
 };
 
 
@@ -932,7 +994,7 @@ test_fields(void **state)
 
     for (i = 0; i < sizeof(field_rows) / sizeof(field_rows[0]); i++) {
         p = base_payload();
-        for (j = 0; j < 3 && field_rows[i].path[j] != NULL; j++) {
+        for (j = 0; j < 4 && field_rows[i].path[j] != NULL; j++) {
             set_path(p, field_rows[i].path[j], field_rows[i].value[j]);
         }
         jws = jws_payload(p);
@@ -1217,6 +1279,179 @@ test_id_and_pin_syntax(void **state)
 }
 
 
+/* ---- the license secret */
+
+static void
+test_secret(void **state)
+{
+    int          i, j;
+    char         s[OVSA_LICENSE_SECRET_LEN + 1], s2[sizeof(s)], hex[65];
+    char         bad[64];
+    ovsa_err_t   err;
+
+    /* the hash is of the 43 characters: a fixed vector */
+    assert_int_equal(ovsa_license_secret_hash(SECRET, strlen(SECRET), hex,
+                                              &err), OVSA_OK);
+    assert_string_equal(hex, SECRET_HEX);
+
+    /* not NUL-terminated: len counts */
+    snprintf(bad, sizeof(bad), "%sXYZ", SECRET);
+    assert_int_equal(ovsa_license_secret_hash(bad, 43, hex, &err), OVSA_OK);
+    assert_string_equal(hex, SECRET_HEX);
+
+    /* new secrets: 43 base64url characters, each its own, each valid */
+    for (i = 0; i < 32; i++) {
+        assert_int_equal(ovsa_license_secret_new(s, &err), OVSA_OK);
+        assert_int_equal(strlen(s), OVSA_LICENSE_SECRET_LEN);
+        assert_int_equal(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "abcdefghijklmnopqrstuvwxyz0123456789-_"),
+                         OVSA_LICENSE_SECRET_LEN);
+        assert_int_equal(ovsa_license_secret_hash(s, strlen(s), hex, &err),
+                         OVSA_OK);
+        for (j = 0; j < 64; j++) {
+            assert_non_null(strchr("0123456789abcdef", hex[j]));
+        }
+        if (i > 0) {
+            assert_string_not_equal(s, s2);
+        }
+        memcpy(s2, s, sizeof(s));
+    }
+
+    /* refusals: a distinct code, and the secret is never in the text */
+    const char  *rows[] = {
+        "",
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMD",     /* 42 */
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMDAw",   /* 44 */
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMDB",    /* stray bits */
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMD+",    /* base64 */
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMD=",    /* padding */
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMD AwMDAwMDAwMDA",   /* space */
+        "b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMDA\n",  /* newline */
+        "78f595e2df3866a1153f4d1760a5566a2744777cad8900dee0f9c28a24339cbc",
+    };
+    for (i = 0; i < (int) (sizeof(rows) / sizeof(rows[0])); i++) {
+        ovsa_err_clear(&err);
+        strcpy(hex, "untouched");
+        if (ovsa_license_secret_hash(rows[i], strlen(rows[i]), hex, &err)
+            != OVSA_ERR || err.code != OVSA_E_LIC_SECRET)
+        {
+            fail_msg("secret row %d: got %s", i, ovsa_code_name(err.code));
+        }
+        assert_string_equal(hex, "");
+        if (rows[i][0] != '\0') {
+            assert_null(strstr(err.msg, rows[i]));
+        }
+        assert_non_null(strstr(err.msg, "43 base64url"));
+    }
+
+    /* a NUL inside the 43 characters */
+    memcpy(bad, SECRET, 44);
+    bad[10] = '\0';
+    assert_int_equal(ovsa_license_secret_hash(bad, 43, hex, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_SECRET);
+}
+
+
+static ovsa_license_t *
+license_with(const char *secret_hex, const char *cert_hex)
+{
+    char            *jws;
+    json_t          *p, *c;
+    ovsa_err_t       err;
+    ovsa_license_t  *lic;
+
+    p = base_payload();
+    c = json_object_get(p, "customer");
+    json_object_set_new(c, "secret_sha256", secret_hex
+                        ? json_string(secret_hex) : json_null());
+    json_object_set_new(c, "cert_sha256", cert_hex
+                        ? json_string(cert_hex) : json_null());
+    jws = jws_payload(p);
+    assert_int_equal(ovsa_license_parse(jws, strlen(jws), &lic, &err),
+                     OVSA_OK);
+    free(jws);
+    json_decref(p);
+    return lic;
+}
+
+
+static void
+test_secret_match(void **state)
+{
+    char             other[OVSA_LICENSE_SECRET_LEN + 1];
+    ovsa_err_t       err;
+    ovsa_license_t  *lic, *certonly;
+
+    lic = license_with(SECRET_HEX, NULL);
+    certonly = license_with(NULL, "abcdef0123456789abcdef0123456789"
+                                  "abcdef0123456789abcdef0123456789");
+    assert_string_equal(certonly->secret_sha256, "");
+
+    assert_int_equal(ovsa_license_secret_match(lic, SECRET, strlen(SECRET),
+                                               &err), OVSA_OK);
+
+    /* the attack: another well-formed secret, the hash itself, nothing */
+    assert_int_equal(ovsa_license_secret_new(other, &err), OVSA_OK);
+    assert_int_equal(ovsa_license_secret_match(lic, other, strlen(other),
+                                               &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_SECRET_MISMATCH);
+    assert_null(strstr(err.msg, other));
+    assert_int_equal(ovsa_license_secret_match(lic, SECRET_HEX, 64, &err),
+                     OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_SECRET);
+    assert_int_equal(ovsa_license_secret_match(lic, "", 0, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_SECRET);
+
+    /* a license without a secret matches none */
+    assert_int_equal(ovsa_license_secret_match(certonly, SECRET,
+                                               strlen(SECRET), &err),
+                     OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_SECRET_MISMATCH);
+    assert_non_null(strstr(err.msg, "no secret"));
+
+    ovsa_license_free(lic);
+    ovsa_license_free(certonly);
+}
+
+
+static void
+test_secret_read(void **state)
+{
+    char          dir[] = "/tmp/ovsa-secret-test.XXXXXX";
+    char          path[256], out[OVSA_LICENSE_SECRET_LEN + 1];
+    ovsa_err_t    err;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/lic.secret", dir);
+
+    /* written as ovsatool writes it: the secret and a newline, 0600 */
+    assert_int_equal(ovsa_file_write(path, SECRET "\n", 44, 0600, 0, &err),
+                     OVSA_OK);
+    assert_int_equal(ovsa_license_secret_read(path, out, &err), OVSA_OK);
+    assert_string_equal(out, SECRET);
+
+    /* readable by others: refused, nothing read */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(ovsa_license_secret_read(path, out, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_SECRET_MODE);
+    assert_string_equal(out, "");
+
+    /* not a secret: the file named, the content not */
+    assert_int_equal(ovsa_file_write(path, "hunter2-not-a-secret\n", 21,
+                                      0600, 0, &err), OVSA_OK);
+    assert_int_equal(ovsa_license_secret_read(path, out, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_SECRET);
+    assert_non_null(strstr(err.msg, path));
+    assert_null(strstr(err.msg, "hunter2"));
+
+    unlink(path);
+    assert_int_equal(ovsa_license_secret_read(path, out, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_IO);
+
+    rmdir(dir);
+}
+
+
 static void
 test_types(void **state)
 {
@@ -1255,6 +1490,9 @@ main(void)
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_types),
         cmocka_unit_test(test_id_and_pin_syntax),
+        cmocka_unit_test(test_secret),
+        cmocka_unit_test(test_secret_match),
+        cmocka_unit_test(test_secret_read),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

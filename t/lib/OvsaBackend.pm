@@ -16,6 +16,7 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use Digest::SHA qw(sha256_hex);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
@@ -197,20 +198,33 @@ sub make_isv {
 our $PIN_A = 'sha256//' . ('A' x 43) . '=';
 our $PIN_B = 'sha256//' . ('B' x 42) . 'A=';
 
-# A payload with sane defaults for its type; %o overrides fields.
+# The license secret every payload() license carries (its hash, as
+# customer.secret_sha256): what a client sends as "Authorization: License
+# $SECRET".  43 base64url characters (32 bytes).
+our $SECRET = 'b3ZzYS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAwMDA';
+our $SECRET_SHA256 = sha256_hex($SECRET);
+
+# A payload with sane defaults for its type; %o overrides fields, and
+# merges into limits and customer (customer => { secret_sha256 => undef,
+# cert_sha256 => $hex } makes a certificate-only license).
 sub payload {
     my (%o) = @_;
     my $type = $o{type} || 'perpetual';
     my %limits = (usage => undef, max_activations => undef, seats => undef,
-                  lease_seconds => undef);
+                  lease_seconds => undef, deactivations => undef,
+                  deactivation_period => undef);
     %limits = (%limits, usage => 3) if $type eq 'usage-count';
-    %limits = (%limits, max_activations => 2) if $type eq 'node-locked';
+    %limits = (%limits, max_activations => 2, deactivations => 3,
+               deactivation_period => 30 * 86400)
+        if $type eq 'node-locked';
     %limits = (%limits, seats => 2, lease_seconds => 60)
         if $type eq 'floating';
     my $p = {
         ovsa => 1, license_id => 'L1', version => 1,
         issued_at => int(time) - 100,
-        customer => { name => 'ACME', cert_sha256 => undef },
+        customer => { name => 'ACME', cert_sha256 => undef,
+                      secret_sha256 => $SECRET_SHA256,
+                      %{ delete $o{customer} || {} } },
         product => 'Widget', type => $type,
         limits => { %limits, %{ delete $o{limits} || {} } },
         require_hardware_key => JSON::PP::false,
