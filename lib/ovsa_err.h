@@ -65,6 +65,8 @@
     X(OVSA_E_PIN,             "server key matches no pin of the license")     \
     X(OVSA_E_PROTOCOL,        "server answer is not ovsa protocol")           \
     X(OVSA_E_NO_ANCHOR,       "no ISV certificate or vendor root to trust")   \
+    X(OVSA_E_MACHINE_KEY,     "machine key is not base64url DER SPKI")        \
+    X(OVSA_E_MACHINE_KEY_TYPE, "machine key type not supported")              \
     /* customer licenses (JWS) */                                             \
     X(OVSA_E_LIC_SYNTAX,      "malformed license")                            \
     X(OVSA_E_LIC_SIGNATURE,   "license signature does not verify")            \

@@ -3,39 +3,43 @@
  * HTTP Message Signatures (see ovsa_httpsig.h and docs/signatures.md).
  */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "ovsa_httpsig.h"
+#include "ovsa_httpsig_int.h"
 #include "ovsa_pin.h"
 #include "ovsa_sf.h"
 
 
-/* The covered components, in signing order (RFC 9421 section 2.5). */
-#define OVSA_SIG_COMPONENTS                                                   \
-    "(\"@status\" \"content-type\" \"content-digest\" \"ovsa-nonce\";req "    \
-    "\"@method\";req \"@target-uri\";req)"
-
-static const struct {
-    const char  *name;
-    int          req;
-} ovsa_sig_components[] = {
+/*
+ * The covered components of an answer, in signing order (RFC 9421
+ * section 2.5); the last, the request's Content-Digest, is covered exactly
+ * when the request carried one.
+ */
+static const ovsa_sig_comp_t  ovsa_sig_components[] = {
     { "@status", 0 },
     { "content-type", 0 },
     { "content-digest", 0 },
     { "ovsa-nonce", 1 },
     { "@method", 1 },
     { "@target-uri", 1 },
+    { "content-digest", 1 },
 };
 
 #define OVSA_SIG_NCOMPONENTS                                                  \
     (sizeof(ovsa_sig_components) / sizeof(ovsa_sig_components[0]))
 
-static const char *ovsa_sig_param_names[] = {
-    "created", "expires", "keyid", "alg", "tag"
+static const ovsa_sig_profile_t  ovsa_sig_answer = {
+    ovsa_sig_components, OVSA_SIG_NCOMPONENTS, 1, 1, OVSA_SIG_TAG
 };
+
+/* the number of components p covers */
+#define ovsa_sig_ncomp(p)                                                     \
+    ((p)->req_digest ? OVSA_SIG_NCOMPONENTS : OVSA_SIG_NCOMPONENTS - 1)
 
 
 /* ---- Content-Digest (RFC 9530) */
@@ -224,12 +228,38 @@ ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
 }
 
 
+/* appends printf output to out[size] at *n; OVSA_ERR when it does not fit */
+static int
+ovsa_sig_append(char *out, size_t size, size_t *n, const char *fmt, ...)
+{
+    int      k;
+    va_list  ap;
+
+    if (*n >= size) {
+        return OVSA_ERR;
+    }
+
+    va_start(ap, fmt);
+    k = vsnprintf(out + *n, size - *n, fmt, ap);
+    va_end(ap);
+
+    if (k < 0 || (size_t) k >= size - *n) {
+        *n = size;
+        return OVSA_ERR;
+    }
+
+    *n += (size_t) k;
+    return OVSA_OK;
+}
+
+
 /* the value of "@signature-params" and of the Signature-Input member */
 static int
-ovsa_sig_params_value(const ovsa_sig_params_t *p, char *out, size_t size,
-    ovsa_err_t *err)
+ovsa_sig_params_value(const ovsa_sig_profile_t *pf, size_t ncomp,
+    const ovsa_sig_params_t *p, char *out, size_t size, ovsa_err_t *err)
 {
-    int  n;
+    int     rc;
+    size_t  i, n;
 
     if (p->alg == NULL || p->keyid[0] == '\0'
         || strpbrk(p->keyid, "\"\\") != NULL)
@@ -238,25 +268,49 @@ ovsa_sig_params_value(const ovsa_sig_params_t *p, char *out, size_t size,
                             "signature: incomplete parameters");
     }
 
-    n = snprintf(out, size, OVSA_SIG_COMPONENTS ";created=%lld;expires=%lld;"
-                 "keyid=\"%s\";alg=\"%s\";tag=\"" OVSA_SIG_TAG "\"",
-                 p->created, p->expires, p->keyid, p->alg);
+    if (ncomp == 0 || ncomp > pf->ncomp || ncomp + pf->nopt < pf->ncomp) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL,
+                            "signature: %zu components for the profile",
+                            ncomp);
+    }
 
-    if (n < 0 || (size_t) n >= size) {
+    n = 0;
+    rc = OVSA_OK;
+
+    for (i = 0; i < ncomp && rc == OVSA_OK; i++) {
+        rc = ovsa_sig_append(out, size, &n, "%s\"%s\"%s", i ? " " : "(",
+                             pf->comp[i].name, pf->comp[i].req ? ";req" : "");
+    }
+
+    if (rc == OVSA_OK) {
+        rc = pf->expires
+             ? ovsa_sig_append(out, size, &n, ");created=%lld;expires=%lld",
+                               p->created, p->expires)
+             : ovsa_sig_append(out, size, &n, ");created=%lld", p->created);
+    }
+
+    if (rc == OVSA_OK) {
+        rc = ovsa_sig_append(out, size, &n,
+                             ";keyid=\"%s\";alg=\"%s\";tag=\"%s\"",
+                             p->keyid, p->alg, pf->tag);
+    }
+
+    if (rc != OVSA_OK) {
         return ovsa_err_set(err, OVSA_E_INTERNAL,
                             "signature: parameters too long");
     }
 
-    return n;
+    return (int) n;
 }
 
 
 int
-ovsa_sig_input_field(const ovsa_sig_params_t *p, char *out, ovsa_err_t *err)
+ovsa_sig_profile_input(const ovsa_sig_profile_t *pf, size_t ncomp,
+    const ovsa_sig_params_t *p, char *out, ovsa_err_t *err)
 {
     memcpy(out, OVSA_SIG_LABEL "=", sizeof(OVSA_SIG_LABEL));
 
-    if (ovsa_sig_params_value(p, out + sizeof(OVSA_SIG_LABEL),
+    if (ovsa_sig_params_value(pf, ncomp, p, out + sizeof(OVSA_SIG_LABEL),
                               OVSA_SIG_INPUT_MAX - sizeof(OVSA_SIG_LABEL),
                               err) < 0)
     {
@@ -264,6 +318,14 @@ ovsa_sig_input_field(const ovsa_sig_params_t *p, char *out, ovsa_err_t *err)
     }
 
     return OVSA_OK;
+}
+
+
+int
+ovsa_sig_input_field(const ovsa_sig_params_t *p, char *out, ovsa_err_t *err)
+{
+    return ovsa_sig_profile_input(&ovsa_sig_answer, ovsa_sig_ncomp(p), p,
+                                  out, err);
 }
 
 
@@ -305,50 +367,40 @@ ovsa_sig_value(ovsa_str_t in, ovsa_str_t *out)
 
 
 int
-ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
-    char *out, size_t size, size_t *len, ovsa_err_t *err)
+ovsa_sig_profile_base(const ovsa_sig_profile_t *pf, size_t ncomp,
+    const ovsa_str_t *in, const ovsa_sig_params_t *p, char *out, size_t size,
+    size_t *len, ovsa_err_t *err)
 {
     int          n;
-    char         status[4];
     char         params[OVSA_SIG_INPUT_MAX];
     size_t       i, total, nlen;
-    ovsa_str_t         v[OVSA_SIG_NCOMPONENTS];
-    const ovsa_str_t  *in[OVSA_SIG_NCOMPONENTS - 1];
+    ovsa_str_t   v[OVSA_SIG_PROFILE_MAX];
 
-    if (msg->status < 100 || msg->status > 999) {
-        return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
-                            "signature base: status %d", msg->status);
+    if (ncomp > OVSA_SIG_PROFILE_MAX) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL,
+                            "signature base: %zu components", ncomp);
     }
 
-    snprintf(status, sizeof(status), "%d", msg->status);
-    v[0].data = status;
-    v[0].len = 3;
-
-    in[0] = &msg->content_type;
-    in[1] = &msg->content_digest;
-    in[2] = &msg->nonce;
-    in[3] = &msg->method;
-    in[4] = &msg->target_uri;
-
-    for (i = 1; i < OVSA_SIG_NCOMPONENTS; i++) {
-        if (ovsa_sig_value(*in[i - 1], &v[i]) != OVSA_OK) {
+    for (i = 0; i < ncomp && i < pf->ncomp; i++) {
+        if (ovsa_sig_value(in[i], &v[i]) != OVSA_OK) {
             return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
-                                "signature base: component \"%s\" is "
+                                "signature base: component \"%s\"%s is "
                                 "absent or holds a control character",
-                                ovsa_sig_components[i].name);
+                                pf->comp[i].name,
+                                pf->comp[i].req ? ";req" : "");
         }
     }
 
-    n = ovsa_sig_params_value(p, params, sizeof(params), err);
+    n = ovsa_sig_params_value(pf, ncomp, p, params, sizeof(params), err);
     if (n < 0) {
         return OVSA_ERR;
     }
 
     /* "name": value\n  or  "name";req: value\n */
     total = 0;
-    for (i = 0; i < OVSA_SIG_NCOMPONENTS; i++) {
-        total += strlen(ovsa_sig_components[i].name) + 2
-                 + (ovsa_sig_components[i].req ? 4 : 0) + 2 + v[i].len + 1;
+    for (i = 0; i < ncomp; i++) {
+        total += strlen(pf->comp[i].name) + 2 + (pf->comp[i].req ? 4 : 0)
+                 + 2 + v[i].len + 1;
     }
     total += sizeof("\"@signature-params\": ") - 1 + n;
 
@@ -358,13 +410,13 @@ ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
         return OVSA_OK;
     }
 
-    for (i = 0; i < OVSA_SIG_NCOMPONENTS; i++) {
-        nlen = strlen(ovsa_sig_components[i].name);
+    for (i = 0; i < ncomp; i++) {
+        nlen = strlen(pf->comp[i].name);
         *out++ = '"';
-        memcpy(out, ovsa_sig_components[i].name, nlen);
+        memcpy(out, pf->comp[i].name, nlen);
         out += nlen;
         *out++ = '"';
-        if (ovsa_sig_components[i].req) {
+        if (pf->comp[i].req) {
             memcpy(out, ";req", 4);
             out += 4;
         }
@@ -382,6 +434,55 @@ ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
 }
 
 
+int
+ovsa_sig_check_components(const ovsa_sig_msg_t *msg,
+    const ovsa_sig_params_t *p, ovsa_err_t *err)
+{
+    /* "content-digest";req: exactly when the request carried one */
+    if ((msg->req_content_digest.data != NULL) != (p->req_digest != 0)) {
+        return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
+                            "signature: the request carried %s "
+                            "Content-Digest but the signature %s "
+                            "\"content-digest\";req",
+                            p->req_digest ? "no" : "a",
+                            p->req_digest ? "covers" : "does not cover");
+    }
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
+    char *out, size_t size, size_t *len, ovsa_err_t *err)
+{
+    char        status[4];
+    ovsa_str_t  v[OVSA_SIG_NCOMPONENTS];
+
+    if (msg->status < 100 || msg->status > 999) {
+        return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
+                            "signature base: status %d", msg->status);
+    }
+
+    if (ovsa_sig_check_components(msg, p, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    snprintf(status, sizeof(status), "%d", msg->status);
+    v[0].data = status;
+    v[0].len = 3;
+    v[1] = msg->content_type;
+    v[2] = msg->content_digest;
+    v[3] = msg->nonce;
+    v[4] = msg->method;
+    v[5] = msg->target_uri;
+    v[6] = msg->req_content_digest;
+
+    return ovsa_sig_profile_base(&ovsa_sig_answer, ovsa_sig_ncomp(p), v, p,
+                                 out, size, len, err);
+}
+
+
 size_t
 ovsa_sig_base_max(const ovsa_sig_msg_t *msg)
 {
@@ -396,7 +497,7 @@ ovsa_sig_base_max(const ovsa_sig_msg_t *msg)
 
     return n + OVSA_DIGEST_FIELD_LEN + msg->content_type.len
            + msg->content_digest.len + msg->nonce.len + msg->method.len
-           + msg->target_uri.len;
+           + msg->target_uri.len + msg->req_content_digest.len;
 }
 
 
@@ -412,9 +513,15 @@ ovsa_sig_prepare(const ovsa_signer_t *signer, const ovsa_sig_msg_t *msg,
     ovsa_sig_params_t  p;
 
     if (ovsa_digest_field(body, body_len, digest, err) != OVSA_OK
-        || ovsa_sig_params_init(&p, signer, now, ttl, err) != OVSA_OK
-        || ovsa_sig_input_field(&p, input, err) != OVSA_OK)
+        || ovsa_sig_params_init(&p, signer, now, ttl, err) != OVSA_OK)
     {
+        return OVSA_ERR;
+    }
+
+    /* the request's Content-Digest is covered when it carried one */
+    p.req_digest = (msg->req_content_digest.data != NULL);
+
+    if (ovsa_sig_input_field(&p, input, err) != OVSA_OK) {
         return OVSA_ERR;
     }
 
@@ -516,18 +623,28 @@ ovsa_sig_keyid_ok(const ovsa_sf_item_t *v)
 
 
 int
-ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
+ovsa_sig_profile_parse(const ovsa_sig_profile_t *pf, ovsa_str_t input,
+    ovsa_str_t signature, ovsa_sig_params_t *p, size_t *ncomp,
     unsigned char *sig, size_t *sig_len, ovsa_err_t *err)
 {
     int                rc;
     long               n;
-    size_t             i, klen;
+    size_t             i, klen, nnames;
     ovsa_sf_t          params, list, ip;
-    const char        *key;
+    const char        *key, *name;
     ovsa_sf_item_t     v, item;
     const ovsa_alg_t  *alg;
 
+    static const char  *names[] = {
+        "created", "expires", "keyid", "alg", "tag"
+    };
+
+    static const char  *names_noexp[] = {
+        "created", "keyid", "alg", "tag"
+    };
+
     memset(p, 0, sizeof(*p));
+    *ncomp = 0;
 
     if (input.data == NULL || signature.data == NULL) {
         return ovsa_err_set(err, OVSA_E_SIG_MISSING, "signature: no %s field",
@@ -564,7 +681,7 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
 
     *sig_len = (size_t) n;
 
-    /* Signature-Input: ovsa=(...);created=..;expires=..;keyid;alg;tag */
+    /* Signature-Input: ovsa=(...);created=..;[expires=..;]keyid;alg;tag */
     rc = ovsa_sf_dict_get(input.data, input.len, OVSA_SIG_LABEL, &v,
                           &params);
     if (rc < 0) {
@@ -585,17 +702,20 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
                             "inner list");
     }
 
-    /* exactly our components, in our order, with exactly our parameters */
+    /*
+     * exactly our components, in our order, with exactly our parameters;
+     * the optional last ones all or none
+     */
     ovsa_sf_list_init(&list, &v);
 
-    for (i = 0; i <= OVSA_SIG_NCOMPONENTS; i++) {
+    for (i = 0; i <= pf->ncomp; i++) {
         rc = ovsa_sf_list_next(&list, &item, &ip);
         if (rc < 0) {
             return ovsa_err_set(err, OVSA_E_SIG_SYNTAX,
                                 "signature: malformed component list");
         }
 
-        if (i == OVSA_SIG_NCOMPONENTS) {
+        if (i == pf->ncomp) {
             if (rc != 0) {
                 return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
                                     "signature: covers more than the ovsa "
@@ -604,38 +724,47 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
             break;
         }
 
+        if (rc == 0 && i == pf->ncomp - pf->nopt) {
+            break;                      /* without the optional ones */
+        }
+
         if (rc == 0
-            || !ovsa_sf_item_is(&item, OVSA_SF_STRING,
-                                ovsa_sig_components[i].name))
+            || !ovsa_sf_item_is(&item, OVSA_SF_STRING, pf->comp[i].name))
         {
             return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
-                                "signature: component %zu is not \"%s\"",
-                                i + 1, ovsa_sig_components[i].name);
+                                "signature: component %zu is not \"%s\"%s",
+                                i + 1, pf->comp[i].name,
+                                pf->comp[i].req ? ";req" : "");
         }
 
         rc = ovsa_sf_param_next(&ip, &key, &klen, &item);
-        if (ovsa_sig_components[i].req) {
+        if (pf->comp[i].req) {
             if (rc != 1 || klen != 3 || memcmp(key, "req", 3) != 0
                 || item.type != OVSA_SF_BOOLEAN || item.num != 1)
             {
                 return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
-                                    "signature: \"%s\" must be ;req",
-                                    ovsa_sig_components[i].name);
+                                    "signature: \"%s\" (component %zu) must "
+                                    "be ;req", pf->comp[i].name, i + 1);
             }
             rc = ovsa_sf_param_next(&ip, &key, &klen, &item);
         }
 
         if (rc != 0) {
             return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
-                                "signature: \"%s\" has unexpected "
-                                "parameters", ovsa_sig_components[i].name);
+                                "signature: \"%s\" (component %zu) has "
+                                "unexpected parameters", pf->comp[i].name,
+                                i + 1);
         }
     }
 
-    for (i = 0; i <= 5; i++) {
+    *ncomp = i;
+
+    nnames = pf->expires ? 5 : 4;
+
+    for (i = 0; i <= nnames; i++) {
         rc = ovsa_sf_param_next(&params, &key, &klen, &item);
 
-        if (i == 5) {
+        if (i == nnames) {
             if (rc != 0) {
                 return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
                                     "signature: parameter \"%.*s\" is not "
@@ -644,31 +773,28 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
             break;
         }
 
-        if (rc == 0 || klen != strlen(ovsa_sig_param_names[i])
-            || memcmp(key, ovsa_sig_param_names[i], klen) != 0)
+        name = pf->expires ? names[i] : names_noexp[i];
+
+        if (rc == 0 || klen != strlen(name)
+            || memcmp(key, name, klen) != 0)
         {
             return ovsa_err_set(err, OVSA_E_SIG_COMPONENTS,
                                 "signature: parameter %zu must be \"%s\"",
-                                i + 1, ovsa_sig_param_names[i]);
+                                i + 1, name);
         }
 
-        switch (i) {
-
-        case 0:
-        case 1:
+        if (strcmp(name, "created") == 0 || strcmp(name, "expires") == 0) {
             if (item.type != OVSA_SF_INTEGER || item.num < 0) {
                 return ovsa_err_set(err, OVSA_E_SIG_SYNTAX,
-                                    "signature: %s is not a time",
-                                    ovsa_sig_param_names[i]);
+                                    "signature: %s is not a time", name);
             }
-            if (i == 0) {
+            if (name[0] == 'c') {
                 p->created = item.num;
             } else {
                 p->expires = item.num;
             }
-            break;
 
-        case 2:
+        } else if (strcmp(name, "keyid") == 0) {
             if (!ovsa_sig_keyid_ok(&item)) {
                 return ovsa_err_set(err, OVSA_E_SIG_SYNTAX,
                                     "signature: keyid is not a base64url "
@@ -676,9 +802,8 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
             }
             memcpy(p->keyid, item.s, item.len);
             p->keyid[item.len] = '\0';
-            break;
 
-        case 3:
+        } else if (strcmp(name, "alg") == 0) {
             alg = item.type == OVSA_SF_STRING
                   ? ovsa_alg_by_name(OVSA_ALG_HTTPSIG, item.s, item.len)
                   : NULL;
@@ -689,24 +814,39 @@ ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
                                     item.s ? item.s : "");
             }
             p->alg = alg->name;
-            break;
 
-        default:
-            if (!ovsa_sf_item_is(&item, OVSA_SF_STRING, OVSA_SIG_TAG)) {
-                return ovsa_err_set(err, OVSA_E_SIG_TAG,
-                                    "signature: tag \"%.*s\" is not \""
-                                    OVSA_SIG_TAG "\"",
-                                    item.s ? (int) item.len : 0,
-                                    item.s ? item.s : "");
-            }
+        } else if (!ovsa_sf_item_is(&item, OVSA_SF_STRING, pf->tag)) {
+            return ovsa_err_set(err, OVSA_E_SIG_TAG,
+                                "signature: tag \"%.*s\" is not \"%s\"",
+                                item.s ? (int) item.len : 0,
+                                item.s ? item.s : "", pf->tag);
         }
     }
 
-    if (p->expires <= p->created) {
+    if (pf->expires && p->expires <= p->created) {
         return ovsa_err_set(err, OVSA_E_SIG_SYNTAX,
                             "signature: expires %lld is not after created "
                             "%lld", p->expires, p->created);
     }
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature, ovsa_sig_params_t *p,
+    unsigned char *sig, size_t *sig_len, ovsa_err_t *err)
+{
+    size_t  ncomp;
+
+    if (ovsa_sig_profile_parse(&ovsa_sig_answer, input, signature, p, &ncomp,
+                               sig, sig_len, err)
+        != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    p->req_digest = (ncomp == OVSA_SIG_NCOMPONENTS);
 
     return OVSA_OK;
 }
@@ -742,6 +882,11 @@ ovsa_sig_verify_parsed(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
     size_t             base_len;
     const ovsa_alg_t  *alg;
     char               keyid[OVSA_KEYID_LEN + 1];
+
+    /* 6 or 7 components, as the request was sent */
+    if (ovsa_sig_check_components(msg, p, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
 
     alg = ovsa_alg_for_key(OVSA_ALG_HTTPSIG, pub, err);
     if (alg == NULL) {

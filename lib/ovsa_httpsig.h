@@ -7,10 +7,15 @@
  *   label      ovsa
  *   covered    "@status" "content-type" "content-digest"
  *              "ovsa-nonce";req "@method";req "@target-uri";req
+ *              and, exactly when the request carried a Content-Digest
+ *              (a request with a body must), "content-digest";req
  *   params     created, expires, keyid, alg, tag="ovsa-license-v1"
  *   alg        rsa-pss-sha512 (RSA >= 2048 bits), ecdsa-p256-sha256 (P-256,
  *              raw r||s), ed25519: chosen by the key type, nothing else
  *              (lib/ovsa_key.h).
+ *
+ * The machine signatures of requests (another profile over the same
+ * parser and base builder) are in lib/ovsa_reqsig.h.
  *
  * Used by the nginx signing filter (sign side: ovsa_sig_prepare() and
  * ovsa_sig_finish()) and by the client SDK (verify side: ovsa_sig_parse()
@@ -86,6 +91,8 @@ typedef struct {
     ovsa_str_t   nonce;            /* request OVSA-Nonce */
     ovsa_str_t   method;           /* request method, e.g. "POST" */
     ovsa_str_t   target_uri;       /* "https://host[:port]/path?query" */
+    ovsa_str_t   req_content_digest;  /* request Content-Digest, or absent
+                                         (data NULL): 6 components */
 } ovsa_sig_msg_t;
 
 /* The signature parameters (the order in the base is fixed). */
@@ -94,6 +101,8 @@ typedef struct {
     long long    expires;          /* unix seconds, > created */
     char         keyid[OVSA_SIG_KEYID_MAX + 1];  /* NUL-terminated */
     const char  *alg;              /* one of OVSA_ALG_*, static string */
+    int          req_digest;       /* 1: covers "content-digest";req (7
+                                      components), 0: the 6 */
 } ovsa_sig_params_t;
 
 
@@ -151,7 +160,8 @@ void ovsa_signer_free(ovsa_signer_t *s);
 
 /*
  * Fills params for signing now with signer: created = now, expires =
- * now + ttl, the signer's keyid and alg.
+ * now + ttl, the signer's keyid and alg; req_digest 0 (ovsa_sig_prepare
+ * sets it from the message).
  */
 int ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
     time_t now, long ttl, ovsa_err_t *err);
@@ -159,17 +169,26 @@ int ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
 /*
  * Writes the Signature-Input field value, NUL-terminated, to
  * out[OVSA_SIG_INPUT_MAX]: ovsa=("@status" ...);created=..;expires=..;
- * keyid="..";alg="..";tag="ovsa-license-v1".
+ * keyid="..";alg="..";tag="ovsa-license-v1", with 6 or (p->req_digest)
+ * 7 components.
  */
 int ovsa_sig_input_field(const ovsa_sig_params_t *p, char *out,
     ovsa_err_t *err);
+
+/*
+ * OVSA_OK when p covers "content-digest";req exactly when msg carries the
+ * request's Content-Digest, else OVSA_E_SIG_COMPONENTS.
+ */
+int ovsa_sig_check_components(const ovsa_sig_msg_t *msg,
+    const ovsa_sig_params_t *p, ovsa_err_t *err);
 
 /*
  * Builds the RFC 9421 section 2.5 signature base (no trailing newline).
  * Sets *len to the base length; when out is NULL or size < *len it writes
  * nothing and still returns OVSA_OK, so callers size their buffer with a
  * first call.  Fails (OVSA_E_SIG_COMPONENTS) when a covered component is
- * absent or a value holds a character a field line cannot carry.
+ * absent, a value holds a character a field line cannot carry, or
+ * msg->req_content_digest and p->req_digest disagree.
  */
 int ovsa_sig_base(const ovsa_sig_msg_t *msg, const ovsa_sig_params_t *p,
     char *out, size_t size, size_t *len, ovsa_err_t *err);
@@ -188,8 +207,9 @@ size_t ovsa_sig_base_max(const ovsa_sig_msg_t *msg);
  * ovsa_sig_prepare(), the cheap part: the Content-Digest of body into
  * digest[OVSA_DIGEST_FIELD_LEN + 1], the parameters (now, ttl) and the
  * Signature-Input value into input[OVSA_SIG_INPUT_MAX], and the base over
- * msg (whose content_digest is ignored: the computed one is covered) into
- * base[base_size], its length in *base_len.  A base_size below the base
+ * msg (whose content_digest is ignored: the computed one is covered;
+ * req_content_digest, when present, is covered as the 7th component)
+ * into base[base_size], its length in *base_len.  A base_size below the base
  * length fails with OVSA_E_INTERNAL, the needed size in *base_len.
  */
 int ovsa_sig_prepare(const ovsa_signer_t *signer, const ovsa_sig_msg_t *msg,
@@ -220,8 +240,10 @@ int ovsa_sig_sign_response(const ovsa_signer_t *signer,
 /*
  * Parses the Signature-Input and Signature field values (RFC 8941
  * dictionaries) and extracts member "ovsa".  Requires exactly the ovsa
- * covered components in order and the five parameters.  On OVSA_OK p is
- * filled and sig (OVSA_SIG_MAX bytes), with length *sig_len, holds the raw signature.
+ * covered components in order, the 6 or the 7 (p->req_digest says which;
+ * ovsa_sig_verify_parsed then requires what the request sent), and the
+ * five parameters.  On OVSA_OK p is filled and sig (OVSA_SIG_MAX bytes),
+ * with length *sig_len, holds the raw signature.
  * Errors: OVSA_E_SIG_MISSING (either field or the label absent),
  * OVSA_E_SIG_SYNTAX, OVSA_E_SIG_COMPONENTS, OVSA_E_SIG_TAG,
  * OVSA_E_SIG_ALG (unknown alg name).
@@ -241,7 +263,9 @@ int ovsa_sig_check_time(const ovsa_sig_params_t *p, time_t now, long skew,
 /*
  * Verifies a parsed signature (p, sig[sig_len] from ovsa_sig_parse) with
  * the leaf public key pub, at time now with clock skew skew seconds.
- * Checks, in order: alg consistent with pub (OVSA_E_SIG_ALG), keyid
+ * Checks, in order: the components as msg says (6 without, 7 with the
+ * request's Content-Digest: ovsa_sig_check_components, else
+ * OVSA_E_SIG_COMPONENTS), alg consistent with pub (OVSA_E_SIG_ALG), keyid
  * equal to pub's keyid (OVSA_E_SIG_KEYID), the time window
  * (ovsa_sig_check_time), then the signature over the base rebuilt from
  * msg and p (OVSA_E_SIG_INVALID).  The Content-Digest value in msg is

@@ -78,6 +78,44 @@ static const char kat_sig[] =
 
 #define KAT_NOW  1700000100
 
+/*
+ * The same answer to a request that carried a body: the request's
+ * Content-Digest (of kat_req_body) is the 7th component.
+ */
+static const char kat_req_body[] = "{\"license_id\":\"L1\"}";
+
+static const char kat_req_digest[] =
+    "sha-256=:FZlOcB3UOzQZ2kk5mGZQK2RZbUBCWhBDHJsioy7umEU=:";
+
+static const char kat7_base[] =
+    "\"@status\": 200\n"
+    "\"content-type\": application/json\n"
+    "\"content-digest\": "
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:\n"
+    "\"ovsa-nonce\";req: bm9uY2UtMTIzNDU2Nzg5MA\n"
+    "\"@method\";req: POST\n"
+    "\"@target-uri\";req: https://license.example:8443/v1/check\n"
+    "\"content-digest\";req: "
+        "sha-256=:FZlOcB3UOzQZ2kk5mGZQK2RZbUBCWhBDHJsioy7umEU=:\n"
+    "\"@signature-params\": (\"@status\" \"content-type\" "
+        "\"content-digest\" \"ovsa-nonce\";req \"@method\";req "
+        "\"@target-uri\";req \"content-digest\";req);created=1700000000;"
+        "expires=1700000300;"
+        "keyid=\"iGpE-rF0ZzZPnl5dr_HhE9Ht-lZca5o_5YTQYwOsjGo\";"
+        "alg=\"ed25519\";tag=\"ovsa-license-v1\"";
+
+static const char kat7_input[] =
+    "ovsa=(\"@status\" \"content-type\" \"content-digest\" "
+    "\"ovsa-nonce\";req \"@method\";req \"@target-uri\";req "
+    "\"content-digest\";req);"
+    "created=1700000000;expires=1700000300;"
+    "keyid=\"iGpE-rF0ZzZPnl5dr_HhE9Ht-lZca5o_5YTQYwOsjGo\";"
+    "alg=\"ed25519\";tag=\"ovsa-license-v1\"";
+
+static const char kat7_sig[] =
+    "ovsa=:fqguvdc+OytjMmex6KyUaNEU/EiqunWRMsxMMp5rfsP5MsLE9GrT+vXEqnhB4fTj"
+    "G/AKcSMTMvHA/srKEH9/Aw==:";
+
 
 static EVP_PKEY *
 kat_pkey(void)
@@ -98,6 +136,7 @@ kat_msg(const char *digest)
 {
     ovsa_sig_msg_t  m;
 
+    memset(&m, 0, sizeof(m));
     m.status = 200;
     m.content_type = ovsa_str("application/json");
     m.content_digest = ovsa_str(digest);
@@ -558,6 +597,153 @@ round_trip(const char *type, const char *alg, size_t raw_len)
 }
 
 
+/* ---- the 7th component, "content-digest";req */
+
+static void
+test_kat_req_digest(void **state)
+{
+    char               digest[OVSA_DIGEST_FIELD_LEN + 1];
+    char               input[OVSA_SIG_INPUT_MAX], sig[OVSA_SIG_FIELD_MAX];
+    char               base[2048];
+    size_t             len, sig_len;
+    EVP_PKEY          *pkey;
+    ovsa_err_t         err;
+    ovsa_sig_msg_t     m;
+    ovsa_sig_params_t  p;
+    unsigned char      raw[OVSA_SIG_MAX];
+
+    pkey = kat_pkey();
+
+    /* the request digest is RFC 9530's of the request body */
+    assert_int_equal(ovsa_digest_field(kat_req_body, strlen(kat_req_body),
+                                       digest, &err), OVSA_OK);
+    assert_string_equal(digest, kat_req_digest);
+
+    m = kat_msg(kat_digest);
+    m.req_content_digest = ovsa_str(kat_req_digest);
+
+    /* the signing sequence of the server covers it */
+    assert_int_equal(ovsa_sig_sign_response(signer_of(pkey), &m, kat_body,
+                                            strlen(kat_body), 1700000000,
+                                            300, base, sizeof(base), &len,
+                                            digest, input, sig, &err),
+                     OVSA_OK);
+    base[len] = '\0';
+    assert_string_equal(digest, kat_digest);
+    assert_string_equal(base, kat7_base);
+    assert_string_equal(input, kat7_input);
+    assert_string_equal(sig, kat7_sig);
+
+    /* the client's parse once, then verify */
+    assert_int_equal(ovsa_sig_parse(ovsa_str(kat7_input), ovsa_str(kat7_sig),
+                                    &p, raw, &sig_len, &err), OVSA_OK);
+    assert_int_equal(p.req_digest, 1);
+    assert_int_equal(ovsa_sig_verify_parsed(pkey, &m, &p, raw, sig_len,
+                                            KAT_NOW, 60, &err), OVSA_OK);
+
+    /* the answer without the 7th: req_digest 0 */
+    assert_int_equal(ovsa_sig_parse(ovsa_str(kat_input), ovsa_str(kat_sig),
+                                    &p, raw, &sig_len, &err), OVSA_OK);
+    assert_int_equal(p.req_digest, 0);
+
+    /* params and msg that disagree build no base */
+    assert_int_equal(ovsa_sig_base(&m, &p, NULL, 0, &len, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_SIG_COMPONENTS);
+    assert_int_equal(ovsa_sig_check_components(&m, &p, &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_SIG_COMPONENTS);
+
+    EVP_PKEY_free(pkey);
+}
+
+
+static void
+req_digest_trip(const char *type)
+{
+    char            *at;
+    EVP_PKEY        *pkey;
+    signed_t         s, s6;
+    ovsa_err_t       err;
+    ovsa_sig_msg_t   m;
+    size_t           len;
+
+    pkey = gen_key(type);
+
+    /* signed with the request's Content-Digest */
+    memset(&s, 0, sizeof(s));
+    s.msg = kat_msg(NULL);
+    s.msg.req_content_digest = ovsa_str(kat_req_digest);
+    assert_int_equal(ovsa_sig_sign_response(signer_of(pkey), &s.msg,
+                                            kat_body, strlen(kat_body),
+                                            1700000000, 300, s.base,
+                                            sizeof(s.base), &len, s.digest,
+                                            s.input, s.sig, &err), OVSA_OK);
+    s.msg.content_digest = ovsa_str(s.digest);
+    assert_non_null(strstr(s.input, "\"@target-uri\";req "
+                                    "\"content-digest\";req);"));
+
+    assert_int_equal(verify_code(pkey, &s.msg, s.input, s.sig, KAT_NOW),
+                     OVSA_E_NONE);
+
+    /* another request digest than the one sent: the base differs */
+    m = s.msg;
+    m.req_content_digest =
+        ovsa_str("sha-256=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:");
+    assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
+                     OVSA_E_SIG_INVALID);
+
+    /* the client sent none, the answer covers one: refused */
+    m = s.msg;
+    m.req_content_digest = ovsa_str(NULL);
+    assert_int_equal(verify_code(pkey, &m, s.input, s.sig, KAT_NOW),
+                     OVSA_E_SIG_COMPONENTS);
+
+    /* the client sent one, the answer does not cover it: refused */
+    sign_kat_msg(pkey, 1700000000, &s6);
+    m = s6.msg;
+    m.req_content_digest = ovsa_str(kat_req_digest);
+    assert_int_equal(verify_code(pkey, &m, s6.input, s6.sig, KAT_NOW),
+                     OVSA_E_SIG_COMPONENTS);
+    assert_int_equal(verify_code(pkey, &s6.msg, s6.input, s6.sig, KAT_NOW),
+                     OVSA_E_NONE);
+
+    /* the 7th component dropped from the input, as a tamperer would */
+    assert_int_equal(verify_code(pkey, &s.msg, subst(s.input,
+                     " \"content-digest\";req)", ")"), s.sig, KAT_NOW),
+                     OVSA_E_SIG_COMPONENTS);
+
+    /* ... or changed: without ;req, another name, an 8th */
+    assert_int_equal(verify_code(pkey, &s.msg, subst(s.input,
+                     "\"content-digest\";req)", "\"content-digest\")"),
+                     s.sig, KAT_NOW), OVSA_E_SIG_COMPONENTS);
+    assert_int_equal(verify_code(pkey, &s.msg, subst(s.input,
+                     "\"content-digest\";req)", "\"repr-digest\";req)"),
+                     s.sig, KAT_NOW), OVSA_E_SIG_COMPONENTS);
+    assert_int_equal(verify_code(pkey, &s.msg, subst(s.input,
+                     "\"content-digest\";req)",
+                     "\"content-digest\";req \"content-digest\";req)"),
+                     s.sig, KAT_NOW), OVSA_E_SIG_COMPONENTS);
+
+    /* a 6-component input over a 7-component signature */
+    at = strstr(s.input, " \"content-digest\";req)");
+    assert_non_null(at);
+    assert_int_equal(verify_code(pkey, &s6.msg, subst(s.input,
+                     " \"content-digest\";req)", ")"), s.sig, KAT_NOW),
+                     OVSA_E_SIG_INVALID);
+
+    EVP_PKEY_free(pkey);
+}
+
+
+static void
+test_req_digest(void **state)
+{
+    req_digest_trip("ED25519");
+    req_digest_trip("EC");
+    req_digest_trip("RSA");
+}
+
+
+
 static void
 test_rsa(void **state)
 {
@@ -676,6 +862,8 @@ main(void)
         cmocka_unit_test(test_sf_dict),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_kat),
+        cmocka_unit_test(test_kat_req_digest),
+        cmocka_unit_test(test_req_digest),
         cmocka_unit_test(test_rsa),
         cmocka_unit_test(test_p256),
         cmocka_unit_test(test_ed25519),
