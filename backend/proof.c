@@ -53,7 +53,7 @@ ovsa_proof_machine(ovsa_req_t *req, json_t *body, ovsa_resp_t *resp,
     ovsa_proof_t *proof)
 {
     int                 rc;
-    char                msg[512];
+    char                msg[sizeof(((ovsa_err_t *) 0)->msg) + 64];
     json_t             *v;
     EVP_PKEY           *pub;
     const char         *input, *sig;
