@@ -471,7 +471,14 @@ ovsa_http_listen_unix(const char *path, long gid, ovsa_err_t *err)
     slash = strrchr(dir, '/');
     if (slash != NULL && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+        if (mkdir(dir, 0755) == 0) {
+            /* 0755 whatever the umask: the socket's own mode protects it */
+            if (chmod(dir, 0755) == -1) {
+                return ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: chmod "
+                                    "%s: %s", path, dir, strerror(errno));
+            }
+
+        } else if (errno != EEXIST) {
             return ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: mkdir %s: "
                                 "%s", path, dir, strerror(errno));
         }

@@ -137,6 +137,18 @@ is("$st $a->{code}", '403 CUSTOMER_CERT_MISMATCH',
                     headers => { $H => uc $leaf_fp });
 is("$st $a->{code}", '200 OK', "the backend's own user: header believed");
 
+# a missing socket directory is made 0755 whatever the umask (so that
+# the workers reach the 0660 socket in it, as in /run/ovsa)
+{
+    my $dir = $t->sock_dir . '/made';
+    my $old = umask 077;
+    my $m = $t->start_backend(name => 'made', listen => "unix:$dir/m.sock");
+    umask $old;
+    is(sprintf('%04o', (stat $dir)[2] & 07777), '0755',
+       'missing socket directory created 0755 under umask 077');
+    $t->stop_backend($m);
+}
+
 # an unknown user in trusted_peers: the backend does not start
 {
     my $y = $t->conf(name => 'bad', listen => '127.0.0.1:1',
