@@ -18,6 +18,9 @@
 
 #define OVSA_BACKEND_NAME  "ovsa-backend"
 
+/* nginx's statement of the TLS client certificate (docs/protocol.md) */
+#define OVSA_CERT_HEADER  "X-OVSA-Client-Cert-SHA256"
+
 /* How long a usage-count request_id is remembered, seconds. */
 #define OVSA_REQUEST_ID_TTL  86400
 
@@ -39,6 +42,13 @@ typedef struct {
     const char             *body;
     size_t                  len;
     int                     admin;    /* arrived on the admin listener */
+
+    /*
+     * X-OVSA-Client-Cert-SHA256 as sent by a trusted peer (peer.c), not
+     * yet checked for syntax; NULL when the request has none.  A request
+     * with the header from an untrusted peer never reaches a route.
+     */
+    const char             *cert_header;
 } ovsa_req_t;
 
 typedef struct {
@@ -97,14 +107,24 @@ void ovsa_log(const char *level, const char *fmt, ...)
 
 /*
  * http.c: listeners.  Opens a listening socket for "unix:/path" (mode
- * 0660, an existing socket file is replaced) or "host:port".  Returns
- * the fd, or -1 with err set.
+ * 0660, group gid unless gid is -1, an existing stale socket file is
+ * replaced, a missing parent directory is created 0755) or "host:port".
+ * Returns the fd, or -1 with err set.
  */
-int ovsa_http_listen(const char *address, ovsa_err_t *err);
+int ovsa_http_listen(const char *address, long gid, ovsa_err_t *err);
 
 /* Starts an MHD daemon on fd with threads threads; NULL with err set. */
 struct MHD_Daemon *ovsa_http_start(int fd, int threads, int admin,
     ovsa_err_t *err);
+
+/*
+ * peer.c: 1 when the peer of conn may state the client certificate (a
+ * unix-socket peer whose uid is the backend's or in
+ * backend.trusted_peers, or whose gid is a trusted group), else 0.
+ * desc receives the peer for log lines ("tcp 127.0.0.1:4711", "unix peer
+ * pid 12 uid 33 gid 33").
+ */
+int ovsa_peer_trusted(struct MHD_Connection *conn, char *desc, size_t size);
 
 /* Number of requests being handled right now (all listeners). */
 long ovsa_http_inflight(void);

@@ -313,9 +313,9 @@ ovsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-    char             *p;
+    char             *p, peer[160];
     size_t            n;
-    const char       *cl;
+    const char       *cl, *h;
     ovsa_req_t        req;
     ovsa_resp_t       resp;
     enum MHD_Result   rc;
@@ -382,9 +382,20 @@ answer:
     req.body = ctx->body ? ctx->body : "";
     req.len = ctx->len;
     req.admin = (cls != NULL);
+    req.cert_header = NULL;
+
+    h = req.admin ? NULL
+                  : MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                OVSA_CERT_HEADER);
 
     if (ctx->too_large) {
         ovsa_resp_code(&resp, "BODY_TOO_LARGE", NULL);
+
+    } else if (h != NULL && !ovsa_peer_trusted(conn, peer, sizeof(peer))) {
+        /* only nginx states the client certificate: refuse, change nothing */
+        ovsa_log("warn", "%s %s: " OVSA_CERT_HEADER " from an untrusted "
+                 "peer (%s) refused", method, url, peer);
+        ovsa_resp_code(&resp, "CERT_HEADER_UNTRUSTED", NULL);
 
     } else if (req.admin) {
         if (!ovsa_admin_authorized(&req)) {
@@ -394,6 +405,7 @@ answer:
         }
 
     } else {
+        req.cert_header = h;
         ovsa_http_dispatch(ovsa_routes_public, &req, &resp);
     }
 
@@ -441,15 +453,35 @@ ovsa_http_mhd_log(void *cls, const char *fmt, va_list ap)
 /* ---- listeners */
 
 static int
-ovsa_http_listen_unix(const char *path, ovsa_err_t *err)
+ovsa_http_listen_unix(const char *path, long gid, ovsa_err_t *err)
 {
     int                 fd;
+    char                dir[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    char               *slash;
     struct stat         st;
     struct sockaddr_un  sun;
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
         return ovsa_err_set(err, OVSA_E_CONF_VALUE,
                             "listen unix:%s: path too long", path);
+    }
+
+    /* the directory of the socket (/run/ovsa): made when missing */
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) == 0) {
+            /* 0755 whatever the umask: the socket's own mode protects it */
+            if (chmod(dir, 0755) == -1) {
+                return ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: chmod "
+                                    "%s: %s", path, dir, strerror(errno));
+            }
+
+        } else if (errno != EEXIST) {
+            return ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: mkdir %s: "
+                                "%s", path, dir, strerror(errno));
+        }
     }
 
     memset(&sun, 0, sizeof(sun));
@@ -487,11 +519,27 @@ ovsa_http_listen_unix(const char *path, ovsa_err_t *err)
     }
 
     if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) == -1
-        || chmod(path, 0660) == -1
-        || listen(fd, 511) == -1)
+        || chmod(path, 0660) == -1)
     {
         ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: %s", path,
                      strerror(errno));
+        close(fd);
+        return -1;
+    }
+
+    /* the group of the nginx workers, so that they may connect */
+    if (gid != -1 && chown(path, (uid_t) -1, (gid_t) gid) == -1) {
+        ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: backend.listen_group "
+                     "%ld: chown: %s", path, gid, strerror(errno));
+        unlink(path);
+        close(fd);
+        return -1;
+    }
+
+    if (listen(fd, 511) == -1) {
+        ovsa_err_set(err, OVSA_E_IO, "listen unix:%s: %s", path,
+                     strerror(errno));
+        unlink(path);
         close(fd);
         return -1;
     }
@@ -501,7 +549,7 @@ ovsa_http_listen_unix(const char *path, ovsa_err_t *err)
 
 
 int
-ovsa_http_listen(const char *address, ovsa_err_t *err)
+ovsa_http_listen(const char *address, long gid, ovsa_err_t *err)
 {
     int               fd, rc, on;
     char              host[256];
@@ -511,7 +559,7 @@ ovsa_http_listen(const char *address, ovsa_err_t *err)
     ovsa_err_clear(err);
 
     if (strncmp(address, "unix:", 5) == 0) {
-        return ovsa_http_listen_unix(address + 5, err);
+        return ovsa_http_listen_unix(address + 5, gid, err);
     }
 
     colon = strrchr(address, ':');

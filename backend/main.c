@@ -197,7 +197,7 @@ main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    fd = ovsa_http_listen(conf->listen, &err);
+    fd = ovsa_http_listen(conf->listen, conf->listen_group, &err);
     if (fd == -1) {
         ovsa_log("emerg", "backend.listen: %s", err.msg);
         goto end;
@@ -207,7 +207,7 @@ main(int argc, char **argv)
         unix_pub = conf->listen + 5;
     }
 
-    afd = ovsa_http_listen(conf->admin_listen, &err);
+    afd = ovsa_http_listen(conf->admin_listen, -1, &err);
     if (afd == -1) {
         ovsa_log("emerg", "backend.admin_listen: %s", err.msg);
         goto end;

@@ -52,6 +52,9 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
     { "NOT_FOUND",              404, "error", "no such route" },
     { "METHOD_NOT_ALLOWED",     405, "error", "method not allowed" },
     { "UNAUTHORIZED",           401, "error", "missing or wrong admin token" },
+    { "CERT_HEADER_UNTRUSTED",  403, "error",
+      "X-OVSA-Client-Cert-SHA256 is only accepted from nginx over the "
+      "backend's unix socket" },
     { "LICENSE_INVALID",        400, "error", "license is not valid" },
     { "LICENSE_UNTRUSTED",      403, "error",
       "license is not signed by a configured ISV certificate" },

@@ -88,8 +88,7 @@ ovsa_pub_start(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p)
 
     memset(p, 0, sizeof(*p));
 
-    h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                    OVSA_CERT_HEADER);
+    h = req->cert_header;    /* from a trusted peer only (peer.c) */
     if (h != NULL && h[0] != '\0') {
         if (!ovsa_policy_hex_ok(h, OVSA_CERT_HEX_LEN)) {
             ovsa_json_bad_field(&re, OVSA_CERT_HEADER,

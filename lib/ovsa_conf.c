@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -26,7 +28,9 @@ typedef enum {
     OVSA_T_PATHS,       /* a sequence of such files */
     OVSA_T_BOOL,
     OVSA_T_INT,
-    OVSA_T_ADDR         /* "unix:/path" or "host:port" */
+    OVSA_T_ADDR,        /* "unix:/path" or "host:port" */
+    OVSA_T_GROUP,       /* a group name or gid, kept as a long gid */
+    OVSA_T_PEERS        /* a sequence of users and "group:" groups */
 } ovsa_conf_type_t;
 
 typedef struct {
@@ -75,6 +79,9 @@ static const ovsa_conf_key_t  ovsa_conf_hardware_key[] = {
 
 static const ovsa_conf_key_t  ovsa_conf_backend[] = {
     { "listen", OVSA_T_ADDR, OFF(listen), 0, 0, NOLINE },
+    { "listen_group", OVSA_T_GROUP, OFF(listen_group), 0, 0,
+      OFF(listen_group_line) },
+    { "trusted_peers", OVSA_T_PEERS, OFF(trusted_peers), 0, 0, NOLINE },
     { "admin_listen", OVSA_T_ADDR, OFF(admin_listen), 0, 0, NOLINE },
     { "admin_token_file", OVSA_T_PATH, OFF(admin_token_file), 0, 0,
       NOLINE },
@@ -335,6 +342,160 @@ ovsa_conf_paths(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
 }
 
 
+/*
+ * Resolves a user (group 0) or group (group 1) given by name or by
+ * numeric id into *id.  Returns OVSA_OK, or OVSA_ERR when there is no
+ * such name (a numeric id need not exist, as with chown).
+ */
+static int
+ovsa_conf_id(const char *s, int group, unsigned int *id)
+{
+    int             rc;
+    char           *buf, *end;
+    long            size;
+    unsigned long   v;
+    struct group    gr, *grp;
+    struct passwd   pw, *pwp;
+
+    if (s[0] >= '0' && s[0] <= '9') {
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v >= 0xffffffffUL) {
+            return OVSA_ERR;
+        }
+        *id = (unsigned int) v;
+        return OVSA_OK;
+    }
+
+    size = sysconf(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+    if (size < 4096) {
+        size = 4096;
+    }
+
+    for ( ;; ) {
+        buf = malloc(size);
+        if (buf == NULL) {
+            return OVSA_ERR;
+        }
+
+        grp = NULL;
+        pwp = NULL;
+        rc = group ? getgrnam_r(s, &gr, buf, size, &grp)
+                   : getpwnam_r(s, &pw, buf, size, &pwp);
+
+        if (rc == ERANGE && size < 1024 * 1024) {
+            free(buf);
+            size *= 4;
+            continue;
+        }
+
+        if (rc == 0 && grp != NULL) {
+            *id = (unsigned int) grp->gr_gid;
+        } else if (rc == 0 && pwp != NULL) {
+            *id = (unsigned int) pwp->pw_uid;
+        } else {
+            rc = -1;
+        }
+
+        free(buf);
+        return rc == 0 ? OVSA_OK : OVSA_ERR;
+    }
+}
+
+
+static int
+ovsa_conf_group(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    long *out)
+{
+    char           reason[160];
+    const char    *s;
+    unsigned int   gid;
+
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.length == 0) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected a group name or gid");
+    }
+
+    s = (const char *) node->data.scalar.value;
+
+    if (ovsa_conf_id(s, 1, &gid) != OVSA_OK) {
+        snprintf(reason, sizeof(reason), "no such group \"%.100s\"", s);
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_VALUE, node, key, reason);
+    }
+
+    *out = (long) gid;
+    return OVSA_OK;
+}
+
+
+/*
+ * backend.trusted_peers: a list of "NAME" or "UID" (a user),
+ * "user:NAME|UID" and "group:NAME|GID" (a group).
+ */
+static int
+ovsa_conf_peers(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    ovsa_conf_peer_t **out)
+{
+    int                n, i, group;
+    char               name[160], reason[200];
+    const char        *s;
+    yaml_node_t       *item;
+    ovsa_conf_peer_t  *list;
+    yaml_node_item_t  *it;
+
+    if (node->type != YAML_SEQUENCE_NODE) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected a list of users and "
+                              "\"group:NAME\" groups");
+    }
+
+    n = node->data.sequence.items.top - node->data.sequence.items.start;
+    list = calloc(n + 1, sizeof(ovsa_conf_peer_t));
+    if (list == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key, "out of memory");
+    }
+
+    i = 0;
+    for (it = node->data.sequence.items.start;
+         it < node->data.sequence.items.top;
+         it++, i++)
+    {
+        item = yaml_document_get_node(&ctx->doc, *it);
+        snprintf(name, sizeof(name), "%s[%d]", key, i);
+
+        if (item->type != YAML_SCALAR_NODE || item->data.scalar.length == 0) {
+            free(list);
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, item, name,
+                                  "expected a user name or uid, or "
+                                  "\"group:NAME\"");
+        }
+
+        s = (const char *) item->data.scalar.value;
+        group = 0;
+        if (strncmp(s, "group:", 6) == 0) {
+            s += 6;
+            group = 1;
+        } else if (strncmp(s, "user:", 5) == 0) {
+            s += 5;
+        }
+
+        if (s[0] == '\0' || ovsa_conf_id(s, group, &list[i].id) != OVSA_OK) {
+            snprintf(reason, sizeof(reason), "no such %s \"%.100s\"",
+                     group ? "group" : "user", s);
+            free(list);
+            return ovsa_conf_fail(ctx, OVSA_E_CONF_VALUE, item, name, reason);
+        }
+
+        list[i].group = group;
+    }
+
+    free(*out);
+    *out = list;
+    ctx->conf->n_trusted_peers = n;
+    return OVSA_OK;
+}
+
+
 static int
 ovsa_conf_value(ovsa_conf_ctx_t *ctx, const char *section,
     const ovsa_conf_key_t *k, yaml_node_t *key_node, yaml_node_t *node)
@@ -377,6 +538,15 @@ ovsa_conf_value(ovsa_conf_ctx_t *ctx, const char *section,
         if (rc == OVSA_OK) {
             *(int *) (base + k->off) = (int) v;
         }
+        break;
+
+    case OVSA_T_GROUP:
+        rc = ovsa_conf_group(ctx, node, name, (long *) (base + k->off));
+        break;
+
+    case OVSA_T_PEERS:
+        rc = ovsa_conf_peers(ctx, node, name,
+                             (ovsa_conf_peer_t **) (base + k->off));
         break;
 
     default: /* OVSA_T_ADDR */
@@ -450,7 +620,8 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
     conf->max_body = 65536;
     conf->redis_db = 0;
     conf->redis_timeout = 1000;
-    conf->listen = strdup("127.0.0.1:9080");
+    conf->listen = strdup(OVSA_CONF_LISTEN);
+    conf->listen_group = -1;
     conf->admin_listen = strdup("127.0.0.1:9081");
     conf->redis_address = strdup("127.0.0.1:6379");
     conf->redis_prefix = strdup("ovsa:");
@@ -459,6 +630,16 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
         || conf->redis_address == NULL || conf->redis_prefix == NULL)
     {
         return OVSA_ERR;
+    }
+
+    /* the user Debian's nginx workers run as, when it exists */
+    conf->trusted_peers = calloc(2, sizeof(ovsa_conf_peer_t));
+    if (conf->trusted_peers == NULL) {
+        return OVSA_ERR;
+    }
+
+    if (ovsa_conf_id("www-data", 0, &conf->trusted_peers[0].id) == OVSA_OK) {
+        conf->n_trusted_peers = 1;
     }
 
     return OVSA_OK;
@@ -470,6 +651,13 @@ static int
 ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
 {
     ovsa_conf_t  *c = ctx->conf;
+
+    if (c->listen_group != -1 && strncmp(c->listen, "unix:", 5) != 0) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_VALUE,
+                            "%s:%d: backend.listen_group: applies to a "
+                            "\"unix:\" backend.listen only", ctx->file,
+                            c->listen_group_line);
+    }
 
     if (c->chain == NULL) {
         return ovsa_conf_fail(ctx, OVSA_E_CONF_MISSING, root,
@@ -876,6 +1064,7 @@ ovsa_conf_free(ovsa_conf_t *conf)
     free(conf->listen);
     free(conf->admin_listen);
     free(conf->admin_token_file);
+    free(conf->trusted_peers);
     free(conf->redis_address);
     free(conf->redis_password_file);
     free(conf->redis_prefix);

@@ -17,6 +17,14 @@
 #define OVSA_SYNC_MIN      300        /* 5 minutes */
 #define OVSA_SYNC_MAX      86400      /* 24 hours */
 
+#define OVSA_CONF_LISTEN   "unix:/run/ovsa/backend.sock"
+
+/* One entry of backend.trusted_peers: a user or a group id. */
+typedef struct {
+    unsigned int   id;        /* uid, or gid when group is 1 */
+    int            group;
+} ovsa_conf_peer_t;
+
 typedef struct {
     char   *file;             /* absolute path of default.yaml */
 
@@ -39,10 +47,19 @@ typedef struct {
 
     /* backend: */
     char   *listen;           /* "unix:/path" or "host:port" */
+    long    listen_group;     /* gid of the unix socket; -1: the process's */
+    int     listen_group_line;
     char   *admin_listen;     /* "unix:/path" or "host:port" */
     char   *admin_token_file; /* bearer token for the admin API */
     int     threads;
     int     max_body;         /* bytes */
+
+    /*
+     * trusted_peers: who may state the client certificate over the unix
+     * socket (resolved to ids when loaded; the backend adds its own uid)
+     */
+    ovsa_conf_peer_t  *trusted_peers;
+    int                n_trusted_peers;
 
     /* redis: */
     char   *redis_address;    /* "unix:/path" or "host:port" */

@@ -109,6 +109,7 @@ ovsa_file_write(const char *path, const void *data, size_t len,
     char        *slash;
     size_t       off;
     ssize_t      w;
+    struct stat  st;
     char         tmp[PATH_MAX], dir[PATH_MAX];
 
     ret = OVSA_ERR;
@@ -146,6 +147,19 @@ ovsa_file_write(const char *path, const void *data, size_t len,
                      strerror(errno));
         tmp[0] = '\0';
         goto end;
+    }
+
+    if ((flags & OVSA_FILE_KEEPMODE) && stat(path, &st) == 0
+        && S_ISREG(st.st_mode))
+    {
+        mode = st.st_mode & 07777;
+
+        if ((st.st_uid != geteuid() || st.st_gid != getegid())
+            && fchown(fd, st.st_uid, st.st_gid) == -1
+            && fchown(fd, (uid_t) -1, st.st_gid) == -1)
+        {
+            mode &= ~(mode_t) 070;
+        }
     }
 
     if (fchmod(fd, mode) == -1) {

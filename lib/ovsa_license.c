@@ -1384,7 +1384,7 @@ ovsa_license_save_file(const char *path, const char *jws, ovsa_err_t *err)
     buf[len++] = '\n';
     buf[len] = '\0';
 
-    ret = ovsa_file_write(path, buf, len, 0644, 0, err);
+    ret = ovsa_file_write(path, buf, len, 0644, OVSA_FILE_KEEPMODE, err);
     free(buf);
     return ret;
 }

@@ -174,9 +174,10 @@ int ovsa_license_load_file(const char *path, ovsa_license_t **out,
 
 /*
  * Writes the JWS text jws (e.g. lic->jws, or the output of
- * ovsa_license_sign()) plus a newline to path, mode 0644, through a
- * temporary file in the same directory, fsync and rename: the old file
- * survives any failure.  Returns OVSA_OK or OVSA_ERR with OVSA_E_IO.
+ * ovsa_license_sign()) plus a newline to path, mode 0644 or the mode of
+ * the file it replaces (OVSA_FILE_KEEPMODE), through a temporary file in
+ * the same directory, fsync and rename: the old file survives any
+ * failure.  Returns OVSA_OK or OVSA_ERR with OVSA_E_IO.
  */
 int ovsa_license_save_file(const char *path, const char *jws,
     ovsa_err_t *err);

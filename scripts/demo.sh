@@ -9,6 +9,11 @@
 # Everything lives in $OVSA_DEMO_DIR (default: build/demo in the repo):
 # a development vendor CA, the server identity (etc/), an ISV keystore, a
 # private redis-server, ovsa-backend and nginx with conf.d/'s drop-in.
+# nginx reaches the backend over its unix socket, as shipped: run as
+# root, the nginx workers are www-data (as on Debian) and the socket is
+# /run/ovsa-demo-$OVSA_DEMO_PORT/backend.sock, group www-data; otherwise
+# everything runs as you and the socket is $OVSA_DEMO_DIR/run/backend.sock
+# ($OVSA_DEMO_SOCKET overrides it).
 set -eu
 umask 077
 
@@ -16,8 +21,15 @@ PROG=demo.sh
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 D=${OVSA_DEMO_DIR:-$TOP/build/demo}
 PORT=${OVSA_DEMO_PORT:-8443}
-BPORT=${OVSA_DEMO_BACKEND_PORT:-9080}
 APORT=${OVSA_DEMO_ADMIN_PORT:-9081}
+if [ "$(id -u)" = 0 ]; then
+    SOCK=${OVSA_DEMO_SOCKET:-/run/ovsa-demo-$PORT/backend.sock}
+    # the nginx workers' user and the socket's group, as on Debian
+    WORKERS=www-data
+else
+    SOCK=${OVSA_DEMO_SOCKET:-$D/run/backend.sock}
+    WORKERS=
+fi
 NGINX=${NGINX:-/usr/sbin/nginx}
 LICENSE_ID=DEMO-0001
 # ovsa_bin: the ovsa programs, found as every ovsa script finds them
@@ -102,8 +114,9 @@ identity:
   root: vendor-root.pem
 
 backend:
-  listen: 127.0.0.1:$BPORT
-  admin_listen: 127.0.0.1:$APORT
+  listen: unix:$SOCK
+${WORKERS:+  listen_group: $WORKERS
+}  admin_listen: 127.0.0.1:$APORT
   admin_token_file: admin.token
 
 redis:
@@ -123,6 +136,7 @@ nginx_conf() {
     tmp="$D/nginx/conf/nginx.conf.tmp"
     {
         echo "pid $D/nginx/logs/nginx.pid;"
+        [ -z "$WORKERS" ] || echo "user $WORKERS;"
         echo "error_log $D/nginx/logs/error.log notice;"
         echo "load_module ${OVSA_BUILD:-$TOP/build}/nginx/ngx_http_ovsa_module.so;"
         echo "worker_processes 1;"
@@ -134,7 +148,7 @@ nginx_conf() {
         done
         sed -e "s#/etc/ovsa/#$D/etc/#g" \
             -e "s#listen 443 ssl;#listen 127.0.0.1:$PORT ssl;#" \
-            -e "s#server 127.0.0.1:9080;#server 127.0.0.1:$BPORT;#" \
+            -e "s#server unix:/run/ovsa/backend.sock;#server unix:$SOCK;#" \
             "$TOP/conf.d/ovsa-license-server.conf"
         echo "}"
     } > "$tmp" || die "cannot write nginx.conf"
@@ -161,7 +175,7 @@ start_backend() {
         >>"$D/run/backend.log" 2>&1 &
     echo $! > "$D/run/backend.pid"
     n=0
-    until curl -s -o /dev/null "http://127.0.0.1:$BPORT/"; do
+    until curl -s -o /dev/null --unix-socket "$SOCK" http://localhost/; do
         n=$((n + 1))
         kill -0 "$(cat "$D/run/backend.pid")" 2>/dev/null \
             || die "ovsa-backend exited (see $D/run/backend.log)"

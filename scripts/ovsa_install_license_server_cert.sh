@@ -209,7 +209,9 @@ identity:
 #  sign_timeout_ms: 2000
 
 #backend:
-#  listen: 127.0.0.1:9080
+#  listen: unix:/run/ovsa/backend.sock
+#  listen_group: www-data
+#  trusted_peers: [www-data]
 #  admin_listen: 127.0.0.1:9081
 #  admin_token_file: admin.token
 #  threads: 4

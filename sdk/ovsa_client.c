@@ -624,6 +624,39 @@ ovsa_client_on_body(char *data, size_t size, size_t n, void *arg)
 }
 
 
+/*
+ * The code of a failed transfer (issue 14, H2): a server certificate that
+ * our verification refused (another root, expired, another name) is a
+ * verification failure, OVSA_E_CHAIN_VERIFY or OVSA_E_CERT_*, and
+ * ovsa-check exits 3; anything else (no connection, a handshake that
+ * failed for other reasons, a timeout) is OVSA_E_TRANSPORT, exit 4.
+ */
+static int
+ovsa_client_curl_code(CURL *h, CURLcode rc)
+{
+    long  vr;
+
+    switch (rc) {
+
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        vr = X509_V_OK;
+        curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &vr);
+        if (vr == X509_V_ERR_CERT_HAS_EXPIRED) {
+            return OVSA_E_CERT_EXPIRED;
+        }
+        if (vr == X509_V_ERR_CERT_NOT_YET_VALID) {
+            return OVSA_E_CERT_NOT_YET;
+        }
+        return OVSA_E_CHAIN_VERIFY;
+
+    default:
+        return OVSA_E_TRANSPORT;
+    }
+}
+
+
 static int
 ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
     const char *body, const char *nonce, size_t max,
@@ -745,8 +778,8 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
     }
 
     if (rc != CURLE_OK) {
-        ovsa_err_set(err, OVSA_E_TRANSPORT, "transport: %s%s: %s", c->url,
-                     path, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        ovsa_err_set(err, ovsa_client_curl_code(h, rc), "transport: %s%s: %s",
+                     c->url, path, errbuf[0] ? errbuf : curl_easy_strerror(rc));
         goto end;
     }
 

@@ -45,6 +45,7 @@ sub call {
         is($st, $status, "HTTP $status") or diag $r->{content};
         is($ans->{code}, $code, "code $code");
         is($ans->{verdict}, $status == 200 ? 'valid'
+                            : $code eq 'CERT_HEADER_UNTRUSTED' ? 'error'
                             : $status =~ /^(403|409)$/
                               || $code =~ /UNKNOWN|ACTIVATION_UNKNOWN/
                               ? 'denied' : 'error', 'verdict');
@@ -177,22 +178,29 @@ call('/v1/lease/checkout', { license_id => 'P1', client_id => 'c3' },
 call('/v1/lease/checkout', { license_id => 'NOPE', client_id => 'c3' },
      404, 'UNKNOWN_LICENSE', 'checkout on an unknown license');
 
-# ---- customer certificate binding (header set by nginx)
+# ---- customer certificate binding (header set by nginx, believed only
+# over the unix socket from a trusted peer: here the backend's own user;
+# the refusals over TCP and from other users are in t/038)
+my $bu = $t->start_backend(name => 'bound', unix => 1);
 call('/v1/check', { license_id => 'C1' }, 403, 'CUSTOMER_CERT_MISMATCH',
-     'bound license, no client cert');
+     'bound license, no client cert', backend => $bu);
 call('/v1/check', { license_id => 'C1' }, 403, 'CUSTOMER_CERT_MISMATCH',
-     'bound license, other client cert',
+     'bound license, other client cert', backend => $bu,
      headers => { 'X-OVSA-Client-Cert-SHA256' => 'cd' x 32 });
 call('/v1/check', { license_id => 'C1' }, 200, 'OK',
-     'bound license, matching client cert (any case)',
+     'bound license, matching client cert (any case)', backend => $bu,
      headers => { 'X-OVSA-Client-Cert-SHA256' => uc $CERT });
 $a = call('/v1/check', { license_id => 'C1' }, 400, 'BAD_FIELD',
-          'malformed client cert header',
+          'malformed client cert header', backend => $bu,
           headers => { 'X-OVSA-Client-Cert-SHA256' => 'xyz' });
 is($a->{field}, 'X-OVSA-Client-Cert-SHA256', 'names the header');
 call('/v1/check', { license_id => 'P1' }, 200, 'OK',
-     'unbound license ignores the header',
+     'unbound license ignores the header', backend => $bu,
      headers => { 'X-OVSA-Client-Cert-SHA256' => 'cd' x 32 });
+call('/v1/check', { license_id => 'C1' }, 403, 'CERT_HEADER_UNTRUSTED',
+     'the header over TCP is refused',
+     headers => { 'X-OVSA-Client-Cert-SHA256' => $CERT });
+$t->stop_backend($bu);
 
 # ---- hardware-key mode: only licenses that require it
 my $hw = $t->start_backend(name => 'hw', hw => 1);

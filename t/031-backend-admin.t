@@ -344,7 +344,9 @@ SKIP: {
          . " -lease-seconds 60 -server https://lic.example"
          . " -server-cert $d/isv.pem -out $d/ot1.jws >/dev/null 2>&1") == 0
         or die 'ovsatool create failed';
-    my $o = $t->start_backend(name => 'ot', isv => ['isv', 'ovsatool']);
+    # unix: the client-cert header is believed over the socket only
+    my $o = $t->start_backend(name => 'ot', isv => ['isv', 'ovsatool'],
+                              unix => 1);
     ($rc, $out) = ctl('-url', "http://127.0.0.1:$o->{admin_port}",
                       'import', "$d/ot1.jws");
     is($rc, 0, 'ovsatool license imported by ovsactl') or diag $out;

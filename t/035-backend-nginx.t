@@ -1,8 +1,10 @@
 # 035-backend-nginx.t: the public license API through a real nginx with
 # the ovsa module (TLS with the provisioned identity) proxying /v1/ to a
-# real ovsa-backend over a kept-alive upstream; the customer-certificate
-# binding with $ovsa_client_cert_sha256 (a client cannot forge the
-# header); /admin is not reachable through nginx.
+# real ovsa-backend over a kept-alive upstream on the backend's unix
+# socket (the shipped default; nginx's workers, nobody here, are a
+# trusted peer); the customer-certificate binding with
+# $ovsa_client_cert_sha256 (a client cannot forge the header); /admin is
+# not reachable through nginx.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -17,8 +19,11 @@ use Test::More;
 my $pki = OvsaTest::pki();
 my $t = OvsaBackend->new(offset => 40);
 $t->start_redis;
-my $b = $t->start_backend(name => 'b1');
-my $BPORT = $b->{port};
+# the workers run as nobody:nogroup (no "user" directive, master root)
+my %unix = (unix => 1, trusted_peers => '[nobody]',
+            listen_group => 'nogroup');
+my $b = $t->start_backend(name => 'b1', %unix);
+my $SOCK = $b->{sock};
 
 my $leaf_fp = qx{openssl x509 -in $pki/leaf-ec.pem -outform DER | sha256sum};
 ($leaf_fp) = $leaf_fp =~ /^([0-9a-f]{64})/;
@@ -31,7 +36,7 @@ $t->import_ok($b, $t->license(license_id => 'C1',
 # what the lead wires in conf.d (see docs/protocol.md, "nginx")
 my $http = <<"NGX";
     upstream ovsa_backend {
-        server 127.0.0.1:$BPORT;
+        server unix:$SOCK;
         keepalive 16;
     }
 NGX
@@ -100,19 +105,24 @@ is($st, 404, '/admin is not proxied');
 # kept-alive upstream connections: after sequential requests, nginx still
 # holds an open connection to the backend
 post('/v1/check', '{"license_id":"P1"}') for 1 .. 5;
-my $est = qx{ss -Htn state established '( dport = :$BPORT )'};
-my $n = () = $est =~ /\n/g;
+my $est = qx{ss -Hx state connected};
+my $n = () = $est =~ /\Q$SOCK\E/g;
 cmp_ok($n, '>=', 1, "nginx keeps $n upstream connection(s) open");
 
 # backend gone: 502 from nginx; back: served again
 $t->stop_backend($b);
 ($st) = post('/v1/check', '{"license_id":"P1"}');
 is($st, 502, 'backend down: 502 from nginx');
-$b = $t->start_backend(name => 'b1', port => $BPORT);
+$b = $t->start_backend(name => 'b1', %unix);
 ($st, $a) = post('/v1/check', '{"license_id":"P1"}');
 is("$st $a->{code}", '200 OK', 'backend back: served');
 
 stop_nginx();
 my $log = OvsaTest::read_file("$OvsaTest::SERVROOT/logs/error.log");
-unlike($log, qr/\[(alert|emerg|crit)\]/, 'no alert/crit in the nginx log');
+# nginx logs a missing unix socket at [crit]: only while the backend was
+# stopped on purpose above
+my @down = $log =~ /^.*\[crit\].*connect\(\) to unix:\Q$SOCK\E failed \(2: No such file or directory\).*$/mg;
+is(scalar @down, 1, 'one [crit] for the request while the backend was down');
+$log =~ s/^.*\[crit\].*connect\(\) to unix:\Q$SOCK\E failed \(2: .*\n//mg;
+unlike($log, qr/\[(alert|emerg|crit)\]/, 'no other alert/crit in the nginx log');
 done_testing();

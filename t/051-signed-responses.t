@@ -543,8 +543,17 @@ check_code('created in the future', 'OVSA_E_SIG_CREATED', 3,
 
 # ---- 6. TLS: the vendor root only, or the license pins only
 
-check_code('a client trusting another root cannot connect',
-           'OVSA_E_TRANSPORT', 4, root => "$pki/foreign.pem");
+# a server certificate our check refuses is a verification failure
+# (exit 3), told apart from a server that cannot be reached (exit 4)
+check_code('a client trusting another root refuses the server',
+           'OVSA_E_CHAIN_VERIFY', 3, root => "$pki/foreign.pem");
+{
+    my ($rc, $j, $out) = ovsa_check(root => "$pki/foreign.pem");
+    like($j->{message}, qr/certificate/i, '... and says why') or diag $out;
+    my $closed = $PORT + 7;    # nothing listens there
+    check_code('a closed port is unreachable', 'OVSA_E_TRANSPORT', 4,
+               url => "https://127.0.0.1:$closed");
+}
 
 stop_proxy();
 start_proxy(port => $PX, upstream => $PORT, dir => $tmp,
@@ -555,8 +564,18 @@ set_mode('pass');
     local $ENV{SSL_CERT_FILE} = "$pki/foreign.pem";
     local $ENV{SSL_CERT_DIR} = $pki;
     check_code('a TLS chain to another root is refused (no system store)',
-               'OVSA_E_TRANSPORT', 4, @via);
+               'OVSA_E_CHAIN_VERIFY', 3, @via);
 }
+stop_proxy();
+start_proxy(port => $PX, upstream => $PORT, dir => $tmp,
+            cert => "$pki/chain-expired.pem", key => "$pki/leaf-rsa.key");
+set_mode('pass');
+check_code('an expired server certificate is a verification failure',
+           'OVSA_E_CERT_EXPIRED', 3, @via);
+stop_proxy();
+start_proxy(port => $PX, upstream => $PORT, dir => $tmp,
+            cert => "$pki/chain-foreign.pem", key => "$pki/leaf-rsa.key");
+set_mode('pass');
 
 my $pin = 'sha256//' . encode_base64(
     scalar qx{openssl pkey -in $pki/leaf-rsa.key -pubout -outform DER | openssl dgst -sha256 -binary}, '');

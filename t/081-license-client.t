@@ -276,12 +276,15 @@ for my $case (['forged signature', "$tmp/forged.lic", 'OVSA_E_LIC_SIGNATURE'],
 # control: the same harness accepts a good update
 offer("$tmp/l2-v4.lic");
 {
+    # the customer keeps the license to himself: the update keeps the mode
+    chmod 0600, $held;
     my $r = ok_run('a good update is accepted',
                    check('-license', $held, '-isv', "$ks/isv.crt"));
     like($r->{out}, qr/^license updated: L2 version 3 -> 4/m, '... reported');
     is_deeply(decode_json(slurp($held)), decode_json(slurp("$tmp/l2-v4.lic")),
               '... the file holds the v4 JWS');
-    is(sprintf('%04o', (stat $held)[2] & 07777), '0644', '... mode 0644');
+    is(sprintf('%04o', (stat $held)[2] & 07777), '0600',
+       '... and keeps the old file\'s mode (0600, not 0644)');
 }
 
 # ======== provision-new-cert when the store cannot be asked

@@ -241,6 +241,97 @@ test_load_mem(void **state)
 }
 
 
+/*
+ * backend.trusted_peers and backend.listen_group: names and ids resolve
+ * when loaded; an unknown name is an error at its line; the default is
+ * the unix socket and www-data.
+ */
+static void
+test_trusted_peers(void **state)
+{
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(BASE, &conf, &err), OVSA_E_NONE);
+    assert_string_equal(conf->listen, "unix:/run/ovsa/backend.sock");
+    assert_int_equal(conf->listen_group, -1);
+    assert_int_equal(conf->n_trusted_peers, 1);      /* www-data: uid 33 */
+    assert_int_equal(conf->trusted_peers[0].id, 33);
+    assert_int_equal(conf->trusted_peers[0].group, 0);
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "backend:\n"
+                          "  listen: unix:/tmp/x.sock\n"
+                          "  listen_group: nogroup\n"
+                          "  trusted_peers: [nobody, 4242, 'user:root',\n"
+                          "                  'group:nogroup', 'group:7']\n",
+                          &conf, &err), OVSA_E_NONE);
+    assert_int_equal(conf->listen_group, 65534);
+    assert_int_equal(conf->n_trusted_peers, 5);
+    assert_int_equal(conf->trusted_peers[0].id, 65534);
+    assert_int_equal(conf->trusted_peers[0].group, 0);
+    assert_int_equal(conf->trusted_peers[1].id, 4242);
+    assert_int_equal(conf->trusted_peers[2].id, 0);
+    assert_int_equal(conf->trusted_peers[2].group, 0);
+    assert_int_equal(conf->trusted_peers[3].id, 65534);
+    assert_int_equal(conf->trusted_peers[3].group, 1);
+    assert_int_equal(conf->trusted_peers[4].id, 7);
+    assert_int_equal(conf->trusted_peers[4].group, 1);
+    ovsa_conf_free(conf);
+
+    /* an empty list: only the backend's own user */
+    assert_int_equal(load(BASE "backend: {trusted_peers: []}\n", &conf,
+                          &err), OVSA_E_NONE);
+    assert_int_equal(conf->n_trusted_peers, 0);
+    ovsa_conf_free(conf);
+
+    refused(BASE
+            "backend:\n"
+            "  trusted_peers:\n"
+            "    - www-data\n"
+            "    - no-such-user-ovsa\n",
+            OVSA_E_CONF_VALUE,
+            "8: backend.trusted_peers[1]: no such user \"no-such-user-ovsa\"");
+
+    refused(BASE
+            "backend:\n"
+            "  trusted_peers: ['group:no-such-group-ovsa']\n",
+            OVSA_E_CONF_VALUE,
+            "6: backend.trusted_peers[0]: no such group "
+            "\"no-such-group-ovsa\"");
+
+    refused(BASE "backend: {trusted_peers: [99999999999]}\n",
+            OVSA_E_CONF_VALUE,
+            "5: backend.trusted_peers[0]: no such user \"99999999999\"");
+
+    refused(BASE "backend: {trusted_peers: www-data}\n",
+            OVSA_E_CONF_TYPE,
+            "5: backend.trusted_peers: expected a list of users and "
+            "\"group:NAME\" groups");
+
+    refused(BASE "backend: {trusted_peers: [[a]]}\n",
+            OVSA_E_CONF_TYPE,
+            "5: backend.trusted_peers[0]: expected a user name or uid, or "
+            "\"group:NAME\"");
+
+    refused(BASE
+            "backend:\n"
+            "  listen: unix:/tmp/x.sock\n"
+            "  listen_group: no-such-group-ovsa\n",
+            OVSA_E_CONF_VALUE,
+            "7: backend.listen_group: no such group \"no-such-group-ovsa\"");
+
+    refused(BASE
+            "backend:\n"
+            "  listen: 127.0.0.1:9080\n"
+            "  listen_group: nogroup\n",
+            OVSA_E_CONF_VALUE,
+            "7: backend.listen_group: applies to a \"unix:\" backend.listen "
+            "only");
+}
+
+
 /* A secret file: 0600 and 0400 are read; any group or other bit is
  * refused with OVSA_E_SECRET_MODE, naming the file and its mode. */
 static void
@@ -291,6 +382,7 @@ main(void)
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_load_mem),
         cmocka_unit_test(test_secret_mode),
+        cmocka_unit_test(test_trusted_peers),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

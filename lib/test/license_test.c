@@ -1179,6 +1179,26 @@ test_files(void **state)
     assert_string_equal(lic->jws, jws);
     ovsa_license_free(lic);
 
+    /* a replaced license keeps the mode (and group) of the old file */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(ovsa_license_save_file(path, jws, &err), OVSA_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(ovsa_license_save_file(path, jws, &err), OVSA_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(path, 4242, 4243), 0);
+        assert_int_equal(ovsa_license_save_file(path, jws, &err), OVSA_OK);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        assert_int_equal(st.st_uid, 4242);
+        assert_int_equal(st.st_gid, 4243);
+        assert_int_equal(chown(path, 0, 0), 0);
+    }
+    assert_int_equal(count_entries(dir), 1);
+
     /* a failed save leaves the old file as it was */
     snprintf(bad, sizeof(bad), "%s/missing/a.lic", dir);
     assert_int_equal(ovsa_license_save_file(bad, jws, &err), OVSA_ERR);

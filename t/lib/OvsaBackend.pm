@@ -21,6 +21,7 @@ use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use IO::Socket::INET;
+use IO::Socket::UNIX;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
@@ -255,7 +256,8 @@ sub license { my ($self, %o) = @_; return $self->sign(payload(%o)) }
 # ---- backend processes
 
 # Writes a default.yaml; %o: name, listen, admin_listen, isv (list of
-# names), hw (bool), threads, max_body, prefix, extra (raw YAML lines).
+# names), hw (bool), threads, max_body, prefix, trusted_peers (YAML flow
+# list text), listen_group, extra (raw YAML lines).
 sub conf {
     my ($self, %o) = @_;
     my $name = $o{name} || 'b1';
@@ -277,6 +279,10 @@ sub conf {
         . "  admin_token_file: admin.token\n"
         . "  threads: " . ($o{threads} || 4) . "\n"
         . "  max_body: " . ($o{max_body} || 65536) . "\n"
+        . (defined $o{trusted_peers}
+           ? "  trusted_peers: $o{trusted_peers}\n" : '')
+        . (defined $o{listen_group}
+           ? "  listen_group: $o{listen_group}\n" : '')
         . "redis: {address: \"127.0.0.1:$self->{redis_port}\","
         . " prefix: \"" . ($o{prefix} || 'ovsa:') . "\", timeout_ms: "
         . ($o{redis_timeout} || 500) . "}\n"
@@ -285,12 +291,27 @@ sub conf {
     return "$d/$name.yaml";
 }
 
-# Starts a backend; returns a handle { name, pid, port, admin_port, log }.
+# The directory of the tests' unix sockets: reachable by the nginx
+# workers (nobody) and by a test child of another uid; the sockets in it
+# are 0660 like every backend socket.
+sub sock_dir {
+    my ($self) = @_;
+    my $d = "$self->{dir}/run";
+    mkdir $d unless -d $d;
+    chmod 0711, $self->{dir};
+    chmod 0755, $d;
+    return $d;
+}
+
+# Starts a backend; returns a handle { name, pid, port, admin_port, log,
+# sock }.  %o: conf()'s options, port, admin_port, and unix (listen on
+# the unix socket sock_dir()/NAME.sock; requests go there).
 sub start_backend {
     my ($self, %o) = @_;
     my $name = $o{name} ||= 'b1';
     my $port = $o{port} || $self->port;
     my $aport = $o{admin_port} || $self->port;
+    $o{listen} ||= "unix:" . $self->sock_dir . "/$name.sock" if $o{unix};
     $o{listen} ||= "127.0.0.1:$port";
     $o{admin_listen} ||= "127.0.0.1:$aport";
     my $conf = $self->conf(%o);
@@ -301,6 +322,7 @@ sub start_backend {
     my $pid = spawn($log, @wrap, "$BIN/bin/ovsa-backend", '-c', $conf);
     my $b = { name => $name, pid => $pid, port => $port,
               admin_port => $aport, log => $log, conf => $conf };
+    ($b->{sock}) = $o{listen} =~ /^unix:(.*)/;
     $self->{backends}{$name} = $b;
     for my $l ($o{listen}, $o{admin_listen}) {
         my $up = $l =~ /^unix:(.*)/ ? wait_file($1) : wait_port($l =~ /:(\d+)$/);
@@ -318,24 +340,28 @@ sub stop_backend {
 
 # ---- HTTP
 
-# One HTTP/1.1 exchange on a kept-alive connection to 127.0.0.1:$port
-# (the request goes out in one write, like nginx's upstream requests).
-# Returns { status, headers (lower-case names), content }.
+# One HTTP/1.1 exchange on a kept-alive connection to 127.0.0.1:$port,
+# or to the unix socket $port when it is a path (the request goes out in
+# one write, like nginx's upstream requests).  Returns { status, headers
+# (lower-case names), content }.
 sub request {
     my ($self, $port, $method, $path, $body, $headers) = @_;
     $body //= '';
-    my $req = "$method $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n";
+    my $host = $port =~ m{^/} ? 'localhost' : "127.0.0.1:$port";
+    my $req = "$method $path HTTP/1.1\r\nHost: $host\r\n";
     $req .= "$_: $headers->{$_}\r\n" for sort keys %{ $headers || {} };
     $req .= "Content-Length: " . length($body) . "\r\n"
         if $method ne 'GET' || length $body;
     $req .= "\r\n$body";
 
     for my $try (1, 2) {
-        my $s = $self->{conns}{$port} ||= IO::Socket::INET->new(
-            PeerAddr => "127.0.0.1:$port", Timeout => 20)
+        my $s = $self->{conns}{$port} ||= ($port =~ m{^/}
+            ? IO::Socket::UNIX->new(Peer => $port, Timeout => 20)
+            : IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                    Timeout => 20))
             or return { status => 599, content => "connect: $!",
                         headers => {} };
-        setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+        setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1) if $port !~ m{^/};
         my $ok = defined syswrite($s, $req);
         my $r = $ok ? read_response($s) : undef;
         if (!$r) {
@@ -374,12 +400,14 @@ sub read_response {
     return { status => $status, headers => \%h, content => $rest };
 }
 
-# POST a JSON body (hash or raw text) to the public API of backend $b.
+# POST a JSON body (hash or raw text) to the public API of backend $b
+# (over its unix socket when it listens on one, unless %h has tcp_port).
 # Returns (status, answer hash or undef, raw response).
 sub api {
     my ($self, $b, $path, $body, %h) = @_;
     my $text = ref $body ? $JSON->encode($body) : $body;
-    my $r = $self->request($b->{port}, $h{method} || 'POST', $path, $text,
+    my $to = $h{tcp_port} || $b->{sock} || $b->{port};
+    my $r = $self->request($to, $h{method} || 'POST', $path, $text,
         { 'Content-Type' => 'application/json', %{ $h{headers} || {} } });
     my $ans = eval { $JSON->decode($r->{content}) };
     return ($r->{status}, $ans, $r);

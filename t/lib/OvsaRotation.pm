@@ -17,6 +17,7 @@ use OvsaScriptTest qw(run_cmd script slurp spki_pin pem_certs);
 use OvsaTest;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64);
+use File::Temp ();
 use Time::HiRes ();
 
 our @EXPORT = qw(inst devca ovsatool ovsactl check write_yaml
@@ -24,6 +25,13 @@ our @EXPORT = qw(inst devca ovsatool ovsactl check write_yaml
                  served_pin wait_served workers wait_gone $BIN);
 
 our $BIN = "$OvsaBackend::BIN/bin";
+
+# The backends' public unix sockets (the shipped shape): a directory the
+# nginx workers (nobody:nogroup) can reach; api_sock(API_PORT) names one.
+our $SOCKDIR = File::Temp::tempdir('ovsa-sock-XXXXXX', TMPDIR => 1,
+                                   CLEANUP => !$ENV{OVSA_TEST_KEEP});
+chmod 0755, $SOCKDIR;
+sub api_sock { "$SOCKDIR/api-$_[0].sock" }
 
 sub inst { run_cmd('sh', script('ovsa_install_license_server_cert.sh'), @_) }
 sub devca { run_cmd('sh', script('ovsa_dev_ca.sh'), @_) }
@@ -49,7 +57,9 @@ identity:
   key: current/server.key
   root: vendor-root.pem
 backend:
-  listen: 127.0.0.1:$api
+  listen: unix:@{[ api_sock($api) ]}
+  listen_group: nogroup
+  trusted_peers: [nobody]
   admin_listen: 127.0.0.1:$admin
   admin_token_file: admin.token
   threads: 2
@@ -62,16 +72,17 @@ Y
 }
 
 # start_backend_on(T, NAME, CONFDIR, API_PORT, ADMIN_PORT): the real
-# backend on CONFDIR/default.yaml, stopped by T's cleanup.
+# backend on CONFDIR/default.yaml (public API on the unix socket
+# api_sock(API_PORT)), stopped by T's cleanup.
 sub start_backend_on {
     my ($t, $name, $conf, $api, $admin) = @_;
     my $log = $t->dir . "/$name.log";
     my $pid = OvsaBackend::spawn($log, "$BIN/ovsa-backend", '-c',
                                  "$conf/default.yaml");
     my $b = { name => $name, pid => $pid, port => $api,
-              admin_port => $admin, log => $log };
+              sock => api_sock($api), admin_port => $admin, log => $log };
     $t->{backends}{$name} = $b;
-    OvsaBackend::wait_port($api) && OvsaBackend::wait_port($admin)
+    OvsaBackend::wait_file(api_sock($api)) && OvsaBackend::wait_port($admin)
         or die "backend $name did not start:\n" . slurp($log);
     return $b;
 }
@@ -83,7 +94,7 @@ sub nginx_front {
     my $http = <<"C";
     ovsa_config $conf/default.yaml;
     upstream ovsa_backend {
-        server 127.0.0.1:$api;
+        server unix:@{[ api_sock($api) ]};
         keepalive 4;
     }
 @{[ $extra || '' ]}
