@@ -11,7 +11,7 @@ use warnings;
 use File::Basename qw(dirname);
 use lib dirname(__FILE__) . '/lib';
 BEGIN {
-    $ENV{TEST_NGINX_PORT} ||= ($ENV{OVSA_TEST_PORT_BASE} || 27800) + 39;
+    $ENV{TEST_NGINX_PORT} ||= ($ENV{OVSA_TEST_PORT_BASE} || 27800) + 55;
 }
 use OvsaTest;
 use OvsaBackend;
@@ -21,7 +21,7 @@ use Test::More;
 use File::Copy qw(copy);
 use JSON::PP;
 
-my $t = OvsaBackend->new(offset => 39);
+my $t = OvsaBackend->new(offset => 90);
 $t->start_redis;
 my $tmp = fresh_dir();
 my $URL = "https://127.0.0.1:$PORT";

@@ -11,7 +11,7 @@ use Test::More;
 use Digest::SHA qw(sha256_hex);
 use OvsaBackend;
 
-my $t = OvsaBackend->new(offset => 60);
+my $t = OvsaBackend->new(offset => 80);
 $t->start_redis;
 my $b = $t->start_backend(name => 'b1');
 my $d = $t->dir;
