@@ -20,7 +20,9 @@ use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use IO::Socket::INET;
+use Digest::SHA qw(sha256 sha512);
 use JSON::PP;
+use MIME::Base64 qw(encode_base64);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
@@ -360,13 +362,32 @@ sub read_response {
     return { status => $status, headers => \%h, content => $rest };
 }
 
-# POST a JSON body (hash or raw text) to the public API of backend $b.
+# The RFC 9530 Content-Digest field value of $body (sha-256, or sha-512).
+sub content_digest {
+    my ($body, $alg) = @_;
+    $alg ||= 'sha-256';
+    my $md = $alg eq 'sha-512' ? sha512($body // '') : sha256($body // '');
+    return "$alg=:" . encode_base64($md, '') . ':';
+}
+
+# POST a JSON body (hash or raw text) to the public API of backend $b,
+# with the Content-Digest of a non-empty body (as nginx passes on the
+# client's).  %h: method, headers (more request headers), digest (undef:
+# the right one; '': none; anything else: sent as it is).
 # Returns (status, answer hash or undef, raw response).
 sub api {
     my ($self, $b, $path, $body, %h) = @_;
     my $text = ref $body ? $JSON->encode($body) : $body;
+    my %dg;
+    if (!exists $h{digest}) {
+        %dg = ('Content-Digest' => content_digest($text))
+            if defined $text && length $text;
+    } elsif (defined $h{digest} && length $h{digest}) {
+        %dg = ('Content-Digest' => $h{digest});
+    }
     my $r = $self->request($b->{port}, $h{method} || 'POST', $path, $text,
-        { 'Content-Type' => 'application/json', %{ $h{headers} || {} } });
+        { 'Content-Type' => 'application/json', %dg,
+          %{ $h{headers} || {} } });
     my $ans = eval { $JSON->decode($r->{content}) };
     return ($r->{status}, $ans, $r);
 }
