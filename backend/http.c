@@ -1,7 +1,8 @@
 /*
  * http.c: the HTTP side of ovsa-backend on libmicrohttpd: listening
  * sockets, daemons with an internal thread pool (epoll), request bodies
- * up to backend.max_body, route dispatch and JSON answers.
+ * up to backend.max_body, the Content-Digest of public requests, route
+ * dispatch and JSON answers.
  */
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "ovsa_httpsig.h"
 #include "policy.h"
 #include "store.h"
 
@@ -28,6 +31,12 @@ typedef struct {
     size_t   cap;
     int      too_large;
 } ovsa_http_ctx_t;
+
+/* the Content-Digest fields of one request */
+typedef struct {
+    int          n;
+    const char  *value;
+} ovsa_http_digest_t;
 
 static long  ovsa_http_busy;    /* requests in flight, atomic */
 
@@ -309,6 +318,81 @@ ovsa_http_send(struct MHD_Connection *conn, ovsa_resp_t *resp)
 
 
 static enum MHD_Result
+ovsa_http_digest_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+    ovsa_http_digest_t  *d = cls;
+
+    if (strcasecmp(key, "Content-Digest") == 0) {
+        d->n++;
+        d->value = value;
+    }
+
+    return MHD_YES;
+}
+
+
+/*
+ * A public request with a body must carry one Content-Digest (RFC 9530)
+ * of that body, checked before the body is parsed or any route runs:
+ * nginx signs the answer over the request's digest ("content-digest";req),
+ * so the digest must be of the bytes the backend acts on.  A request
+ * without a body may carry one; it must then be the empty body's.
+ * Returns OVSA_OK, or OVSA_ERR with resp filled: DIGEST_REQUIRED (none
+ * for a body, several, malformed, no sha-256 or sha-512) or
+ * DIGEST_MISMATCH.
+ */
+static int
+ovsa_http_digest(struct MHD_Connection *conn, ovsa_req_t *req,
+    ovsa_resp_t *resp)
+{
+    int                  body;
+    char                 msg[600];
+    const char          *cl;
+    ovsa_err_t           err;
+    ovsa_http_digest_t   d;
+
+    d.n = 0;
+    d.value = NULL;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, ovsa_http_digest_field,
+                              &d);
+
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    body = req->len > 0
+           || (cl != NULL && strtoll(cl, NULL, 10) > 0)
+           || MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                          MHD_HTTP_HEADER_TRANSFER_ENCODING)
+              != NULL;
+
+    if (d.n == 0 && !body) {
+        return OVSA_OK;
+    }
+
+    if (d.n != 1) {
+        snprintf(msg, sizeof(msg), d.n == 0
+                 ? "a request with a body needs a Content-Digest header "
+                   "(RFC 9530, sha-256 or sha-512) of that body"
+                 : "the request carries %d Content-Digest headers; one is "
+                   "needed", d.n);
+        ovsa_resp_code(resp, "DIGEST_REQUIRED", msg);
+        return OVSA_ERR;
+    }
+
+    if (ovsa_digest_verify(ovsa_str(d.value), req->body, req->len, &err)
+        == OVSA_OK)
+    {
+        return OVSA_OK;
+    }
+
+    snprintf(msg, sizeof(msg), "%s", err.msg);
+    ovsa_resp_code(resp, err.code == OVSA_E_DIGEST_MISMATCH
+                         ? "DIGEST_MISMATCH" : "DIGEST_REQUIRED", msg);
+    return OVSA_ERR;
+}
+
+
+static enum MHD_Result
 ovsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
@@ -404,7 +488,7 @@ answer:
             ovsa_http_dispatch(ovsa_routes_admin, &req, &resp);
         }
 
-    } else {
+    } else if (ovsa_http_digest(conn, &req, &resp) == OVSA_OK) {
         req.cert_header = h;
         ovsa_http_dispatch(ovsa_routes_public, &req, &resp);
     }

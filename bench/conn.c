@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -41,6 +42,7 @@ typedef struct {
     struct sockaddr_in addr;
     const char       *path;
     const char       *body;       /* NULL: GET */
+    char              digest[64]; /* its Content-Digest (RFC 9530) */
     int               nonce;      /* add a unique OVSA-Nonce header */
     int               reuse;
     int               keepalive;  /* one connection per thread */
@@ -58,6 +60,24 @@ typedef struct {
 } conn_thread_t;
 
 static const char *prog = "ovsa-bench-conn";
+
+
+/* the Content-Digest every request with a body carries (docs/protocol.md) */
+static void
+conn_digest(const char *body, char *out)
+{
+    unsigned int   n;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    if (EVP_Digest(body, strlen(body), md, &n, EVP_sha256(), NULL) != 1) {
+        fprintf(stderr, "ovsa-bench-conn: sha-256 failed\n");
+        exit(1);
+    }
+
+    memcpy(out, "sha-256=:", 9);
+    EVP_EncodeBlock((unsigned char *) out + 9, md, (int) n);
+    strcat(out, ":");
+}
 
 static double
 conn_now(void)
@@ -149,8 +169,10 @@ conn_request(conn_thread_t *t, SSL *ssl, unsigned long seq)
                        "POST %s HTTP/1.1\r\nHost: localhost\r\n"
                        "Connection: %s\r\n%s"
                        "Content-Type: application/json\r\n"
+                       "Content-Digest: %s\r\n"
                        "Content-Length: %zu\r\n\r\n%s",
-                       c->path, conn, nonce, strlen(c->body), c->body);
+                       c->path, conn, nonce, c->digest, strlen(c->body),
+                       c->body);
     } else {
         len = snprintf(req, sizeof(req),
                        "GET %s HTTP/1.1\r\nHost: localhost\r\n"
@@ -367,6 +389,7 @@ main(int argc, char **argv)
             break;
         case OPT_BODY:
             conf.body = argv[i];
+            conn_digest(conf.body, conf.digest);
             break;
         case OPT_NONCE:
             conf.nonce = 1;

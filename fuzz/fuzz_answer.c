@@ -10,6 +10,9 @@
  *   first byte odd: the input gives the covered components and the body;
  *     what the library signs must verify, and a changed body or nonce
  *     must not.
+ *   first byte >= 0x80: the answer is to a request with a body, whose
+ *     Content-Digest (the Content-Digest field) is the 7th component; an
+ *     answer without it, or to another request digest, must not verify.
  *
  * Fields after the first byte, separated by \n: status, Content-Type,
  * Content-Digest, Signature-Input, Signature, nonce, method, target URI,
@@ -91,7 +94,7 @@ fuzz_keyid(const char *s, size_t *len, const char *keyid)
 
 
 static void
-fuzz_attack(int k, char **f, size_t *len)
+fuzz_attack(int k, int req, char **f, size_t *len)
 {
     int                rc;
     char              *input;
@@ -110,6 +113,9 @@ fuzz_attack(int k, char **f, size_t *len)
     msg.nonce = fuzz_str(f[5], len[5]);
     msg.method = fuzz_str(f[6], len[6]);
     msg.target_uri = fuzz_str(f[7], len[7]);
+    if (req) {
+        msg.req_content_digest = fuzz_str(f[2], len[2]);
+    }
 
     ovsa_err_clear(&err);
     (void) ovsa_digest_verify(msg.content_digest, f[8], len[8], &err);
@@ -127,7 +133,7 @@ fuzz_attack(int k, char **f, size_t *len)
 
 
 static void
-fuzz_roundtrip(int k, char **f, size_t *len)
+fuzz_roundtrip(int k, int req, char **f, size_t *len)
 {
     int                rc;
     char              *base, *body;
@@ -145,6 +151,9 @@ fuzz_roundtrip(int k, char **f, size_t *len)
     msg.nonce = fuzz_str(f[5], len[5]);
     msg.method = fuzz_str(f[6], len[6]);
     msg.target_uri = fuzz_str(f[7], len[7]);
+    if (req) {
+        msg.req_content_digest = fuzz_str(f[2], len[2]);
+    }
     body = f[8];
 
     base_len = 0;
@@ -178,6 +187,21 @@ fuzz_roundtrip(int k, char **f, size_t *len)
                                 60, &p, &err) == OVSA_OK);
     FUZZ_ASSERT(p.created == FUZZ_NOW && p.expires == FUZZ_NOW + 300);
     FUZZ_ASSERT(strcmp(p.keyid, fuzz_signers[k].keyid) == 0);
+    FUZZ_ASSERT(p.req_digest == req);
+
+    /* 6 components where 7 were signed, or 7 where 6: refused */
+    {
+        ovsa_sig_msg_t  m;
+
+        m = msg;
+        m.req_content_digest = req ? fuzz_str(NULL, 0)
+                                   : fuzz_str("sha-256=:x:", 11);
+        FUZZ_ASSERT(ovsa_sig_verify(fuzz_keys[k], &m,
+                                    fuzz_str(input, strlen(input)),
+                                    fuzz_str(sig, strlen(sig)), FUZZ_NOW,
+                                    60, &p, &err) == OVSA_ERR);
+        FUZZ_ASSERT(err.code == OVSA_E_SIG_COMPONENTS);
+    }
 
     /* another body does not match the digest */
     if (len[8] > 0) {
@@ -216,7 +240,7 @@ fuzz_roundtrip(int k, char **f, size_t *len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int      i, mode, k;
+    int      i, mode, k, req;
     char    *f[9];
     size_t   len[9];
 
@@ -225,7 +249,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     mode = data[0] & 1;
-    k = (data[0] >> 1) % FUZZ_NKEYS;
+    req = data[0] >> 7;
+    k = ((data[0] & 0x7f) >> 1) % FUZZ_NKEYS;
     data++;
     size--;
 
@@ -234,10 +259,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (mode == 0) {
-        fuzz_attack(k, f, len);
+        fuzz_attack(k, req, f, len);
 
     } else if (k != 2) {
-        fuzz_roundtrip(k, f, len);      /* RSA signing is too slow here */
+        fuzz_roundtrip(k, req, f, len); /* RSA signing is too slow here */
     }
 
     for (i = 0; i < 9; i++) {

@@ -2,8 +2,9 @@
  * fuzz_sig.c: the signature fields of an answer as the SDK receives them:
  * ovsa_sig_parse() over Signature-Input and Signature, ovsa_digest_verify()
  * over Content-Digest and a body, and, when the fields parse, the signature
- * base built from them.  What parses must be what the profile allows, and
- * printing the parsed parameters back must parse to the same values.
+ * base built from them.  What parses must be what the profile allows (6
+ * components, or 7 with "content-digest";req), and printing the parsed
+ * parameters back must parse to the same values.
  *
  * Input: Signature-Input \n Signature \n Content-Digest \n body.
  */
@@ -73,7 +74,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(ovsa_sig_parse(in, sg, &p2, sig2, &sig_len2, &err)
                 == OVSA_OK);
     FUZZ_ASSERT(p2.created == p.created && p2.expires == p.expires
-                && strcmp(p2.keyid, p.keyid) == 0 && p2.alg == p.alg);
+                && strcmp(p2.keyid, p.keyid) == 0 && p2.alg == p.alg
+                && p2.req_digest == p.req_digest);
+    FUZZ_ASSERT((strstr(field, "\"content-digest\";req") != NULL)
+                == (p.req_digest != 0));
     FUZZ_ASSERT(sig_len2 == sig_len && memcmp(sig, sig2, sig_len) == 0);
 
     /* the base of a message made of the same fields */
@@ -88,6 +92,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msg.method.len = 4;
     msg.target_uri.data = signature;
     msg.target_uri.len = slen;
+
+    /* the parameters and the message must agree on the 7th component */
+    FUZZ_ASSERT(ovsa_sig_check_components(&msg, &p, &err)
+                == (p.req_digest ? OVSA_ERR : OVSA_OK));
+    if (p.req_digest) {
+        FUZZ_ASSERT(err.code == OVSA_E_SIG_COMPONENTS);
+        msg.req_content_digest = dg;
+    }
 
     if (ovsa_sig_base(&msg, &p, NULL, 0, &base_len, &err) == OVSA_OK) {
         base = malloc(base_len);

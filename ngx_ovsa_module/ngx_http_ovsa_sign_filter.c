@@ -18,7 +18,12 @@
  * A request without a valid OVSA-Nonce (1..128 base64url characters) is
  * refused before it reaches the content handler, and its answer becomes a
  * signed 400 {"code":"NONCE_REQUIRED"} whose "ovsa-nonce";req value is
- * the empty string.
+ * the empty string.  So is a request with a body (Content-Length > 0,
+ * chunked, an HTTP/2 stream with DATA) without exactly one Content-Digest
+ * header, or any request with two: a signed 400 {"code":
+ * "DIGEST_REQUIRED"}.  The filter does not read the body; the backend
+ * checks the digest against it.  The request's one Content-Digest, when
+ * it sent one, is covered as the 7th component "content-digest";req.
  *
  * With a hardware key (default.yaml hardware_key.enabled) the signature
  * itself runs in the thread pool of ovsa_sign_thread_pool under a
@@ -70,6 +75,10 @@ typedef struct {
     unsigned         done:1;        /* signed and passed on */
     unsigned         signing:1;     /* posted to the hardware key */
     unsigned         answered:1;    /* ... and it answered */
+    unsigned         started:1;     /* the header filter has run */
+    unsigned         no_digest:1;   /* refused in preaccess: a body
+                                       without one Content-Digest (the
+                                       body may be discarded by now) */
     char             digest[OVSA_DIGEST_FIELD_LEN + 1];
     char             input[OVSA_SIG_INPUT_MAX];
 } ngx_http_ovsa_sign_ctx_t;
@@ -98,6 +107,8 @@ static ngx_uint_t ngx_http_ovsa_sign_headers(ngx_list_t *list,
     ngx_str_t *names, ngx_uint_t nnames, ngx_uint_t drop,
     ngx_table_elt_t **last);
 static ngx_table_elt_t *ngx_http_ovsa_sign_nonce(ngx_http_request_t *r,
+    ngx_uint_t *valid);
+static ngx_table_elt_t *ngx_http_ovsa_sign_req_digest(ngx_http_request_t *r,
     ngx_uint_t *valid);
 static void ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ovsa_sign_add_header(ngx_http_request_t *r,
@@ -203,7 +214,7 @@ ngx_http_ovsa_sign_header_filter(ngx_http_request_t *r)
 
     /* the unsigned 502 that replaced an answer that could not be signed */
     ctx = ngx_http_get_module_ctx(r, ngx_http_ovsa_sign_filter_module);
-    if (ctx != NULL) {
+    if (ctx != NULL && ctx->started) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -213,12 +224,16 @@ ngx_http_ovsa_sign_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ovsa_sign_ctx_t));
     if (ctx == NULL) {
-        return NGX_ERROR;
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ovsa_sign_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_ovsa_sign_filter_module);
     }
 
-    ngx_http_set_ctx(r, ctx, ngx_http_ovsa_sign_filter_module);
+    ctx->started = 1;
 
     (void) ngx_http_ovsa_sign_nonce(r, &valid);
 
@@ -227,6 +242,15 @@ ngx_http_ovsa_sign_header_filter(ngx_http_request_t *r)
         ctx->code = "NONCE_REQUIRED";
         ctx->message = "the request needs an OVSA-Nonce header of 1 to 128 "
                        "base64url characters";
+
+    } else if (ctx->no_digest
+               || (ngx_http_ovsa_sign_req_digest(r, &valid) == NULL
+                   && !valid))
+    {
+        ctx->status = NGX_HTTP_BAD_REQUEST;
+        ctx->code = "DIGEST_REQUIRED";
+        ctx->message = "a request with a body needs one Content-Digest "
+                       "header (RFC 9530) of that body";
 
     } else if (r->headers_out.status == NGX_HTTP_NO_CONTENT
                || r->headers_out.status == NGX_HTTP_NOT_MODIFIED
@@ -272,7 +296,9 @@ ngx_http_ovsa_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_ovsa_sign_filter_module);
 
-    if (ctx == NULL || ctx->failed || ctx->done || r != r->main) {
+    if (ctx == NULL || !ctx->started || ctx->failed || ctx->done
+        || r != r->main)
+    {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -413,7 +439,7 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     u_char                         *base, *p;
     ngx_uint_t                      valid;
     ovsa_err_t                      err;
-    ngx_table_elt_t                *nonce;
+    ngx_table_elt_t                *nonce, *digest;
     ovsa_sig_msg_t                  msg;
     ngx_http_ovsa_sign_loc_conf_t  *slcf;
     ngx_http_ovsa_main_conf_t      *omcf;
@@ -459,6 +485,13 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
 
     msg.method.data = (char *) r->request_line.data;
     msg.method.len = p - r->request_line.data;
+
+    /* the request's one Content-Digest: the 7th component */
+    digest = ngx_http_ovsa_sign_req_digest(r, &valid);
+    if (digest != NULL) {
+        msg.req_content_digest.data = (char *) digest->value.data;
+        msg.req_content_digest.len = digest->value.len;
+    }
 
     if (ngx_http_ovsa_sign_target(r, &msg.target_uri) != NGX_OK) {
         return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
@@ -841,6 +874,40 @@ ngx_http_ovsa_sign_nonce(ngx_http_request_t *r, ngx_uint_t *valid)
 }
 
 
+/*
+ * The request's one Content-Digest header, or NULL when it has none or
+ * several.  *valid when the request may go on: exactly one, or none and
+ * no body.  The body is announced (Content-Length > 0, chunked) or, in
+ * HTTP/2, a stream whose HEADERS frame did not end it.
+ */
+
+static ngx_table_elt_t *
+ngx_http_ovsa_sign_req_digest(ngx_http_request_t *r, ngx_uint_t *valid)
+{
+    ngx_uint_t        n, body;
+    ngx_table_elt_t  *found;
+
+    static ngx_str_t  name = ngx_string("Content-Digest");
+
+    found = NULL;
+    n = ngx_http_ovsa_sign_headers(&r->headers_in.headers, &name, 1, 0,
+                                   &found);
+
+    body = (r->headers_in.content_length_n > 0 || r->headers_in.chunked);
+
+#if (NGX_HTTP_V2)
+    if (r->stream != NULL && !r->stream->in_closed) {
+        body = 1;
+    }
+#endif
+
+    /* two digests are no digest */
+    *valid = (n == 1 || (n == 0 && !body));
+
+    return n == 1 ? found : NULL;
+}
+
+
 /* A backend cannot sign for the server: drop what it sent of ours. */
 
 static void
@@ -894,14 +961,16 @@ ngx_http_ovsa_sign_add_header(ngx_http_request_t *r, const char *name,
 
 
 /*
- * Refuses a request without a valid nonce before any backend sees it; the
- * header filter turns the 400 into the signed NONCE_REQUIRED answer.
+ * Refuses a request without a valid nonce, or with a body and without
+ * one Content-Digest, before any backend sees it; the header filter
+ * turns the 400 into the signed NONCE_REQUIRED or DIGEST_REQUIRED answer.
  */
 
 static ngx_int_t
 ngx_http_ovsa_sign_preaccess_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                      valid;
+    ngx_http_ovsa_sign_ctx_t       *ctx;
     ngx_http_ovsa_sign_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_ovsa_sign_filter_module);
@@ -912,14 +981,32 @@ ngx_http_ovsa_sign_preaccess_handler(ngx_http_request_t *r)
 
     (void) ngx_http_ovsa_sign_nonce(r, &valid);
 
-    if (valid) {
-        return NGX_DECLINED;
+    if (!valid) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ovsa_sign: request without a valid OVSA-Nonce");
+        return NGX_HTTP_BAD_REQUEST;
     }
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "ovsa_sign: request without a valid OVSA-Nonce");
+    (void) ngx_http_ovsa_sign_req_digest(r, &valid);
 
-    return NGX_HTTP_BAD_REQUEST;
+    if (!valid) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ovsa_sign: request with a body and without one "
+                      "Content-Digest");
+
+        /* the 400 discards the body: the header filter must know why */
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ovsa_sign_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->no_digest = 1;
+        ngx_http_set_ctx(r, ctx, ngx_http_ovsa_sign_filter_module);
+
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -23,11 +23,13 @@
 #include "ovsa_client_int.h"
 #include "ovsa_httpsig.h"
 #include "ovsa_pin.h"
+#include "ovsa_reqsig.h"
 #include "ovsa_x509.h"
 
 
 #define OVSA_CHAIN_PATH      "/.well-known/ovsa/chain"
 #define OVSA_CHAIN_MAX       (64 * 1024)
+#define OVSA_SECRET_LEN      43            /* base64url of 32 bytes */
 
 static const char *ovsa_client_headers[OVSA_H_N] = {
     "content-type", "content-digest", "signature-input", "signature",
@@ -53,12 +55,15 @@ struct ovsa_client_s {
     long     timeout_ms;
     time_t   at;
     CURL    *curl;
+    char    *secret;        /* license secret, wiped on free, or NULL */
+    EVP_PKEY *machine_key;  /* signs requests with a body, or NULL */
 };
 
 
 static int ovsa_client_http(ovsa_client_t *c, const char *method,
-    const char *path, const char *body, const char *nonce, size_t max,
-    ovsa_client_resp_t *resp, ovsa_err_t *err);
+    const char *path, const char *body, const char *nonce, int auth,
+    size_t max, ovsa_client_resp_t *resp, char *digest, ovsa_err_t *err);
+static void ovsa_client_secret_free(ovsa_client_t *c);
 
 
 /* ---- creation */
@@ -429,7 +434,85 @@ ovsa_client_free(ovsa_client_t *c)
         OPENSSL_cleanse(c->key_pem, c->key_len);
         free(c->key_pem);
     }
+    ovsa_client_secret_free(c);
+    EVP_PKEY_free(c->machine_key);
     free(c);
+}
+
+
+static void
+ovsa_client_secret_free(ovsa_client_t *c)
+{
+    if (c->secret != NULL) {
+        OPENSSL_cleanse(c->secret, strlen(c->secret));
+        free(c->secret);
+        c->secret = NULL;
+    }
+}
+
+
+int
+ovsa_client_set_auth(ovsa_client_t *c, const char *license_secret,
+    EVP_PKEY *machine_key, ovsa_err_t *err)
+{
+    char           *secret, mk[OVSA_MACHINE_KEY_MAX + 1];
+    size_t          len;
+    unsigned char  *raw;
+
+    secret = NULL;
+
+    /* the secret is never echoed: only its shape is named */
+    if (license_secret != NULL) {
+        raw = ovsa_b64_decode_alloc(license_secret, strlen(license_secret),
+                                    1, &len);
+        if (raw != NULL) {
+            OPENSSL_cleanse(raw, len);
+            free(raw);
+        }
+
+        if (raw == NULL || strlen(license_secret) != OVSA_SECRET_LEN
+            || len != 32)
+        {
+            return ovsa_err_set(err, OVSA_E_CONF_VALUE, "client: the "
+                                "license secret is not %d base64url "
+                                "characters (32 bytes)", OVSA_SECRET_LEN);
+        }
+
+        secret = strdup(license_secret);
+        if (secret == NULL) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+    }
+
+    /* a key that can sign requests: Ed25519 or P-256, private */
+    if (machine_key != NULL) {
+        if (ovsa_machine_key_encode(machine_key, mk, sizeof(mk), err)
+            != OVSA_OK)
+        {
+            goto failed;
+        }
+
+        if (!EVP_PKEY_up_ref(machine_key)) {
+            ovsa_err_ssl(err, OVSA_E_INTERNAL, "client: machine key");
+            goto failed;
+        }
+    }
+
+    ovsa_client_secret_free(c);
+    c->secret = secret;
+    EVP_PKEY_free(c->machine_key);
+    c->machine_key = machine_key;
+
+    return OVSA_OK;
+
+failed:
+
+    if (secret != NULL) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+
+    return OVSA_ERR;
 }
 
 
@@ -657,18 +740,151 @@ ovsa_client_curl_code(CURL *h, CURLcode rc)
 }
 
 
+/* appends "name: value" to *list; OVSA_ERR when out of memory */
 static int
-ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
-    const char *body, const char *nonce, size_t max,
-    ovsa_client_resp_t *resp, ovsa_err_t *err)
+ovsa_client_header(struct curl_slist **list, const char *name,
+    const char *value)
 {
     int                 ret;
-    char               *url, hdr[64 + OVSA_SIG_NONCE_MAX];
+    char               *h;
+    size_t              n;
+    struct curl_slist  *l;
+
+    n = strlen(name) + 2 + strlen(value) + 1;
+    h = malloc(n);
+    if (h == NULL) {
+        return OVSA_ERR;
+    }
+
+    snprintf(h, n, "%s: %s", name, value);
+    l = curl_slist_append(*list, h);
+    ret = l != NULL ? OVSA_OK : OVSA_ERR;
+    if (l != NULL) {
+        *list = l;
+    }
+
+    OPENSSL_cleanse(h, n);
+    free(h);
+    return ret;
+}
+
+
+/* frees a header list, wiping it first: it may hold the license secret */
+static void
+ovsa_client_headers_free(struct curl_slist *list)
+{
+    struct curl_slist  *l;
+
+    for (l = list; l != NULL; l = l->next) {
+        OPENSSL_cleanse(l->data, strlen(l->data));
+    }
+
+    curl_slist_free_all(list);
+}
+
+
+/*
+ * The headers of a request besides curl's own: with a body its
+ * Content-Digest (into digest[OVSA_DIGEST_FIELD_LEN + 1]; "" without a
+ * body) and, with a machine key, its signature; with auth and a license
+ * secret, Authorization.
+ */
+static int
+ovsa_client_req_headers(ovsa_client_t *c, const char *method,
+    const char *path, const char *body, const char *nonce, int auth,
+    char *digest, struct curl_slist **list, ovsa_err_t *err)
+{
+    int                 rc;
+    char               *secret;
+    size_t              n;
+    ovsa_reqsig_msg_t   m;
+    struct curl_slist  *l;
+    char                input[OVSA_SIG_INPUT_MAX + 1];
+    char                sig[OVSA_SIG_FIELD_MAX + 1];
+
+    digest[0] = '\0';
+
+    /* "Expect:" off: one round trip, no interim answer */
+    l = curl_slist_append(*list, "Expect:");
+    if (l != NULL) {
+        *list = l;
+    }
+
+    if (l == NULL
+        || ovsa_client_header(list, "Accept", "application/json") != OVSA_OK
+        || (body != NULL
+            && ovsa_client_header(list, "Content-Type", "application/json")
+               != OVSA_OK)
+        || (nonce != NULL
+            && ovsa_client_header(list, "OVSA-Nonce", nonce) != OVSA_OK))
+    {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    }
+
+    if (body != NULL) {
+        if (ovsa_digest_field(body, strlen(body), digest, err) != OVSA_OK) {
+            return OVSA_ERR;
+        }
+
+        if (ovsa_client_header(list, "Content-Digest", digest) != OVSA_OK) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+    }
+
+    if (body != NULL && nonce != NULL && c->machine_key != NULL) {
+        memset(&m, 0, sizeof(m));
+        m.method = ovsa_str(method);
+        m.path = ovsa_str(path);
+        m.content_digest = ovsa_str(digest);
+        m.nonce = ovsa_str(nonce);
+
+        if (ovsa_reqsig_sign(c->machine_key, &m,
+                             c->at ? c->at : time(NULL), input, sig, err)
+            != OVSA_OK)
+        {
+            return OVSA_ERR;
+        }
+
+        if (ovsa_client_header(list, "Signature-Input", input) != OVSA_OK
+            || ovsa_client_header(list, "Signature", sig) != OVSA_OK)
+        {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+    }
+
+    if (auth && c->secret != NULL) {
+        n = sizeof("License ") + strlen(c->secret);
+        secret = malloc(n);
+        if (secret == NULL) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+
+        snprintf(secret, n, "License %s", c->secret);
+        rc = ovsa_client_header(list, "Authorization", secret);
+        OPENSSL_cleanse(secret, n);
+        free(secret);
+
+        if (rc != OVSA_OK) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+static int
+ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
+    const char *body, const char *nonce, int auth, size_t max,
+    ovsa_client_resp_t *resp, char *digest, ovsa_err_t *err)
+{
+    int                 ret;
+    char               *url;
     size_t              n;
     CURL               *h;
     CURLcode            rc;
     struct curl_blob    blob;
-    struct curl_slist  *list, *l;
+    struct curl_slist  *list;
     char                errbuf[CURL_ERROR_SIZE];
 
     ret = OVSA_ERR;
@@ -687,26 +903,11 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
     curl_easy_reset(h);
     errbuf[0] = '\0';
 
-    /* "Expect:" off: one round trip, no interim answer */
-    l = curl_slist_append(list, "Expect:");
-    if (l != NULL) {
-        list = l;
-        l = curl_slist_append(list, "Accept: application/json");
-    }
-    if (l != NULL && body != NULL) {
-        list = l;
-        l = curl_slist_append(list, "Content-Type: application/json");
-    }
-    if (l != NULL && nonce != NULL) {
-        list = l;
-        snprintf(hdr, sizeof(hdr), "OVSA-Nonce: %s", nonce);
-        l = curl_slist_append(list, hdr);
-    }
-    if (l == NULL) {
-        ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    if (ovsa_client_req_headers(c, method, path, body, nonce, auth, digest,
+                                &list, err) != OVSA_OK)
+    {
         goto end;
     }
-    list = l;
 
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
@@ -797,7 +998,7 @@ ovsa_client_http(ovsa_client_t *c, const char *method, const char *path,
 
 end:
 
-    curl_slist_free_all(list);
+    ovsa_client_headers_free(list);
     free(url);
     return ret;
 }
@@ -899,6 +1100,7 @@ ovsa_client_chain_fetch(ovsa_client_t *c, const char *keyid,
     STACK_OF(X509) **out, ovsa_client_resp_t *resp, ovsa_err_t *err)
 {
     char           leaf[OVSA_KEYID_LEN + 1], nonce[32];
+    char           digest[OVSA_DIGEST_FIELD_LEN + 1];
     ovsa_err_t     e;
     unsigned char  raw[16];
 
@@ -913,8 +1115,9 @@ ovsa_client_chain_fetch(ovsa_client_t *c, const char *keyid,
     }
     ovsa_b64_encode(raw, sizeof(raw), nonce, 1);
 
-    if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, nonce,
-                         OVSA_CHAIN_MAX, resp, err) != OVSA_OK)
+    /* no license secret: the chain is public */
+    if (ovsa_client_http(c, "GET", OVSA_CHAIN_PATH, NULL, nonce, 0,
+                         OVSA_CHAIN_MAX, resp, digest, err) != OVSA_OK)
     {
         return OVSA_ERR;
     }
@@ -1140,8 +1343,9 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     }
     ovsa_b64_encode(raw, sizeof(raw), r->nonce, 1);
 
-    if (ovsa_client_http(c, method, path, json_body, r->nonce,
-                         OVSA_CLIENT_MAX_BODY, &resp, err) != OVSA_OK)
+    if (ovsa_client_http(c, method, path, json_body, r->nonce, 1,
+                         OVSA_CLIENT_MAX_BODY, &resp, r->req_digest, err)
+        != OVSA_OK)
     {
         goto end;
     }
@@ -1222,6 +1426,19 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
     r->sig_created = p.created;
     r->sig_expires = p.expires;
 
+    /*
+     * an answer to a request with a body covers the digest the request
+     * sent, "content-digest";req, and the base is rebuilt from that one:
+     * an answer to a body changed on the way does not verify
+     */
+    memset(&msg, 0, sizeof(msg));
+    msg.req_content_digest = ovsa_str(r->req_digest[0] ? r->req_digest
+                                                       : NULL);
+
+    if (ovsa_sig_check_components(&msg, &p, err) != OVSA_OK) {
+        goto end;
+    }
+
     /* stale or future answers fail before any chain is fetched */
     now = c->at ? c->at : time(NULL);
 
@@ -1247,7 +1464,7 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
     }
     snprintf(target, n, "%s%s", c->origin, path);
 
-    msg.status = (int) resp->status;
+    msg.status = (int) resp->status;   /* req_content_digest set above */
     msg.content_type = ovsa_str(resp->h[OVSA_H_CONTENT_TYPE]);
     msg.content_digest = ovsa_str(resp->h[OVSA_H_CONTENT_DIGEST]);
     msg.nonce = ovsa_str(r->nonce);

@@ -11,7 +11,11 @@
  *   - Content-Digest matches the body bytes as received;
  *   - the RFC 9421 signature "ovsa" covers exactly the ovsa components and
  *     verifies over the base rebuilt from what was sent and received, its
- *     created/expires lie within the clock skew;
+ *     created/expires lie within the clock skew; a request with a body
+ *     sends its Content-Digest, and the answer must cover it as
+ *     "content-digest";req (else OVSA_E_SIG_COMPONENTS), rebuilt from the
+ *     digest the client sent (a body changed on the way: the answer does
+ *     not verify);
  *   - the signing chain (GET /.well-known/ovsa/chain, cached by keyid)
  *     verifies against the vendor root ONLY, every time it is used: leaf
  *     valid now, EKU serverAuth, the ovsa policy OID, leaf keyid equal to
@@ -78,6 +82,8 @@ typedef struct {
     long long    sig_created;
     long long    sig_expires;
     char         nonce[32];       /* the nonce this request sent */
+    char         req_digest[64];  /* the Content-Digest it sent, "" when
+                                     it had no body */
 } ovsa_result_t;
 
 /*
@@ -127,9 +133,33 @@ int ovsa_client_check_tls_cert(const char *cert_file, const char *key_file,
 
 /*
  * Verifies at a fixed time instead of the clock (0: the clock again):
- * for tests and for "ovsa-check -attime".
+ * for tests and for "ovsa-check -attime".  The same time is the
+ * "created" of machine signatures (ovsa_client_set_auth).
  */
 void ovsa_client_set_time(ovsa_client_t *client, time_t at);
+
+/*
+ * The license holder's credentials, both optional (NULL: none; a call
+ * replaces what an earlier one set):
+ *
+ *   license_secret  43 base64url characters (32 bytes), copied (wiped on
+ *                   free); every request of ovsa_client_request() carries
+ *                   "Authorization: License <secret>" (not the signing
+ *                   chain fetch).  OVSA_E_CONF_VALUE when malformed; the
+ *                   secret is never in an error message.
+ *   machine_key     the machine's private key, Ed25519 or P-256
+ *                   (OVSA_E_MACHINE_KEY_TYPE otherwise), up-ref'd: every
+ *                   request with a body is signed with it per the request
+ *                   profile (lib/ovsa_reqsig.h: Signature-Input and
+ *                   Signature over "@method" "@path" "content-digest"
+ *                   "ovsa-nonce", created = the client's time).  Its
+ *                   public half, for the "machine_key" body member:
+ *                   ovsa_machine_key_encode().
+ *
+ * On error nothing changes.
+ */
+int ovsa_client_set_auth(ovsa_client_t *client, const char *license_secret,
+    EVP_PKEY *machine_key, ovsa_err_t *err);
 
 /*
  * Sends "method path" with json_body (NULL: no body) and a fresh 128-bit

@@ -290,10 +290,68 @@ $refused++ if $st == 403;
 is($refused, @refusals + 1, 'every request of the batch was refused');
 is_deeply($t->snapshot, $before, 'Redis unchanged by the refusals');
 
+# ---- Content-Digest: checked before the body is parsed or a route runs
+$t->import_ok($b, $t->license(license_id => 'UD', type => 'usage-count',
+                              limits => { usage => 5 }));
+$before = $t->snapshot;
+{
+    my $cd = \&OvsaBackend::content_digest;
+    my $body = '{"license_id":"UD"}';
+    for my $case (
+        [ 'no Content-Digest', '', 'DIGEST_REQUIRED',
+          qr/^a request with a body needs a Content-Digest header/ ],
+        [ 'the digest of another body', $cd->('{"license_id":"U1"}'),
+          'DIGEST_MISMATCH', qr/sha-256 does not match the 19 body bytes/ ],
+        [ 'a wrong sha-512', $cd->('{}', 'sha-512'), 'DIGEST_MISMATCH',
+          qr/sha-512 does not match/ ],
+        [ 'a right and a wrong member',
+          $cd->($body) . ', ' . $cd->('x', 'sha-512'), 'DIGEST_MISMATCH',
+          qr/sha-512 does not match/ ],
+        [ 'an unknown algorithm only', 'md5=:AAAAAAAAAAAAAAAAAAAAAA==:',
+          'DIGEST_REQUIRED', qr/neither sha-256 nor sha-512/ ],
+        [ 'a malformed field', 'sha-256=abc', 'DIGEST_REQUIRED',
+          qr/is not a byte sequence/ ],
+        [ 'two Content-Digest headers',
+          $cd->($body) . "\r\nContent-Digest: " . $cd->($body),
+          'DIGEST_REQUIRED', qr/carries 2 Content-Digest headers/ ],
+    ) {
+        my ($name, $dg, $code, $re) = @$case;
+        for my $path ('/v1/check', '/v1/activate', '/v1/nothing') {
+            my ($st, $ans) = $t->api($b, $path, $body, digest => $dg);
+            is("$st $ans->{code}", "400 $code", "$path, $name: 400 $code");
+            like($ans->{message}, $re, "$path, $name: the reason");
+        }
+    }
+    # no body: none is fine, one must be the empty body's
+    my ($st, $ans) = $t->api($b, '/v1/check', undef, method => 'GET',
+                             digest => $cd->('x'));
+    is("$st $ans->{code}", '400 DIGEST_MISMATCH',
+       'no body, the digest of another: DIGEST_MISMATCH before the route');
+    ($st, $ans) = $t->api($b, '/v1/check', undef, method => 'GET',
+                          digest => $cd->(''));
+    is("$st $ans->{code}", '405 METHOD_NOT_ALLOWED',
+       'no body, the empty body\'s digest: on to the route');
+    is_deeply($t->snapshot, $before,
+              'Redis unchanged by the refused digests');
+
+    ($st, $ans) = $t->api($b, '/v1/check', $body,
+                          digest => $cd->($body, 'sha-512'));
+    is("$st $ans->{code} $ans->{usage_remaining}", '200 OK 4',
+       'a right sha-512 digest: served, one use spent');
+    ($st, $ans) = $t->admin($b, 'POST', '/admin/v1/licenses/UD/revoke', {});
+    is($st, 200, 'the admin listener needs no Content-Digest');
+}
+
 # ---- unix socket listener
+# POST /v1/check over the unix socket with curl, with its Content-Digest
+sub ucheck {
+    my ($body) = @_;
+    my $dg = OvsaBackend::content_digest($body);
+    return `curl -s --unix-socket $_[1] -H 'Content-Digest: $dg' -d '$body' http://localhost/v1/check`;
+}
 my $sock = $t->dir . '/pub.sock';
 my $u = $t->start_backend(name => 'unix', listen => "unix:$sock");
-my $out = `curl -s --unix-socket $sock -d '{"license_id":"P1","version":2}' http://localhost/v1/check`;
+my $out = ucheck('{"license_id":"P1","version":2}', $sock);
 like($out, qr/"code":"OK"/, 'check over the unix socket');
 is(sprintf('%04o', (stat $sock)[2] & 07777), '0660', 'socket mode 0660');
 my $clash = "$OvsaBackend::BIN/bin/ovsa-backend -c " . $t->conf(
@@ -303,13 +361,13 @@ my $msg = `$clash 2>&1`;
 like($msg, qr/listen unix:\Q$sock\E: in use by a running process/,
      'a second backend does not steal a live socket');
 ok(-S $sock, 'the live socket is still there');
-$out = `curl -s --unix-socket $sock -d '{"license_id":"P1"}' http://localhost/v1/check`;
+$out = ucheck('{"license_id":"P1"}', $sock);
 like($out, qr/"code":"OK"/, 'and still served');
 kill 'KILL', $u->{pid};
 waitpid($u->{pid}, 0);
 ok(-S $sock, 'SIGKILL leaves a stale socket');
 $u = $t->start_backend(name => 'unix', listen => "unix:$sock");
-$out = `curl -s --unix-socket $sock -d '{"license_id":"P1"}' http://localhost/v1/check`;
+$out = ucheck('{"license_id":"P1"}', $sock);
 like($out, qr/"code":"OK"/, 'a new backend replaces the stale socket');
 is($t->stop_backend($u), 0, 'SIGTERM: exit status 0');
 ok(!-e $sock, 'socket file removed on exit');

@@ -57,10 +57,12 @@ NGX
 
 start_nginx(nginx_conf(tls => '', http_config => $http, config => $server));
 
-# POST through nginx with curl; returns (status, answer)
+# POST through nginx with curl (and the body's Content-Digest); returns
+# (status, answer)
 sub post {
     my ($path, $body, @extra) = @_;
-    my $out = qx{curl -s --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -H 'Content-Type: application/json' -d '$body' @extra -w '\\n%{http_code}' https://localhost:$PORT$path};
+    my $dg = OvsaBackend::content_digest($body);
+    my $out = qx{curl -s --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -H 'Content-Type: application/json' -H 'Content-Digest: $dg' -d '$body' @extra -w '\\n%{http_code}' https://localhost:$PORT$path};
     my ($text, $code) = $out =~ /^(.*)\n(\d{3})$/s;
     my $ans = eval { $OvsaBackend::JSON->decode($text) };
     return ($code // 0, $ans || {});

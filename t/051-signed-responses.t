@@ -8,6 +8,7 @@ use warnings;
 use lib 't/lib';
 use OvsaTest;
 use OvsaTamper qw(start_proxy stop_proxy set_mode);
+use OvsaBackend;
 use Test::More;
 use Digest::SHA qw(sha256);
 use File::Temp qw(tempdir);
@@ -201,6 +202,8 @@ sub der_int {
 
 # Rebuilds the signature base from the raw answer and verifies digest and
 # signature with the openssl command line against the leaf's public key.
+# %q: the request as sent; with a digest (the request's Content-Digest)
+# the base has the 7th component "content-digest";req.
 sub openssl_verify {
     my ($r, %q) = @_;
     my $h = $r->{headers};
@@ -214,6 +217,7 @@ sub openssl_verify {
         qq{"ovsa-nonce";req: $q{nonce}},
         qq{"\@method";req: $q{method}},
         qq{"\@target-uri";req: https://$q{host}$q{path}},
+        (defined $q{digest} ? qq{"content-digest";req: $q{digest}} : ()),
         qq{"\@signature-params": $input});
     spew("$tmp/base.txt", $base);
 
@@ -245,18 +249,26 @@ sub openssl_verify {
              sig_len => length $sig };
 }
 
-# One raw HTTPS request with a nonce; returns (response, request facts).
+sub digest_of { 'sha-256=:' . encode_base64(sha256($_[0]), '') . ':' }
+
+# One raw HTTPS request with a nonce and, with a body, its Content-Digest
+# (digest => 0: none; digest => 'value': that one); returns (response,
+# request facts).
 sub raw {
     my (%o) = @_;
     my $nonce = exists $o{nonce} ? $o{nonce} : 'n' . int(rand(1e9));
+    my $body = $o{body} // '{"license_id":"LIC-1"}';
+    my $digest = exists $o{digest} ? ($o{digest} || undef)
+               : length $body ? digest_of($body) : undef;
     my @h = @{ $o{headers} || [] };
     push @h, "OVSA-Nonce: $nonce" if defined $nonce;
+    push @h, "Content-Digest: $digest" if defined $digest;
     my $r = http_req(method => $o{method} || 'POST', path => $o{path},
-                     body => $o{body} // '{"license_id":"LIC-1"}',
+                     body => $body, digest => 0,
                      tls => "$pki/root.pem", headers => \@h);
     return ($r, { nonce => $nonce // '', method => $o{method} || 'POST',
                   path => $o{path}, host => "localhost:$PORT",
-                  type => $o{type} || 'rsa' });
+                  type => $o{type} || 'rsa', digest => $digest });
 }
 
 sub headers_named {
@@ -330,8 +342,16 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
        'the backend\'s own Signature header is dropped');
     is($r->{headers}{'ovsa-nonce'}, $q->{nonce}, 'the nonce is echoed');
     like($r->{headers}{'signature-input'},
-         qr/^ovsa=\("\@status" "content-type" "content-digest" "ovsa-nonce";req "\@method";req "\@target-uri";req\);created=(\d+);expires=(\d+);keyid="[A-Za-z0-9_-]{43}";alg="rsa-pss-sha512";tag="ovsa-license-v1"$/,
-         'Signature-Input: the ovsa components and parameters');
+         qr/^ovsa=\("\@status" "content-type" "content-digest" "ovsa-nonce";req "\@method";req "\@target-uri";req "content-digest";req\);created=(\d+);expires=(\d+);keyid="[A-Za-z0-9_-]{43}";alg="rsa-pss-sha512";tag="ovsa-license-v1"$/,
+         'Signature-Input: a request with a body: the ovsa components, '
+         . '"content-digest";req the 7th, and the parameters');
+    ok(openssl_verify($r, %$q)->{sig_ok},
+       'the 7th component is the Content-Digest the request sent');
+    {
+        my %q2 = (%$q, digest => digest_of('{"license_id":"LIC-2"}'));
+        ok(!openssl_verify($r, %q2)->{sig_ok},
+           '... an answer to another body does not verify');
+    }
     my ($c, $e) = $r->{headers}{'signature-input'} =~ /created=(\d+);expires=(\d+)/;
     is($e - $c, 300, 'expires - created = ovsa_sign_ttl');
     is($r->{headers}{'content-length'}, length $r->{body},
@@ -343,6 +363,9 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
        'absolute-form request target: it is the @target-uri');
 
     ($r, $q) = raw(path => '/charset/x', method => 'GET', body => '');
+    like($r->{headers}{'signature-input'},
+         qr/^ovsa=\("\@status" "content-type" "content-digest" "ovsa-nonce";req "\@method";req "\@target-uri";req\);/,
+         'a request without a body and without Content-Digest: 6 components');
     is($r->{headers}{'content-type'}, 'text/plain; charset=utf-8',
        'charset: the Content-Type as sent');
     ok(openssl_verify($r, %$q)->{sig_ok}, 'charset: covered as sent');
@@ -419,10 +442,53 @@ check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
     my ($r2) = raw(path => '/v1/lease/checkin', nonce => undef,
                    headers => ['OVSA-Nonce: a', 'OVSA-Nonce: b']);
     is($r2->{status}, 400, 'two nonces are no nonce');
+
+    # a body without one Content-Digest: a signed 400 DIGEST_REQUIRED
+    for my $case (
+        [ 'a body without Content-Digest', digest => 0 ],
+        [ 'two Content-Digest headers', digest => 0,
+          headers => [ 'Content-Digest: ' . digest_of('{"license_id":"LIC-1"}'),
+                       'Content-Digest: ' . digest_of('x') ] ],
+        [ 'a chunked body without Content-Digest', digest => 0, body => '',
+          headers => [ 'Transfer-Encoding: chunked' ],
+          raw_body => "5\r\n{\"a\"}\r\n0\r\n\r\n" ],
+    ) {
+        my ($name, %o) = @$case;
+        my $rb = delete $o{raw_body};
+        my ($r, $q);
+        if (defined $rb) {
+            # http_req sends the body as given; chunked by hand
+            my $nonce = 'n' . int(rand(1e9));
+            $r = http_req(method => 'POST', path => '/v1/lease/checkin',
+                          body => $rb, digest => 0, tls => "$pki/root.pem",
+                          headers => [ "OVSA-Nonce: $nonce",
+                                       @{ $o{headers} } ]);
+            $q = { nonce => $nonce, method => 'POST',
+                   path => '/v1/lease/checkin', host => "localhost:$PORT",
+                   type => 'rsa' };
+        } else {
+            ($r, $q) = raw(path => '/v1/lease/checkin', %o);
+        }
+        is($r->{status}, 400, "$name: 400");
+        like($r->{body}, qr/^\{"verdict":"error","code":"DIGEST_REQUIRED","message":"a request with a body needs one Content-Digest header \(RFC 9530\) of that body","server_time":\d+\}$/,
+             "$name: DIGEST_REQUIRED");
+        unlike($r->{headers}{'signature-input'}, qr/"content-digest";req/,
+               "$name: the answer covers no request digest");
+        my $v = openssl_verify($r, %$q);
+        ok($v->{sig_ok} && $v->{digest_ok}, "$name: signed")
+            or diag("$v->{out}\n$v->{base}");
+    }
+    {
+        # without a body, one Content-Digest is covered, none is fine
+        my ($r, $q) = raw(path => '/v1/check', body => '',
+                          digest => digest_of(''));
+        is($r->{status}, 200, 'no body, the empty body\'s digest: 200');
+        ok(openssl_verify($r, %$q)->{sig_ok}, '... covered as the 7th');
+    }
     my $blog = read_file("$SERVROOT/logs/backend.log");
     like($blog, qr{/v1/check}, 'the backend log is written');
-    unlike($blog, qr{/v1/lease/checkin}, 'requests without a valid nonce never '
-           . 'reach the backend');
+    unlike($blog, qr{/v1/lease/checkin}, 'requests without a valid nonce or '
+           . 'without their Content-Digest never reach the backend');
 
     ($r, $q) = raw(path => '/v1/check', method => 'HEAD', body => '');
     is($r->{status}, 200, 'HEAD: 200');
@@ -447,6 +513,8 @@ stop_nginx();
        'the answer too large mid-body is logged');
     like($log, qr/\[info\].*ovsa_sign: request without a valid OVSA-Nonce/,
          'the refused nonce is logged at info');
+    like($log, qr/\[info\].*ovsa_sign: request with a body and without one Content-Digest/,
+         'the refused body without digest is logged at info');
     @err = grep { !/connect\(\) failed .* \/down\/check/ } @err;
     ok(scalar(grep { /ovsa_sign: status 204 has no content to sign/ } @err),
        'the 204 is logged');
@@ -474,6 +542,7 @@ for my $case (
     [ 'drop_sig',     'Signature removed',              'OVSA_E_SIG_MISSING' ],
     [ 'tag',          'tag changed',                    'OVSA_E_SIG_TAG' ],
     [ 'components',   'covered component removed',      'OVSA_E_SIG_COMPONENTS' ],
+    [ 'drop_req_digest', 'the request\'s Content-Digest not covered', 'OVSA_E_SIG_COMPONENTS' ],
     [ 'path',         'answer to another target',       'OVSA_E_SIG_INVALID' ],
     [ 'resign_keyid', 'signed by another key, same keyid', 'OVSA_E_SIG_INVALID' ],
     [ 'resign_own',   'signed by another key, its keyid', 'OVSA_E_SIG_KEYID' ],
@@ -493,6 +562,49 @@ check_code('recording an answer', 'OVSA_E_NONE', 0, @via);
 set_mode('replay');
 check_code('answer replayed to a new nonce', 'OVSA_E_NONCE', 3, @via);
 set_mode('pass');
+
+# ---- 3b. the request body changed on the way, against the real backend
+
+{
+    my $t = OvsaBackend->new(offset => 70);
+    $t->start_redis;
+    my $bk = $t->start_backend(name => 'b051');
+    for my $id (qw(LIC-1 LIC-2)) {
+        $t->import_ok($bk, $t->license(license_id => $id,
+                                       type => 'usage-count',
+                                       limits => { usage => 5 }));
+    }
+    (my $real = $front) =~ s{proxy_pass http://127\.0\.0\.1:$B;}
+                            {proxy_pass http://127.0.0.1:$bk->{port};}
+        or die 'no /v1/ proxy_pass';
+    stop_nginx();
+    start_nginx(nginx_conf(tls => '', yaml => yaml_for('rsa'),
+                           http_config => $backend, config => $real));
+
+    set_mode('pass');
+    my ($rc, $j, $out) = ovsa_check(@via);
+    is("$rc $j->{answer}{code}", '0 OK', 'real backend, through the proxy: '
+       . 'the request digest is covered and verified') or diag($out);
+
+    my $before = $t->snapshot;
+    set_mode('swap_body:LIC-1:LIC-2');
+    ($rc, $j, $out) = ovsa_check(@via);
+    is($rc, 5, 'body changed, the client\'s Content-Digest kept: refused '
+       . '(exit 5)') or diag($out);
+    is($j->{answer}{code}, 'DIGEST_MISMATCH',
+       '... by the backend, DIGEST_MISMATCH, in a verified answer');
+    is_deeply($t->snapshot, $before, '... and nothing changed in Redis');
+
+    set_mode('swap_body_digest:LIC-1:LIC-2');
+    check_code('body changed and its Content-Digest recomputed: the answer '
+               . 'covers another request digest', 'OVSA_E_SIG_INVALID', 3,
+               @via);
+    set_mode('pass');
+
+    stop_nginx();
+    $t->cleanup;
+    start_front('rsa');
+}
 
 # ---- 4. time
 
@@ -645,7 +757,8 @@ stop_nginx();
                           http_config => $backend, config => $front);
     $conf =~ s/ ssl;/ ssl http2;/;
     start_nginx($conf);
-    my $raw = qx{curl -sS --http2 -i --cacert $pki/root.pem https://127.0.0.1:$PORT/v1/check -H 'OVSA-Nonce: h2nonce' -d '{}'};
+    my $dg = digest_of('{}');
+    my $raw = qx{curl -sS --http2 -i --cacert $pki/root.pem https://127.0.0.1:$PORT/v1/check -H 'OVSA-Nonce: h2nonce' -H 'Content-Digest: $dg' -d '{}'};
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
     my ($status) = $head =~ m{^HTTP/2 (\d+)};
     my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head;
@@ -653,9 +766,15 @@ stop_nginx();
     my $v = openssl_verify({ status => $status, headers => \%h, body => $body },
                            nonce => 'h2nonce', method => 'POST',
                            path => '/v1/check', host => "127.0.0.1:$PORT",
-                           type => 'rsa');
+                           type => 'rsa', digest => $dg);
     ok($v->{digest_ok} && $v->{sig_ok}, 'HTTP/2: signed answer verifies')
         or diag($v->{out});
+
+    # an HTTP/2 request with DATA and without Content-Digest
+    $raw = qx{curl -sS --http2 -i --cacert $pki/root.pem https://127.0.0.1:$PORT/v1/check -H 'OVSA-Nonce: h2nonce' -d '{}'};
+    ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    like($head, qr{^HTTP/2 400}, 'HTTP/2: a body without Content-Digest: 400');
+    like($body, qr/"code":"DIGEST_REQUIRED"/, '... DIGEST_REQUIRED');
     stop_nginx();
 }
 

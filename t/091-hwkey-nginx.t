@@ -197,6 +197,8 @@ sub send_req {
     my $body = '{"license_id":"LIC-1"}';
     print $s "POST $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         . "OVSA-Nonce: $nonce\r\nContent-Type: application/json\r\n"
+        . "Content-Digest: sha-256=:"
+        . MIME::Base64::encode_base64(Digest::SHA::sha256($body), '') . ":\r\n"
         . "Content-Length: " . length($body) . "\r\n\r\n$body";
     return $s;
 }
@@ -247,7 +249,7 @@ for my $type (qw(rsa ec)) {
         or diag $out;
     like($out, qr/^verified: valid OK/, "(a) $type: verified verdict");
 
-    $out = qx{curl -s --http2 --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -D - -o /dev/null -X POST -H 'OVSA-Nonce: abc' -d '{}' https://localhost:$PORT/v1/check 2>&1};
+    $out = qx{curl -s --http2 --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -D - -o /dev/null -X POST -H 'OVSA-Nonce: abc' -H 'Content-Digest: sha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:' -d '{}' https://localhost:$PORT/v1/check 2>&1};
     like($out, qr{^HTTP/2 200}m, "(a) $type: HTTP/2 answer")
         or diag $out;
     like($out, qr/^signature: ovsa=:/mi, "(a) $type: ... signed");

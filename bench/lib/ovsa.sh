@@ -170,11 +170,19 @@ $MAIN_EXTRA" "    ovsa_config $RUN/ovsa/default-$1.yaml;
     nginx_start ovsa "https://127.0.0.1:$P_OVSA/.well-known/ovsa/chain"
 }
 
+# content_digest BODY: the RFC 9530 Content-Digest value of BODY, which
+# every request with a body carries (docs/protocol.md).
+content_digest() {
+    printf 'sha-256=:%s:' \
+        "$(printf '%s' "$1" | openssl dgst -sha256 -binary | base64)"
+}
+
 # one_check: a signed check answers 200 with a Signature header.
 one_check() {
     curl -sk -o "$RUN/out/one-check.txt" -D "$RUN/out/one-check.hdr" \
         --max-time 5 -H 'Content-Type: application/json' \
         -H 'OVSA-Nonce: benchprobe1' --data "$CHECK_BODY" \
+        -H "Content-Digest: $(content_digest "$CHECK_BODY")" \
         "https://127.0.0.1:$P_OVSA/v1/check" || return 1
     head -1 "$RUN/out/one-check.hdr" | grep -q ' 200' || return 1
     [ "$1" = off ] || grep -qi '^signature:' "$RUN/out/one-check.hdr"

@@ -67,9 +67,10 @@ expired_leases() {
     _n=20 _i=0
     while [ $_i -le $_n ]; do
         [ $_i -eq $_n ] && sleep 2.5
+        _body="{\"license_id\":\"expiry-lic\",\"client_id\":\"c$_i\"}"
         curl -sk -o /dev/null --max-time 5 -w '%{http_code}\n' \
             -H 'Content-Type: application/json' -H "OVSA-Nonce: exp$_i" \
-            --data "{\"license_id\":\"expiry-lic\",\"client_id\":\"c$_i\"}" \
+            -H "Content-Digest: $(content_digest "$_body")" --data "$_body" \
             "https://127.0.0.1:$P_OVSA/v1/lease/checkout" \
             >>"$RUN/out/expiry.txt" 2>&1
         _i=$((_i + 1))

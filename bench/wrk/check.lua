@@ -2,6 +2,7 @@
 -- OVSA_BENCH_LICENSES: license ids are picked at random among
 -- string.format(OVSA_BENCH_IDFMT, 1 .. N).
 dofile(os.getenv("OVSA_BENCH_LUA") .. "/report.lua")
+dofile(os.getenv("OVSA_BENCH_LUA") .. "/digest.lua")
 
 local nlic = tonumber(os.getenv("OVSA_BENCH_LICENSES") or "1")
 local idfmt = os.getenv("OVSA_BENCH_IDFMT") or "bench-%07d"
@@ -26,6 +27,7 @@ function request()
         .. string.format(idfmt, math.random(1, nlic)) .. '","version":1}'
     return wrk.format("POST", "/v1/check",
                       { ["OVSA-Nonce"] = prefix .. seq,
-                        ["Content-Type"] = "application/json" }, body)
+                        ["Content-Type"] = "application/json",
+                        ["Content-Digest"] = content_digest(body) }, body)
 end
 

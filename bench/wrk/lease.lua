@@ -4,6 +4,7 @@
 -- a lease id not seen before is a new checkout.  Any connection may
 -- renew any lease: the lease lives on the server, not the connection.
 dofile(os.getenv("OVSA_BENCH_LUA") .. "/report.lua")
+dofile(os.getenv("OVSA_BENCH_LUA") .. "/digest.lua")
 
 local lic = os.getenv("OVSA_BENCH_LEASE_ID") or "bench-lease"
 local threads = 0
@@ -28,7 +29,8 @@ local function post(path, body)
     seq = seq + 1
     return wrk.format("POST", path,
                       { ["OVSA-Nonce"] = prefix .. seq,
-                        ["Content-Type"] = "application/json" }, body)
+                        ["Content-Type"] = "application/json",
+                        ["Content-Digest"] = content_digest(body) }, body)
 end
 
 function request()

@@ -22,7 +22,9 @@ use File::Temp qw(tempdir);
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use IO::Socket::INET;
 use IO::Socket::UNIX;
+use Digest::SHA qw(sha256 sha512);
 use JSON::PP;
+use MIME::Base64 qw(encode_base64);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
@@ -400,15 +402,94 @@ sub read_response {
     return { status => $status, headers => \%h, content => $rest };
 }
 
+# The RFC 9530 Content-Digest field value of $body (sha-256, or sha-512).
+sub content_digest {
+    my ($body, $alg) = @_;
+    $alg ||= 'sha-256';
+    my $md = $alg eq 'sha-512' ? sha512($body // '') : sha256($body // '');
+    return "$alg=:" . encode_base64($md, '') . ':';
+}
+
+# Machine keys of the tests: an Ed25519 key file per name, made once.
+sub machine_key {
+    my ($self, $name) = @_;
+    my $f = "$self->{dir}/machine-$name.pem";
+    return $f if -f $f;
+    system("openssl genpkey -algorithm ED25519 -out $f.tmp 2>/dev/null") == 0
+        or die "openssl genpkey failed";
+    chmod 0600, "$f.tmp";
+    rename "$f.tmp", $f or die "$f: $!";
+    return $f;
+}
+
+# The machine_key member of a key file (the SDK's encoding, by
+# $BIN/test/backend-req over lib/ovsa_reqsig).
+sub machine_pub {
+    my ($self, $name) = @_;
+    return $self->{pubs}{$name} //= do {
+        my $f = $self->machine_key($name);
+        my $p = `$BIN/test/backend-req -pub $f`;
+        die "backend-req -pub $f failed" if $?;
+        chomp $p;
+        $p;
+    };
+}
+
+# The operations that act on an activation or a lease, which api() signs
+# with a machine key unless told otherwise.
+sub machine_op {
+    my ($path, $body) = @_;
+    return 1 if $path =~ m{^/v1/(activate|deactivate|lease/)};
+    return ref $body eq 'HASH'
+        && (defined $body->{hwid} || defined $body->{lease_id});
+}
+
+my $api_seq = 0;
+
 # POST a JSON body (hash or raw text) to the public API of backend $b
-# (over its unix socket when it listens on one, unless %h has tcp_port).
+# (over its unix socket when it listens on one, unless %h has tcp_port),
+# as a license holder would send it:
+# - Authorization: License <secret>, the test licenses' secret ($SECRET);
+#   %h secret: another one, '' for none;
+# - for operations on an activation or lease (machine_op) with a hash
+#   body: machine_key and an RFC 9421 request signature made with the
+#   machine key named %h machine (default "default"; '' for none);
+# - the Content-Digest of a non-empty body (as nginx passes on the
+#   client's); %h digest: undef the right one, '' none, anything else is
+#   sent as it is.
+# %h also: method, headers (more request headers, last word).
 # Returns (status, answer hash or undef, raw response).
 sub api {
     my ($self, $b, $path, $body, %h) = @_;
+    my $m = exists $h{machine} ? $h{machine}
+          : machine_op($path, $body) ? 'default' : '';
+    $m = '' unless ref $body eq 'HASH';
+    $body = { machine_key => $self->machine_pub($m), %$body } if length $m;
     my $text = ref $body ? $JSON->encode($body) : $body;
+    my %x;
+    my $secret = exists $h{secret} ? $h{secret} : $SECRET;
+    $x{Authorization} = "License $secret" if defined $secret && length $secret;
+    if (!exists $h{digest}) {
+        $x{'Content-Digest'} = content_digest($text)
+            if defined $text && length $text;
+    } elsif (defined $h{digest} && length $h{digest}) {
+        $x{'Content-Digest'} = $h{digest};
+    }
+    if (length $m) {
+        my $nonce = 'api' . ++$api_seq . 'p' . $$;
+        my $f = "$self->{dir}/api-body.$$";
+        spew($f, $text);
+        my $key = $self->machine_key($m);
+        my @out = `$BIN/test/backend-req $key POST $path $nonce ${\ int(time)} < $f`;
+        die "backend-req failed" if $?;
+        chomp @out;
+        @x{'OVSA-Nonce', 'Signature-Input', 'Signature'} =
+            ($nonce, $out[1], $out[2]);
+    }
     my $to = $h{tcp_port} || $b->{sock} || $b->{port};
     my $r = $self->request($to, $h{method} || 'POST', $path, $text,
-        { 'Content-Type' => 'application/json', %{ $h{headers} || {} } });
+        { 'Content-Type' => 'application/json', %x,
+          %{ $h{headers} || {} } });
     my $ans = eval { $JSON->decode($r->{content}) };
     return ($r->{status}, $ans, $r);
 }

@@ -15,10 +15,19 @@ package OvsaTamper;
 #   drop_sig        remove Signature
 #   tag             change the tag in Signature-Input
 #   components      drop "@method";req from Signature-Input
+#   drop_req_digest drop the 7th component, "content-digest";req, from
+#                   Signature-Input (an answer that does not cover the
+#                   request's Content-Digest)
 #   path            forward to another path than the client asked for
 #   resign_keyid    re-sign the real base with another RSA key, real keyid
 #   resign_own      re-sign with another Ed25519 key under its own keyid
 #   chain:FILE      answer GET /.well-known/ovsa/chain with FILE
+#   swap_body:FROM:TO
+#                   replace FROM by TO in the request body, keep the
+#                   client's Content-Digest (the backend must refuse it)
+#   swap_body_digest:FROM:TO
+#                   the same with a recomputed Content-Digest (the answer
+#                   covers the new digest: the client must refuse it)
 #   record          forward, and keep the answer of the last /v1/ request
 #   replay          answer /v1/ requests with the recorded answer
 #
@@ -29,6 +38,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use Digest::SHA qw(sha256);
 use IO::Socket::SSL;
 use MIME::Base64 qw(encode_base64 decode_base64);
 use POSIX qw(WNOHANG _exit);
@@ -113,7 +123,9 @@ sub header_value {
     return $head =~ /^\Q$name\E:[ \t]*(.*?)[ \t]*\r?$/mi ? $1 : undef;
 }
 
-# Rebuilds the ovsa signature base of an answer (docs/signatures.md).
+# Rebuilds the ovsa signature base of an answer (docs/signatures.md): 6
+# components, and the request's Content-Digest as the 7th when the
+# Signature-Input covers it.
 sub base_of {
     my ($status, $head, $req) = @_;
     my $input = header_value($head, 'Signature-Input');
@@ -125,6 +137,8 @@ sub base_of {
         qq{"ovsa-nonce";req: $req->{nonce}},
         qq{"\@method";req: $req->{method}},
         qq{"\@target-uri";req: https://$req->{host}$req->{path}},
+        ($input =~ /"content-digest";req\)/
+            ? (qq{"content-digest";req: } . ($req->{digest} // '')) : ()),
         qq{"\@signature-params": $input});
 }
 
@@ -149,6 +163,8 @@ sub tamper {
         $head =~ s/ovsa-license-v1/ovsa-license-v0/;
     } elsif ($mode eq 'components') {
         $head =~ s/ "\@method";req//;
+    } elsif ($mode eq 'drop_req_digest') {
+        $head =~ s/ "content-digest";req\)/)/;
     } elsif ($mode eq 'resign_keyid') {
         my $sig = sign_base($DIR, base_of($status, $head, $req),
                             $o->{other_rsa}, 'rsa');
@@ -174,8 +190,20 @@ sub serve {
     my ($method, $path) = $head =~ /^(\S+) (\S+) HTTP/;
     my $req = { method => $method, path => $path,
                 host => header_value($head, 'Host'),
-                nonce => header_value($head, 'OVSA-Nonce') };
+                nonce => header_value($head, 'OVSA-Nonce'),
+                digest => header_value($head, 'Content-Digest') };
     my $v1 = $path =~ m{^/v1/};
+
+    if ($v1 && $mode =~ /^swap_body(_digest)?:([^:]*):(.*)$/) {
+        my ($redigest, $from, $to) = ($1, $2, $3);
+        $body =~ s/\Q$from\E/$to/g;
+        my $n = length $body;
+        $head =~ s/^(Content-Length:)[^\r\n]*/$1 $n/mi;
+        if ($redigest) {
+            my $dg = 'sha-256=:' . encode_base64(sha256($body), '') . ':';
+            $head =~ s/^(Content-Digest:)[^\r\n]*/$1 $dg/mi;
+        }
+    }
 
     if ($mode =~ /^chain:(.*)/ && $path eq '/.well-known/ovsa/chain') {
         my $pem = slurp($1);

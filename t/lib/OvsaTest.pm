@@ -26,6 +26,8 @@ use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use IO::Socket::SSL;
+use Digest::SHA qw(sha256);
+use MIME::Base64 qw(encode_base64);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
@@ -242,8 +244,10 @@ END {
 
 # Sends one HTTP/1.1 request; %o: method, path, headers (array of
 # "Name: value"), body, tls (CA file to verify against, or 'none'),
-# port, host.  Returns a hash: status, headers (lower-case name -> value),
-# header_list, body, raw, error.
+# port, host, digest (a non-empty body gets its Content-Digest unless
+# headers has one or digest is 0; no Content-Length with a
+# Transfer-Encoding header).  Returns a hash: status, headers
+# (lower-case name -> value), header_list, body, raw, error.
 sub http_req {
     my (%o) = @_;
     my $port = $o{port} || $PORT;
@@ -273,8 +277,13 @@ sub http_req {
         . "Host: " . ($o{host} || "localhost:$port") . "\r\n"
         . "Connection: close\r\n";
     $req .= "$_\r\n" for @{ $o{headers} || [] };
+    $req .= "Content-Digest: sha-256=:" . encode_base64(sha256($body), '')
+        . ":\r\n"
+        if length $body && ($o{digest} // 1)
+           && !grep { /^content-digest:/i } @{ $o{headers} || [] };
     $req .= "Content-Length: " . length($body) . "\r\n"
-        if length $body || ($o{method} || '') eq 'POST';
+        if (length $body || ($o{method} || '') eq 'POST')
+           && !grep { /^transfer-encoding:/i } @{ $o{headers} || [] };
     $req .= "\r\n" . $body;
 
     print $sock $req;
