@@ -347,7 +347,7 @@ $before = $t->snapshot;
 sub ucheck {
     my ($body) = @_;
     my $dg = OvsaBackend::content_digest($body);
-    return `curl -s --unix-socket $_[1] -H 'Content-Digest: $dg' -d '$body' http://localhost/v1/check`;
+    return `curl -s --unix-socket $_[1] -H 'Content-Digest: $dg' -H 'Authorization: License $OvsaBackend::SECRET' -d '$body' http://localhost/v1/check`;
 }
 my $sock = $t->dir . '/pub.sock';
 my $u = $t->start_backend(name => 'unix', listen => "unix:$sock");

@@ -355,14 +355,24 @@ SKIP: {
          'refused where its ISV is not configured');
     my $fp = `openssl x509 -in $d/other.pem -outform DER | sha256sum`;
     ($fp) = $fp =~ /^([0-9a-f]{64})/;
+    my $osec = `cat $d/ot1.jws.secret`;
+    chomp $osec;
     ($st, $a) = $t->api($o, '/v1/lease/checkout',
-                        { license_id => 'OT1', client_id => 'x' });
+                        { license_id => 'OT1', client_id => 'x' },
+                        secret => $osec);
     is("$st $a->{code}", '403 CUSTOMER_CERT_MISMATCH',
        'customer-bound: no client cert refused');
     ($st, $a) = $t->api($o, '/v1/lease/checkout',
                         { license_id => 'OT1', client_id => 'x' },
+                        secret => $osec,
                         headers => { 'X-OVSA-Client-Cert-SHA256' => $fp });
     is("$st $a->{code}", '200 OK', 'customer-bound: matching cert served');
+    ($st, $a) = $t->api($o, '/v1/lease/checkout',
+                        { license_id => 'OT1', client_id => 'x' },
+                        secret => '',
+                        headers => { 'X-OVSA-Client-Cert-SHA256' => $fp });
+    is("$st $a->{code}", '401 LICENSE_PROOF_REQUIRED',
+       'certificate and secret: the certificate alone is not enough');
     my $pin = `openssl x509 -in $d/isv.pem -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64`;
     chomp $pin;
     ($st, $a) = $t->admin($o, 'GET', "/admin/v1/pins?pin=" . uri("sha256//$pin"));

@@ -16,13 +16,12 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
-use Digest::SHA qw(sha256_hex);
+use Digest::SHA qw(sha256 sha256_hex sha512);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use IO::Socket::INET;
 use IO::Socket::UNIX;
-use Digest::SHA qw(sha256 sha512);
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use POSIX qw(WNOHANG);
@@ -415,10 +414,13 @@ sub machine_key {
     my ($self, $name) = @_;
     my $f = "$self->{dir}/machine-$name.pem";
     return $f if -f $f;
-    system("openssl genpkey -algorithm ED25519 -out $f.tmp 2>/dev/null") == 0
+    my $tmp = "$f.$$.tmp";
+    system("openssl genpkey -algorithm ED25519 -out $tmp 2>/dev/null") == 0
         or die "openssl genpkey failed";
-    chmod 0600, "$f.tmp";
-    rename "$f.tmp", $f or die "$f: $!";
+    chmod 0600, $tmp;
+    # link: the first of several forked clients making it wins
+    link $tmp, $f or -f $f or die "$f: $!";
+    unlink $tmp;
     return $f;
 }
 
