@@ -57,14 +57,19 @@ NGX
 
 start_nginx(nginx_conf(tls => '', http_config => $http, config => $server));
 
-# POST through nginx with curl (and the body's Content-Digest); returns
+# POST through nginx with curl, as a license holder sends it (the
+# license secret, Content-Digest, and for lease operations machine_key
+# and a request signature: OvsaBackend::holder_request); returns
 # (status, answer)
 sub post {
     my ($path, $body, @extra) = @_;
-    my $dg = OvsaBackend::content_digest($body);
-    my $out = qx{curl -s --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -H 'Content-Type: application/json' -H 'Content-Digest: $dg' -d '$body' @extra -w '\\n%{http_code}' https://localhost:$PORT$path};
-    my ($text, $code) = $out =~ /^(.*)\n(\d{3})$/s;
-    my $ans = eval { $OvsaBackend::JSON->decode($text) };
+    my ($text, $h) = $t->holder_request($path, $OvsaBackend::JSON->decode($body));
+    my $f = $t->dir . '/post.json';
+    OvsaBackend::spew($f, $text);
+    my $hdr = join ' ', map { "-H '$_: $h->{$_}'" } sort keys %$h;
+    my $out = qx{curl -s --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -H 'Content-Type: application/json' $hdr --data-binary \@$f @extra -w '\\n%{http_code}' https://localhost:$PORT$path};
+    my ($rtext, $code) = $out =~ /^(.*)\n(\d{3})$/s;
+    my $ans = eval { $OvsaBackend::JSON->decode($rtext) };
     return ($code // 0, $ans || {});
 }
 

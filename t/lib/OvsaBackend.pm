@@ -448,21 +448,11 @@ sub machine_op {
 
 my $api_seq = 0;
 
-# POST a JSON body (hash or raw text) to the public API of backend $b
-# (over its unix socket when it listens on one, unless %h has tcp_port),
-# as a license holder would send it:
-# - Authorization: License <secret>, the test licenses' secret ($SECRET);
-#   %h secret: another one, '' for none;
-# - for operations on an activation or lease (machine_op) with a hash
-#   body: machine_key and an RFC 9421 request signature made with the
-#   machine key named %h machine (default "default"; '' for none);
-# - the Content-Digest of a non-empty body (as nginx passes on the
-#   client's); %h digest: undef the right one, '' none, anything else is
-#   sent as it is.
-# %h also: method, headers (more request headers, last word).
-# Returns (status, answer hash or undef, raw response).
-sub api {
-    my ($self, $b, $path, $body, %h) = @_;
+# What a license holder sends with a public request: returns the body
+# text and the headers as a hash.  $body: a hash (or text, sent as it
+# is).  %h (see api()): secret, machine, digest, nonce.
+sub holder_request {
+    my ($self, $path, $body, %h) = @_;
     my $m = exists $h{machine} ? $h{machine}
           : machine_op($path, $body) ? 'default' : '';
     $m = '' unless ref $body eq 'HASH';
@@ -477,20 +467,39 @@ sub api {
     } elsif (defined $h{digest} && length $h{digest}) {
         $x{'Content-Digest'} = $h{digest};
     }
+    $x{'OVSA-Nonce'} = $h{nonce} if $h{nonce};
     if (length $m) {
-        my $nonce = 'api' . ++$api_seq . 'p' . $$;
+        my $nonce = $x{'OVSA-Nonce'} ||= 'api' . ++$api_seq . 'p' . $$;
         my $f = "$self->{dir}/api-body.$$";
         spew($f, $text);
         my $key = $self->machine_key($m);
         my @out = `$BIN/test/backend-req $key POST $path $nonce ${\ int(time)} < $f`;
         die "backend-req failed" if $?;
         chomp @out;
-        @x{'OVSA-Nonce', 'Signature-Input', 'Signature'} =
-            ($nonce, $out[1], $out[2]);
+        @x{'Signature-Input', 'Signature'} = ($out[1], $out[2]);
     }
+    return ($text, \%x);
+}
+
+# POST a JSON body (hash or raw text) to the public API of backend $b
+# (over its unix socket when it listens on one, unless %h has tcp_port),
+# as a license holder would send it (holder_request):
+# - Authorization: License <secret>, the test licenses' secret ($SECRET);
+#   %h secret: another one, '' for none;
+# - for operations on an activation or lease (machine_op) with a hash
+#   body: machine_key and an RFC 9421 request signature made with the
+#   machine key named %h machine (default "default"; '' for none);
+# - the Content-Digest of a non-empty body (as nginx passes on the
+#   client's); %h digest: undef the right one, '' none, anything else is
+#   sent as it is.
+# %h also: method, headers (more request headers, last word).
+# Returns (status, answer hash or undef, raw response).
+sub api {
+    my ($self, $b, $path, $body, %h) = @_;
+    my ($text, $x) = $self->holder_request($path, $body, %h);
     my $to = $h{tcp_port} || $b->{sock} || $b->{port};
     my $r = $self->request($to, $h{method} || 'POST', $path, $text,
-        { 'Content-Type' => 'application/json', %x,
+        { 'Content-Type' => 'application/json', %$x,
           %{ $h{headers} || {} } });
     my $ans = eval { $JSON->decode($r->{content}) };
     return ($r->{status}, $ans, $r);
