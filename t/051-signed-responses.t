@@ -583,12 +583,20 @@ set_mode('pass');
 
     set_mode('pass');
     my ($rc, $j, $out) = ovsa_check(@via);
+    is("$rc $j->{answer}{code}", '5 LICENSE_PROOF_REQUIRED',
+       'real backend, the license id alone: a verified refusal (exit 5)')
+        or diag($out);
+    is($j->{status}, 401, '... 401');
+    my $sf = $t->dir . '/lic.secret';
+    OvsaBackend::spew($sf, "$OvsaBackend::SECRET\n", 0600);
+    my @auth = (@via, '-secret', $sf);
+    ($rc, $j, $out) = ovsa_check(@auth);
     is("$rc $j->{answer}{code}", '0 OK', 'real backend, through the proxy: '
        . 'the request digest is covered and verified') or diag($out);
 
     my $before = $t->snapshot;
     set_mode('swap_body:LIC-1:LIC-2');
-    ($rc, $j, $out) = ovsa_check(@via);
+    ($rc, $j, $out) = ovsa_check(@auth);
     is($rc, 5, 'body changed, the client\'s Content-Digest kept: refused '
        . '(exit 5)') or diag($out);
     is($j->{answer}{code}, 'DIGEST_MISMATCH',
@@ -598,7 +606,7 @@ set_mode('pass');
     set_mode('swap_body_digest:LIC-1:LIC-2');
     check_code('body changed and its Content-Digest recomputed: the answer '
                . 'covers another request digest', 'OVSA_E_SIG_INVALID', 3,
-               @via);
+               @auth);
     set_mode('pass');
 
     stop_nginx();
