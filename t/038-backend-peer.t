@@ -91,6 +91,8 @@ sub as_peer {
         if (!$s) { syswrite $wr, "connect: $!"; POSIX::_exit(0) }
         my $req = "POST /v1/check HTTP/1.1\r\nHost: localhost\r\n"
             . "Connection: close\r\nContent-Type: application/json\r\n"
+            . "Content-Digest: " . OvsaBackend::content_digest($body) . "\r\n"
+            . "Authorization: License $OvsaBackend::SECRET\r\n"
             . join('', map { "$_: $hdr{$_}\r\n" } sort keys %hdr)
             . "Content-Length: " . length($body) . "\r\n\r\n$body";
         print $s $req;
@@ -193,7 +195,8 @@ start_nginx(nginx_conf(tls => '', http_config => $http, config => $server));
 
 sub post {
     my ($path, $body, @extra) = @_;
-    my $out = qx{curl -s -i --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -H 'Content-Type: application/json' -H 'OVSA-Nonce: nonce-0123456789abcdef' -d '$body' @extra https://localhost:$PORT$path};
+    my $dg = OvsaBackend::content_digest($body);
+    my $out = qx{curl -s -i --cacert $pki/root.pem --resolve localhost:$PORT:127.0.0.1 -H 'Content-Type: application/json' -H 'OVSA-Nonce: nonce-0123456789abcdef' -H 'Content-Digest: $dg' -H 'Authorization: License $OvsaBackend::SECRET' -d '$body' @extra https://localhost:$PORT$path};
     my ($code, $head, $text) = $out =~ m{^HTTP/\S+ (\d{3})(.*?)\r\n\r\n(.*)$}s;
     my $ans = eval { $OvsaBackend::JSON->decode($text) };
     return ($code // 0, $ans || {}, $head // '');
