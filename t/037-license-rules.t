@@ -138,6 +138,9 @@ sub forge {
         or die 'openssl pkeyutl -sign';
     OvsaBackend::spew("$tmp/$id.lic", $JSON->encode({ protected => $prot,
         payload => $pay, signature => b64url(slurp("$tmp/sig")) }) . "\n");
+    # the same secret as P0's, whose payload this is
+    OvsaBackend::spew("$tmp/$id.lic.secret", slurp("$tmp/P0.lic.secret"),
+                      0600);
 }
 
 forge('S16', 16);
@@ -194,7 +197,8 @@ sub server {
 
 sub client {
     my ($id) = @_;
-    my $r = check('-license', "$tmp/$id.lic", '-json');
+    my $r = check('-license', "$tmp/$id.lic", '-isv', "$ks/isv.crt",
+                   '-state', "$tmp/state", '-json');
     my $j = eval { decode_json($r->{out}) } || {};
     return { rc => $r->{rc}, j => $j, check => $j->{check} // '?',
              err => $r->{err} };
@@ -281,18 +285,25 @@ is(server('PX'), 'OVSA_E_NONE', 'PX: the backend imports it');
     is("$c->{rc} $c->{j}{answer}{code}", '5 LICENSE_EXPIRED',
        'PX: ovsa-check gets a verified LICENSE_EXPIRED');
 }
-($st, $a) = $t->api($b, '/v1/check', { license_id => 'PX' });
+# the secret ovsatool made for license $id
+sub sec { my $s = slurp("$tmp/$_[0].lic.secret"); chomp $s; $s }
+($st, $a) = $t->api($b, '/v1/check', { license_id => 'PX' },
+                    secret => sec('PX'));
 is("$st $a->{code}", '403 LICENSE_EXPIRED', 'PX: check refused');
-($st, $a) = $t->api($b, '/v1/activate', { license_id => 'PX', hwid => 'h' });
+($st, $a) = $t->api($b, '/v1/activate', { license_id => 'PX', hwid => 'h' },
+                    secret => sec('PX'));
 is("$st $a->{code}", '403 LICENSE_EXPIRED',
    'PX: activate refused for the expiry (before the type)');
 ($st, $a) = $t->api($b, '/v1/lease/checkout',
-                    { license_id => 'PX', client_id => 'c' });
+                    { license_id => 'PX', client_id => 'c' },
+                    secret => sec('PX'));
 is("$st $a->{code}", '403 LICENSE_EXPIRED', 'PX: checkout refused');
-($st, $a) = $t->api($b, '/v1/activate', { license_id => 'P1', hwid => 'h' });
+($st, $a) = $t->api($b, '/v1/activate', { license_id => 'P1', hwid => 'h' },
+                    secret => sec('P1'));
 is("$st $a->{code}", '400 WRONG_LICENSE_TYPE',
    'P1 (not expired): activate reaches the type check');
-($st, $a) = $t->api($b, '/v1/check', { license_id => 'P1' });
+($st, $a) = $t->api($b, '/v1/check', { license_id => 'P1' },
+                    secret => sec('P1'));
 is("$st $a->{code} $a->{expires_at}",
    '200 OK ' . ($now + 30 * 86400), 'P1: check valid, with its expiry');
 ($st, $a) = $t->admin($b, 'GET', '/admin/v1/licenses');
