@@ -69,7 +69,7 @@ sub story {
     my $conf = "$tmp/$name-conf";
     my ($api, $admin) = ($t->port, $t->port);
     my $id = "$name-lic";
-    my @root = $o{root} ? ('-root', $o{root}) : ();
+    my @root = $o{root} ? ('-root', $o{root}) : ('-isv', "$ks/isv.crt");
 
     # ---- A: the current identity
     $o{make_current}->($conf);
@@ -134,6 +134,8 @@ sub story {
     my $old = "$tmp/$name-old-client";
     mkdir $old;
     copy($lic, "$old/app.lic") or die;
+    copy("$lic.secret", "$old/app.lic.secret") or die;
+    chmod 0600, "$old/app.lic.secret";
 
     $r = ok_run("$name: check served by A", check('-license', $lic, @root));
     like($r->{out}, qr{^license updated: \Q$id\E version 1 -> 2, \Q$lic\E replaced$}m,

@@ -133,7 +133,7 @@ my $certA = "$conf/current/server-chain.pem";
                   '-server', $URL, '-server-cert', $certA));
     ok_run('import', ovsactl('-c', "$conf/default.yaml", 'import', $lic));
     my $r = ok_run('unreachable, wrong pin, then a good server: valid',
-                   check('-license', $lic));
+                   check('-isv', "$ks/isv.crt", '-license', $lic));
     like($r->{out}, qr{^server 1 https://127\.0\.0\.1:$DOWN: OVSA_E_TRANSPORT: .*\n}m,
          'server 1: unreachable, reported');
     like($r->{out}, qr{^server 2 https://localhost:$PORT: OVSA_E_PIN: }m,
@@ -141,7 +141,7 @@ my $certA = "$conf/current/server-chain.pem";
     like($r->{out}, qr{^server 3 \Q$URL\E: verified \(200\)\nverified: valid OK}m,
          'server 3 answered, verified');
 
-    my $j = decode_json(check('-license', $lic, '-json')->{out});
+    my $j = decode_json(check('-isv', "$ks/isv.crt", '-license', $lic, '-json')->{out});
     is_deeply([ map { $_->{check} } @{ $j->{attempts} } ],
               [qw(OVSA_E_TRANSPORT OVSA_E_PIN OVSA_E_NONE)],
               '-json lists every attempt');
@@ -151,7 +151,7 @@ my $certA = "$conf/current/server-chain.pem";
     ok_run('license whose only server has the wrong pin',
            create($bad, $ks, 'M2', '-server', $URL, '-server-cert', $foreign));
     my $before = slurp($bad);
-    $r = check('-license', $bad);
+    $r = check('-isv', "$ks/isv.crt", '-license', $bad);
     is($r->{rc}, 3, 'wrong pin: exit 3');
     like($r->{err}, qr/not verified: OVSA_E_PIN/, 'wrong pin: OVSA_E_PIN');
     is(slurp($bad), $before, 'wrong pin: license file byte-identical');
@@ -160,11 +160,11 @@ my $certA = "$conf/current/server-chain.pem";
     ok_run('license whose only server is down',
            create($down, $ks, 'M3', '-server', "https://127.0.0.1:$DOWN",
                   '-server-cert', $certA));
-    $r = check('-license', $down);
+    $r = check('-isv', "$ks/isv.crt", '-license', $down);
     is($r->{rc}, 4, 'every server unreachable: exit 4');
     like($r->{err}, qr/OVSA_E_TRANSPORT/, '... OVSA_E_TRANSPORT');
 
-    $r = check('-license', $lic, '-url', $URL);
+    $r = check('-isv', "$ks/isv.crt", '-license', $lic, '-url', $URL);
     is($r->{rc}, 2, '-license with -url: usage error (exit 2)');
 }
 
@@ -178,7 +178,7 @@ my $certA = "$conf/current/server-chain.pem";
                     $certA, '-out', $lic));
     ok_run('import', ovsactl('-c', "$conf/default.yaml", 'import', $lic));
     my $r = ok_run('with its certificate: valid',
-                   check('-license', $lic, '-cert', "$tmp/acme.crt", '-key',
+                   check('-isv', "$ks/isv.crt", '-license', $lic, '-cert', "$tmp/acme.crt", '-key',
                          "$tmp/acme.key"));
     like($r->{out}, qr/^verified: valid OK/m, '... verified valid');
     system("openssl x509 -in $tmp/acme.crt -outform DER -out $tmp/acme.der"
@@ -186,25 +186,25 @@ my $certA = "$conf/current/server-chain.pem";
            . " -out $tmp/acme-key.der && chmod 600 $tmp/acme-key.der") == 0
         or die 'DER copies of the acme certificate and key';
     $r = ok_run('with its certificate and key in DER: valid',
-                check('-license', $lic, '-cert', "$tmp/acme.der", '-key',
+                check('-isv', "$ks/isv.crt", '-license', $lic, '-cert', "$tmp/acme.der", '-key',
                       "$tmp/acme-key.der"));
     like($r->{out}, qr/^verified: valid OK/m, '... verified valid');
-    $r = check('-license', $lic);
+    $r = check('-isv', "$ks/isv.crt", '-license', $lic);
     is($r->{rc}, 5, 'without a certificate: a verified denial (exit 5)');
     like($r->{out}, qr/^verified: denied CUSTOMER_CERT_MISMATCH/m,
          '... CUSTOMER_CERT_MISMATCH, signed');
-    $r = check('-license', $lic, '-cert', "$tmp/other.crt", '-key',
+    $r = check('-isv', "$ks/isv.crt", '-license', $lic, '-cert', "$tmp/other.crt", '-key',
                "$tmp/other.key");
     is($r->{rc}, 5, 'with another certificate: a verified denial (exit 5)');
     like($r->{out}, qr/^verified: denied CUSTOMER_CERT_MISMATCH/m,
          '... CUSTOMER_CERT_MISMATCH');
-    $r = check('-license', $lic, '-cert', "$tmp/acme.crt", '-key',
+    $r = check('-isv', "$ks/isv.crt", '-license', $lic, '-cert', "$tmp/acme.crt", '-key',
                "$tmp/other.key");
     is($r->{rc}, 1, 'a key that is not the certificate\'s: local error');
     like($r->{err}, qr/OVSA_E_KEY_MISMATCH/, '... OVSA_E_KEY_MISMATCH');
     copy("$tmp/acme.key", "$tmp/world.key") or die;
     chmod 0644, "$tmp/world.key";
-    $r = check('-license', $lic, '-cert', "$tmp/acme.crt", '-key',
+    $r = check('-isv', "$ks/isv.crt", '-license', $lic, '-cert', "$tmp/acme.crt", '-key',
                "$tmp/world.key");
     is($r->{rc}, 1, 'a key readable by everyone: refused');
     like($r->{err}, qr/OVSA_E_KEY_MODE\b/, '... OVSA_E_KEY_MODE');
@@ -221,6 +221,8 @@ ok_run('L2 v1', create("$tmp/l2-v1.lic", $ks, 'L2', '-server', $URL2,
 ok_run("L2 v$_", bump("$tmp/l2-v" . ($_ - 1) . '.lic', "$tmp/l2-v$_.lic",
                       $ks, $URL2, $certA)) for 2 .. 4;
 copy("$tmp/l2-v3.lic", $held) or die;
+copy("$tmp/l2-v1.lic.secret", "$held.secret") or die;
+chmod 0600, "$held.secret";
 ok_run('L3 v1', create("$tmp/l3-v1.lic", $ks, 'L3', '-server', $URL2,
                        '-server-cert', $certA));
 ok_run("L3 v$_", bump("$tmp/l3-v" . ($_ - 1) . '.lic', "$tmp/l3-v$_.lic",
@@ -254,12 +256,12 @@ for my $case (['forged signature', "$tmp/forged.lic", 'OVSA_E_LIC_SIGNATURE'],
 {
     my ($what, $file, $code) = @$case;
     offer($file);
-    my $r = check('-license', $held);
+    my $r = check('-isv', "$ks/isv.crt", '-license', $held);
     is($r->{rc}, 3, "$what: refused (exit 3)");
     like($r->{out}, qr/^verified: valid OK/m, "$what: the answer itself verified");
     like($r->{err}, qr/license update refused: \Q$code\E: /, "$what: $code");
     is(slurp($held), $v3, "$what: license file byte-identical");
-    my @tmps = grep { !/l2\.lic$/ } glob("$cli/* $cli/.*[!.]");
+    my @tmps = grep { !/l2\.lic(\.secret)?$/ } glob("$cli/* $cli/.*[!.]");
     is(scalar(@tmps), 0, "$what: no temporary file left") or diag("@tmps");
 }
 
