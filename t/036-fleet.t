@@ -47,11 +47,13 @@ NGX
 
 my $dir = $t->dir;
 my $check = "$OvsaTest::BUILD/bin/ovsa-check";
+OvsaBackend::spew("$dir/lic.secret", "$OvsaBackend::SECRET\n", 0600);
 
-# one verified request through server $s; returns (exit status, answer)
+# one verified request through server $s, as license holder $client with
+# its own machine key; returns (exit status, answer)
 sub op {
     my ($s, $client, @args) = @_;
-    my $out = qx{$check -url https://localhost:$ngx[$s]{port} -root $pki/root.pem -cache $dir/cache-$client -json @args 2>&1};
+    my $out = qx{$check -url https://localhost:$ngx[$s]{port} -root $pki/root.pem -cache $dir/cache-$client -secret $dir/lic.secret -state $dir/state-$client -json @args 2>&1};
     my $rc = $? >> 8;
     my ($json) = $out =~ /(\{.*\})/s;
     my $v = eval { $OvsaBackend::JSON->decode($json) } || {};
