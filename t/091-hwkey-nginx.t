@@ -511,7 +511,9 @@ Y
 C
     start_nginx(nginx_conf(tls => '', yaml => $full, main_config => $main,
                            config => $srv));
-    my $cmd = "$check -url https://127.0.0.1:$PORT -root $pki/root.pem";
+    OvsaBackend::spew("$td/lic.secret", "$OvsaBackend::SECRET\n", 0600);
+    my $cmd = "$check -url https://127.0.0.1:$PORT -root $pki/root.pem"
+            . " -secret $td/lic.secret";
     $out = qx{$cmd -id P1 2>&1};
     is($? >> 8, 5, '(g) license without require_hardware_key: verified '
        . 'denial') or diag $out;
