@@ -283,10 +283,13 @@ end:
 static void
 ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
 {
+    char                  rkey[OVSA_KEY_MAX];
     json_t               *ans;
     ovsa_pub_t            p;
-    const char           *v, *lease;
+    const char           *v, *lease, *rid;
     const ovsa_pub_op_t  *op;
+
+    rid = NULL;
 
     for (op = ovsa_pub_ops; op->path != NULL; op++) {
         if (strcmp(op->path, req->path) == 0) {
@@ -318,6 +321,12 @@ ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
     }
 
     if (op->script == OVSA_LUA_CHECKOUT) {
+        if (ovsa_pub_str(resp, &p, "request_id", 0, OVSA_STR_ID, &rid) != 0) {
+            goto end;
+        }
+        ovsa_store_key(rkey, sizeof(rkey), "req", p.id, rid ? rid : "");
+        ovsa_pub_key(&p, rkey);
+
         lease = ovsa_pub_new_lease(&p);
         if (lease == NULL) {
             ovsa_log("crit", "checkout: RAND_bytes failed");
@@ -329,6 +338,10 @@ ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
 
     ovsa_pub_arg(&p, op->kind == OVSA_STR_LEASE ? ovsa_pub_lease_id(&p, v)
                                                 : v);
+
+    if (op->script == OVSA_LUA_CHECKOUT) {
+        ovsa_pub_arg(&p, rid ? rid : "");
+    }
 
     ans = ovsa_pub_run(resp, &p, op->script);
     if (ans != NULL) {

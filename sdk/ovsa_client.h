@@ -225,8 +225,9 @@ typedef struct {
     char            license_id[129];
     long long       held_version; /* the version sent */
     char            request_id[129]; /* sent with a usage-count check
-                                        (the caller's or a random one):
-                                        a retry never spends twice */
+                                        or a checkout (the caller's or a
+                                        random one): a retry never spends
+                                        twice */
     int             replayed;     /* 1: the server answered a request id
                                      it had seen (nothing spent again) */
     int             offered;      /* 1: the answer carried "license" */
@@ -252,8 +253,8 @@ int ovsa_client_machine_key(const char *state_dir, EVP_PKEY **out,
  * the license secret (when the license has one; checked against the
  * license first: OVSA_E_LIC_SECRET_MISMATCH), and for node-locked and
  * floating licenses "machine_key" and a request signature made with the
- * machine key of conf->state_dir.  A usage-count check gets a random
- * "request_id" unless fields has one; the same body goes to every server
+ * machine key of conf->state_dir.  A usage-count check and a checkout get
+ * a random "request_id" unless fields has one; the same body goes to every server
  * and a server that could not be reached is asked once more, so a retry
  * never spends twice.
  * A server that is unreachable, fails its pin or any check, or gives a

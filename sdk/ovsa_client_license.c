@@ -44,8 +44,8 @@ ovsa_license_result_free(ovsa_license_result_t *res)
 
 /*
  * The request body: fields + license_id + the held version, the machine
- * key, and for a usage-count check a request id (res->request_id) unless
- * fields has one.
+ * key, and for a spending operation (a usage-count check, a checkout) a
+ * request id (res->request_id) unless fields has one.
  */
 static char *
 ovsa_license_body(const char *fields, const ovsa_license_t *lic,
@@ -82,8 +82,9 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
         snprintf(res->request_id, sizeof(res->request_id), "%s",
                  json_string_value(rid));
 
-    } else if (lic->type == OVSA_LIC_USAGE_COUNT
-               && strcmp(path, "/v1/check") == 0)
+    } else if ((lic->type == OVSA_LIC_USAGE_COUNT
+                && strcmp(path, "/v1/check") == 0)
+               || strcmp(path, "/v1/lease/checkout") == 0)
     {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
             json_decref(body);

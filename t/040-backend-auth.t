@@ -238,4 +238,22 @@ ok_req('heartbeat from A', '/v1/lease/heartbeat',
 ok_req('checkin from A', '/v1/lease/checkin',
        { license_id => 'F1', lease_id => $lease }, key => mkey('A'));
 
+# a checkout retried with its request id holds one seat, not two
+$a = ok_req('checkout with a request id', '/v1/lease/checkout',
+            { license_id => 'F1', client_id => 'c2', request_id => 'r-1' },
+            key => mkey('A'));
+my ($l1, $used) = ($a->{lease_id}, $a->{seats_used});
+ok(!$a->{replayed}, 'a new lease');
+$a = ok_req('the same checkout again', '/v1/lease/checkout',
+            { license_id => 'F1', client_id => 'c2', request_id => 'r-1' },
+            key => mkey('A'));
+is($a->{lease_id}, $l1, 'the same lease');
+ok($a->{replayed}, 'answered as replayed');
+is($a->{seats_used}, $used, 'no second seat');
+$a = ok_req('the same request id from machine B', '/v1/lease/checkout',
+            { license_id => 'F1', client_id => 'c3', request_id => 'r-1' },
+            key => mkey('B'));
+isnt($a->{lease_id}, $l1, "B does not get A's lease");
+ok(!$a->{replayed}, '... a lease of its own');
+
 done_testing;

@@ -1,8 +1,12 @@
 -- checkout.lua: POST /v1/lease/checkout (floating).
 -- KEYS: license hash, lease zset (lease_id -> expiry), lease hash
---       (lease_id -> "keyid client_id")
+--       (lease_id -> "keyid client_id"), request-id key
 -- ARGV: hw, cert, proof, machine keyid (open_license), then the new
---       lease_id (128-bit random from the backend), client_id
+--       lease_id (128-bit random from the backend), client_id, request_id
+--       ("" when none)
+-- A request_id is remembered for the lease's life: a retried checkout
+-- (the answer was lost) gets the lease it already holds, "replayed",
+-- instead of a second seat.
 -- Counting live leases and adding one happen in this one script, so no
 -- interleaving of any number of backends can exceed the seats.  The
 -- lease belongs to the machine key that signed the request.
@@ -12,10 +16,20 @@ if not lic then
     return refused
 end
 
-local lease_id, client = ARGV[5], ARGV[6]
+local lease_id, client, rid = ARGV[5], ARGV[6], ARGV[7]
 
 if ARGV[4] == '' then
     return answer('MACHINE_PROOF_REQUIRED')
+end
+
+if rid ~= '' then
+    local prev = redis.call('GET', KEYS[4])
+    local e = prev and live_lease(KEYS[2], prev)
+    if e and lease_parse(redis.call('HGET', KEYS[3], prev)) == ARGV[4] then
+        return answer('OK', { lease_id = prev, lease_expires = e,
+                              seats = num(lic.seats),
+                              seats_used = live(KEYS[2]), replayed = true })
+    end
 end
 
 local seats = num(lic.seats)
@@ -33,6 +47,9 @@ if redis.call('ZADD', KEYS[2], 'NX', e, lease_id) == 0 then
 end
 redis.call('HSET', KEYS[3], lease_id, lease_value(ARGV[4], client))
 expire_leases(KEYS[2], KEYS[3])
+if rid ~= '' then
+    redis.call('SET', KEYS[4], lease_id, 'EXAT', e + 1)
+end
 
 return answer('OK', { lease_id = lease_id, lease_expires = e,
                       seats = seats, seats_used = used + 1 })
