@@ -20,7 +20,6 @@
 #include "proof.h"
 #include "store.h"
 
-#define OVSA_CERT_HEADER  "X-OVSA-Client-Cert-SHA256"
 #define OVSA_KEY_MAX      512    /* prefix (<= 64) + kind + ids */
 
 /* What every public route starts with, and what its script gets. */

@@ -61,9 +61,10 @@ int
 ovsa_machine_key_parse(const char *b64, size_t len, EVP_PKEY **out,
     ovsa_err_t *err)
 {
+    int                   n, same;
     size_t                der_len;
     EVP_PKEY             *pkey;
-    unsigned char        *der;
+    unsigned char        *der, *re;
     const unsigned char  *p;
 
     *out = NULL;
@@ -91,7 +92,23 @@ ovsa_machine_key_parse(const char *b64, size_t len, EVP_PKEY **out,
                             "exactly one DER SubjectPublicKeyInfo");
     }
 
+    /*
+     * OpenSSL reads some non-DER forms (e.g. a BIT STRING with unused
+     * bits set): one key must have one encoding, the one the keyid is
+     * computed from, so anything i2d would not write back is refused.
+     */
+    re = NULL;
+    n = i2d_PUBKEY(pkey, &re);
+    same = n > 0 && (size_t) n == der_len && memcmp(re, der, der_len) == 0;
+    OPENSSL_free(re);
     free(der);
+
+    if (!same) {
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
+        return ovsa_err_set(err, OVSA_E_MACHINE_KEY, "machine key: not the "
+                            "canonical DER of its SubjectPublicKeyInfo");
+    }
 
     if (ovsa_machine_key_alg(pkey, err) == NULL) {
         EVP_PKEY_free(pkey);

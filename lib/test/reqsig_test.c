@@ -251,6 +251,14 @@ test_machine_key_refusals(void **state)
     buf[der_len] = 0;
     ovsa_b64_encode(buf, der_len + 1, b64, 1);
     assert_int_equal(parse_code(b64, strlen(b64)), OVSA_E_MACHINE_KEY);
+
+    /* BER OpenSSL reads but would not write (the BIT STRING's unused-bits
+     * byte set, found by fuzz/reqsig): one key, one encoding */
+    assert_int_equal(der[11], 0x00);
+    memcpy(buf, der, der_len);
+    buf[11] = 0x05;
+    ovsa_b64_encode(buf, der_len, b64, 1);
+    assert_int_equal(parse_code(b64, strlen(b64)), OVSA_E_MACHINE_KEY);
     free(der);
 
     /* well-formed keys of other types: OVSA_E_MACHINE_KEY_TYPE */
