@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
 #include "ovsa_file.h"
@@ -523,4 +524,110 @@ int
 ovsa_key_load(const char *file, EVP_PKEY **out, ovsa_err_t *err)
 {
     return ovsa_key_load_pass(file, NULL, out, err);
+}
+
+
+/* ---- the fixed SPKI forms of Ed25519 and P-256 keys */
+
+static const unsigned char  ovsa_spki_ed25519[] = {
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
+};
+
+static const unsigned char  ovsa_spki_p256[] = {
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03,
+    0x42, 0x00
+};
+
+#define OVSA_ED25519_RAW  32
+#define OVSA_P256_POINT   65
+
+
+size_t
+ovsa_key_spki_fixed(EVP_PKEY *pkey, unsigned char *out)
+{
+    char    group[32];
+    size_t  n;
+
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        n = OVSA_ED25519_RAW;
+        if (EVP_PKEY_get_raw_public_key(pkey, out + sizeof(ovsa_spki_ed25519),
+                                        &n) != 1
+            || n != OVSA_ED25519_RAW)
+        {
+            ERR_clear_error();
+            return 0;
+        }
+        memcpy(out, ovsa_spki_ed25519, sizeof(ovsa_spki_ed25519));
+        return sizeof(ovsa_spki_ed25519) + n;
+    }
+
+    if (EVP_PKEY_is_a(pkey, "EC")
+        && EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+                                          group, sizeof(group), NULL) == 1
+        && strcmp(group, "prime256v1") == 0
+        && EVP_PKEY_get_octet_string_param(pkey,
+               OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+               out + sizeof(ovsa_spki_p256), OVSA_P256_POINT, &n) == 1
+        && n == OVSA_P256_POINT && out[sizeof(ovsa_spki_p256)] == 0x04)
+    {
+        memcpy(out, ovsa_spki_p256, sizeof(ovsa_spki_p256));
+        return sizeof(ovsa_spki_p256) + n;
+    }
+
+    ERR_clear_error();
+    return 0;
+}
+
+
+EVP_PKEY *
+ovsa_key_from_spki_fixed(const unsigned char *der, size_t len)
+{
+    EVP_PKEY        *pkey;
+    OSSL_PARAM      *params;
+    EVP_PKEY_CTX    *ctx;
+    OSSL_PARAM_BLD  *bld;
+
+    if (len == sizeof(ovsa_spki_ed25519) + OVSA_ED25519_RAW
+        && memcmp(der, ovsa_spki_ed25519, sizeof(ovsa_spki_ed25519)) == 0)
+    {
+        pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+                                           der + sizeof(ovsa_spki_ed25519),
+                                           OVSA_ED25519_RAW);
+        ERR_clear_error();
+        return pkey;
+    }
+
+    if (len != sizeof(ovsa_spki_p256) + OVSA_P256_POINT
+        || memcmp(der, ovsa_spki_p256, sizeof(ovsa_spki_p256)) != 0
+        || der[sizeof(ovsa_spki_p256)] != 0x04)
+    {
+        return NULL;
+    }
+
+    /* the import checks that the point is on the curve */
+    pkey = NULL;
+    params = NULL;
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    bld = OSSL_PARAM_BLD_new();
+
+    if (ctx != NULL && bld != NULL
+        && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                           "prime256v1", 0) == 1
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                            der + sizeof(ovsa_spki_p256),
+                                            OVSA_P256_POINT) == 1
+        && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
+        && EVP_PKEY_fromdata_init(ctx) == 1)
+    {
+        if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+            pkey = NULL;
+        }
+    }
+
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return pkey;
 }

@@ -122,6 +122,25 @@ int ovsa_ecdsa_raw_to_der(const unsigned char *raw, size_t raw_len,
     unsigned char *der, size_t size, size_t *der_len, ovsa_err_t *err);
 
 /*
+ * The DER SubjectPublicKeyInfo of Ed25519 and P-256 keys is a fixed
+ * prefix (RFC 8410, RFC 5480) and the raw key (32 bytes; the uncompressed
+ * point, 65 bytes), so these two are written and read here without
+ * OpenSSL's encoders and decoders, which cost about 55 and 115 us a call
+ * (docs/performance.md "Cost of authentication"): key ids of machine keys
+ * are computed on every signed request.
+ */
+#define OVSA_SPKI_FIXED_MAX  91
+
+/* Writes the DER SPKI of an Ed25519 or P-256 key to
+ * out[OVSA_SPKI_FIXED_MAX]; returns its length, or 0 for any other key. */
+size_t ovsa_key_spki_fixed(EVP_PKEY *pkey, unsigned char *out);
+
+/* Returns the key of a DER SPKI that is exactly one of those two forms
+ * (a valid Ed25519 key; a P-256 point on the curve), else NULL.  The
+ * caller frees it. */
+EVP_PKEY *ovsa_key_from_spki_fixed(const unsigned char *der, size_t len);
+
+/*
  * The rule for private key files: OVSA_OK when mode grants no permission
  * to group or others (0600, 0400, 0700), else OVSA_E_KEY_MODE with a
  * message naming file and its mode.

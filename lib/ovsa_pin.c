@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "ovsa_b64.h"
+#include "ovsa_key.h"
 #include "ovsa_pin.h"
 
 
@@ -16,8 +17,18 @@ static int
 ovsa_spki_sha256(EVP_PKEY *pkey, unsigned char *md, ovsa_err_t *err)
 {
     int             len;
+    size_t          fixed;
     unsigned int    mdlen;
-    unsigned char  *der;
+    unsigned char  *der, buf[OVSA_SPKI_FIXED_MAX];
+
+    /* Ed25519 and P-256 without OpenSSL's encoder (lib/ovsa_key.h) */
+    fixed = ovsa_key_spki_fixed(pkey, buf);
+    if (fixed > 0) {
+        if (EVP_Digest(buf, fixed, md, &mdlen, EVP_sha256(), NULL) != 1) {
+            return ovsa_err_ssl(err, OVSA_E_INTERNAL, "pin: sha256");
+        }
+        return OVSA_OK;
+    }
 
     der = NULL;
     len = i2d_PUBKEY(pkey, &der);

@@ -962,6 +962,62 @@ teardown(void **state)
 }
 
 
+/*
+ * The fixed SPKI forms of Ed25519 and P-256 keys are exactly what
+ * OpenSSL's encoder writes, both ways, and nothing else takes them.
+ */
+static void
+test_spki_fixed(void **state)
+{
+    int             i, n;
+    size_t          len;
+    EVP_PKEY       *pkey, *back;
+    unsigned char  *der, buf[OVSA_SPKI_FIXED_MAX], bad[OVSA_SPKI_FIXED_MAX];
+
+    for (i = 0; i < 6; i++) {
+        pkey = i % 2 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                     : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        assert_non_null(pkey);
+
+        der = NULL;
+        n = i2d_PUBKEY(pkey, &der);
+        assert_true(n > 0);
+        len = ovsa_key_spki_fixed(pkey, buf);
+        assert_int_equal(len, (size_t) n);
+        assert_memory_equal(buf, der, len);
+
+        back = ovsa_key_from_spki_fixed(der, len);
+        assert_non_null(back);
+        assert_int_equal(EVP_PKEY_eq(pkey, back), 1);
+        EVP_PKEY_free(back);
+
+        /* one byte off anywhere in the prefix, or a shorter key: no */
+        memcpy(bad, der, len);
+        bad[i % 2 ? 20 : 6] ^= 0x01;
+        assert_null(ovsa_key_from_spki_fixed(bad, len));
+        assert_null(ovsa_key_from_spki_fixed(der, len - 1));
+
+        if (i % 2) {
+            /* a P-256 point off the curve */
+            memcpy(bad, der, len);
+            bad[len - 1] ^= 0x01;
+            assert_null(ovsa_key_from_spki_fixed(bad, len));
+        }
+
+        OPENSSL_free(der);
+        EVP_PKEY_free(pkey);
+    }
+
+    /* other keys have no fixed form */
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    assert_int_equal(ovsa_key_spki_fixed(pkey, buf), 0);
+    EVP_PKEY_free(pkey);
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+    assert_int_equal(ovsa_key_spki_fixed(pkey, buf), 0);
+    EVP_PKEY_free(pkey);
+}
+
+
 int
 main(void)
 {
@@ -975,6 +1031,7 @@ main(void)
         cmocka_unit_test(test_key_file_formats),
         cmocka_unit_test(test_cert_pem_der),
         cmocka_unit_test(test_keyid_buffer),
+        cmocka_unit_test(test_spki_fixed),
         cmocka_unit_test(test_sequence),
     };
 
