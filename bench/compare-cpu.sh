@@ -10,7 +10,9 @@
 # connections (wrk, 1 thread), metered like bench/run.sh (utime + stime of
 # nginx master and worker, backend, redis from /proc, per request).  When
 # a tree has bench/signed.c's ovsa-bench-signed, the round also measures
-# check-ka-node-ec (node-locked checks signed with a machine key).
+# check-ka-node-ec (node-locked checks signed with a machine key).  Each
+# round also replays the backend's EVALSHA of check.lua in redis-benchmark
+# (redis-evalsha-check, and redis-hmget-license as its floor).
 #
 # Usage: sh bench/compare-cpu.sh [-n ROUNDS] [-t SECS] [-o FILE] TREE_A TREE_B
 #   (default 3 rounds, 8 s; FILE gets one line per measurement)
@@ -81,6 +83,9 @@ one() (
     DUR=$SECS
     measure check-ka-ec ovsa ec "$CONNS" "" \
         wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES=$NLIC
+    # Redis's own cost of the backend's EVALSHA of check.lua (replayed by
+    # redis-benchmark) against a plain HMGET
+    redis_ops
     if [ -x "$BIN/ovsa-bench-signed" ] && command -v signed_run >/dev/null
     then
         seed_license bench-node 1 1 type node-locked maxact 1000000 \
@@ -127,6 +132,9 @@ sort -k1,1 -k2,2 -k3,3n "$RES" | awk '
         if (med["A check-ka-ec"] > 0 && med["B check-ka-ec"] > 0)
             printf "check-ka-ec: B / A = %.3f (medians)\n",
                 med["B check-ka-ec"] / med["A check-ka-ec"]
+        if (med["A redis-evalsha-check"] > 0 && med["B redis-evalsha-check"] > 0)
+            printf "redis-evalsha-check: B / A = %.3f (medians)\n",
+                med["B redis-evalsha-check"] / med["A redis-evalsha-check"]
         if (med["B check-ka-ec"] > 0 && med["B check-ka-node-ec"] > 0)
             printf "B: check-ka-node-ec / check-ka-ec = %.3f (medians)\n",
                 med["B check-ka-node-ec"] / med["B check-ka-ec"]
