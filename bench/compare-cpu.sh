@@ -32,7 +32,7 @@ while [ $# -gt 2 ]; do
     *)  break ;;
     esac
 done
-[ $# -eq 2 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,/^set -eu/p' "$0" | sed -n 's/^# \{0,1\}//p' >&2; exit 2; }
 
 TREE_A=$(cd "$1" && pwd) || exit 1
 TREE_B=$(cd "$2" && pwd) || exit 1
@@ -78,11 +78,11 @@ one() (
     one_check on || die "$LABEL: a check does not answer 200: $(head -c 200 "$RUN/out/one-check.txt")"
     _url="https://127.0.0.1:$P_OVSA/"
     DUR=2
-    wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES=$NLIC \
+    wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
         >/dev/null 2>&1 || true
     DUR=$SECS
     measure check-ka-ec ovsa ec "$CONNS" "" \
-        wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES=$NLIC
+        wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC"
     # Redis's own cost of the backend's EVALSHA of check.lua (replayed by
     # redis-benchmark) against a plain HMGET
     redis_ops
