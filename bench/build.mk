@@ -3,9 +3,19 @@
 
 BINS += $(BUILD)/bin/ovsa-bench-conn
 
-$(BUILD)/bin/ovsa-bench-conn: bench/conn.c
+$(BUILD)/bin/ovsa-bench-conn: bench/conn.c $(LIBOVSA)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
+	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS) \
+	    -lpthread
+
+# ovsa-bench-signed: kept-alive requests signed with a machine key (the
+# floating-seat mix, node-locked checks), which wrk cannot sign.
+BINS += $(BUILD)/bin/ovsa-bench-signed
+
+$(BUILD)/bin/ovsa-bench-signed: bench/signed.c $(LIBOVSA)
+	@mkdir -p $(dir $@)
+	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS) \
+	    -lpthread
 
 # ovsa-bench-p11sign: signing rate of a PKCS#11 token key (the
 # hardware-key ceiling).

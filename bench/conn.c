@@ -11,8 +11,10 @@
  * Prints one line in the format of bench/wrk/report.lua:
  *   OVSA-BENCH requests=N duration_us=N p50_us=N p99_us=N p999_us=N
  *              errors=N non2xx=N resumed=N
- * The server certificate is not verified: this is a load generator on
- * 127.0.0.1, not a client.
+ * With -secret FILE every request carries "Authorization: License
+ * <secret>" (docs/protocol.md "Who may call"; the secret is read from the
+ * file, never taken from argv).  The server certificate is not verified:
+ * this is a load generator on 127.0.0.1, not a client.
  */
 
 #define _GNU_SOURCE     /* strcasestr */
@@ -34,6 +36,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "ovsa_license.h"
+
 #define CONN_MAX_THREADS  64
 #define CONN_REQ_MAX      4096
 
@@ -43,6 +47,7 @@ typedef struct {
     const char       *path;
     const char       *body;       /* NULL: GET */
     char              digest[64]; /* its Content-Digest (RFC 9530) */
+    char              auth[OVSA_LICENSE_SECRET_LEN + 32]; /* or "" */
     int               nonce;      /* add a unique OVSA-Nonce header */
     int               reuse;
     int               keepalive;  /* one connection per thread */
@@ -167,20 +172,21 @@ conn_request(conn_thread_t *t, SSL *ssl, unsigned long seq)
     if (c->body != NULL) {
         len = snprintf(req, sizeof(req),
                        "POST %s HTTP/1.1\r\nHost: localhost\r\n"
-                       "Connection: %s\r\n%s"
+                       "Connection: %s\r\n%s%s"
                        "Content-Type: application/json\r\n"
                        "Content-Digest: %s\r\n"
                        "Content-Length: %zu\r\n\r\n%s",
-                       c->path, conn, nonce, c->digest, strlen(c->body),
-                       c->body);
+                       c->path, conn, nonce, c->auth, c->digest,
+                       strlen(c->body), c->body);
     } else {
         len = snprintf(req, sizeof(req),
                        "GET %s HTTP/1.1\r\nHost: localhost\r\n"
-                       "Connection: %s\r\n%s\r\n", c->path, conn, nonce);
+                       "Connection: %s\r\n%s%s\r\n", c->path, conn, nonce,
+                       c->auth);
     }
-    if (len <= 0 || len >= (int) sizeof(req)
-        || SSL_write(ssl, req, len) != len)
-    {
+    n = (len > 0 && len < (int) sizeof(req)) ? SSL_write(ssl, req, len) : -1;
+    OPENSSL_cleanse(req, sizeof(req));
+    if (n != len) {
         return -1;
     }
 
@@ -306,7 +312,7 @@ conn_pct(const uint32_t *v, size_t n, double p)
 
 typedef enum {
     OPT_ERR = -1, OPT_HELP, OPT_CONNECT, OPT_THREADS, OPT_TIME, OPT_PATH,
-    OPT_BODY, OPT_NONCE, OPT_REUSE, OPT_KEEPALIVE, OPT_COUNT
+    OPT_BODY, OPT_NONCE, OPT_REUSE, OPT_KEEPALIVE, OPT_COUNT, OPT_SECRET
 } conn_opt_t;
 
 static const struct {
@@ -325,6 +331,7 @@ static const struct {
     { "reuse", OPT_REUSE, NULL, "Resume the previous TLS session" },
     { "ka", OPT_KEEPALIVE, NULL, "Keep one connection per thread alive" },
     { "n", OPT_COUNT, "n", "Stop after n requests per thread" },
+    { "secret", OPT_SECRET, "file", "Send the license secret of this file" },
     { NULL, OPT_ERR, NULL, NULL }
 };
 
@@ -352,6 +359,8 @@ main(int argc, char **argv)
     uint32_t        *all = NULL;
     size_t           n = 0;
     unsigned long    errors = 0, non2xx = 0, resumed = 0;
+    char             secret[OVSA_LICENSE_SECRET_LEN + 1];
+    ovsa_err_t       err;
 
     memset(&conf, 0, sizeof(conf));
     conf.path = "/";
@@ -402,6 +411,15 @@ main(int argc, char **argv)
             break;
         case OPT_COUNT:
             conf.count = strtoul(argv[i], NULL, 10);
+            break;
+        case OPT_SECRET:
+            if (ovsa_license_secret_read(argv[i], secret, &err) != OVSA_OK) {
+                fprintf(stderr, "%s: -secret: %s\n", prog, err.msg);
+                return 1;
+            }
+            snprintf(conf.auth, sizeof(conf.auth),
+                     "Authorization: License %s\r\n", secret);
+            OPENSSL_cleanse(secret, sizeof(secret));
             break;
         case OPT_ERR:
         default:
@@ -492,6 +510,7 @@ end:
     }
     free(th);
     free(all);
+    OPENSSL_cleanse(conf.auth, sizeof(conf.auth));
     SSL_CTX_free(conf.ctx);
     return ret;
 }

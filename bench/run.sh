@@ -61,7 +61,9 @@ for _t in wrk openssl curl perl redis-server redis-cli gnuplot; do
     command -v "$_t" >/dev/null 2>&1 \
         || die "$_t not found (run: make deps)"
 done
-[ -x "$BIN/ovsa-bench-conn" ] || die "$BIN/ovsa-bench-conn missing (run: make)"
+for _t in ovsa-bench-conn ovsa-bench-signed; do
+    [ -x "$BIN/$_t" ] || die "$BIN/$_t missing (run: make)"
+done
 
 if [ $SMOKE -eq 1 ]; then
     DUR=1 SPEED_SECS=1 PROBE_SECS=1 SCALE_SMALL=2000 SCALE_BIG=10000

@@ -97,18 +97,32 @@ measure() {
 }
 
 # wrk_run CONNS URL SCRIPT [ENV...]: wrk on CONNS kept-alive connections
-# for $DUR seconds (1 thread: the other core is the server's).
+# for $DUR seconds (1 thread: the other core is the server's).  Requests
+# present the license secret of $SECRET_FILE once make_template set it.
 wrk_run() {
     _c=$1 _url=$2 _script=$3
     shift 3
-    env OVSA_BENCH_LUA="$BENCH/wrk" OVSA_BENCH_CONNS="$_c" "$@" \
+    env OVSA_BENCH_LUA="$BENCH/wrk" OVSA_BENCH_CONNS="$_c" \
+        OVSA_BENCH_SECRET_FILE="$SECRET_FILE" "$@" \
         wrk -t 1 -c "$_c" -d "${DUR}s" --timeout 5s \
         -s "$BENCH/wrk/$_script" "$_url"
 }
 
-# conn_run THREADS PORT [ARGS...]: a new TLS connection per request.
+# conn_run THREADS PORT [ARGS...]: a new TLS connection per request
+# (with the license secret once make_template set it).
 conn_run() {
     _c=$1 _port=$2
     shift 2
+    [ -z "$SECRET_FILE" ] || set -- "$@" -secret "$SECRET_FILE"
     "$BIN/ovsa-bench-conn" -connect "127.0.0.1:$_port" -c "$_c" -t "$DUR" "$@"
+}
+
+# signed_run CONNS [ARGS...]: ovsa-bench-signed on CONNS kept-alive
+# connections to the license server for $DUR seconds, each request
+# signed with the connection's machine key.
+signed_run() {
+    _c=$1
+    shift
+    "$BIN/ovsa-bench-signed" -connect "127.0.0.1:$P_OVSA" -c "$_c" \
+        -t "$DUR" -secret "$SECRET_FILE" "$@"
 }

@@ -67,15 +67,37 @@ make_isv() {
     fi
 }
 
-# make_template: the license every seeded one copies.  A real license
+# use_secret FILE: the license secret every request presents
+# (docs/protocol.md "Who may call"): SECRET_FILE for wrk (check.lua) and
+# the C load generators, AUTH_HDR a curl header file (-H @file), both
+# 0600; the secret never goes on a command line.
+use_secret() {
+    SECRET_FILE=$1
+    AUTH_HDR="$RUN/lic/auth.hdr"
+    printf 'Authorization: License %s\n' "$(head -1 "$SECRET_FILE")" \
+        >"$AUTH_HDR" || die "write $AUTH_HDR"
+}
+
+# new_secret FILE: a license secret as ovsatool makes one (32 random
+# bytes, base64url without padding) into FILE (0600); prints the
+# lower-case hex SHA-256 of its 43 characters (the Redis field "secret").
+new_secret() {
+    openssl rand -base64 32 | tr -d '=\n' | tr '+/' '-_' >"$1" \
+        && chmod 600 "$1" && [ "$(wc -c <"$1")" -eq 43 ] \
+        && openssl dgst -sha256 -r "$1" | cut -d' ' -f1
+}
+
+# make_template: the license every seeded one copies (and so its secret
+# hash: every seeded license has the template's secret).  A real license
 # (ovsatool create, imported with ovsactl through the admin API) when the
 # tools are built and the backend runs; else a hash with the fields of
-# docs/protocol.md and a JWS-sized placeholder.  TEMPLATE says which.
+# docs/protocol.md, a secret of new_secret and a JWS-sized placeholder.
+# TEMPLATE says which.
 make_template() {
+    mkdir -p "$RUN/lic" || die "mkdir lic"
     if [ -x "$BIN/ovsatool" ] && [ -x "$BIN/ovsactl" ] \
         && [ -f "$RUN/pids/backend" ]
     then
-        mkdir -p "$RUN/lic" || die "mkdir lic"
         rm -f "$RUN/lic/template.lic" "$RUN/lic/template.lic.secret"
         if "$BIN/ovsatool" create -k "$RUN/isv" -id bench-template \
                 -product bench -customer "Bench Customer" -type perpetual \
@@ -85,23 +107,28 @@ make_template() {
             && "$BIN/ovsactl" -url "http://127.0.0.1:$P_ADMIN" \
                 -token-file "$RUN/ovsa/admin.token" \
                 import "$RUN/lic/template.lic" >>"$RUN/logs/template.log" 2>&1 \
-            && [ "$(rcli EXISTS "${PREFIX}lic:bench-template")" = 1 ]
+            && [ "$(rcli EXISTS "${PREFIX}lic:bench-template")" = 1 ] \
+            && [ -s "$RUN/lic/template.lic.secret" ]
         then
+            use_secret "$RUN/lic/template.lic.secret"
             TEMPLATE="a real license (ovsatool create, ovsactl import)"
             return 0
         fi
         note "real template license failed: $(tail -1 "$RUN/logs/template.log")"
     fi
     _jws=$(head -c 1500 /dev/zero | tr '\0' 'A')
+    _hash=$(new_secret "$RUN/lic/synthetic.secret") && [ ${#_hash} -eq 64 ] \
+        || die "cannot make a license secret"
+    use_secret "$RUN/lic/synthetic.secret"
     rcli HSET "${PREFIX}lic:bench-template" id bench-template ver 1 \
         status active type perpetual exp 0 usage 0 used 0 maxact 0 \
-        seats 0 lease_s 0 hwreq 0 sync 3600 cert "" secret "" deact "" \
-        deact_s "" \
+        seats 0 lease_s 0 hwreq 0 sync 3600 cert "" secret "$_hash" \
+        deact "" deact_s "" \
         pins "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" \
         product bench customer "Bench Customer" issued 1700000000 \
         imported_at 1700000000 updated_at 1700000000 \
         jws "$_jws.$_jws.AAAA" >/dev/null || return 1
-    TEMPLATE="a synthetic hash (fields of docs/protocol.md, 3 kB JWS placeholder)"
+    TEMPLATE="a synthetic hash (fields of docs/protocol.md, a secret, 3 kB JWS placeholder)"
 }
 
 ovsa_yaml() {
@@ -180,7 +207,7 @@ content_digest() {
 # one_check: a signed check answers 200 with a Signature header.
 one_check() {
     curl -sk -o "$RUN/out/one-check.txt" -D "$RUN/out/one-check.hdr" \
-        --max-time 5 -H 'Content-Type: application/json' \
+        --max-time 5 -H 'Content-Type: application/json' -H @"$AUTH_HDR" \
         -H 'OVSA-Nonce: benchprobe1' --data "$CHECK_BODY" \
         -H "Content-Digest: $(content_digest "$CHECK_BODY")" \
         "https://127.0.0.1:$P_OVSA/v1/check" || return 1
@@ -206,9 +233,12 @@ why_no_sign() {
 SIGN_WHY=""
 MAIN_EXTRA=""
 TEMPLATE="none (not seeded)"
+SECRET_FILE=""
+AUTH_HDR=/dev/null
+NODE_LIC="bench-node"
 ALL_OVSA="check-ka-nosign check-ka-ec check-ka-rsa check-ka-ed25519
-check-half-ec check-half-rsa lease-mix-ec check-new-ec check-new-rsa
-check-new-ed25519 check-resume-ec"
+check-half-ec check-half-rsa lease-mix-ec check-ka-node-ec check-new-ec
+check-new-rsa check-new-ed25519 check-resume-ec"
 
 key_of() {
     case "$1" in
@@ -269,6 +299,8 @@ ovsa_scenarios() {
         && seed_license "$IDFMT" 1 "$NLIC" \
         && seed_license "$LEASE_LIC" 1 1 type floating seats 1000000 \
             lease_s 600 \
+        && seed_license "$NODE_LIC" 1 1 type node-locked maxact 1000000 \
+            deact 3 deact_s 2592000 \
         || { skip_all "cannot seed Redis: $(cat "$RUN/logs/seed.log")"
              return 0; }
     note "licenses copy $TEMPLATE"
@@ -310,9 +342,12 @@ ovsa_scenarios() {
             measure check-resume-ec ovsa ec "$NEWCONNS" static-tls-resume \
                 conn_run "$NEWCONNS" "$P_OVSA" -path /v1/check -nonce \
                 -body "$CHECK_BODY" -reuse
+            # machine-signed operations: ovsa-bench-signed (wrk's Lua
+            # cannot sign Ed25519)
             measure lease-mix-ec ovsa ec "$CONNS" proxy-hop-ka \
-                wrk_run "$CONNS" "$_url" lease.lua \
-                OVSA_BENCH_LEASE_ID="$LEASE_LIC"
+                signed_run "$CONNS" -mix lease -license "$LEASE_LIC"
+            measure check-ka-node-ec ovsa ec "$CONNS" proxy-hop-ka \
+                signed_run "$CONNS" -mix node -license "$NODE_LIC"
             redis_ops
             ;;
         esac

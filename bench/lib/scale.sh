@@ -59,24 +59,26 @@ grow() {
     done
 }
 
-# expired_leases: checkouts with 1 s leases, wait, one more checkout;
-# what is left in the lease zset besides the new lease is "left over".
+# expired_leases: checkouts with 1 s leases (machine-signed, by
+# ovsa-bench-signed), wait, one more checkout; what is left in the lease
+# zset besides the new lease is "left over".
 expired_leases() {
     seed_license expiry-lic 1 1 type floating seats 1000 lease_s 1 \
         || { skip expired-leases scale "" "seeding failed"; return 0; }
-    _n=20 _i=0
-    while [ $_i -le $_n ]; do
-        [ $_i -eq $_n ] && sleep 2.5
-        _body="{\"license_id\":\"expiry-lic\",\"client_id\":\"c$_i\"}"
-        curl -sk -o /dev/null --max-time 5 -w '%{http_code}\n' \
-            -H 'Content-Type: application/json' -H "OVSA-Nonce: exp$_i" \
-            -H "Content-Digest: $(content_digest "$_body")" --data "$_body" \
-            "https://127.0.0.1:$P_OVSA/v1/lease/checkout" \
-            >>"$RUN/out/expiry.txt" 2>&1
-        _i=$((_i + 1))
-    done
-    if [ "$(grep -c '^200$' "$RUN/out/expiry.txt")" -ne $((_n + 1)) ]; then
-        skip expired-leases scale "" "checkouts failed: $(sort "$RUN/out/expiry.txt" | uniq -c | tr '\n' ' ')"
+    _n=20
+    "$BIN/ovsa-bench-signed" -connect "127.0.0.1:$P_OVSA" -c 1 -t 30 \
+        -n "$_n" -mix checkout -license expiry-lic -secret "$SECRET_FILE" \
+        >"$RUN/out/expiry.txt" 2>&1
+    sleep 2.5
+    "$BIN/ovsa-bench-signed" -connect "127.0.0.1:$P_OVSA" -c 1 -t 30 \
+        -n 1 -mix checkout -license expiry-lic -secret "$SECRET_FILE" \
+        >>"$RUN/out/expiry.txt" 2>&1
+    if [ "$(grep -c '^OVSA-BENCH requests=[0-9]* .* errors=0 ' \
+            "$RUN/out/expiry.txt")" -ne 2 ] \
+        || [ "$(awk '/^OVSA-BENCH / { split($2, kv, "="); n += kv[2] }
+                 END { print n + 0 }' "$RUN/out/expiry.txt")" -ne $((_n + 1)) ]
+    then
+        skip expired-leases scale "" "checkouts failed: $(tr '\n,' '  ' <"$RUN/out/expiry.txt")"
         return 0
     fi
     _z=$(rcli ZCARD "${PREFIX}lz:expiry-lic")
@@ -101,13 +103,16 @@ scale() {
         skip "check-ka-ec-$SCALE_BIG" ovsa ec "no signed check path"
     fi
     # 10 activations per node-locked license, 100 leases per floating
-    # license (small encodings), 1000 per license (large encodings)
-    grow activation redis-activation 10 1700000000 || return 0
+    # license (small encodings), 1000 per license (large encodings); the
+    # values as the scripts store them: "activated_at keyid" and "keyid
+    # client_id", keyid the 43 characters of a machine key's id
+    _kid=$(head -c 43 /dev/zero | tr '\0' 'K')
+    grow activation redis-activation 10 "1700000000 $_kid" || return 0
     _exp=$(( $(date +%s) + 86400 ))
-    grow lease redis-lease 100 "$_exp" bench-client-0001 || return 0
+    grow lease redis-lease 100 "$_exp" "$_kid bench-client-0001" || return 0
     IDFMT_SAVE=$IDFMT
     IDFMT="big-%07d"
-    grow lease redis-lease-1000pl 1000 "$_exp" bench-client-0001
+    grow lease redis-lease-1000pl 1000 "$_exp" "$_kid bench-client-0001"
     IDFMT=$IDFMT_SAVE
     if [ -f "$RUN/pids/nginx-ovsa" ]; then
         expired_leases

@@ -1,6 +1,9 @@
 -- check.lua: POST /v1/check, a unique OVSA-Nonce per request.
 -- OVSA_BENCH_LICENSES: license ids are picked at random among
--- string.format(OVSA_BENCH_IDFMT, 1 .. N).
+-- string.format(OVSA_BENCH_IDFMT, 1 .. N).  OVSA_BENCH_SECRET_FILE (when
+-- set and not empty): the first line is the license secret, presented as
+-- "Authorization: License <secret>" (every seeded license shares it).
+-- A status >= 400 counts as an error (report.lua).
 dofile(os.getenv("OVSA_BENCH_LUA") .. "/report.lua")
 dofile(os.getenv("OVSA_BENCH_LUA") .. "/digest.lua")
 
@@ -9,6 +12,7 @@ local idfmt = os.getenv("OVSA_BENCH_IDFMT") or "bench-%07d"
 local threads = 0
 local prefix
 local seq = 0
+local auth
 
 function setup(thread)
     threads = threads + 1
@@ -19,6 +23,12 @@ function init(args)
     math.randomseed(os.time() * 100 + tid)
     prefix = string.format("w%d-%d-%d-", os.time(), tid,
                            math.random(1, 1000000000))
+    local file = os.getenv("OVSA_BENCH_SECRET_FILE") or ""
+    if file ~= "" then
+        local f = assert(io.open(file, "r"))
+        auth = "License " .. assert(f:read("*l"))
+        f:close()
+    end
 end
 
 function request()
@@ -28,6 +38,7 @@ function request()
     return wrk.format("POST", "/v1/check",
                       { ["OVSA-Nonce"] = prefix .. seq,
                         ["Content-Type"] = "application/json",
-                        ["Content-Digest"] = content_digest(body) }, body)
+                        ["Content-Digest"] = content_digest(body),
+                        ["Authorization"] = auth }, body)
 end
 

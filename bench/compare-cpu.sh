@@ -1,0 +1,142 @@
+#!/bin/sh
+# compare-cpu.sh: server CPU per kept-alive ECDSA check of two source
+# trees, measured back to back on this machine (docs/performance.md "Cost
+# of authentication").  Each tree is measured with its own bench/lib and
+# bench/wrk scripts and its own build/ (so each sends what its clients
+# send: the older tree no license secret, no Content-Digest), rounds
+# alternating A B, B A, A B, ...  A round of one tree: fresh redis,
+# backend and nginx (ovsa_sign on, P-256 identity), 1000 seeded licenses,
+# a 2 s warm-up, then check-ka-ec for SECS seconds on 8 kept-alive
+# connections (wrk, 1 thread), metered like bench/run.sh (utime + stime of
+# nginx master and worker, backend, redis from /proc, per request).  When
+# a tree has bench/signed.c's ovsa-bench-signed, the round also measures
+# check-ka-node-ec (node-locked checks signed with a machine key).  Each
+# round also replays the backend's EVALSHA of check.lua in redis-benchmark
+# (redis-evalsha-check, and redis-hmget-license as its floor).
+#
+# Usage: sh bench/compare-cpu.sh [-n ROUNDS] [-t SECS] [-o FILE] TREE_A TREE_B
+#   (default 3 rounds, 8 s; FILE gets one line per measurement)
+# Uses the ports of bench/run.sh (OVSA_BENCH_PORT_BASE, default 25800):
+# run it as `flock /tmp/ovsa-prove.lock sh bench/compare-cpu.sh ...`.
+set -eu
+umask 077
+
+ROUNDS=3
+SECS=8
+OUT=""
+while [ $# -gt 2 ]; do
+    case "$1" in
+    -n) ROUNDS=$2; shift 2 ;;
+    -t) SECS=$2; shift 2 ;;
+    -o) OUT=$2; shift 2 ;;
+    *)  break ;;
+    esac
+done
+[ $# -eq 2 ] || { sed -n '2,/^set -eu/p' "$0" | sed -n 's/^# \{0,1\}//p' >&2; exit 2; }
+
+TREE_A=$(cd "$1" && pwd) || exit 1
+TREE_B=$(cd "$2" && pwd) || exit 1
+for _t in "$TREE_A" "$TREE_B"; do
+    for _f in bin/ovsa-backend bin/ovsatool bin/ovsactl \
+        nginx/ngx_http_ovsa_module.so
+    do
+        [ -e "$_t/build/$_f" ] || { echo "compare-cpu: $_t/build/$_f missing (make -j2 there)" >&2; exit 1; }
+    done
+done
+RES=$(mktemp "${TMPDIR:-/tmp}/ovsa-compare-XXXXXX") || exit 1
+[ -n "$OUT" ] || OUT=$RES
+
+# one TREE LABEL: one round of TREE; appends "LABEL scenario cpu nginx
+# backend redis rps errors" lines to $RES.
+one() (
+    ROOT=$1 LABEL=$2
+    BENCH=$ROOT/bench
+    BIN=$ROOT/build/bin
+    unset OVSA_BUILD OVSA_BENCH_BACKEND OVSA_BENCH_MODULE
+    RUN=$(mktemp -d "${TMPDIR:-/tmp}/ovsa-compare-run-XXXXXX") || exit 1
+    mkdir -p "$RUN/pids" "$RUN/logs" "$RUN/out" "$RUN/pki"
+    . "$BENCH/lib/proc.sh"
+    . "$BENCH/lib/nginx.sh"
+    . "$BENCH/lib/measure.sh"
+    . "$BENCH/lib/ovsa.sh"
+    trap 'stop_all; rm -rf "$RUN"' EXIT
+    trap 'exit 130' INT TERM
+    CSV="$RUN/rows.csv"
+    CONNS=8 PROBE_SECS=1 SPEED_SECS=1
+    BASE=${OVSA_BENCH_PORT_BASE:-${OVSA_TEST_PORT_BASE:-25800}}
+    P_OVSA=$((BASE + 3)) P_BACKEND=$((BASE + 4)) P_ADMIN=$((BASE + 5))
+    P_REDIS=$((BASE + 6))
+    PKI="$RUN/pki"
+    perl -I"$ROOT/t/lib" -MOvsaPKI=make_pki -e 'make_pki(dir => $ARGV[0])' \
+        "$PKI" >"$RUN/logs/pki.log" 2>&1 || die "test PKI"
+    csv_init
+    redis_start || die "$LABEL: redis-server did not start"
+    backend_start || die "$LABEL: ovsa-backend did not start"
+    make_template || die "$LABEL: no template license"
+    seed_license "$IDFMT" 1 "$NLIC" || die "$LABEL: seeding failed"
+    ovsa_nginx ec on || die "$LABEL: nginx did not start"
+    one_check on || die "$LABEL: a check does not answer 200: $(head -c 200 "$RUN/out/one-check.txt")"
+    _url="https://127.0.0.1:$P_OVSA/"
+    DUR=2
+    wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
+        >/dev/null 2>&1 || true
+    DUR=$SECS
+    measure check-ka-ec ovsa ec "$CONNS" "" \
+        wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC"
+    # Redis's own cost of the backend's EVALSHA of check.lua (replayed by
+    # redis-benchmark) against a plain HMGET
+    redis_ops
+    if [ -x "$BIN/ovsa-bench-signed" ] && command -v signed_run >/dev/null
+    then
+        seed_license bench-node 1 1 type node-locked maxact 1000000 \
+            deact 3 deact_s 2592000 || die "$LABEL: seeding failed"
+        measure check-ka-node-ec ovsa ec "$CONNS" "" \
+            signed_run "$CONNS" -mix node -license bench-node
+    fi
+    # the refusals a load generator told (a bench of refusals is worthless)
+    grep -h ': thread [0-9]*: ' "$RUN"/out/*.txt >&2 || true
+    awk -F, -v l="$LABEL" 'NR > 1 { print l, $1, $11, $12, $13, $14, $6,
+        ($22 == "ok" ? $10 : "skipped") }' "$CSV" >>"$RES"
+)
+
+: >"$RES"
+_r=1
+while [ $_r -le "$ROUNDS" ]; do
+    if [ $((_r % 2)) -eq 1 ]; then
+        one "$TREE_A" A
+        one "$TREE_B" B
+    else
+        one "$TREE_B" B
+        one "$TREE_A" A
+    fi
+    _r=$((_r + 1))
+done
+[ "$OUT" = "$RES" ] || cp "$RES" "$OUT"
+
+echo "A = $TREE_A"
+echo "B = $TREE_B"
+echo "tree scenario cpu_us_per_req (nginx backend redis) req/s errors, in run order:"
+cat "$RES"
+# median and spread (min..max) per tree and scenario
+sort -k1,1 -k2,2 -k3,3n "$RES" | awk '
+    { k = $1 " " $2; n[k]++; v[k, n[k]] = $3; if ($8 != 0) bad = 1
+      ng[k, n[k]] = $4; be[k, n[k]] = $5; rd[k, n[k]] = $6 }
+    END {
+        print "tree scenario runs median_cpu_us min max  (nginx backend redis of the median run)"
+        for (k in n) {
+            m = int((n[k] + 1) / 2)
+            printf "%s %d %.1f %.1f %.1f  (%s %s %s)\n", k, n[k], v[k, m],
+                v[k, 1], v[k, n[k]], ng[k, m], be[k, m], rd[k, m]
+            med[k] = v[k, m]
+        }
+        if (med["A check-ka-ec"] > 0 && med["B check-ka-ec"] > 0)
+            printf "check-ka-ec: B / A = %.3f (medians)\n",
+                med["B check-ka-ec"] / med["A check-ka-ec"]
+        if (med["A redis-evalsha-check"] > 0 && med["B redis-evalsha-check"] > 0)
+            printf "redis-evalsha-check: B / A = %.3f (medians)\n",
+                med["B redis-evalsha-check"] / med["A redis-evalsha-check"]
+        if (med["B check-ka-ec"] > 0 && med["B check-ka-node-ec"] > 0)
+            printf "B: check-ka-node-ec / check-ka-ec = %.3f (medians)\n",
+                med["B check-ka-node-ec"] / med["B check-ka-ec"]
+        if (bad) { print "some runs had errors or were skipped"; exit 1 }
+    }'
