@@ -20,7 +20,7 @@ end
 
 local FIELDS = { 'id', 'ver', 'status', 'type', 'exp', 'usage', 'maxact',
                  'seats', 'lease_s', 'hwreq', 'sync', 'cert', 'used',
-                 'secret', 'deact', 'deact_s' }
+                 'secret' }
 
 -- The license hash as a table of strings, or nil when unknown.
 local function load(key)

@@ -30,7 +30,9 @@ if refused then
     return refused
 end
 
-local limit, period = tonumber(lic.deact), tonumber(lic.deact_s)
+-- the policy is read here only: every other operation's HMGET stays short
+local policy = redis.call('HMGET', KEYS[1], 'deact', 'deact_s')
+local limit, period = tonumber(policy[1]), tonumber(policy[2])
 local since = period and now - period or now
 
 if limit then

@@ -31,14 +31,24 @@ function init(args)
     end
 end
 
+-- the Content-Digest of each license's body, computed once: the client
+-- shares the machine's two cores with the server it measures
+local digests = {}
+
 function request()
     seq = seq + 1
-    local body = '{"license_id":"'
-        .. string.format(idfmt, math.random(1, nlic)) .. '","version":1}'
+    local n = math.random(1, nlic)
+    local body = '{"license_id":"' .. string.format(idfmt, n)
+        .. '","version":1}'
+    local dg = digests[n]
+    if not dg then
+        dg = content_digest(body)
+        digests[n] = dg
+    end
     return wrk.format("POST", "/v1/check",
                       { ["OVSA-Nonce"] = prefix .. seq,
                         ["Content-Type"] = "application/json",
-                        ["Content-Digest"] = content_digest(body),
+                        ["Content-Digest"] = dg,
                         ["Authorization"] = auth }, body)
 end
 
