@@ -36,6 +36,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "bench_tls.h"
+#include "ovsa_httpsig.h"
 #include "ovsa_license.h"
 
 #define CONN_MAX_THREADS  64
@@ -46,7 +48,8 @@ typedef struct {
     struct sockaddr_in addr;
     const char       *path;
     const char       *body;       /* NULL: GET */
-    char              digest[64]; /* its Content-Digest (RFC 9530) */
+    char              digest[OVSA_DIGEST_FIELD_LEN + 1]; /* its
+                                     Content-Digest (RFC 9530) */
     char              auth[OVSA_LICENSE_SECRET_LEN + 32]; /* or "" */
     int               nonce;      /* add a unique OVSA-Nonce header */
     int               reuse;
@@ -66,89 +69,6 @@ typedef struct {
 
 static const char *prog = "ovsa-bench-conn";
 
-
-/* the Content-Digest every request with a body carries (docs/protocol.md) */
-static void
-conn_digest(const char *body, char *out)
-{
-    unsigned int   n;
-    unsigned char  md[EVP_MAX_MD_SIZE];
-
-    if (EVP_Digest(body, strlen(body), md, &n, EVP_sha256(), NULL) != 1) {
-        fprintf(stderr, "ovsa-bench-conn: sha-256 failed\n");
-        exit(1);
-    }
-
-    memcpy(out, "sha-256=:", 9);
-    EVP_EncodeBlock((unsigned char *) out + 9, md, (int) n);
-    strcat(out, ":");
-}
-
-static double
-conn_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Connects and handshakes.  Returns the SSL (fd inside), or NULL. */
-static SSL *
-conn_open(conn_thread_t *t, SSL_SESSION *sess)
-{
-    int                 fd, one = 1;
-    SSL                *ssl;
-    const conn_conf_t  *c = t->conf;
-
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1) {
-        return NULL;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *) &c->addr, sizeof(c->addr))
-        == -1)
-    {
-        close(fd);
-        return NULL;
-    }
-
-    ssl = SSL_new(c->ctx);
-    if (ssl == NULL || !SSL_set_fd(ssl, fd)
-        || !SSL_set_tlsext_host_name(ssl, "localhost"))
-    {
-        goto fail;
-    }
-    if (c->reuse && sess != NULL) {
-        SSL_set_session(ssl, sess);
-    }
-    if (SSL_connect(ssl) != 1) {
-        goto fail;
-    }
-    if (SSL_session_reused(ssl)) {
-        t->resumed++;
-    }
-    return ssl;
-
-fail:
-    SSL_free(ssl);
-    close(fd);
-    return NULL;
-}
-
-static void
-conn_close(SSL *ssl)
-{
-    int fd;
-
-    if (ssl == NULL) {
-        return;
-    }
-    fd = SSL_get_fd(ssl);
-    SSL_shutdown(ssl);
-    SSL_free(ssl);
-    close(fd);
-}
 
 /*
  * One request.  With keep-alive the answer is read up to its
@@ -241,14 +161,18 @@ conn_thread(void *arg)
     unsigned long       seq = 0, before;
     const conn_conf_t  *c = t->conf;
     double              t0;
-    int                 status;
+    int                 status, reused;
 
-    while ((t0 = conn_now()) < c->until && (c->count == 0 || seq < c->count))
+    while ((t0 = bench_now()) < c->until && (c->count == 0 || seq < c->count))
     {
         before = t->resumed;
         status = -1;
         if (ssl == NULL) {
-            ssl = conn_open(t, sess);
+            ssl = bench_tls_open(c->ctx, &c->addr, c->reuse ? sess : NULL,
+                                 &reused);
+            if (ssl != NULL && reused) {
+                t->resumed++;
+            }
         }
         if (ssl != NULL) {
             status = conn_request(t, ssl, seq);
@@ -260,7 +184,7 @@ conn_thread(void *arg)
                 }
             }
             if (!c->keepalive || status < 0) {
-                conn_close(ssl);
+                bench_tls_close(ssl);
                 ssl = NULL;
             }
         }
@@ -273,7 +197,7 @@ conn_thread(void *arg)
             t->lat = p;
             t->cap = cap;
         }
-        t->lat[t->n++] = (uint32_t) ((conn_now() - t0) * 1e6);
+        t->lat[t->n++] = (uint32_t) ((bench_now() - t0) * 1e6);
         if (status < 0) {
             t->errors++;
         } else if (status < 200 || status > 299) {
@@ -285,29 +209,9 @@ conn_thread(void *arg)
         }
         seq++;
     }
-    conn_close(ssl);
+    bench_tls_close(ssl);
     SSL_SESSION_free(sess);
     return NULL;
-}
-
-static int
-conn_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-static uint32_t
-conn_pct(const uint32_t *v, size_t n, double p)
-{
-    size_t i;
-
-    if (n == 0) {
-        return 0;
-    }
-    i = (size_t) (p / 100.0 * (double) n);
-    return v[i >= n ? n - 1 : i];
 }
 
 typedef enum {
@@ -398,7 +302,12 @@ main(int argc, char **argv)
             break;
         case OPT_BODY:
             conf.body = argv[i];
-            conn_digest(conf.body, conf.digest);
+            if (ovsa_digest_field(conf.body, strlen(conf.body), conf.digest,
+                                  &err) != OVSA_OK)
+            {
+                fprintf(stderr, "%s: %s\n", prog, err.msg);
+                return 1;
+            }
             break;
         case OPT_NONCE:
             conf.nonce = 1;
@@ -458,7 +367,7 @@ main(int argc, char **argv)
     if (th == NULL) {
         goto end;
     }
-    t0 = conn_now();
+    t0 = bench_now();
     conf.until = t0 + secs;
     for (i = 0; i < nthreads; i++) {
         th[i].id = i;
@@ -474,7 +383,7 @@ main(int argc, char **argv)
         pthread_join(th[i].tid, NULL);
         n += th[i].n;
     }
-    elapsed = conn_now() - t0;
+    elapsed = bench_now() - t0;
     if (started != nthreads) {
         goto end;
     }
@@ -491,12 +400,12 @@ main(int argc, char **argv)
         non2xx += th[i].non2xx;
         resumed += th[i].resumed;
     }
-    qsort(all, n, sizeof(*all), conn_cmp);
+    bench_lat_sort(all, n);
 
     printf("OVSA-BENCH requests=%zu duration_us=%.0f p50_us=%u p99_us=%u"
            " p999_us=%u errors=%lu non2xx=%lu resumed=%lu\n",
-           n, elapsed * 1e6, conn_pct(all, n, 50), conn_pct(all, n, 99),
-           conn_pct(all, n, 99.9), errors + non2xx, non2xx, resumed);
+           n, elapsed * 1e6, bench_lat_pct(all, n, 50), bench_lat_pct(all, n, 99),
+           bench_lat_pct(all, n, 99.9), errors + non2xx, non2xx, resumed);
     ret = 0;
 
 end:

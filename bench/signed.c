@@ -43,6 +43,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "bench_tls.h"
 #include "ovsa_httpsig.h"
 #include "ovsa_license.h"
 #include "ovsa_reqsig.h"
@@ -80,60 +81,6 @@ typedef struct {
 
 static const char *prog = "ovsa-bench-signed";
 
-
-static double
-signed_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Connects and handshakes.  Returns the SSL (fd inside), or NULL. */
-static SSL *
-signed_open(const signed_conf_t *c)
-{
-    int   fd, one = 1;
-    SSL  *ssl;
-
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd == -1) {
-        return NULL;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *) &c->addr, sizeof(c->addr))
-        == -1)
-    {
-        close(fd);
-        return NULL;
-    }
-
-    ssl = SSL_new(c->ctx);
-    if (ssl == NULL || !SSL_set_fd(ssl, fd)
-        || !SSL_set_tlsext_host_name(ssl, "localhost")
-        || SSL_connect(ssl) != 1)
-    {
-        SSL_free(ssl);
-        close(fd);
-        return NULL;
-    }
-    return ssl;
-}
-
-static void
-signed_close(SSL *ssl)
-{
-    int fd;
-
-    if (ssl == NULL) {
-        return;
-    }
-    fd = SSL_get_fd(ssl);
-    SSL_shutdown(ssl);
-    SSL_free(ssl);
-    close(fd);
-}
 
 /*
  * One signed POST on the kept-alive connection; the answer's body (up to
@@ -325,17 +272,17 @@ signed_thread(void *arg)
     double                t0;
     int                   status;
 
-    while ((t0 = signed_now()) < c->until
+    while ((t0 = bench_now()) < c->until
            && (c->count == 0 || seq < c->count))
     {
         status = -1;
         if (ssl == NULL) {
-            ssl = signed_open(c);
+            ssl = bench_tls_open(c->ctx, &c->addr, NULL, NULL);
         }
         if (ssl != NULL) {
             status = signed_next(t, ssl, seq);
             if (status < 0) {
-                signed_close(ssl);
+                bench_tls_close(ssl);
                 ssl = NULL;
             }
         }
@@ -348,7 +295,7 @@ signed_thread(void *arg)
             t->lat = p;
             t->cap = cap;
         }
-        t->lat[t->n++] = (uint32_t) ((signed_now() - t0) * 1e6);
+        t->lat[t->n++] = (uint32_t) ((bench_now() - t0) * 1e6);
         if (status < 0) {
             t->errors++;
         } else if (status != 200) {
@@ -359,28 +306,8 @@ signed_thread(void *arg)
         }
         seq++;
     }
-    signed_close(ssl);
+    bench_tls_close(ssl);
     return NULL;
-}
-
-static int
-signed_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-static uint32_t
-signed_pct(const uint32_t *v, size_t n, double p)
-{
-    size_t i;
-
-    if (n == 0) {
-        return 0;
-    }
-    i = (size_t) (p / 100.0 * (double) n);
-    return v[i >= n ? n - 1 : i];
 }
 
 typedef enum {
@@ -541,7 +468,7 @@ main(int argc, char **argv)
         }
     }
 
-    t0 = signed_now();
+    t0 = bench_now();
     conf.until = t0 + secs;
     for (i = 0; i < nthreads; i++) {
         if (pthread_create(&th[i].tid, NULL, signed_thread, &th[i]) != 0) {
@@ -555,7 +482,7 @@ main(int argc, char **argv)
         pthread_join(th[i].tid, NULL);
         n += th[i].n;
     }
-    elapsed = signed_now() - t0;
+    elapsed = bench_now() - t0;
     if (started != nthreads) {
         goto end;
     }
@@ -571,12 +498,12 @@ main(int argc, char **argv)
         errors += th[i].errors;
         non2xx += th[i].non2xx;
     }
-    qsort(all, n, sizeof(*all), signed_cmp);
+    bench_lat_sort(all, n);
 
     printf("OVSA-BENCH requests=%zu duration_us=%.0f p50_us=%u p99_us=%u"
            " p999_us=%u errors=%lu non2xx=%lu\n",
-           n, elapsed * 1e6, signed_pct(all, n, 50), signed_pct(all, n, 99),
-           signed_pct(all, n, 99.9), errors + non2xx, non2xx);
+           n, elapsed * 1e6, bench_lat_pct(all, n, 50), bench_lat_pct(all, n, 99),
+           bench_lat_pct(all, n, 99.9), errors + non2xx, non2xx);
     ret = 0;
 
 end:
