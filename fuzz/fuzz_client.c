@@ -41,7 +41,7 @@ static const char  fuzz_server_key[] =
 
 static EVP_PKEY       *fuzz_pkey;
 static ovsa_client_t  *fuzz_client;
-static char            fuzz_keyid[OVSA_KEYID_LEN + 1];
+static char            fuzz_signer_keyid[OVSA_KEYID_LEN + 1];
 
 
 /* an answer signed with the fixed key, as nginx would send it */
@@ -122,7 +122,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     ovsa_client_conf_t   conf;
 
     fuzz_pkey = fuzz_key_pem(fuzz_server_key);
-    FUZZ_ASSERT(ovsa_keyid_pkey(fuzz_pkey, fuzz_keyid, &err) == OVSA_OK);
+    FUZZ_ASSERT(ovsa_keyid_pkey(fuzz_pkey, fuzz_signer_keyid, &err) == OVSA_OK);
 
     if (getenv("OVSA_FUZZ_SEEDS") != NULL) {
         fuzz_seeds(getenv("OVSA_FUZZ_SEEDS"));
@@ -134,7 +134,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_ASSERT(bio != NULL && PEM_write_bio_X509(bio, cert) == 1);
     len = BIO_get_mem_data(bio, &pem);
     dir = fuzz_tmpdir();
-    snprintf(name, sizeof(name), "%s.pem", fuzz_keyid);
+    snprintf(name, sizeof(name), "%s.pem", fuzz_signer_keyid);
     free(fuzz_write(dir, name, pem, (size_t) len));
     BIO_free(bio);
 
@@ -210,7 +210,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc == OVSA_OK) {
         FUZZ_ASSERT(r.verified == 1);
-        FUZZ_ASSERT(strcmp(r.keyid, fuzz_keyid) == 0);
+        FUZZ_ASSERT(strcmp(r.keyid, fuzz_signer_keyid) == 0);
         FUZZ_ASSERT(strcmp(r.verdict, "valid") == 0
                     || strcmp(r.verdict, "denied") == 0
                     || strcmp(r.verdict, "error") == 0);

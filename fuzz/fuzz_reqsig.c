@@ -82,37 +82,6 @@ fuzz_machine_key(const char *b64, size_t len)
 }
 
 
-/* s with every "KEYID" replaced by keyid (malloc'ed) */
-static char *
-fuzz_keyid(const char *s, size_t *len, const char *keyid)
-{
-    char        *out, *o;
-    size_t       n, kl;
-    const char  *p, *at;
-
-    kl = strlen(keyid);
-    n = 0;
-    for (p = s; (at = strstr(p, "KEYID")) != NULL; p = at + 5) {
-        n++;
-    }
-
-    out = malloc(*len + n * kl + 1);
-    FUZZ_ASSERT(out != NULL);
-
-    o = out;
-    for (p = s; (at = strstr(p, "KEYID")) != NULL; p = at + 5) {
-        memcpy(o, p, at - p);
-        o += at - p;
-        memcpy(o, keyid, kl);
-        o += kl;
-    }
-    memcpy(o, p, *len - (p - s) + 1);
-
-    *len = *len + n * (kl - 5);
-    return out;
-}
-
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -211,3 +211,33 @@ fuzz_field(const uint8_t **data, size_t *size, int sep, size_t *len)
     }
     return s;
 }
+
+
+char *
+fuzz_keyid(const char *s, size_t *len, const char *keyid)
+{
+    char        *out, *o;
+    size_t       n, kl;
+    const char  *p, *at;
+
+    kl = strlen(keyid);
+    n = 0;
+    for (p = s; (at = strstr(p, "KEYID")) != NULL; p = at + 5) {
+        n++;
+    }
+
+    out = malloc(*len + n * kl + 1);
+    FUZZ_ASSERT(out != NULL);
+
+    o = out;
+    for (p = s; (at = strstr(p, "KEYID")) != NULL; p = at + 5) {
+        memcpy(o, p, at - p);
+        o += at - p;
+        memcpy(o, keyid, kl);
+        o += kl;
+    }
+    memcpy(o, p, *len - (p - s) + 1);
+
+    *len = *len + n * (kl - 5);
+    return out;
+}

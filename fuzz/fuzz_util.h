@@ -50,4 +50,10 @@ char *fuzz_write(const char *dir, const char *name, const void *data,
  */
 char *fuzz_field(const uint8_t **data, size_t *size, int sep, size_t *len);
 
+/*
+ * s (*len bytes) with every "KEYID" replaced by keyid, so that seeds can
+ * name the key id of a key made at start; malloc'ed, *len updated.
+ */
+char *fuzz_keyid(const char *s, size_t *len, const char *keyid);
+
 #endif /* OVSA_FUZZ_UTIL_H */
