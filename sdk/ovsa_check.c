@@ -496,6 +496,25 @@ main(int argc, char **argv)
         json_object_set_new(body, "request_id", json_string(request_id));
     }
 
+    /* -url mode: the secret and the machine key as given (license mode:
+     * the SDK reads them for the license) */
+    if (license == NULL
+        && ((secret_file != NULL
+             && ovsa_license_secret_read(secret_file, secret, &err)
+                != OVSA_OK)
+            || (state != NULL
+                && (ovsa_client_machine_key(state, &machine, &err) != OVSA_OK
+                    || ovsa_machine_key_encode(machine, mkey, sizeof(mkey),
+                                               &err) != OVSA_OK))))
+    {
+        fprintf(stderr, PROG ": %s: %s\n", ovsa_code_name(err.code), err.msg);
+        goto end;
+    }
+
+    if (machine != NULL) {
+        json_object_set_new(body, "machine_key", json_string(mkey));
+    }
+
     req = json_dumps(body, JSON_COMPACT);
     if (req == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -516,28 +535,6 @@ main(int argc, char **argv)
         lconf.at = (time_t) attime;
         ret = check_license(&lconf, path, req, json_out);
         goto end;
-    }
-
-    /* -url mode: the secret and the machine key as given */
-    if ((secret_file != NULL
-         && ovsa_license_secret_read(secret_file, secret, &err) != OVSA_OK)
-        || (state != NULL
-            && (ovsa_client_machine_key(state, &machine, &err) != OVSA_OK
-                || ovsa_machine_key_encode(machine, mkey, sizeof(mkey), &err)
-                   != OVSA_OK)))
-    {
-        fprintf(stderr, PROG ": %s: %s\n", ovsa_code_name(err.code), err.msg);
-        goto end;
-    }
-
-    if (machine != NULL) {
-        json_object_set_new(body, "machine_key", json_string(mkey));
-        free(req);
-        req = json_dumps(body, JSON_COMPACT);
-        if (req == NULL) {
-            fprintf(stderr, PROG ": out of memory\n");
-            goto end;
-        }
     }
 
     memset(&conf, 0, sizeof(conf));
