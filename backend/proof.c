@@ -14,13 +14,13 @@
 #include "ovsa_reqsig.h"
 #include "proof.h"
 
-#define OVSA_AUTH_SCHEME  "License "
 
 
 /* Hashes the secret of "Authorization: License <secret>"; -1: answered. */
 static int
 ovsa_proof_secret(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_proof_t *proof)
 {
+    size_t          n;
     const char     *h;
     ovsa_err_t      err;
     ovsa_reqerr_t   re;
@@ -31,9 +31,10 @@ ovsa_proof_secret(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_proof_t *proof)
         return 0;
     }
 
-    if (strncasecmp(h, OVSA_AUTH_SCHEME, sizeof(OVSA_AUTH_SCHEME) - 1) != 0
-        || ovsa_license_secret_hash(h + sizeof(OVSA_AUTH_SCHEME) - 1,
-                                    strlen(h + sizeof(OVSA_AUTH_SCHEME) - 1),
+    n = sizeof(OVSA_LICENSE_AUTH_SCHEME) - 1;
+
+    if (strncasecmp(h, OVSA_LICENSE_AUTH_SCHEME, n) != 0
+        || ovsa_license_secret_hash(h + n, strlen(h + n),
                                     proof->secret_sha256, &err) != OVSA_OK)
     {
         /* never echo the header: it may be a secret */

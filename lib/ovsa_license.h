@@ -53,6 +53,8 @@
  */
 #define OVSA_LICENSE_SECRET_BYTES  32
 #define OVSA_LICENSE_SECRET_LEN    43        /* OVSA_B64URL_LEN(32) */
+/* how a client presents it: "Authorization: License <secret>" */
+#define OVSA_LICENSE_AUTH_SCHEME   "License "
 
 typedef enum {
     OVSA_LIC_PERPETUAL = 1,

@@ -22,6 +22,7 @@
 #include "ovsa_client.h"
 #include "ovsa_client_int.h"
 #include "ovsa_httpsig.h"
+#include "ovsa_license.h"
 #include "ovsa_pin.h"
 #include "ovsa_reqsig.h"
 #include "ovsa_x509.h"
@@ -853,13 +854,13 @@ ovsa_client_req_headers(ovsa_client_t *c, const char *method,
     }
 
     if (auth && c->secret != NULL) {
-        n = sizeof("License ") + strlen(c->secret);
+        n = sizeof(OVSA_LICENSE_AUTH_SCHEME) + strlen(c->secret);
         secret = malloc(n);
         if (secret == NULL) {
             return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
         }
 
-        snprintf(secret, n, "License %s", c->secret);
+        snprintf(secret, n, OVSA_LICENSE_AUTH_SCHEME "%s", c->secret);
         rc = ovsa_client_header(list, "Authorization", secret);
         OPENSSL_cleanse(secret, n);
         free(secret);
