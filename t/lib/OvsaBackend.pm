@@ -169,17 +169,52 @@ sub redis {
     return $out;
 }
 
-# Every key of the prefix with its DUMP (hex) and TTL presence: equal
-# snapshots mean nothing changed.
+# Every key of the prefix with its type, content and TTL presence: equal
+# snapshots mean nothing changed.  The content is canonical (hash fields,
+# set members and zset entries sorted), not DUMP: a hash too large for a
+# listpack is a hash table, whose DUMP order changes when Redis rehashes
+# it incrementally, which a read-only lookup can do.
+my $SNAPSHOT_LUA = <<'LUA';
+local out = {}
+local keys = redis.call('KEYS', ARGV[1] .. '*')
+table.sort(keys)
+for _, k in ipairs(keys) do
+    local t = redis.call('TYPE', k).ok
+    local v
+    if t == 'string' then
+        v = { redis.call('GET', k) }
+    elseif t == 'hash' then
+        local h = redis.call('HGETALL', k)
+        v = {}
+        for i = 1, #h, 2 do v[#v + 1] = h[i] .. '=' .. h[i + 1] end
+        table.sort(v)
+    elseif t == 'set' then
+        v = redis.call('SMEMBERS', k)
+        table.sort(v)
+    elseif t == 'zset' then
+        local z = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')
+        v = {}
+        for i = 1, #z, 2 do v[#v + 1] = z[i] .. '@' .. z[i + 1] end
+        table.sort(v)
+    else
+        v = { redis.call('DUMP', k) }
+    end
+    local ttl = redis.call('PTTL', k) >= 0 and 'ttl' or 'no-ttl'
+    out[#out + 1] = k .. '\0' .. t .. '\0' .. ttl .. '\0'
+                    .. table.concat(v, '\0')
+end
+return out
+LUA
+
 sub snapshot {
     my ($self, $prefix) = @_;
     $prefix //= 'ovsa:';
-    my @keys = sort grep { length } split /\n/,
-        $self->redis('--scan', '--pattern', "$prefix*");
+    my $out = $self->redis('--no-raw', 'EVAL', $SNAPSHOT_LUA, 0, $prefix);
     my %s;
-    for my $k (@keys) {
-        my $d = $self->redis('--no-raw', 'DUMP', $k);
-        $s{$k} = $d;
+    for my $line (split /\n/, $out) {
+        $line =~ s/^\d+\) //;
+        my ($k) = $line =~ /^"((?:[^"\\]|\\.)*?)\\x00/ or next;
+        $s{$k} = $line;
     }
     return \%s;
 }
