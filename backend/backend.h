@@ -55,6 +55,7 @@ typedef struct {
     int          status;
     json_t      *body;               /* always a JSON object */
     char         allow[32];          /* Allow header of a 405 */
+    int          retry_after;        /* Retry-After seconds of a 503, or 0 */
 } ovsa_resp_t;
 
 typedef void (*ovsa_handler_pt)(ovsa_req_t *req, ovsa_resp_t *resp);
@@ -84,7 +85,10 @@ void ovsa_resp_code(ovsa_resp_t *resp, const char *code, const char *message);
 /* A 400 answer from a refused request field. */
 void ovsa_resp_reqerr(ovsa_resp_t *resp, const ovsa_reqerr_t *re);
 
-/* A 503 (store unavailable) or 500 answer from a store error. */
+/*
+ * A 503 (STORE_UNAVAILABLE with Retry-After, STORE_NOT_DURABLE) or 500
+ * answer from a store error.
+ */
 void ovsa_resp_store(ovsa_resp_t *resp, const ovsa_err_t *err);
 
 /*

@@ -188,9 +188,20 @@ ovsa_resp_reqerr(ovsa_resp_t *resp, const ovsa_reqerr_t *re)
 void
 ovsa_resp_store(ovsa_resp_t *resp, const ovsa_err_t *err)
 {
+    int  not_sent;
+
     if (err->code == OVSA_E_TRANSPORT) {
-        ovsa_log("error", "%s", err->msg);
+        resp->retry_after = ovsa_store_retry_after(&not_sent);
+        if (!not_sent) {
+            /* the open breaker's refusals were logged when it opened */
+            ovsa_log("error", "%s", err->msg);
+        }
         ovsa_resp_code(resp, "STORE_UNAVAILABLE", NULL);
+
+    } else if (err->code == OVSA_E_STORE_NOT_DURABLE) {
+        /* logged once when the store's state changed (store_health.c) */
+        ovsa_resp_code(resp, "STORE_NOT_DURABLE", err->msg);
+
     } else {
         ovsa_log("crit", "%s", err->msg);
         ovsa_resp_code(resp, "INTERNAL", NULL);
@@ -216,7 +227,7 @@ ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
     int nargs, const char **args)
 {
     char          *out;
-    json_t        *ans;
+    json_t        *ans, *code;
     ovsa_err_t     err;
     json_error_t   jerr;
 
@@ -237,6 +248,16 @@ ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
                  jerr.text);
         ovsa_resp_store(resp, &err);
         return NULL;
+    }
+
+    /* a spend the script refused itself (OVSA_STORE_SPEND): say why */
+    code = json_object_get(ans, "code");
+    if (json_is_string(code)
+        && strcmp(json_string_value(code), "STORE_NOT_DURABLE") == 0)
+    {
+        ovsa_store_not_durable(err.msg, sizeof(err.msg));
+        json_object_set_new(ans, "message", json_string(err.msg[0]
+            ? err.msg : "the license store became durable: retry"));
     }
 
     return ans;
@@ -287,6 +308,7 @@ ovsa_http_dispatch(const ovsa_route_t *routes, ovsa_req_t *req,
 static enum MHD_Result
 ovsa_http_send(struct MHD_Connection *conn, ovsa_resp_t *resp)
 {
+    char                  ra[16];
     char                 *text;
     enum MHD_Result       rc;
     struct MHD_Response  *r;
@@ -306,6 +328,11 @@ ovsa_http_send(struct MHD_Connection *conn, ovsa_resp_t *resp)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+
+    if (resp->retry_after > 0) {
+        snprintf(ra, sizeof(ra), "%d", resp->retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     if (resp->allow[0] != '\0') {
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     }

@@ -171,6 +171,17 @@ main(int argc, char **argv)
     sc.password = redis_pw;
     sc.prefix = conf->redis_prefix;
     sc.timeout_ms = conf->redis_timeout;
+    sc.connect_timeout_ms = conf->redis_connect_timeout;
+    sc.require_durable = conf->redis_require_durable;
+    sc.breaker_open_ms = conf->redis_breaker_open;
+
+    if (!conf->redis_require_durable) {
+        ovsa_log("warn", "redis.require_durable is false: state-changing "
+                 "operations are served even when Redis does not persist "
+                 "them (no append-only file, appendfsync no, or an "
+                 "evicting maxmemory-policy); a Redis crash can then lose "
+                 "acknowledged activations, uses and leases");
+    }
 
     if (ovsa_store_init(&sc, &err) != OVSA_OK) {
         ovsa_log("emerg", "%s", err.msg);

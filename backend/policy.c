@@ -65,6 +65,9 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
     { "VERSION_NOT_NEWER",      409, "error",
       "stored license version is the same or newer" },
     { "STORE_UNAVAILABLE",      503, "error", "license store unavailable" },
+    { "STORE_NOT_DURABLE",      503, "error",
+      "the license store does not persist durably: state-changing "
+      "operations are refused" },
     { "INTERNAL",               500, "error", "internal error" },
     { NULL, 0, NULL, NULL }
 };

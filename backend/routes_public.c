@@ -320,10 +320,11 @@ ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
     }
 
     if (op->script == OVSA_LUA_CHECKOUT) {
-        if (ovsa_pub_str(resp, &p, "request_id", 0, OVSA_STR_ID, &rid) != 0) {
+        /* a checkout takes a seat: its retry must be able to find it */
+        if (ovsa_pub_str(resp, &p, "request_id", 1, OVSA_STR_ID, &rid) != 0) {
             goto end;
         }
-        ovsa_store_key(rkey, sizeof(rkey), "req", p.id, rid ? rid : "");
+        ovsa_store_key(rkey, sizeof(rkey), "req", p.id, rid);
         ovsa_pub_key(&p, rkey);
 
         lease = ovsa_pub_new_lease(&p);
@@ -339,7 +340,7 @@ ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
                                                 : v);
 
     if (op->script == OVSA_LUA_CHECKOUT) {
-        ovsa_pub_arg(&p, rid ? rid : "");
+        ovsa_pub_arg(&p, rid);
     }
 
     ans = ovsa_pub_run(resp, &p, op->script);

@@ -13,24 +13,30 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
-#include "store.h"
+#include "store_int.h"
 
 
 #define OVSA_STORE_ARGS_MAX  64
 
 /* from the generated lua_scripts.c */
-#define OVSA_LUA_EXTERN(e, f) extern const unsigned char ovsa_lua_##f[];
+#define OVSA_LUA_EXTERN(e, f, m) extern const unsigned char ovsa_lua_##f[];
 OVSA_LUA_SCRIPTS(OVSA_LUA_EXTERN)
 #undef OVSA_LUA_EXTERN
 
 static const char  *ovsa_store_src[] = {
-#define OVSA_LUA_SRC(e, f) (const char *) ovsa_lua_##f,
+#define OVSA_LUA_SRC(e, f, m) (const char *) ovsa_lua_##f,
     OVSA_LUA_SCRIPTS(OVSA_LUA_SRC)
 #undef OVSA_LUA_SRC
 };
 
+static const int  ovsa_store_modes[] = {
+#define OVSA_LUA_MODE(e, f, m) OVSA_STORE_##m,
+    OVSA_LUA_SCRIPTS(OVSA_LUA_MODE)
+#undef OVSA_LUA_MODE
+};
+
 static const char  *ovsa_store_names[] = {
-#define OVSA_LUA_NAME(e, f) #f,
+#define OVSA_LUA_NAME(e, f, m) #f,
     OVSA_LUA_SCRIPTS(OVSA_LUA_NAME)
 #undef OVSA_LUA_NAME
 };
@@ -55,6 +61,7 @@ ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
     unsigned char  md[EVP_MAX_MD_SIZE];
 
     ovsa_store_conf = *conf;
+    ovsa_store_health_init(conf);
 
     for (i = 0; i < OVSA_LUA__COUNT; i++) {
         if (EVP_Digest(ovsa_store_src[i], strlen(ovsa_store_src[i]), md,
@@ -162,8 +169,8 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
     }
 
     *fresh = 1;
-    tv.tv_sec = ovsa_store_conf.timeout_ms / 1000;
-    tv.tv_usec = (ovsa_store_conf.timeout_ms % 1000) * 1000;
+    tv.tv_sec = ovsa_store_conf.connect_timeout_ms / 1000;
+    tv.tv_usec = (ovsa_store_conf.connect_timeout_ms % 1000) * 1000;
     a = ovsa_store_conf.address;
 
     if (strncmp(a, "unix:", 5) == 0) {
@@ -196,6 +203,9 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         redisFree(c);
         return NULL;
     }
+
+    tv.tv_sec = ovsa_store_conf.timeout_ms / 1000;
+    tv.tv_usec = (ovsa_store_conf.timeout_ms % 1000) * 1000;
 
     if (redisSetTimeout(c, tv) != REDIS_OK) {
         ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: set timeout: %s",
@@ -312,12 +322,13 @@ ovsa_store_load_scripts(ovsa_err_t *err)
 }
 
 
-int
-ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
-    int nargs, const char **args, char **out, ovsa_err_t *err)
+/* ovsa_store_eval() inside the circuit breaker; probe: see admit(). */
+static int
+ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
+    int nargs, const char **args, int probe, char **out, ovsa_err_t *err)
 {
     int            i, argc, attempt, rc, fresh, reconnected, noscript,
-                   stale;
+                   stale, gated;
     char           nk[16];
     const char    *argv[OVSA_STORE_ARGS_MAX];
     redisReply    *r;
@@ -326,7 +337,7 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     *out = NULL;
     r = NULL;
 
-    if (3 + nkeys + nargs > OVSA_STORE_ARGS_MAX) {
+    if (3 + nkeys + nargs + 1 > OVSA_STORE_ARGS_MAX) {
         return ovsa_err_set(err, OVSA_E_INTERNAL, "store: too many args");
     }
 
@@ -350,12 +361,45 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
      */
     reconnected = 0;
     noscript = 0;
+    gated = 0;
 
     for (attempt = 0; attempt < 3; attempt++) {
         c = ovsa_store_conn(&fresh, err);
         if (c == NULL) {
             return OVSA_ERR;
         }
+
+        /* part A: durability (store_health.c), then the write gate */
+        errno = 0;
+        if (ovsa_store_health_check(c, ovsa_store_conf.address,
+                                    fresh || probe, err) != OVSA_OK)
+        {
+            stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
+                     || errno == EPIPE);
+            ovsa_store_drop();
+
+            if (stale && !fresh && !reconnected) {
+                reconnected = 1;
+                continue;
+            }
+
+            return OVSA_ERR;
+        }
+        probe = 0;
+
+        if (!gated) {
+            gated = 1;
+            if (ovsa_store_modes[script] == OVSA_STORE_RW
+                && ovsa_store_writable(err) != OVSA_OK)
+            {
+                return OVSA_ERR;
+            }
+            if (ovsa_store_modes[script] == OVSA_STORE_SPEND) {
+                argv[argc++] = ovsa_store_writable(NULL) == OVSA_OK
+                               ? "1" : "0";
+            }
+        }
+        /* end of part A */
 
         errno = 0;
         r = redisCommandArgv(c, argc, argv, NULL);
@@ -416,6 +460,31 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     }
 
     freeReplyObject(r);
+
+    return rc;
+}
+
+
+int
+ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
+    int nargs, const char **args, char **out, ovsa_err_t *err)
+{
+    int  rc, probe;
+
+    /* part A: the circuit breaker of the server (store_health.c) */
+    if (ovsa_store_breaker_admit(ovsa_store_conf.address, &probe, err)
+        != OVSA_OK)
+    {
+        *out = NULL;
+        return OVSA_ERR;
+    }
+
+    rc = ovsa_store_eval_run(script, nkeys, keys, nargs, args, probe, out,
+                             err);
+
+    ovsa_store_breaker_report(ovsa_store_conf.address,
+                              rc == OVSA_OK || err->code != OVSA_E_TRANSPORT,
+                              err);
 
     return rc;
 }

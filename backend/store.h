@@ -14,24 +14,39 @@
 
 #include "ovsa_err.h"
 
-/* X(ENUM, file name in backend/lua/ without .lua) */
+/*
+ * What a script may do to the license state, decided here once for every
+ * operation (the durability gate in store.c uses it, docs/protocol.md):
+ *   RO    reads only: served whatever Redis's persistence;
+ *   RW    changes state: refused (OVSA_E_STORE_NOT_DURABLE, nothing run)
+ *         while Redis is not durable and redis.require_durable is on;
+ *   SPEND changes state only in some cases (check.lua: a usage-count
+ *         spend): the store appends one last ARGV, "1" when writes are
+ *         allowed, "0" when not, and the script refuses the write itself
+ *         with STORE_NOT_DURABLE, changing nothing.
+ */
+#define OVSA_STORE_RO     0
+#define OVSA_STORE_RW     1
+#define OVSA_STORE_SPEND  2
+
+/* X(ENUM, file name in backend/lua/ without .lua, OVSA_STORE_ mode) */
 #define OVSA_LUA_SCRIPTS(X)                                                   \
-    X(CHECK, check)                                                           \
-    X(ACTIVATE, activate)                                                     \
-    X(DEACTIVATE, deactivate)                                                 \
-    X(CHECKOUT, checkout)                                                     \
-    X(HEARTBEAT, heartbeat)                                                   \
-    X(CHECKIN, checkin)                                                       \
-    X(IMPORT, import)                                                         \
-    X(REVOKE, revoke)                                                         \
-    X(RELEASE, release)                                                       \
-    X(UNBIND, unbind)                                                         \
-    X(SHOW, show)                                                             \
-    X(LIST, list)                                                             \
-    X(PINS, pins)
+    X(CHECK, check, SPEND)                                                    \
+    X(ACTIVATE, activate, RW)                                                 \
+    X(DEACTIVATE, deactivate, RW)                                             \
+    X(CHECKOUT, checkout, RW)                                                 \
+    X(HEARTBEAT, heartbeat, RW)                                               \
+    X(CHECKIN, checkin, RW)                                                   \
+    X(IMPORT, import, RW)                                                     \
+    X(REVOKE, revoke, RW)                                                     \
+    X(RELEASE, release, RW)                                                   \
+    X(UNBIND, unbind, RW)                                                     \
+    X(SHOW, show, RO)                                                         \
+    X(LIST, list, RO)                                                         \
+    X(PINS, pins, RO)
 
 typedef enum {
-#define OVSA_LUA_ENUM(e, f) OVSA_LUA_##e,
+#define OVSA_LUA_ENUM(e, f, m) OVSA_LUA_##e,
     OVSA_LUA_SCRIPTS(OVSA_LUA_ENUM)
 #undef OVSA_LUA_ENUM
     OVSA_LUA__COUNT
@@ -42,7 +57,11 @@ typedef struct {
     int          db;
     const char  *password;     /* NULL: no AUTH */
     const char  *prefix;       /* key prefix, e.g. "ovsa:" */
-    int          timeout_ms;   /* connect and command timeout */
+    int          timeout_ms;   /* command timeout */
+    /* issue 11 part A (store_health.c) */
+    int          connect_timeout_ms;
+    int          require_durable;   /* refuse RW scripts unless durable */
+    int          breaker_open_ms;   /* how long the breaker stays open */
 } ovsa_store_conf_t;
 
 /*
@@ -63,7 +82,11 @@ int ovsa_store_load_scripts(ovsa_err_t *err);
  * arguments (NUL-terminated strings).  Every script answers one JSON
  * string.  On OVSA_OK *out is that string, malloc'd, freed by the caller.
  * On OVSA_ERR err->code is OVSA_E_TRANSPORT when Redis cannot be used
- * (unreachable, timed out, loading) or OVSA_E_INTERNAL (script error).
+ * (unreachable, timed out, loading, or the circuit breaker is open: then
+ * nothing was sent; ovsa_store_retry_after() says when to come back),
+ * OVSA_E_STORE_NOT_DURABLE (an RW script refused, nothing sent: Redis
+ * does not persist durably, err->msg says which setting) or
+ * OVSA_E_INTERNAL (script error).
  */
 int ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, char **out, ovsa_err_t *err);
@@ -78,6 +101,22 @@ int ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
 /* Closes the calling thread's connection, if any (threads that end
  * close theirs automatically). */
 void ovsa_store_close(void);
+
+/*
+ * Seconds a client should wait before retrying after the calling
+ * thread's last OVSA_E_TRANSPORT failure (Retry-After): what is left of
+ * the circuit breaker's open time, at least 1.  *not_sent is 1 when that
+ * failure was the open breaker's (nothing was sent; already logged when
+ * it opened).
+ */
+int ovsa_store_retry_after(int *not_sent);
+
+/*
+ * Why state-changing operations are refused right now, for a
+ * STORE_NOT_DURABLE answer ("Redis 127.0.0.1:6379: appendonly is \"no\"
+ * (needs yes)"): copied to buf; "" when they are not refused.
+ */
+void ovsa_store_not_durable(char *buf, size_t size);
 
 /* Returns the configured key prefix. */
 const char *ovsa_store_prefix(void);

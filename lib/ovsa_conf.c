@@ -98,6 +98,13 @@ static const ovsa_conf_key_t  ovsa_conf_redis[] = {
       NOLINE },
     { "prefix", OVSA_T_STR, OFF(redis_prefix), 0, 0, NOLINE },
     { "timeout_ms", OVSA_T_INT, OFF(redis_timeout), 10, 60000, NOLINE },
+    /* issue 11 part A: durability check, circuit breaker */
+    { "require_durable", OVSA_T_BOOL, OFF(redis_require_durable), 0, 1,
+      NOLINE },
+    { "connect_timeout_ms", OVSA_T_INT, OFF(redis_connect_timeout), 10,
+      60000, NOLINE },
+    { "breaker_open_ms", OVSA_T_INT, OFF(redis_breaker_open), 100, 60000,
+      NOLINE },
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -620,6 +627,9 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
     conf->max_body = 65536;
     conf->redis_db = 0;
     conf->redis_timeout = 1000;
+    conf->redis_require_durable = 1;
+    conf->redis_connect_timeout = 500;
+    conf->redis_breaker_open = 1000;
     conf->listen = strdup(OVSA_CONF_LISTEN);
     conf->listen_group = -1;
     conf->admin_listen = strdup("127.0.0.1:9081");

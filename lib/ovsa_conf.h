@@ -67,6 +67,12 @@ typedef struct {
     char   *redis_password_file;
     char   *redis_prefix;     /* key prefix, default "ovsa:" */
     int     redis_timeout;    /* milliseconds */
+    /* issue 11 part A */
+    int     redis_require_durable;  /* refuse writes unless AOF + fsync +
+                                       noeviction (default 1) */
+    int     redis_connect_timeout;  /* milliseconds, default 500 */
+    int     redis_breaker_open;     /* milliseconds the breaker stays
+                                       open, default 1000 */
 
     /* licenses: */
     char  **isv_certs;        /* NULL-terminated; ISV certificates */

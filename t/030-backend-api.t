@@ -334,8 +334,9 @@ $before = $t->snapshot;
     is_deeply($t->snapshot, $before,
               'Redis unchanged by the refused digests');
 
-    ($st, $ans) = $t->api($b, '/v1/check', $body,
-                          digest => $cd->($body, 'sha-512'));
+    my $spend = '{"license_id":"UD","request_id":"d1"}';
+    ($st, $ans) = $t->api($b, '/v1/check', $spend,
+                          digest => $cd->($spend, 'sha-512'));
     is("$st $ans->{code} $ans->{usage_remaining}", '200 OK 4',
        'a right sha-512 digest: served, one use spent');
     ($st, $ans) = $t->admin($b, 'POST', '/admin/v1/licenses/UD/revoke', {});

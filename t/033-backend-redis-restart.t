@@ -15,6 +15,20 @@ use Time::HiRes qw(sleep);
 use OvsaBackend;
 
 my $t = OvsaBackend->new(offset => 30);
+
+# After a failure the backend's circuit breaker answers 503 at once for
+# redis.breaker_open_ms (1 s), then probes: a check is served again
+# within a few seconds, by the same process.
+sub served {
+    my ($b) = @_;
+    my ($st, $a);
+    for (1 .. 50) {
+        ($st, $a) = $t->api($b, '/v1/check', { license_id => 'P1' });
+        last unless $st == 503;
+        sleep 0.1;
+    }
+    return ($st, $a);
+}
 $t->start_redis(persist => 1, debug => 1);
 my $b = $t->start_backend(name => 'b1', redis_timeout => 5000);
 my ($st, $a);
@@ -34,8 +48,11 @@ my (undef, $l2) = $t->api($b, '/v1/lease/checkout',
 
 # ---- Redis down, then back
 $t->stop_redis;
-($st, $a) = $t->api($b, '/v1/check', { license_id => 'P1' });
+my $r;
+($st, $a, $r) = $t->api($b, '/v1/check', { license_id => 'P1' });
 is("$st $a->{code}", '503 STORE_UNAVAILABLE', 'Redis down: 503');
+like($r->{headers}{'retry-after'} // '', qr/^[1-9][0-9]*$/,
+     'with Retry-After');
 is($a->{verdict}, 'error', 'verdict error');
 ($st, $a) = $t->api($b, '/v1/lease/checkout',
                     { license_id => 'F1', client_id => 'x' });
@@ -47,7 +64,7 @@ is("$st $a->{code}", '400 BAD_JSON', 'bad input still 400 without Redis');
 
 $t->start_redis(persist => 1, debug => 1);
 is($t->redis('SCRIPT', 'EXISTS', 'x'), 0, 'restarted Redis has no scripts');
-($st, $a) = $t->api($b, '/v1/check', { license_id => 'P1' });
+($st, $a) = served($b);
 is("$st $a->{code}", '200 OK', 'serving again, same backend process');
 ok(kill(0, $b->{pid}), 'backend was not restarted');
 
@@ -61,11 +78,12 @@ my $late = $t->start_backend(name => 'late');
 ($st, $a) = $t->api($late, '/v1/check', { license_id => 'P1' });
 is("$st $a->{code}", '503 STORE_UNAVAILABLE', 'started without Redis: 503');
 $t->start_redis(persist => 1, debug => 1);
-($st, $a) = $t->api($late, '/v1/check', { license_id => 'P1' });
+($st, $a) = served($late);
 is("$st $a->{code}", '200 OK', 'and serves once Redis is up');
 like(OvsaBackend::slurp($late->{log}), qr/answering 503 until/,
      'start-up warning logged');
 $t->stop_backend($late);
+served($b);
 
 # ---- lease expiry (lease_seconds 2): wait on Redis's own clock
 sub redis_now { (split /\n/, $t->redis('TIME'))[0] }

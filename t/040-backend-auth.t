@@ -59,6 +59,9 @@ sub req {
     $h{Authorization} = "License $secret" if length $secret;
     $h{Authorization} = $o{auth} if defined $o{auth};
     $body = { %$body, machine_key => pub($o{key}) } if $o{key};
+    # spending operations need a request id (the SDK always sends one)
+    $body = { request_id => OvsaBackend::request_id(), %$body }
+        if $path =~ m{^/v1/(check|lease/checkout)$};
     my $text = $JSON->encode($body);
     my $sk = $o{sign_key} || $o{key};
     my $sp = $o{sign_path} || $path;

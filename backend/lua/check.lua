@@ -2,26 +2,33 @@
 -- KEYS: license hash, activations hash, lease zset, lease hash,
 --       request-id key (usage-count idempotency)
 -- ARGV: hw, cert, proof, machine keyid (open_license), then version,
---       hwid, lease_id, request_id, request-id ttl
+--       hwid, lease_id, request_id, request-id ttl, and last (added by
+--       store.c, OVSA_STORE_SPEND) "1" when writes are allowed
 -- Writes only for usage-count: one HINCRBY of "used" and the request-id
--- key, both or neither, inside this one script.
+-- key, both or neither, inside this one script.  A usage-count check
+-- needs a request_id: a retry with it learns the outcome of a spend whose
+-- answer was lost (replayed), instead of spending again.  While Redis is
+-- not durable (ARGV[10] is not "1") a spend is refused, changing
+-- nothing; a replay, which only reads, is still answered.
 
 local lic, refused = open_license(true, nil)
 if not lic then
     return refused
 end
 
-local version, hwid, lease_id, rid, ttl =
-    ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local version, hwid, lease_id, rid, ttl, writable =
+    ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 
 local t = { version = num(lic.ver), type = lic.type,
             sync_interval = num(lic.sync), expires_at = num(lic.exp) }
 
 if lic.type == 'usage-count' then
-    local prev = nil
-    if rid ~= '' then
-        prev = redis.call('GET', KEYS[5])
+    if rid == '' then
+        return answer('BAD_FIELD', { field = 'request_id',
+            message = 'request_id: required for a usage-count check '
+                      .. '(it spends a use)' })
     end
+    local prev = redis.call('GET', KEYS[5])
     if prev then
         t.usage_remaining = tonumber(prev)
         t.replayed = true
@@ -31,11 +38,12 @@ if lic.type == 'usage-count' then
             t.usage_remaining = 0
             return answer('USAGE_EXHAUSTED', t)
         end
+        if writable ~= '1' then
+            return answer('STORE_NOT_DURABLE')
+        end
         redis.call('HINCRBY', KEYS[1], 'used', 1)
         t.usage_remaining = limit - used - 1
-        if rid ~= '' then
-            redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ttl)
-        end
+        redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ttl)
     end
 
 elseif lic.type == 'node-locked' then

@@ -3,7 +3,7 @@
 --       (lease_id -> "keyid client_id"), request-id key
 -- ARGV: hw, cert, proof, machine keyid (open_license), then the new
 --       lease_id (128-bit random from the backend), client_id, request_id
---       ("" when none)
+--       (required: the route refuses a checkout without one)
 -- A request_id is remembered for the lease's life: a retried checkout
 -- (the answer was lost) gets the lease it already holds, "replayed",
 -- instead of a second seat.

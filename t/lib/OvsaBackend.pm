@@ -126,16 +126,29 @@ sub stop_pid {
 
 # ---- redis
 
-# %o: persist (append-only file, so a restart keeps the data), debug
-# (enable the DEBUG command).
+# The Redis the backend requires (redis.require_durable): append-only
+# file, fsync every second, no eviction.  %o: durable => 0 (no
+# append-only file: the backend refuses state changes), policy (another
+# maxmemory-policy), fsync (another appendfsync), debug (enable the DEBUG
+# command), port (default the test's Redis port), dir (default the
+# test's).  persist => 1 is accepted and changes nothing (every test
+# Redis keeps its data over a restart now).
+sub redis_args {
+    my ($self, %o) = @_;
+    my $durable = $o{durable} // 1;
+    return ('--port', $o{port} || $self->{redis_port}, '--bind', '127.0.0.1',
+        '--save', '', '--appendonly', $durable ? 'yes' : 'no',
+        '--appendfsync', $o{fsync} || 'everysec',
+        '--maxmemory-policy', $o{policy} || 'noeviction',
+        '--dir', $o{dir} || $self->{dir},
+        $o{debug} ? ('--enable-debug-command', 'yes') : ());
+}
+
 sub start_redis {
     my ($self, %o) = @_;
     my $p = $self->{redis_port};
     $self->{redis_pid} = spawn("$self->{dir}/redis.log", 'redis-server',
-        '--port', $p, '--bind', '127.0.0.1', '--save', '',
-        '--appendonly', $o{persist} ? 'yes' : 'no',
-        '--appendfsync', 'always', '--dir', $self->{dir},
-        $o{debug} ? ('--enable-debug-command', 'yes') : ());
+                               $self->redis_args(%o));
     wait_port($p) or die "redis-server did not start on $p";
     my $end = time + 10;
     while (time < $end) {
@@ -293,7 +306,8 @@ sub license { my ($self, %o) = @_; return $self->sign(payload(%o)) }
 
 # Writes a default.yaml; %o: name, listen, admin_listen, isv (list of
 # names), hw (bool), threads, max_body, prefix, trusted_peers (YAML flow
-# list text), listen_group, extra (raw YAML lines).
+# list text), listen_group, redis_port, redis_timeout, require_durable,
+# breaker_open_ms, extra (raw YAML lines).
 sub conf {
     my ($self, %o) = @_;
     my $name = $o{name} || 'b1';
@@ -319,9 +333,16 @@ sub conf {
            ? "  trusted_peers: $o{trusted_peers}\n" : '')
         . (defined $o{listen_group}
            ? "  listen_group: $o{listen_group}\n" : '')
-        . "redis: {address: \"127.0.0.1:$self->{redis_port}\","
+        . "redis: {address: \"127.0.0.1:"
+        . ($o{redis_port} || $self->{redis_port}) . "\","
         . " prefix: \"" . ($o{prefix} || 'ovsa:') . "\", timeout_ms: "
-        . ($o{redis_timeout} || 500) . "}\n"
+        . ($o{redis_timeout} || 500)
+        . (defined $o{require_durable}
+           ? ", require_durable: " . ($o{require_durable} ? 'true' : 'false')
+           : '')
+        . ($o{breaker_open_ms} ? ", breaker_open_ms: $o{breaker_open_ms}"
+                               : '')
+        . "}\n"
         . "licenses: {isv_certs: [$isv]}\n" . ($o{extra} || '');
     spew("$d/$name.yaml", $yaml);
     return "$d/$name.yaml";
@@ -482,12 +503,26 @@ sub machine_op {
 }
 
 my $api_seq = 0;
+my $rid_seq = 0;
+
+# A request id unique across the forked clients of a test.
+sub request_id { return "r$$-" . int(time * 1000) . '-' . ++$rid_seq }
 
 # What a license holder sends with a public request: returns the body
 # text and the headers as a hash.  $body: a hash (or text, sent as it
 # is).  %h (see api()): secret, machine, digest, nonce.
 sub holder_request {
     my ($self, $path, $body, %h) = @_;
+    # spending operations need a request id, which the SDK always sends:
+    # one is added unless the body has request_id (undef: sent without)
+    if (ref $body eq 'HASH' && $path =~ m{^/v1/(check|lease/checkout)$}) {
+        $body = { %$body };
+        if (!exists $body->{request_id}) {
+            $body->{request_id} = request_id();
+        } elsif (!defined $body->{request_id}) {
+            delete $body->{request_id};
+        }
+    }
     my $m = exists $h{machine} ? $h{machine}
           : machine_op($path, $body) ? 'default' : '';
     $m = '' unless ref $body eq 'HASH';
