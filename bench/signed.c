@@ -241,9 +241,11 @@ signed_next(signed_thread_t *t, SSL *ssl, unsigned long seq)
     }
 
     if (c->mix == MIX_CHECKOUT || t->step == 0) {
+        /* a checkout needs a request id (docs/protocol.md) */
         snprintf(body, sizeof(body), "{\"license_id\":\"%s\",\"client_id\":"
-                 "\"bench-%d-%d-%lu\",\"machine_key\":\"%s\"}", c->license,
-                 (int) getpid(), t->id, seq, t->mkey);
+                 "\"bench-%d-%d-%lu\",\"request_id\":\"bench-%d-%d-%lu\","
+                 "\"machine_key\":\"%s\"}", c->license, (int) getpid(),
+                 t->id, seq, (int) getpid(), t->id, seq, t->mkey);
         status = signed_post(t, ssl, "/v1/lease/checkout", body, seq, ans,
                              sizeof(ans));
         if (status == 200 && c->mix == MIX_LEASE) {

@@ -159,7 +159,9 @@ start_redis() {
     redis-server --port 0 --unixsocket "$D/redis/redis.sock" \
         --unixsocketperm 700 --dir "$D/redis" --daemonize yes \
         --pidfile "$D/run/redis.pid" --logfile "$D/redis/redis.log" \
-        --save 60 1 >/dev/null || die "redis-server did not start"
+        --appendonly yes --appendfsync everysec \
+        --maxmemory-policy noeviction --save 60 1 >/dev/null \
+        || die "redis-server did not start"
     n=0
     until redis-cli -s "$D/redis/redis.sock" ping >/dev/null 2>&1; do
         n=$((n + 1))

@@ -151,6 +151,9 @@ backend:
 redis:
   address: 127.0.0.1:$P_REDIS
   prefix: "$PREFIX"
+  # this Redis runs without an append-only file (the non-durable
+  # figure): the explicit opt-out of the durability check
+  require_durable: false
 licenses:
   isv_certs:
     - $RUN/isv/isv.crt
