@@ -40,6 +40,7 @@ test_codes(void **state)
     assert_int_equal(ovsa_policy_code("UNKNOWN_LICENSE")->status, 404);
     assert_int_equal(ovsa_policy_code("BODY_TOO_LARGE")->status, 413);
     assert_int_equal(ovsa_policy_code("STORE_UNAVAILABLE")->status, 503);
+    assert_int_equal(ovsa_policy_code("STORE_NOT_DURABLE")->status, 503);
     assert_int_equal(ovsa_policy_code("BAD_FIELD")->status, 400);
     assert_string_equal(ovsa_policy_code("BAD_FIELD")->verdict, "error");
     assert_string_equal(ovsa_policy_code("USAGE_EXHAUSTED")->verdict,

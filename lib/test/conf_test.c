@@ -134,7 +134,27 @@ test_valid(void **state)
     assert_null(conf->isv_certs[2]);
     assert_int_equal(conf->redis_db, 3);
     assert_int_equal(conf->chain_line, 2);
+    /* issue 11 part A defaults: durability required, breaker 1 s */
+    assert_int_equal(conf->redis_require_durable, 1);
+    assert_int_equal(conf->redis_connect_timeout, 500);
+    assert_int_equal(conf->redis_breaker_open, 1000);
     ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "redis:\n"
+                          "  require_durable: false\n"
+                          "  connect_timeout_ms: 200\n"
+                          "  breaker_open_ms: 250\n", &conf, &err),
+                     OVSA_E_NONE);
+    assert_int_equal(conf->redis_require_durable, 0);
+    assert_int_equal(conf->redis_connect_timeout, 200);
+    assert_int_equal(conf->redis_breaker_open, 250);
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "redis:\n"
+                          "  breaker_open_ms: 50\n", &conf, &err),
+                     OVSA_E_CONF_VALUE);
 }
 
 
