@@ -16,10 +16,10 @@ $(BUILD)/test/backend_unit_test: $(BUILD)/backend/test/unit_test.o \
 	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 # store_health.c alone (its logger is the test's)
-UNIT_TESTS += $(BUILD)/test/store_health_test
-BINS       += $(BUILD)/test/store_health_test
+UNIT_TESTS += $(BUILD)/test/backend_store_health_test
+BINS       += $(BUILD)/test/backend_store_health_test
 
-$(BUILD)/test/store_health_test: $(BUILD)/backend/test/store_health_test.o \
+$(BUILD)/test/backend_store_health_test: $(BUILD)/backend/test/store_health_test.o \
         $(BUILD)/backend/store_health.o $(LIBOVSA)
 	@mkdir -p $(dir $@)
 	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lpthread
