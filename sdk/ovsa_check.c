@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "ovsa_client.h"
 #include "ovsa_err.h"
@@ -85,8 +86,8 @@ static const ovsa_opt_t options[] = {
       "License secret file (mode 0600; with -license default "
       "LICENSE.secret)" },
     { "request-id", NULL, OPT_REQUEST_ID, OVSA_OPT_STR, "val",
-      "Request id of a usage spend (a retry with the same id spends "
-      "nothing; with -license default a random one)" },
+      "Request id of a usage spend or checkout (a retry with the same id "
+      "spends nothing; default a random one)" },
     { "state", NULL, OPT_STATE, OVSA_OPT_STR, "val",
       "State directory: the machine key (machine.key, made on first use) "
       "that activations and leases are bound to" },
@@ -284,6 +285,8 @@ main(int argc, char **argv)
     const char          *client_id, *path, *req_path;
     const char          *license, *isv, *cert, *key, *secret_file, *state;
     const char          *request_id;
+    char                 rid[33];
+    unsigned char        rnd[16];
     const char          *pins[MAX_PINS];
     char                 secret[OVSA_LICENSE_SECRET_LEN + 1];
     char                 mkey[512];
@@ -494,6 +497,24 @@ main(int argc, char **argv)
             goto opthelp;
         }
         json_object_set_new(body, "request_id", json_string(request_id));
+
+    } else if (license == NULL
+               && (strcmp(op, "check") == 0 || strcmp(op, "checkout") == 0))
+    {
+        /*
+         * -url mode: a usage check or a checkout needs a request id
+         * (license mode: the SDK makes one); a random one, in -json's
+         * output, so that a retry can send it with -request-id
+         */
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            fprintf(stderr, PROG ": no random request id\n");
+            goto end;
+        }
+        for (i = 0; i < (int) sizeof(rnd); i++) {
+            snprintf(&rid[2 * i], 3, "%02x", rnd[i]);
+        }
+        request_id = rid;
+        json_object_set_new(body, "request_id", json_string(request_id));
     }
 
     /* -url mode: the secret and the machine key as given (license mode:
@@ -583,6 +604,10 @@ main(int argc, char **argv)
             }
             if (res.keyid[0] != '\0') {
                 json_object_set_new(out, "keyid", json_string(res.keyid));
+            }
+            if (request_id != NULL) {
+                json_object_set_new(out, "request_id",
+                                    json_string(request_id));
             }
             json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
             printf("\n");

@@ -112,7 +112,7 @@ sub as_peer {
 
 $before = $t->snapshot;
 # uid 4242 in the socket's group: it may connect, it is not trusted
-($st, $a) = as_peer(4242, 65534, $sock, '{"license_id":"C1"}',
+($st, $a) = as_peer(4242, 65534, $sock, '{"license_id":"C1","request_id":"p1"}',
                     $H => $leaf_fp);
 is("$st " . ($a->{code} // $a), '403 CERT_HEADER_UNTRUSTED',
    'unix socket, untrusted uid: forged header refused');
@@ -127,10 +127,10 @@ is("$st $a->{code}", '200 OK', 'untrusted uid without the header: served');
 my $g = $t->start_backend(name => 'grp', unix => 1,
                           trusted_peers => "['group:4243']",
                           listen_group => 4243);
-($st, $a) = as_peer(4244, 4243, $g->{sock}, '{"license_id":"C1"}',
+($st, $a) = as_peer(4244, 4243, $g->{sock}, '{"license_id":"C1","request_id":"p2"}',
                     $H => $leaf_fp);
 is("$st $a->{code}", '200 OK', 'a peer in a trusted group: header believed');
-($st, $a) = as_peer(4243, 4243, $g->{sock}, '{"license_id":"C1"}',
+($st, $a) = as_peer(4243, 4243, $g->{sock}, '{"license_id":"C1","request_id":"p3"}',
                     $H => 'cd' x 32);
 is("$st $a->{code}", '403 CUSTOMER_CERT_MISMATCH',
    '... and a wrong certificate from it is a mismatch');
@@ -203,13 +203,13 @@ sub post {
 }
 
 my @cert = ("--cert $pki/leaf-ec.pem", "--key $pki/leaf-ec.key");
-($st, $a) = post('/v1/check', '{"license_id":"C1"}', @cert);
+($st, $a) = post('/v1/check', '{"license_id":"C1","request_id":"p4"}', @cert);
 is("$st $a->{code}", '200 OK',
    'nginx over the unix socket: bound license with its certificate');
-($st, $a) = post('/v1/check', '{"license_id":"C1"}');
+($st, $a) = post('/v1/check', '{"license_id":"C1","request_id":"p5"}');
 is("$st $a->{code}", '403 CUSTOMER_CERT_MISMATCH',
    'nginx: without a client certificate');
-($st, $a) = post('/v1/check', '{"license_id":"C1"}', "-H '$H: $leaf_fp'");
+($st, $a) = post('/v1/check', '{"license_id":"C1","request_id":"p6"}', "-H '$H: $leaf_fp'");
 is("$st $a->{code}", '403 CUSTOMER_CERT_MISMATCH',
    'nginx: a client cannot forge the header (nginx replaces it)');
 ($st, $a) = post('/v1/check', '{"license_id":"P1"}');
@@ -217,7 +217,7 @@ is("$st $a->{code}", '200 OK', 'nginx: unbound license');
 
 # nginx to a TCP backend: a client certificate cannot be stated there
 my $head;
-($st, $a, $head) = post('/tcp/v1/check', '{"license_id":"C1"}', @cert);
+($st, $a, $head) = post('/tcp/v1/check', '{"license_id":"C1","request_id":"p7"}', @cert);
 is("$st $a->{code}", '403 CERT_HEADER_UNTRUSTED',
    'nginx to a TCP backend: the statement is refused');
 like($head, qr/\r\nSignature: ovsa=:/i, '... in an answer signed by nginx');
