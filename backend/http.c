@@ -188,7 +188,11 @@ ovsa_resp_reqerr(ovsa_resp_t *resp, const ovsa_reqerr_t *re)
 void
 ovsa_resp_store(ovsa_resp_t *resp, const ovsa_err_t *err)
 {
-    if (err->code == OVSA_E_TRANSPORT) {
+    if (err->code == OVSA_E_REPLICA_ACK) {
+        /* part B: the change was made on the master; a retry learns it */
+        ovsa_log("error", "%s", err->msg);
+        ovsa_resp_code(resp, "REPLICA_ACK_TIMEOUT", NULL);
+    } else if (err->code == OVSA_E_TRANSPORT) {
         ovsa_log("error", "%s", err->msg);
         ovsa_resp_code(resp, "STORE_UNAVAILABLE", NULL);
     } else {
@@ -211,10 +215,48 @@ ovsa_resp_answer(ovsa_resp_t *resp, json_t *ans)
 }
 
 
+/*
+ * Part B: whether a script's answer reports a change of license state that
+ * must reach min_replicas_ack replicas before it is answered: a writing
+ * script's "OK" (for check: a use spent or replayed).  Refusals change
+ * nothing the client relies on.  Part A's per-script flag joins this.
+ */
+static int
+ovsa_run_wrote(int script, json_t *ans)
+{
+    json_t  *code;
+
+    switch (script) {
+
+    case OVSA_LUA_SHOW:
+    case OVSA_LUA_LIST:
+    case OVSA_LUA_PINS:
+        return 0;
+
+    default:
+        break;
+    }
+
+    code = json_object_get(ans, "code");
+    if (!json_is_string(code) || strcmp(json_string_value(code), "OK") != 0)
+    {
+        return 0;
+    }
+
+    if (script == OVSA_LUA_CHECK) {
+        return json_object_get(ans, "usage_remaining") != NULL;
+    }
+
+    return 1;
+}
+
+
 json_t *
 ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
     int nargs, const char **args)
 {
+    int            acked;
+    char           msg[200];
     char          *out;
     json_t        *ans;
     ovsa_err_t     err;
@@ -236,6 +278,27 @@ ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
         snprintf(err.msg, sizeof(err.msg), "store: script answer: %s",
                  jerr.text);
         ovsa_resp_store(resp, &err);
+        return NULL;
+    }
+
+    /* part B: WAIT for the replicas before the answer says "done" */
+    if (ovsa_store_replicas_ack(ovsa_run_wrote(script, ans), &acked, &err)
+        != OVSA_OK)
+    {
+        json_decref(ans);
+
+        if (err.code != OVSA_E_REPLICA_ACK) {
+            ovsa_resp_store(resp, &err);
+            return NULL;
+        }
+
+        ovsa_log("error", "%s", err.msg);
+        snprintf(msg, sizeof(msg), "the change was made but acknowledged by "
+                 "%d of %d replicas within %d ms: retry with the same "
+                 "request_id to learn its outcome", acked,
+                 ovsa_store_min_replicas_ack(),
+                 ovsa_store_replicas_ack_timeout());
+        ovsa_resp_code(resp, "REPLICA_ACK_TIMEOUT", msg);
         return NULL;
     }
 

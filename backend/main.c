@@ -171,6 +171,10 @@ main(int argc, char **argv)
     sc.password = redis_pw;
     sc.prefix = conf->redis_prefix;
     sc.timeout_ms = conf->redis_timeout;
+    sc.sentinels = conf->redis_sentinels;
+    sc.master_name = conf->redis_master_name;
+    sc.min_replicas_ack = conf->redis_min_replicas_ack;
+    sc.replicas_ack_timeout_ms = conf->redis_replicas_ack_timeout;
 
     if (ovsa_store_init(&sc, &err) != OVSA_OK) {
         ovsa_log("emerg", "%s", err.msg);

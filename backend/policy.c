@@ -65,6 +65,9 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
     { "VERSION_NOT_NEWER",      409, "error",
       "stored license version is the same or newer" },
     { "STORE_UNAVAILABLE",      503, "error", "license store unavailable" },
+    { "REPLICA_ACK_TIMEOUT",    503, "error",
+      "the change was made but not acknowledged by enough replicas in "
+      "time: retry with the same request_id to learn its outcome" },
     { "INTERNAL",               500, "error", "internal error" },
     { NULL, 0, NULL, NULL }
 };

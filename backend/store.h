@@ -43,6 +43,12 @@ typedef struct {
     const char  *password;     /* NULL: no AUTH */
     const char  *prefix;       /* key prefix, e.g. "ovsa:" */
     int          timeout_ms;   /* connect and command timeout */
+
+    /* part B: Sentinel (store_sentinel.c) and WAIT */
+    char *const *sentinels;    /* NULL-terminated "host:port"; NULL: none */
+    const char  *master_name;  /* with sentinels */
+    int          min_replicas_ack;         /* 0: no WAIT */
+    int          replicas_ack_timeout_ms;
 } ovsa_store_conf_t;
 
 /*
@@ -74,6 +80,22 @@ int ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
  */
 int ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
     const char *sub);
+
+/*
+ * Part B: after a script that changed state (wrote = 1), waits for
+ * redis.min_replicas_ack replicas to acknowledge it (WAIT on the calling
+ * thread's connection, the one that ran the script).  Does nothing when
+ * wrote is 0 or min_replicas_ack is 0.  Returns OVSA_OK, or OVSA_ERR
+ * with OVSA_E_REPLICA_ACK (*acked replicas acknowledged in time, fewer
+ * than the configured number) or OVSA_E_TRANSPORT.  Either way the
+ * change was made on the master: a retry with the same request id
+ * learns its outcome.
+ */
+int ovsa_store_replicas_ack(int wrote, int *acked, ovsa_err_t *err);
+
+/* Returns redis.min_replicas_ack and redis.replicas_ack_timeout_ms. */
+int ovsa_store_min_replicas_ack(void);
+int ovsa_store_replicas_ack_timeout(void);
 
 /* Closes the calling thread's connection, if any (threads that end
  * close theirs automatically). */

@@ -4,7 +4,8 @@
 -- ARGV: hw, cert, proof, machine keyid (open_license), then version,
 --       hwid, lease_id, request_id, request-id ttl
 -- Writes only for usage-count: one HINCRBY of "used" and the request-id
--- key, both or neither, inside this one script.
+-- key, both or neither, inside this one script (a replay rewrites the
+-- request-id key unchanged).
 
 local lic, refused = open_license(true, nil)
 if not lic then
@@ -23,6 +24,9 @@ if lic.type == 'usage-count' then
         prev = redis.call('GET', KEYS[5])
     end
     if prev then
+        -- rewritten unchanged: a replica acknowledgement (WAIT) of this
+        -- connection's write then covers the original spend too
+        redis.call('SET', KEYS[5], prev, 'KEEPTTL')
         t.usage_remaining = tonumber(prev)
         t.replayed = true
     else
