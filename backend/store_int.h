@@ -29,7 +29,9 @@ int ovsa_sentinel_enabled(void);
 /*
  * Returns the generation of the master address: it changes each time the
  * sentinels name another master.  A thread whose connection was made for
- * an older generation drops it and connects to the new master.
+ * an older generation drops it and connects to the new master.  Once a
+ * second, the calling thread first asks the sentinels whether the master
+ * is still the same (one thread at a time; the others do not wait).
  */
 unsigned long ovsa_sentinel_gen(void);
 

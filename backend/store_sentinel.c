@@ -30,6 +30,13 @@
 /* after the sentinels named no master, fail fast for this long */
 #define OVSA_SENTINEL_RETRY_MS  100
 
+/*
+ * While the master answers, the sentinels are still asked this often (by
+ * one request thread, without holding up the others): a master cut off
+ * from the sentinels that keeps serving is left within a second.
+ */
+#define OVSA_SENTINEL_CHECK_MS  1000
+
 typedef struct {
     pthread_mutex_t     lock;
     char *const        *sentinels;
@@ -40,8 +47,10 @@ typedef struct {
     char                host[256];   /* the master, when known */
     int                 port;
     int                 valid;       /* host:port believed to be master */
-    unsigned long       gen;
+    unsigned long       gen;         /* written under lock, read atomic */
     long long           failed_at;   /* ms, last fruitless round */
+    long long           checked_at;  /* ms, last periodic check (atomic) */
+    int                 checking;    /* a thread checks now (atomic) */
 } ovsa_sentinel_t;
 
 static ovsa_sentinel_t  ovsa_sentinel = {
@@ -281,16 +290,60 @@ ovsa_sentinel_enabled(void)
 }
 
 
+/*
+ * The periodic check: asks the sentinels without the lock and moves to
+ * the master they name when it differs and its ROLE is master.  An
+ * unreachable sentinel changes nothing (the master still answers).
+ */
+static void
+ovsa_sentinel_check(void)
+{
+    int           p;
+    char          h[256], why[400];
+    char *const  *s;
+
+    for (s = ovsa_sentinel.sentinels; *s != NULL; s++) {
+        if (ovsa_sentinel_ask(*s, h, sizeof(h), &p, why, sizeof(why))
+            != OVSA_OK)
+        {
+            continue;
+        }
+
+        pthread_mutex_lock(&ovsa_sentinel.lock);
+
+        if (ovsa_sentinel.valid
+            && (strcmp(h, ovsa_sentinel.host) != 0
+                || p != ovsa_sentinel.port))
+        {
+            snprintf(ovsa_sentinel.host, sizeof(ovsa_sentinel.host), "%s",
+                     h);
+            ovsa_sentinel.port = p;
+            __atomic_add_fetch(&ovsa_sentinel.gen, 1, __ATOMIC_RELEASE);
+        }
+
+        pthread_mutex_unlock(&ovsa_sentinel.lock);
+        return;
+    }
+}
+
+
 unsigned long
 ovsa_sentinel_gen(void)
 {
-    unsigned long  gen;
+    long long  now;
 
-    pthread_mutex_lock(&ovsa_sentinel.lock);
-    gen = ovsa_sentinel.gen;
-    pthread_mutex_unlock(&ovsa_sentinel.lock);
+    now = ovsa_sentinel_now_ms();
 
-    return gen;
+    if (now - __atomic_load_n(&ovsa_sentinel.checked_at, __ATOMIC_RELAXED)
+        >= OVSA_SENTINEL_CHECK_MS
+        && !__atomic_exchange_n(&ovsa_sentinel.checking, 1, __ATOMIC_ACQUIRE))
+    {
+        __atomic_store_n(&ovsa_sentinel.checked_at, now, __ATOMIC_RELAXED);
+        ovsa_sentinel_check();
+        __atomic_store_n(&ovsa_sentinel.checking, 0, __ATOMIC_RELEASE);
+    }
+
+    return __atomic_load_n(&ovsa_sentinel.gen, __ATOMIC_ACQUIRE);
 }
 
 
@@ -298,7 +351,7 @@ int
 ovsa_sentinel_master(char *host, size_t size, int *port, unsigned long *gen,
     ovsa_err_t *err)
 {
-    int           i, p, rc;
+    int           p, rc;
     char          h[256], why[400];
     char *const  *s;
     long long     now;
@@ -323,7 +376,7 @@ ovsa_sentinel_master(char *host, size_t size, int *port, unsigned long *gen,
     why[0] = '\0';
     rc = OVSA_ERR;
 
-    for (s = ovsa_sentinel.sentinels, i = 0; *s != NULL; s++, i++) {
+    for (s = ovsa_sentinel.sentinels; *s != NULL; s++) {
         if (ovsa_sentinel_ask(*s, h, sizeof(h), &p, why, sizeof(why))
             == OVSA_OK)
         {
@@ -344,11 +397,13 @@ ovsa_sentinel_master(char *host, size_t size, int *port, unsigned long *gen,
     if (strcmp(h, ovsa_sentinel.host) != 0 || p != ovsa_sentinel.port) {
         snprintf(ovsa_sentinel.host, sizeof(ovsa_sentinel.host), "%s", h);
         ovsa_sentinel.port = p;
-        ovsa_sentinel.gen++;
+        __atomic_add_fetch(&ovsa_sentinel.gen, 1, __ATOMIC_RELEASE);
     }
 
     ovsa_sentinel.valid = 1;
     ovsa_sentinel.failed_at = 0;
+    __atomic_store_n(&ovsa_sentinel.checked_at, ovsa_sentinel_now_ms(),
+                     __ATOMIC_RELAXED);
 
 found:
 

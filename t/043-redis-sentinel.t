@@ -289,6 +289,7 @@ for my $b (@b) {
 
 # a "sentinel" that names a replica (a stale or misconfigured answer)
 my $REPLICA = $NEW == $R1 ? $R2 : $R1;
+OvsaBackend::spew("$d/fake.port", $REPLICA);
 my $fake = fork // die;
 if ($fake == 0) {
     my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$FAKE",
@@ -297,8 +298,9 @@ if ($fake == 0) {
         while (defined(my $line = <$c>)) {
             next unless $line =~ /^\*(\d+)/;
             <$c>, <$c> for 1 .. $1;           # "$len", value
-            print $c "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($REPLICA)
-                . "\r\n$REPLICA\r\n";
+            my $port = OvsaBackend::slurp("$d/fake.port");
+            print $c "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($port)
+                . "\r\n$port\r\n";
         }
     }
     _exit(0);
@@ -331,6 +333,33 @@ is(rcli($REPLICA, 'DBSIZE'), $keys, 'nothing was written to the replica');
 ($st, $a) = $t->api($b[0], '/v1/check', { license_id => 'N1',
                                           hwid => 'on-replica' });
 is("$st $a->{code}", '403 HWID_NOT_ACTIVATED', 'nor to the master');
+
+# a master the sentinels no longer name, though it still serves, is left
+# within a second (the periodic check), without a restart or an error
+OvsaBackend::spew("$d/fake.port", $NEW);
+my $qb = $t->start_backend(name => 'periodic', redis_extra =>
+    "sentinels: [\"127.0.0.1:$FAKE\"], master_name: ovsa");
+($st, $a) = $t->api($qb, '/v1/check', { license_id => 'U1',
+                                        request_id => 'periodic-1' });
+is("$st $a->{code}", '200 OK', 'serving on the master the sentinel names');
+my $OTHER = $t->port;
+start_server('other', $OTHER);
+OvsaBackend::spew("$d/fake.port", $OTHER);
+sleep 1.3;
+($st, $a) = $t->api($qb, '/v1/check', { license_id => 'U1',
+                                        request_id => 'periodic-2' });
+is("$st $a->{code}", '404 UNKNOWN_LICENSE',
+   'the sentinel names another master: the backend moved to it by itself');
+($st, $a) = $t->admin($b[0], 'GET', '/admin/v1/licenses/U1');
+my $u1 = $a->{record}{used};
+OvsaBackend::spew("$d/fake.port", $NEW);
+sleep 1.3;
+($st, $a) = $t->api($qb, '/v1/check', { license_id => 'U1',
+                                        request_id => 'periodic-3' });
+is("$st $a->{code}", '200 OK', 'and back');
+($st, $a) = $t->admin($b[0], 'GET', '/admin/v1/licenses/U1');
+is($a->{record}{used}, $u1 + 1, 'spent on the named master');
+$t->stop_backend($qb);
 kill 'TERM', $fake;
 waitpid($fake, 0);
 
