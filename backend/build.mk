@@ -8,7 +8,8 @@ BACKEND_LUA_OPS := check activate deactivate checkout heartbeat checkin \
 BACKEND_SRCS    := backend/main.c backend/http.c backend/routes_public.c \
                    backend/routes_admin.c backend/store.c backend/policy.c \
                    backend/json.c backend/license.c backend/peer.c \
-                   backend/proof.c backend/store_health.c
+                   backend/proof.c backend/store_health.c \
+                   backend/store_sentinel.c
 BACKEND_OBJS    := $(BACKEND_SRCS:%.c=$(BUILD)/%.o) \
                    $(BUILD)/backend/lua_scripts.o
 BACKEND_HDRS    := $(wildcard backend/*.h) $(wildcard lib/*.h)

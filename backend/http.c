@@ -190,7 +190,12 @@ ovsa_resp_store(ovsa_resp_t *resp, const ovsa_err_t *err)
 {
     int  not_sent;
 
-    if (err->code == OVSA_E_TRANSPORT) {
+    if (err->code == OVSA_E_REPLICA_ACK) {
+        /* the change was made on the master; a retry learns it */
+        ovsa_log("error", "%s", err->msg);
+        ovsa_resp_code(resp, "REPLICA_ACK_TIMEOUT", NULL);
+
+    } else if (err->code == OVSA_E_TRANSPORT) {
         resp->retry_after = ovsa_store_retry_after(&not_sent);
         if (!not_sent) {
             /* the open breaker's refusals were logged when it opened */
@@ -222,10 +227,41 @@ ovsa_resp_answer(ovsa_resp_t *resp, json_t *ans)
 }
 
 
+/*
+ * Whether a script's answer reports a change of license state that must
+ * reach min_replicas_ack replicas before it is answered: the "OK" of a
+ * script whose store mode is not RO (for check, the SPEND script: a use
+ * spent or replayed).  Refusals change nothing the client relies on.
+ */
+static int
+ovsa_run_wrote(int script, json_t *ans)
+{
+    json_t  *code;
+
+    if (ovsa_store_mode(script) == OVSA_STORE_RO) {
+        return 0;
+    }
+
+    code = json_object_get(ans, "code");
+    if (!json_is_string(code) || strcmp(json_string_value(code), "OK") != 0)
+    {
+        return 0;
+    }
+
+    if (script == OVSA_LUA_CHECK) {
+        return json_object_get(ans, "usage_remaining") != NULL;
+    }
+
+    return 1;
+}
+
+
 json_t *
 ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
     int nargs, const char **args)
 {
+    int            acked;
+    char           msg[200];
     char          *out;
     json_t        *ans, *code;
     ovsa_err_t     err;
@@ -258,6 +294,27 @@ ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
         ovsa_store_not_durable(err.msg, sizeof(err.msg));
         json_object_set_new(ans, "message", json_string(err.msg[0]
             ? err.msg : "the license store became durable: retry"));
+    }
+
+    /* WAIT for the replicas before the answer says "done" */
+    if (ovsa_store_replicas_ack(ovsa_run_wrote(script, ans), &acked, &err)
+        != OVSA_OK)
+    {
+        json_decref(ans);
+
+        if (err.code != OVSA_E_REPLICA_ACK) {
+            ovsa_resp_store(resp, &err);
+            return NULL;
+        }
+
+        ovsa_log("error", "%s", err.msg);
+        snprintf(msg, sizeof(msg), "the change was made but acknowledged by "
+                 "%d of %d replicas within %d ms: retry with the same "
+                 "request_id to learn its outcome", acked,
+                 ovsa_store_min_replicas_ack(),
+                 ovsa_store_replicas_ack_timeout());
+        ovsa_resp_code(resp, "REPLICA_ACK_TIMEOUT", msg);
+        return NULL;
     }
 
     return ans;

@@ -182,6 +182,10 @@ main(int argc, char **argv)
                  "evicting maxmemory-policy); a Redis crash can then lose "
                  "acknowledged activations, uses and leases");
     }
+    sc.sentinels = conf->redis_sentinels;
+    sc.master_name = conf->redis_master_name;
+    sc.min_replicas_ack = conf->redis_min_replicas_ack;
+    sc.replicas_ack_timeout_ms = conf->redis_replicas_ack_timeout;
 
     if (ovsa_store_init(&sc, &err) != OVSA_OK) {
         ovsa_log("emerg", "%s", err.msg);

@@ -68,6 +68,9 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
     { "STORE_NOT_DURABLE",      503, "error",
       "the license store does not persist durably: state-changing "
       "operations are refused" },
+    { "REPLICA_ACK_TIMEOUT",    503, "error",
+      "the change was made but not acknowledged by enough replicas in "
+      "time: retry with the same request_id to learn its outcome" },
     { "INTERNAL",               500, "error", "internal error" },
     { NULL, 0, NULL, NULL }
 };

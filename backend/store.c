@@ -45,6 +45,9 @@ static char                 ovsa_store_sha[OVSA_LUA__COUNT][41];
 static ovsa_store_conf_t    ovsa_store_conf;
 static pthread_key_t        ovsa_store_tls;
 
+/* part B: the Sentinel generation the thread's connection was made for */
+static __thread unsigned long  ovsa_store_conn_gen;
+
 
 static void
 ovsa_store_tls_free(void *ctx)
@@ -79,7 +82,19 @@ ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
         return ovsa_err_set(err, OVSA_E_INTERNAL, "store: pthread_key_create");
     }
 
+    /* part B */
+    if (ovsa_sentinel_init(conf, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
     return OVSA_OK;
+}
+
+
+int
+ovsa_store_mode(ovsa_lua_t script)
+{
+    return ovsa_store_modes[script];
 }
 
 
@@ -157,13 +172,24 @@ ovsa_store_setup_cmd(redisContext *c, int argc, const char **argv,
 static redisContext *
 ovsa_store_conn(int *fresh, ovsa_err_t *err)
 {
-    char            host[256], db[16];
+    int             port;
+    char            host[256], db[16], addr[300];
     const char     *a, *colon, *argv[2];
     redisContext   *c;
+    unsigned long   gen;
     struct timeval  tv;
 
     *fresh = 0;
     c = pthread_getspecific(ovsa_store_tls);
+
+    /* part B: another thread learned of a new master: move to it */
+    if (c != NULL && ovsa_sentinel_enabled()
+        && ovsa_store_conn_gen != ovsa_sentinel_gen())
+    {
+        ovsa_store_drop();
+        c = NULL;
+    }
+
     if (c != NULL) {
         return c;
     }
@@ -172,8 +198,21 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
     tv.tv_sec = ovsa_store_conf.connect_timeout_ms / 1000;
     tv.tv_usec = (ovsa_store_conf.connect_timeout_ms % 1000) * 1000;
     a = ovsa_store_conf.address;
+    gen = 0;
 
-    if (strncmp(a, "unix:", 5) == 0) {
+    if (ovsa_sentinel_enabled()) {
+        /* part B: the master the sentinels name now */
+        if (ovsa_sentinel_master(host, sizeof(host), &port, &gen, err)
+            != OVSA_OK)
+        {
+            return NULL;
+        }
+
+        snprintf(addr, sizeof(addr), "%s:%d", host, port);
+        a = addr;
+        c = redisConnectWithTimeout(host, port, tv);
+
+    } else if (strncmp(a, "unix:", 5) == 0) {
         c = redisConnectUnixWithTimeout(a + 5, tv);
 
     } else {
@@ -201,6 +240,9 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: connect %s: %s", a,
                      c->errstr);
         redisFree(c);
+        if (gen != 0) {
+            ovsa_sentinel_stale(gen);
+        }
         return NULL;
     }
 
@@ -233,6 +275,13 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         }
     }
 
+    /* part B: never write to a replica the sentinels were wrong about */
+    if (gen != 0 && ovsa_sentinel_check_role(c, a, gen, err) != OVSA_OK) {
+        redisFree(c);
+        return NULL;
+    }
+
+    ovsa_store_conn_gen = gen;
     pthread_setspecific(ovsa_store_tls, c);
 
     return c;
@@ -328,7 +377,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, int probe, char **out, ovsa_err_t *err)
 {
     int            i, argc, attempt, rc, fresh, reconnected, noscript,
-                   stale, gated;
+                   stale, gated, readonly;
     char           nk[16];
     const char    *argv[OVSA_STORE_ARGS_MAX];
     redisReply    *r;
@@ -362,8 +411,9 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     reconnected = 0;
     noscript = 0;
     gated = 0;
+    readonly = 0;
 
-    for (attempt = 0; attempt < 3; attempt++) {
+    for (attempt = 0; attempt < 4; attempt++) {
         c = ovsa_store_conn(&fresh, err);
         if (c == NULL) {
             return OVSA_ERR;
@@ -410,6 +460,11 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
                          ovsa_store_names[script], c->errstr);
             ovsa_store_drop();
 
+            /* part B: the master may be gone: ask the sentinels again */
+            if (ovsa_sentinel_enabled()) {
+                ovsa_sentinel_stale(ovsa_store_conn_gen);
+            }
+
             if (stale && !fresh && !reconnected) {
                 reconnected = 1;
                 continue;
@@ -427,6 +482,33 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
             if (ovsa_store_load_one(c, script, err) != OVSA_OK) {
                 return OVSA_ERR;
             }
+            continue;
+        }
+
+        /*
+         * Part B: READONLY means the server was demoted to a replica
+         * (failover) since this connection was made.  Retrying the script
+         * on the new master is safe because nothing was written: on a
+         * read-only replica every write command of a script is refused,
+         * the first refusal aborts the script, and Lua scripts write
+         * nothing before their first write command; the reads it made
+         * changed nothing.  Once only.
+         */
+        if (r->type == REDIS_REPLY_ERROR && ovsa_sentinel_enabled()
+            && ovsa_sentinel_readonly(r->str))
+        {
+            ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s.lua: %.300s",
+                         ovsa_store_names[script], r->str);
+            freeReplyObject(r);
+            r = NULL;
+            ovsa_sentinel_stale(ovsa_store_conn_gen);
+            ovsa_store_drop();
+
+            if (readonly) {
+                return OVSA_ERR;
+            }
+
+            readonly = 1;
             continue;
         }
 
@@ -485,6 +567,93 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     ovsa_store_breaker_report(ovsa_store_conf.address,
                               rc == OVSA_OK || err->code != OVSA_E_TRANSPORT,
                               err);
+
+    return rc;
+}
+
+
+/* ---- part B: WAIT for replica acknowledgements */
+
+int
+ovsa_store_min_replicas_ack(void)
+{
+    return ovsa_store_conf.min_replicas_ack;
+}
+
+
+int
+ovsa_store_replicas_ack_timeout(void)
+{
+    return ovsa_store_conf.replicas_ack_timeout_ms;
+}
+
+
+int
+ovsa_store_replicas_ack(int wrote, int *acked, ovsa_err_t *err)
+{
+    int             rc, ms;
+    char            n[16], t[16];
+    const char     *argv[3];
+    redisReply     *r;
+    redisContext   *c;
+    struct timeval  tv;
+
+    *acked = 0;
+
+    if (!wrote || ovsa_store_conf.min_replicas_ack == 0) {
+        return OVSA_OK;
+    }
+
+    /* the connection that ran the script: WAIT counts its own writes */
+    c = pthread_getspecific(ovsa_store_tls);
+    if (c == NULL) {
+        return ovsa_err_set(err, OVSA_E_TRANSPORT,
+                            "redis: WAIT: the connection is gone");
+    }
+
+    snprintf(n, sizeof(n), "%d", ovsa_store_conf.min_replicas_ack);
+    snprintf(t, sizeof(t), "%d", ovsa_store_conf.replicas_ack_timeout_ms);
+    argv[0] = "WAIT";
+    argv[1] = n;
+    argv[2] = t;
+
+    /* WAIT blocks up to its own timeout: give the socket that much more */
+    ms = ovsa_store_conf.timeout_ms + ovsa_store_conf.replicas_ack_timeout_ms;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    redisSetTimeout(c, tv);
+
+    r = redisCommandArgv(c, 3, argv, NULL);
+    if (r == NULL) {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: WAIT: %s", c->errstr);
+        ovsa_store_drop();
+        if (ovsa_sentinel_enabled()) {
+            ovsa_sentinel_stale(ovsa_store_conn_gen);
+        }
+        return OVSA_ERR;
+    }
+
+    tv.tv_sec = ovsa_store_conf.timeout_ms / 1000;
+    tv.tv_usec = (ovsa_store_conf.timeout_ms % 1000) * 1000;
+    redisSetTimeout(c, tv);
+
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *acked = (int) r->integer;
+        rc = (r->integer >= ovsa_store_conf.min_replicas_ack)
+             ? OVSA_OK
+             : ovsa_err_set(err, OVSA_E_REPLICA_ACK, "redis: WAIT: "
+                            "acknowledged by %lld of %d replicas within "
+                            "%d ms", r->integer,
+                            ovsa_store_conf.min_replicas_ack,
+                            ovsa_store_conf.replicas_ack_timeout_ms);
+
+    } else {
+        rc = ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: WAIT: %.200s",
+                          r->type == REDIS_REPLY_ERROR ? r->str
+                                                       : "unexpected answer");
+    }
+
+    freeReplyObject(r);
 
     return rc;
 }

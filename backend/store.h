@@ -62,6 +62,12 @@ typedef struct {
     int          connect_timeout_ms;
     int          require_durable;   /* refuse RW scripts unless durable */
     int          breaker_open_ms;   /* how long the breaker stays open */
+
+    /* part B: Sentinel (store_sentinel.c) and WAIT */
+    char *const *sentinels;    /* NULL-terminated "host:port"; NULL: none */
+    const char  *master_name;  /* with sentinels */
+    int          min_replicas_ack;         /* 0: no WAIT */
+    int          replicas_ack_timeout_ms;
 } ovsa_store_conf_t;
 
 /*
@@ -98,6 +104,22 @@ int ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
 int ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
     const char *sub);
 
+/*
+ * Part B: after a script that changed state (wrote = 1), waits for
+ * redis.min_replicas_ack replicas to acknowledge it (WAIT on the calling
+ * thread's connection, the one that ran the script).  Does nothing when
+ * wrote is 0 or min_replicas_ack is 0.  Returns OVSA_OK, or OVSA_ERR
+ * with OVSA_E_REPLICA_ACK (*acked replicas acknowledged in time, fewer
+ * than the configured number) or OVSA_E_TRANSPORT.  Either way the
+ * change was made on the master: a retry with the same request id
+ * learns its outcome.
+ */
+int ovsa_store_replicas_ack(int wrote, int *acked, ovsa_err_t *err);
+
+/* Returns redis.min_replicas_ack and redis.replicas_ack_timeout_ms. */
+int ovsa_store_min_replicas_ack(void);
+int ovsa_store_replicas_ack_timeout(void);
+
 /* Closes the calling thread's connection, if any (threads that end
  * close theirs automatically). */
 void ovsa_store_close(void);
@@ -117,6 +139,9 @@ int ovsa_store_retry_after(int *not_sent);
  * (needs yes)"): copied to buf; "" when they are not refused.
  */
 void ovsa_store_not_durable(char *buf, size_t size);
+
+/* Returns the OVSA_STORE_ mode of a script (RO, RW or SPEND). */
+int ovsa_store_mode(ovsa_lua_t script);
 
 /* Returns the configured key prefix. */
 const char *ovsa_store_prefix(void);

@@ -52,6 +52,7 @@ done
 . "$BENCH/lib/measure.sh"
 . "$BENCH/lib/ceilings.sh"
 . "$BENCH/lib/ovsa.sh"
+. "$BENCH/lib/durable.sh"
 . "$BENCH/lib/hwkey.sh"
 . "$BENCH/lib/scale.sh"
 . "$BENCH/lib/profile.sh"
@@ -109,6 +110,7 @@ note "run $STAMP: ${DUR}s per scenario, worker_processes $WORKERS, $(nproc) core
 csv_init
 ceilings
 ovsa_scenarios
+durable
 hwkey_scenarios
 scale
 if [ $SMOKE -eq 0 ]; then

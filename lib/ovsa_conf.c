@@ -30,7 +30,8 @@ typedef enum {
     OVSA_T_INT,
     OVSA_T_ADDR,        /* "unix:/path" or "host:port" */
     OVSA_T_GROUP,       /* a group name or gid, kept as a long gid */
-    OVSA_T_PEERS        /* a sequence of users and "group:" groups */
+    OVSA_T_PEERS,       /* a sequence of users and "group:" groups */
+    OVSA_T_HOSTPORTS    /* a non-empty sequence of "host:port" */
 } ovsa_conf_type_t;
 
 typedef struct {
@@ -105,6 +106,15 @@ static const ovsa_conf_key_t  ovsa_conf_redis[] = {
       60000, NOLINE },
     { "breaker_open_ms", OVSA_T_INT, OFF(redis_breaker_open), 100, 60000,
       NOLINE },
+    /* part B: Sentinel, replica acknowledgements */
+    { "sentinels", OVSA_T_HOSTPORTS, OFF(redis_sentinels), 0, 0,
+      OFF(redis_sentinels_line) },
+    { "master_name", OVSA_T_STR, OFF(redis_master_name), 0, 0,
+      OFF(redis_master_name_line) },
+    { "min_replicas_ack", OVSA_T_INT, OFF(redis_min_replicas_ack), 0, 64,
+      NOLINE },
+    { "replicas_ack_timeout_ms", OVSA_T_INT,
+      OFF(redis_replicas_ack_timeout), 10, 60000, NOLINE },
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -296,6 +306,68 @@ ovsa_conf_addr(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
     *out = strdup(s);
     return *out ? OVSA_OK : ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key,
                                            "out of memory");
+}
+
+
+/* redis.sentinels: a non-empty list of "host:port" (no unix sockets) */
+static int
+ovsa_conf_hostports(ovsa_conf_ctx_t *ctx, yaml_node_t *node, const char *key,
+    char ***out)
+{
+    int                n, i;
+    char               name[160];
+    char             **list;
+    yaml_node_t       *item;
+    yaml_node_item_t  *it;
+
+    n = (node->type == YAML_SEQUENCE_NODE)
+        ? node->data.sequence.items.top - node->data.sequence.items.start : 0;
+
+    if (n == 0) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected a non-empty list of \"host:port\"");
+    }
+
+    list = calloc(n + 1, sizeof(char *));
+    if (list == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key, "out of memory");
+    }
+
+    i = 0;
+    for (it = node->data.sequence.items.start;
+         it < node->data.sequence.items.top;
+         it++, i++)
+    {
+        item = yaml_document_get_node(&ctx->doc, *it);
+        snprintf(name, sizeof(name), "%s[%d]", key, i);
+
+        if (item->type == YAML_SCALAR_NODE
+            && strncmp((const char *) item->data.scalar.value, "unix:", 5)
+               == 0)
+        {
+            ovsa_conf_fail(ctx, OVSA_E_CONF_VALUE, item, name,
+                           "expected \"host:port\"");
+            goto failed;
+        }
+
+        if (ovsa_conf_addr(ctx, item, name, &list[i]) != OVSA_OK) {
+            goto failed;
+        }
+    }
+
+    /* repeated keys are refused, so *out is still NULL */
+    free(*out);
+    *out = list;
+    ctx->conf->n_redis_sentinels = n;
+    return OVSA_OK;
+
+failed:
+
+    for (i = 0; i < n; i++) {
+        free(list[i]);
+    }
+    free(list);
+    return OVSA_ERR;
 }
 
 
@@ -556,6 +628,10 @@ ovsa_conf_value(ovsa_conf_ctx_t *ctx, const char *section,
                              (ovsa_conf_peer_t **) (base + k->off));
         break;
 
+    case OVSA_T_HOSTPORTS:
+        rc = ovsa_conf_hostports(ctx, node, name, (char ***) (base + k->off));
+        break;
+
     default: /* OVSA_T_ADDR */
         rc = ovsa_conf_addr(ctx, node, name, (char **) (base + k->off));
         break;
@@ -630,6 +706,8 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
     conf->redis_require_durable = 1;
     conf->redis_connect_timeout = 500;
     conf->redis_breaker_open = 1000;
+    conf->redis_min_replicas_ack = 0;
+    conf->redis_replicas_ack_timeout = 1000;
     conf->listen = strdup(OVSA_CONF_LISTEN);
     conf->listen_group = -1;
     conf->admin_listen = strdup("127.0.0.1:9081");
@@ -667,6 +745,16 @@ ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
                             "%s:%d: backend.listen_group: applies to a "
                             "\"unix:\" backend.listen only", ctx->file,
                             c->listen_group_line);
+    }
+
+    /* part B: Sentinel is both keys or neither */
+    if ((c->redis_sentinels == NULL) != (c->redis_master_name == NULL)) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_MISSING,
+                            "%s:%d: redis: \"sentinels\" and \"master_name\" "
+                            "go together (Sentinel), or neither is set",
+                            ctx->file, c->redis_sentinels
+                                       ? c->redis_sentinels_line
+                                       : c->redis_master_name_line);
     }
 
     if (c->chain == NULL) {
@@ -1078,6 +1166,14 @@ ovsa_conf_free(ovsa_conf_t *conf)
     free(conf->redis_address);
     free(conf->redis_password_file);
     free(conf->redis_prefix);
+    free(conf->redis_master_name);
+
+    if (conf->redis_sentinels) {
+        for (p = conf->redis_sentinels; *p; p++) {
+            free(*p);
+        }
+        free(conf->redis_sentinels);
+    }
 
     if (conf->isv_certs) {
         for (p = conf->isv_certs; *p; p++) {

@@ -74,6 +74,15 @@ typedef struct {
     int     redis_breaker_open;     /* milliseconds the breaker stays
                                        open, default 1000 */
 
+    /* redis, part B: Sentinel and replica acknowledgements */
+    char  **redis_sentinels;  /* NULL-terminated "host:port" list, or NULL */
+    int     n_redis_sentinels;
+    int     redis_sentinels_line;
+    char   *redis_master_name;
+    int     redis_master_name_line;
+    int     redis_min_replicas_ack;       /* WAIT N after a write; 0: off */
+    int     redis_replicas_ack_timeout;   /* WAIT's timeout, milliseconds */
+
     /* licenses: */
     char  **isv_certs;        /* NULL-terminated; ISV certificates */
     int     n_isv_certs;

@@ -93,9 +93,10 @@
     X(OVSA_E_P11_PIN,         "token PIN missing or wrong")                   \
     X(OVSA_E_P11_KEY,         "key not found on the token")                   \
     X(OVSA_E_P11_DEVICE,      "token failed during an operation")             \
-    X(OVSA_E_P11_TIMEOUT,     "token did not answer in time")             \
-    /* license store (backend) */                                             \
-    X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")
+    X(OVSA_E_P11_TIMEOUT,     "token did not answer in time")                 \
+    /* the license store (backend, Redis) */                                  \
+    X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")     \
+    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

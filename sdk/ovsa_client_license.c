@@ -165,10 +165,18 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
 
     for ( ;; ) {
         rc = ovsa_client_request(client, method, path, body, r, &e);
-        if (rc == OVSA_OK || e.code != OVSA_E_TRANSPORT || retries-- <= 0) {
+        if ((rc == OVSA_OK
+             && strcmp(r->code, "REPLICA_ACK_TIMEOUT") != 0)
+            || (rc != OVSA_OK && e.code != OVSA_E_TRANSPORT)
+            || retries-- <= 0)
+        {
             break;
         }
-        /* the same body, request id included: never spent twice */
+        /*
+         * the same body, request id included: never spent twice.  Also
+         * after REPLICA_ACK_TIMEOUT (the change was made but too few
+         * replicas acknowledged it): the retry learns its outcome.
+         */
         ovsa_result_free(r);
         memset(r, 0, sizeof(*r));
     }

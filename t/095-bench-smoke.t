@@ -60,7 +60,9 @@ for my $s (qw(openssl-sign-rsa static-tls-ka static-tls-new-rsa
 for my $s (qw(check-ka-nosign check-ka-ec check-ka-rsa check-ka-ed25519
               check-new-ec check-new-rsa check-new-ed25519 check-resume-ec
               check-half-ec check-half-rsa lease-mix-ec check-ka-node-ec
-              redis-evalsha-check expired-leases)) {
+              redis-evalsha-check expired-leases
+              check-ka-ec-aof lease-mix-ec-aof check-ka-ec-wait1
+              lease-mix-ec-wait1)) {
     is($row{$s} && $row{$s}{status}, 'ok', "license server $s was measured")
         or diag($row{$s} ? $row{$s}{status} : 'no row');
 }

@@ -27,6 +27,9 @@ if cur then
     end
     t.activated_at = at
     t.activations = n
+    -- rewritten unchanged: a replica acknowledgement (WAIT) of this
+    -- connection's write then covers the first activation too
+    redis.call('HSET', KEYS[2], hwid, cur)
     return answer('OK', t)
 end
 

@@ -9,7 +9,9 @@
 -- needs a request_id: a retry with it learns the outcome of a spend whose
 -- answer was lost (replayed), instead of spending again.  While Redis is
 -- not durable (ARGV[10] is not "1") a spend is refused, changing
--- nothing; a replay, which only reads, is still answered.
+-- nothing; a replay, which only reads, is still answered (it rewrites
+-- the request-id key unchanged, so a replica acknowledgement (WAIT) of
+-- this connection's write covers the original spend too).
 
 local lic, refused = open_license(true, nil)
 if not lic then
@@ -30,6 +32,9 @@ if lic.type == 'usage-count' then
     end
     local prev = redis.call('GET', KEYS[5])
     if prev then
+        -- rewritten unchanged: a replica acknowledgement (WAIT) of this
+        -- connection's write then covers the original spend too
+        redis.call('SET', KEYS[5], prev, 'KEEPTTL')
         t.usage_remaining = tonumber(prev)
         t.replayed = true
     else

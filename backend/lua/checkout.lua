@@ -26,6 +26,9 @@ if rid ~= '' then
     local prev = redis.call('GET', KEYS[4])
     local e = prev and live_lease(KEYS[2], prev)
     if e and lease_parse(redis.call('HGET', KEYS[3], prev)) == ARGV[4] then
+        -- rewritten unchanged: a replica acknowledgement (WAIT) of this
+        -- connection's write then covers the original checkout too
+        redis.call('SET', KEYS[4], prev, 'KEEPTTL')
         return answer('OK', { lease_id = prev, lease_expires = e,
                               seats = num(lic.seats),
                               seats_used = live(KEYS[2]), replayed = true })

@@ -159,6 +159,70 @@ test_valid(void **state)
 
 
 static void
+test_sentinel(void **state)
+{
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(BASE
+                          "redis:\n"
+                          "  sentinels: [\"127.0.0.1:26379\", \"[::1]:26380\"]\n"
+                          "  master_name: ovsa\n"
+                          "  min_replicas_ack: 1\n"
+                          "  replicas_ack_timeout_ms: 250\n", &conf, &err),
+                     OVSA_E_NONE);
+    assert_int_equal(conf->n_redis_sentinels, 2);
+    assert_string_equal(conf->redis_sentinels[1], "[::1]:26380");
+    assert_null(conf->redis_sentinels[2]);
+    assert_string_equal(conf->redis_master_name, "ovsa");
+    assert_int_equal(conf->redis_min_replicas_ack, 1);
+    assert_int_equal(conf->redis_replicas_ack_timeout, 250);
+    ovsa_conf_free(conf);
+
+    /* defaults: no Sentinel, no WAIT */
+    assert_int_equal(load(BASE, &conf, &err), OVSA_E_NONE);
+    assert_null(conf->redis_sentinels);
+    assert_int_equal(conf->redis_min_replicas_ack, 0);
+    assert_int_equal(conf->redis_replicas_ack_timeout, 1000);
+    ovsa_conf_free(conf);
+
+    refused(BASE
+            "redis:\n"
+            "  sentinels: [\"127.0.0.1:26379\"]\n",
+            OVSA_E_CONF_MISSING,
+            "6: redis: \"sentinels\" and \"master_name\" go together "
+            "(Sentinel), or neither is set");
+
+    refused(BASE
+            "redis:\n"
+            "  master_name: ovsa\n",
+            OVSA_E_CONF_MISSING,
+            "6: redis: \"sentinels\" and \"master_name\" go together "
+            "(Sentinel), or neither is set");
+
+    refused(BASE
+            "redis:\n"
+            "  sentinels: []\n"
+            "  master_name: ovsa\n",
+            OVSA_E_CONF_TYPE,
+            "6: redis.sentinels: expected a non-empty list of \"host:port\"");
+
+    refused(BASE
+            "redis:\n"
+            "  sentinels: [\"127.0.0.1:26379\", \"unix:/tmp/s\"]\n"
+            "  master_name: ovsa\n",
+            OVSA_E_CONF_VALUE,
+            "6: redis.sentinels[1]: expected \"host:port\"");
+
+    refused(BASE
+            "redis:\n"
+            "  min_replicas_ack: -1\n",
+            OVSA_E_CONF_VALUE,
+            "6: redis.min_replicas_ack: -1 is out of range 0..64");
+}
+
+
+static void
 test_duplicate_section(void **state)
 {
     /* the report: a second licenses: overrode the first (and leaked it) */
@@ -398,6 +462,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_sentinel),
         cmocka_unit_test(test_duplicate_section),
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_load_mem),

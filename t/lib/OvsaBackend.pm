@@ -307,7 +307,8 @@ sub license { my ($self, %o) = @_; return $self->sign(payload(%o)) }
 # Writes a default.yaml; %o: name, listen, admin_listen, isv (list of
 # names), hw (bool), threads, max_body, prefix, trusted_peers (YAML flow
 # list text), listen_group, redis_port, redis_timeout, require_durable,
-# breaker_open_ms, extra (raw YAML lines).
+# breaker_open_ms, extra (raw YAML lines), redis_extra (more "key:
+# value" pairs of the redis: flow mapping, e.g. sentinels).
 sub conf {
     my ($self, %o) = @_;
     my $name = $o{name} || 'b1';
@@ -342,7 +343,7 @@ sub conf {
            : '')
         . ($o{breaker_open_ms} ? ", breaker_open_ms: $o{breaker_open_ms}"
                                : '')
-        . "}\n"
+        . (defined $o{redis_extra} ? ", $o{redis_extra}" : '') . "}\n"
         . "licenses: {isv_certs: [$isv]}\n" . ($o{extra} || '');
     spew("$d/$name.yaml", $yaml);
     return "$d/$name.yaml";
