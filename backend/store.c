@@ -89,8 +89,24 @@ ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
 {
     int  n;
 
-    n = snprintf(buf, size, "%s%s:%s%s%s", ovsa_store_conf.prefix, kind, id,
-                 sub ? ":" : "", sub ? sub : "");
+    /*
+     * "{id}" is the Redis Cluster hash tag: every key of one license
+     * hashes to the same slot, so each script touches one slot only
+     * (docs/protocol.md, "Keys")
+     */
+    n = snprintf(buf, size, "%s%s:{%s}%s%s", ovsa_store_conf.prefix, kind,
+                 id, sub ? ":" : "", sub ? sub : "");
+
+    return (n < 0 || (size_t) n >= size) ? OVSA_ERR : OVSA_OK;
+}
+
+
+int
+ovsa_store_index_key(char *buf, size_t size)
+{
+    int  n;
+
+    n = snprintf(buf, size, "%slicenses", ovsa_store_conf.prefix);
 
     return (n < 0 || (size_t) n >= size) ? OVSA_ERR : OVSA_OK;
 }

@@ -27,8 +27,9 @@
     X(RELEASE, release)                                                       \
     X(UNBIND, unbind)                                                         \
     X(SHOW, show)                                                             \
-    X(LIST, list)                                                             \
-    X(PINS, pins)
+    X(INDEX, index)                                                           \
+    X(IDS, ids)                                                               \
+    X(SUMMARY, summary)
 
 typedef enum {
 #define OVSA_LUA_ENUM(e, f) OVSA_LUA_##e,
@@ -69,11 +70,19 @@ int ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, char **out, ovsa_err_t *err);
 
 /*
- * Writes "<prefix><kind>:<id>" (and ":<sub>" when sub is not NULL) to
- * buf.  Returns OVSA_OK, or OVSA_ERR when it does not fit.
+ * Writes "<prefix><kind>:{<id>}" (and ":<sub>" when sub is not NULL) to
+ * buf: "{<id>}" is the Redis Cluster hash tag, so every key of one
+ * license lives in one slot.  Returns OVSA_OK, or OVSA_ERR when it does
+ * not fit.
  */
 int ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
     const char *sub);
+
+/*
+ * Writes "<prefix>licenses", the license index set (a key of its own
+ * slot), to buf.  Returns OVSA_OK, or OVSA_ERR when it does not fit.
+ */
+int ovsa_store_index_key(char *buf, size_t size);
 
 /* Closes the calling thread's connection, if any (threads that end
  * close theirs automatically). */
