@@ -171,6 +171,7 @@ main(int argc, char **argv)
     sc.password = redis_pw;
     sc.prefix = conf->redis_prefix;
     sc.timeout_ms = conf->redis_timeout;
+    sc.cluster = conf->redis_cluster;
 
     if (ovsa_store_init(&sc, &err) != OVSA_OK) {
         ovsa_log("emerg", "%s", err.msg);
@@ -224,9 +225,11 @@ main(int argc, char **argv)
         goto end;
     }
 
-    ovsa_log("notice", "serving %s (admin %s), %d threads, redis %s%s",
+    ovsa_log("notice", "serving %s (admin %s), %d threads, redis %s%s%s",
              conf->listen, conf->admin_listen, conf->threads,
-             conf->redis_address, ovsa_backend.hw_mode
+             conf->redis_address,
+             conf->redis_cluster ? " (cluster seed node)" : "",
+             ovsa_backend.hw_mode
              ? ", hardware-key mode" : "");
 
     do {

@@ -13,7 +13,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
-#include "store.h"
+#include "store_int.h"
 
 
 #define OVSA_STORE_ARGS_MAX  64
@@ -56,6 +56,17 @@ ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
 
     ovsa_store_conf = *conf;
 
+    if (conf->cluster) {
+        if (conf->db != 0) {
+            return ovsa_err_set(err, OVSA_E_CONF_VALUE, "redis.db: must be 0 "
+                                "with redis.cluster: true (a cluster has "
+                                "database 0 only)");
+        }
+        if (ovsa_cluster_init(err) != OVSA_OK) {
+            return OVSA_ERR;
+        }
+    }
+
     for (i = 0; i < OVSA_LUA__COUNT; i++) {
         if (EVP_Digest(ovsa_store_src[i], strlen(ovsa_store_src[i]), md,
                        &len, EVP_sha1(), NULL) != 1)
@@ -73,6 +84,13 @@ ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
     }
 
     return OVSA_OK;
+}
+
+
+const ovsa_store_conf_t *
+ovsa_store_config(void)
+{
+    return &ovsa_store_conf;
 }
 
 
@@ -126,9 +144,24 @@ ovsa_store_drop(void)
 }
 
 
+/* Drops c, the connection a command failed on. */
+static void
+ovsa_store_forget(redisContext *c)
+{
+    if (ovsa_store_conf.cluster) {
+        ovsa_cluster_drop(c);
+    } else {
+        ovsa_store_drop();
+    }
+}
+
+
 void
 ovsa_store_close(void)
 {
+    if (ovsa_store_conf.cluster) {
+        ovsa_cluster_close();
+    }
     ovsa_store_drop();
 }
 
@@ -159,28 +192,16 @@ ovsa_store_setup_cmd(redisContext *c, int argc, const char **argv,
 }
 
 
-/*
- * Returns the calling thread's connection, connecting when needed; *fresh
- * says whether it was just made.
- */
-static redisContext *
-ovsa_store_conn(int *fresh, ovsa_err_t *err)
+redisContext *
+ovsa_store_connect(const char *a, int select, ovsa_err_t *err)
 {
     char            host[256], db[16];
-    const char     *a, *colon, *argv[2];
+    const char     *colon, *argv[2];
     redisContext   *c;
     struct timeval  tv;
 
-    *fresh = 0;
-    c = pthread_getspecific(ovsa_store_tls);
-    if (c != NULL) {
-        return c;
-    }
-
-    *fresh = 1;
     tv.tv_sec = ovsa_store_conf.timeout_ms / 1000;
     tv.tv_usec = (ovsa_store_conf.timeout_ms % 1000) * 1000;
-    a = ovsa_store_conf.address;
 
     if (strncmp(a, "unix:", 5) == 0) {
         c = redisConnectUnixWithTimeout(a + 5, tv);
@@ -229,7 +250,7 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         }
     }
 
-    if (ovsa_store_conf.db != 0) {
+    if (select && ovsa_store_conf.db != 0) {
         snprintf(db, sizeof(db), "%d", ovsa_store_conf.db);
         argv[0] = "SELECT";
         argv[1] = db;
@@ -239,6 +260,31 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         }
     }
 
+    return c;
+}
+
+
+/*
+ * Returns the calling thread's connection, connecting when needed; *fresh
+ * says whether it was just made.
+ */
+static redisContext *
+ovsa_store_conn(int *fresh, ovsa_err_t *err)
+{
+    redisContext  *c;
+
+    *fresh = 0;
+    c = pthread_getspecific(ovsa_store_tls);
+    if (c != NULL) {
+        return c;
+    }
+
+    c = ovsa_store_connect(ovsa_store_conf.address, 1, err);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    *fresh = 1;
     pthread_setspecific(ovsa_store_tls, c);
 
     return c;
@@ -266,7 +312,7 @@ ovsa_store_unavailable(const char *msg)
 }
 
 
-static int
+int
 ovsa_store_load_one(redisContext *c, int i, ovsa_err_t *err)
 {
     int          rc;
@@ -279,10 +325,8 @@ ovsa_store_load_one(redisContext *c, int i, ovsa_err_t *err)
 
     r = redisCommandArgv(c, 3, argv, NULL);
     if (r == NULL) {
-        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: SCRIPT LOAD: %s",
-                     c->errstr);
-        ovsa_store_drop();
-        return OVSA_ERR;
+        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: SCRIPT LOAD: %s",
+                            c->errstr);
     }
 
     rc = OVSA_OK;
@@ -313,6 +357,10 @@ ovsa_store_load_scripts(ovsa_err_t *err)
     int            i, fresh;
     redisContext  *c;
 
+    if (ovsa_store_conf.cluster) {
+        return ovsa_cluster_load_scripts(err);
+    }
+
     c = ovsa_store_conn(&fresh, err);
     if (c == NULL) {
         return OVSA_ERR;
@@ -320,6 +368,9 @@ ovsa_store_load_scripts(ovsa_err_t *err)
 
     for (i = 0; i < OVSA_LUA__COUNT; i++) {
         if (ovsa_store_load_one(c, i, err) != OVSA_OK) {
+            if (err->code == OVSA_E_TRANSPORT) {
+                ovsa_store_drop();
+            }
             return OVSA_ERR;
         }
     }
@@ -332,12 +383,12 @@ int
 ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, char **out, ovsa_err_t *err)
 {
-    int            i, argc, attempt, rc, fresh, reconnected, noscript,
-                   stale;
-    char           nk[16];
-    const char    *argv[OVSA_STORE_ARGS_MAX];
-    redisReply    *r;
-    redisContext  *c;
+    int                    i, argc, rc, fresh, reconnected, stale, redirect;
+    char                   nk[16];
+    const char            *argv[OVSA_STORE_ARGS_MAX];
+    redisReply            *r;
+    redisContext          *c, *loaded;
+    ovsa_cluster_route_t   rt = OVSA_CLUSTER_ROUTE_INIT;
 
     *out = NULL;
     r = NULL;
@@ -361,14 +412,24 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     /*
      * At most one retry for each of: a stale connection (Redis restarted
      * since this thread last used it: EOF or reset before any answer, so
-     * the script did not run) and NOSCRIPT (script cache empty).  A
-     * timeout is never retried: the script may have run.
+     * the script did not run) and NOSCRIPT (script cache empty; once per
+     * node on a cluster).  A timeout is never retried: the script may
+     * have run.  On a cluster, ovsa_cluster_redirect() bounds the retries
+     * after MOVED, ASK and TRYAGAIN.
      */
     reconnected = 0;
-    noscript = 0;
+    loaded = NULL;
 
-    for (attempt = 0; attempt < 3; attempt++) {
-        c = ovsa_store_conn(&fresh, err);
+    for ( ;; ) {
+        /* ---- part C: the node of keys[0]'s slot on a cluster */
+        if (ovsa_store_conf.cluster) {
+            c = ovsa_cluster_conn(&rt, nkeys > 0 ? keys[0] : "", &fresh,
+                                  err);
+        } else {
+            c = ovsa_store_conn(&fresh, err);
+        }
+        /* ---- */
+
         if (c == NULL) {
             return OVSA_ERR;
         }
@@ -380,7 +441,7 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
                      || errno == EPIPE);
             ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: EVALSHA %s: %s",
                          ovsa_store_names[script], c->errstr);
-            ovsa_store_drop();
+            ovsa_store_forget(c);
 
             if (stale && !fresh && !reconnected) {
                 reconnected = 1;
@@ -390,24 +451,37 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
             return OVSA_ERR;
         }
 
-        if (r->type == REDIS_REPLY_ERROR && !noscript
+        if (r->type == REDIS_REPLY_ERROR && c != loaded
             && strncmp(r->str, "NOSCRIPT", 8) == 0)
         {
+            /* load on the node that answered (a cluster has several) */
             freeReplyObject(r);
             r = NULL;
-            noscript = 1;
+            loaded = c;
             if (ovsa_store_load_one(c, script, err) != OVSA_OK) {
+                if (err->code == OVSA_E_TRANSPORT) {
+                    ovsa_store_forget(c);
+                }
                 return OVSA_ERR;
             }
             continue;
         }
 
-        break;
-    }
+        /* ---- part C: MOVED, ASK, TRYAGAIN: the script did not run */
+        if (ovsa_store_conf.cluster) {
+            redirect = ovsa_cluster_redirect(&rt, r, err);
+            if (redirect != 0) {
+                freeReplyObject(r);
+                r = NULL;
+                if (redirect == -1) {
+                    return OVSA_ERR;
+                }
+                continue;
+            }
+        }
+        /* ---- */
 
-    if (r == NULL) {
-        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s.lua: gave up",
-                            ovsa_store_names[script]);
+        break;
     }
 
     rc = OVSA_OK;

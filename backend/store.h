@@ -44,6 +44,7 @@ typedef struct {
     const char  *password;     /* NULL: no AUTH */
     const char  *prefix;       /* key prefix, e.g. "ovsa:" */
     int          timeout_ms;   /* connect and command timeout */
+    int          cluster;      /* address is a Redis Cluster seed node */
 } ovsa_store_conf_t;
 
 /*

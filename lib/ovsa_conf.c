@@ -98,6 +98,8 @@ static const ovsa_conf_key_t  ovsa_conf_redis[] = {
       NOLINE },
     { "prefix", OVSA_T_STR, OFF(redis_prefix), 0, 0, NOLINE },
     { "timeout_ms", OVSA_T_INT, OFF(redis_timeout), 10, 60000, NOLINE },
+    /* part C (issue 11): Redis Cluster; address is then a seed node */
+    { "cluster", OVSA_T_BOOL, OFF(redis_cluster), 0, 1, NOLINE },
     { NULL, 0, 0, 0, 0, 0 }
 };
 

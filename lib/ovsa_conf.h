@@ -67,6 +67,7 @@ typedef struct {
     char   *redis_password_file;
     char   *redis_prefix;     /* key prefix, default "ovsa:" */
     int     redis_timeout;    /* milliseconds */
+    int     redis_cluster;    /* address is a Redis Cluster seed node */
 
     /* licenses: */
     char  **isv_certs;        /* NULL-terminated; ISV certificates */

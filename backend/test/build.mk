@@ -1,5 +1,6 @@
 # backend/test/: the cmocka unit tests of ovsa-backend's pure parts
-# (policy.c, json.c, license.c; run by t/010-unit.t) and backend-sign,
+# (policy.c, json.c, license.c, store_cluster.c's key slots; run by
+# t/010-unit.t) and backend-sign,
 # the helper that signs test licenses with lib/ovsa_license
 # (t/lib/OvsaBackend.pm), and backend-req, which signs test requests
 # with a machine key as the SDK does (lib/ovsa_reqsig).
@@ -10,9 +11,10 @@ BINS       += $(BUILD)/test/backend_unit_test $(BUILD)/test/backend-sign \
 
 $(BUILD)/test/backend_unit_test: $(BUILD)/backend/test/unit_test.o \
         $(BUILD)/backend/policy.o $(BUILD)/backend/json.o \
-        $(BUILD)/backend/license.o $(LIBOVSA)
+        $(BUILD)/backend/license.o $(BUILD)/backend/store_cluster.o \
+        $(BUILD)/backend/store.o $(BUILD)/backend/lua_scripts.o $(LIBOVSA)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lpthread
 
 $(BUILD)/test/backend-sign: $(BUILD)/backend/test/sign_helper.o $(LIBOVSA)
 	@mkdir -p $(dir $@)

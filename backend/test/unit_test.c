@@ -2,8 +2,8 @@
  * unit_test.c: cmocka unit tests of the pure parts of ovsa-backend:
  * policy.c (answer codes, valid_until, the backend's own identifiers),
  * json.c (request validation, license ids by lib's rule) and license.c's
- * record (what an import stores from the license lib parsed).  Run by
- * t/010-unit.t.
+ * record (what an import stores from the license lib parsed) and
+ * store_cluster.c's key slots (CRC16, hash tags).  Run by t/010-unit.t.
  */
 
 #include <setjmp.h>
@@ -19,6 +19,7 @@
 #include "json.h"
 #include "license.h"
 #include "policy.h"
+#include "store_int.h"
 
 #define PIN_A "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define PIN_B "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
@@ -300,6 +301,45 @@ test_json(void **state)
 }
 
 
+/*
+ * Key slots as Redis computes them: the expected values are what
+ * redis-server 7.0 answered to CLUSTER KEYSLOT for the same keys.
+ */
+static void
+test_cluster_slot(void **state)
+{
+    static const struct {
+        const char  *key;
+        unsigned     slot;
+    } v[] = {
+        { "foo", 12182 },
+        { "123456789", 12739 },         /* CRC16 check value 0x31c3 */
+        { "ovsa:lic:{U1}", 5944 },
+        { "ovsa:req:{U1}:abc", 5944 },  /* same tag, same slot */
+        { "foo{}{bar}", 8363 },         /* empty tag: the whole key */
+        { "foo{{bar}}zap", 4015 },      /* tag "{bar" */
+        { "foo{bar}{zap}", 5061 },      /* first tag only: "bar" */
+        { "{", 4092 },
+        { "a{b", 13340 },               /* no "}": the whole key */
+        { "ovsa:licenses", 10901 },
+        { "x{}", 2608 },
+    };
+
+    size_t  i;
+
+    assert_int_equal(ovsa_cluster_crc16("123456789", 9), 0x31c3);
+    assert_int_equal(ovsa_cluster_crc16("", 0), 0);
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(ovsa_cluster_keyslot(v[i].key, strlen(v[i].key)),
+                         v[i].slot);
+    }
+
+    assert_int_equal(ovsa_cluster_keyslot("bar", 3),
+                     ovsa_cluster_keyslot("foo{bar}{zap}", 13));
+}
+
+
 int
 main(void)
 {
@@ -310,6 +350,7 @@ main(void)
         cmocka_unit_test(test_request_ids),
         cmocka_unit_test(test_record),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_cluster_slot),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

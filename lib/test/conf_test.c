@@ -133,7 +133,16 @@ test_valid(void **state)
     assert_string_equal(conf->isv_certs[1], path);
     assert_null(conf->isv_certs[2]);
     assert_int_equal(conf->redis_db, 3);
+    assert_int_equal(conf->redis_cluster, 0);     /* the default */
     assert_int_equal(conf->chain_line, 2);
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n"
+                          "redis:\n"
+                          "  cluster: true\n", &conf, &err), OVSA_E_NONE);
+    assert_int_equal(conf->redis_cluster, 1);
     ovsa_conf_free(conf);
 }
 

@@ -302,7 +302,8 @@ sub license { my ($self, %o) = @_; return $self->sign(payload(%o)) }
 
 # Writes a default.yaml; %o: name, listen, admin_listen, isv (list of
 # names), hw (bool), threads, max_body, prefix, trusted_peers (YAML flow
-# list text), listen_group, extra (raw YAML lines).
+# list text), listen_group, redis_extra (more "key: value" of the redis
+# flow mapping), extra (raw YAML lines).
 sub conf {
     my ($self, %o) = @_;
     my $name = $o{name} || 'b1';
@@ -330,7 +331,8 @@ sub conf {
            ? "  listen_group: $o{listen_group}\n" : '')
         . "redis: {address: \"127.0.0.1:$self->{redis_port}\","
         . " prefix: \"" . ($o{prefix} || 'ovsa:') . "\", timeout_ms: "
-        . ($o{redis_timeout} || 500) . "}\n"
+        . ($o{redis_timeout} || 500)
+        . (defined $o{redis_extra} ? ", $o{redis_extra}" : '') . "}\n"
         . "licenses: {isv_certs: [$isv]}\n" . ($o{extra} || '');
     spew("$d/$name.yaml", $yaml);
     return "$d/$name.yaml";
