@@ -265,6 +265,15 @@ ovsa_cluster_read_map(ovsa_cluster_tls_t *t, int i, ovsa_err_t *err)
         return OVSA_ERR;
     }
 
+    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "cluster support")) {
+        /* a configuration error, not an outage: the start fails */
+        ovsa_err_set(err, OVSA_E_INTERNAL, "redis.cluster is true but %s "
+                     "is not a cluster node: %.200s", t->nodes[i].addr,
+                     r->str);
+        freeReplyObject(r);
+        return OVSA_ERR;
+    }
+
     if (r->type != REDIS_REPLY_ARRAY) {
         ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s: CLUSTER SLOTS: %.200s",
                      t->nodes[i].addr, r->type == REDIS_REPLY_ERROR

@@ -7,7 +7,8 @@
 # under load move from one master to another (CLUSTER SETSLOT
 # IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE: what redis-cli --cluster
 # reshard does), with no INTERNAL answer: the backends follow ASK,
-# TRYAGAIN and MOVED by themselves.
+# TRYAGAIN and MOVED by themselves.  A seed that is no cluster node, or a
+# database other than 0, is refused at start.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -357,6 +358,26 @@ subtest 'after the migration: exact counts' => sub {
        'used = every spend answered OK');
     is($_->{INTERNAL} // 0, 0, 'no INTERNAL') for $s2, $u2, $a2;
 };
+
+# ---- configurations refused at start
+
+my $plain = $t->port;
+push @pids, OvsaBackend::spawn("$d/plain.log", 'redis-server', '--port',
+    $plain, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
+    '--dir', $d);
+OvsaBackend::wait_port($plain) or die "redis-server did not start on $plain";
+$t->{redis_port} = $plain;
+for my $case (['cluster: true', qr/\[emerg\] redis\.cluster is true but 127\.0\.0\.1:$plain is not a cluster node/,
+               'a seed that is no cluster node'],
+              ['cluster: true, db: 1', qr/\[emerg\] redis\.db: must be 0 with redis\.cluster: true/,
+               'a database other than 0']) {
+    my $conf = $t->conf(name => 'b3', listen => '127.0.0.1:' . $t->port,
+                        admin_listen => '127.0.0.1:' . $t->port,
+                        redis_extra => $case->[0]);
+    my $msg = `timeout 20 $OvsaBackend::BIN/bin/ovsa-backend -c $conf 2>&1`;
+    is($? >> 8, 1, "$case->[2]: the start fails");
+    like($msg, $case->[1], '  saying why') or diag $msg;
+}
 
 for my $b (@b) {
     my @bad = grep { /\[(crit|alert)\]/ } split /\n/, OvsaBackend::slurp($b->{log});
