@@ -445,6 +445,7 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
 
             if (stale && !fresh && !reconnected) {
                 reconnected = 1;
+                loaded = NULL;          /* a new connection, maybe a new Redis */
                 continue;
             }
 
