@@ -4,9 +4,10 @@
 # NUL-terminated, in the generated $(BUILD)/backend/lua_scripts.c.
 
 BACKEND_LUA_OPS := check activate deactivate checkout heartbeat checkin \
-                   import revoke release unbind show list pins
+                   import revoke release unbind show index ids summary
 BACKEND_SRCS    := backend/main.c backend/http.c backend/routes_public.c \
-                   backend/routes_admin.c backend/store.c backend/policy.c \
+                   backend/routes_admin.c backend/store.c \
+                   backend/store_cluster.c backend/policy.c \
                    backend/json.c backend/license.c backend/peer.c \
                    backend/proof.c backend/store_health.c \
                    backend/store_sentinel.c

@@ -186,6 +186,7 @@ main(int argc, char **argv)
     sc.master_name = conf->redis_master_name;
     sc.min_replicas_ack = conf->redis_min_replicas_ack;
     sc.replicas_ack_timeout_ms = conf->redis_replicas_ack_timeout;
+    sc.cluster = conf->redis_cluster;
 
     if (ovsa_store_init(&sc, &err) != OVSA_OK) {
         ovsa_log("emerg", "%s", err.msg);
@@ -239,9 +240,11 @@ main(int argc, char **argv)
         goto end;
     }
 
-    ovsa_log("notice", "serving %s (admin %s), %d threads, redis %s%s",
+    ovsa_log("notice", "serving %s (admin %s), %d threads, redis %s%s%s",
              conf->listen, conf->admin_listen, conf->threads,
-             conf->redis_address, ovsa_backend.hw_mode
+             conf->redis_address,
+             conf->redis_cluster ? " (cluster seed node)" : "",
+             ovsa_backend.hw_mode
              ? ", hardware-key mode" : "");
 
     do {

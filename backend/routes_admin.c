@@ -67,7 +67,7 @@ ovsa_admin_import(ovsa_req_t *req, ovsa_resp_t *resp)
     char            key[OVSA_KEY_MAX], idx[OVSA_KEY_MAX], msg[600];
     json_t         *ans;
     ovsa_err_t      err;
-    const char     *answer, *keys[2];
+    const char     *answer, *keys[1];
     ovsa_import_t   imp;
 
     if (ovsa_import_verify(ovsa_backend.isv, req->body, req->len, &imp,
@@ -80,12 +80,25 @@ ovsa_admin_import(ovsa_req_t *req, ovsa_resp_t *resp)
         return;
     }
 
-    ovsa_store_key(key, sizeof(key), "lic", imp.lic->id, NULL);
-    snprintf(idx, sizeof(idx), "%slicenses", ovsa_store_prefix());
-    keys[0] = key;
-    keys[1] = idx;
+    /*
+     * Two steps, each on one slot (Redis Cluster): the id into the index
+     * set first, then the record.  An import that fails between them
+     * leaves an index member without a record, which the readers skip;
+     * the other order could leave a record no list shows.
+     */
+    ovsa_store_index_key(idx, sizeof(idx));
+    keys[0] = idx;
+    ans = ovsa_run(resp, OVSA_LUA_INDEX, 1, keys, 1, &imp.args[1]);
+    if (ans == NULL) {
+        ovsa_import_free(&imp);
+        return;
+    }
+    json_decref(ans);
 
-    ans = ovsa_run(resp, OVSA_LUA_IMPORT, 2, keys, imp.nargs, imp.args);
+    ovsa_store_key(key, sizeof(key), "lic", imp.lic->id, NULL);
+    keys[0] = key;
+
+    ans = ovsa_run(resp, OVSA_LUA_IMPORT, 1, keys, imp.nargs, imp.args);
     if (ans != NULL) {
         if (strcmp(json_string_value(json_object_get(ans, "code")), "OK")
             == 0)
@@ -102,31 +115,130 @@ ovsa_admin_import(ovsa_req_t *req, ovsa_resp_t *resp)
 }
 
 
+/*
+ * The summaries of every license of the index, sorted by id, as a JSON
+ * array (summary.lua's rows); index members without a record are
+ * skipped.  One script per license, each on its own slot (Redis
+ * Cluster): the list is not one atomic snapshot, each row is.  Returns
+ * NULL after answering resp.
+ */
+static json_t *
+ovsa_admin_summaries(ovsa_resp_t *resp)
+{
+    char         idx[OVSA_KEY_MAX], k[3][OVSA_KEY_MAX];
+    size_t       i;
+    json_t      *ans, *ids, *rows, *row, *id;
+    const char  *keys[3], *code;
+
+    ovsa_store_index_key(idx, sizeof(idx));
+    keys[0] = idx;
+
+    ans = ovsa_run(resp, OVSA_LUA_IDS, 1, keys, 0, NULL);
+    if (ans == NULL) {
+        return NULL;
+    }
+
+    rows = json_array();
+    ids = json_object_get(ans, "ids");
+
+    json_array_foreach(ids, i, id) {
+        if (!json_is_string(id)
+            || !ovsa_license_id_valid(json_string_value(id)))
+        {
+            continue;
+        }
+
+        ovsa_store_key(k[0], OVSA_KEY_MAX, "lic", json_string_value(id),
+                       NULL);
+        ovsa_store_key(k[1], OVSA_KEY_MAX, "act", json_string_value(id),
+                       NULL);
+        ovsa_store_key(k[2], OVSA_KEY_MAX, "lz", json_string_value(id),
+                       NULL);
+        keys[0] = k[0];
+        keys[1] = k[1];
+        keys[2] = k[2];
+
+        row = ovsa_run(resp, OVSA_LUA_SUMMARY, 3, keys, 0, NULL);
+        if (row == NULL) {
+            json_decref(rows);
+            json_decref(ans);
+            return NULL;
+        }
+
+        code = json_string_value(json_object_get(row, "code"));
+        if (code == NULL || strcmp(code, "OK") != 0) {
+            json_decref(row);           /* in the index, no record */
+            continue;
+        }
+
+        json_object_del(row, "code");
+        json_object_del(row, "server_time");
+        json_array_append_new(rows, row);
+    }
+
+    json_decref(ans);
+
+    return rows;
+}
+
+
 static void
 ovsa_admin_list(ovsa_req_t *req, ovsa_resp_t *resp)
 {
-    char         idx[OVSA_KEY_MAX];
-    json_t      *ans;
-    const char  *keys[1], *args[1];
+    size_t   i;
+    json_t  *ans, *rows, *row;
 
-    snprintf(idx, sizeof(idx), "%slicenses", ovsa_store_prefix());
-    keys[0] = idx;
-    args[0] = ovsa_store_prefix();
-
-    ans = ovsa_run(resp, OVSA_LUA_LIST, 1, keys, 1, args);
-    if (ans != NULL) {
-        ovsa_admin_arrayify(ans, "licenses");
-        ovsa_resp_answer(resp, ans);
+    rows = ovsa_admin_summaries(resp);
+    if (rows == NULL) {
+        return;
     }
+
+    json_array_foreach(rows, i, row) {
+        json_object_del(row, "pins");
+    }
+
+    ans = json_object();
+    json_object_set_new(ans, "code", json_string("OK"));
+    json_object_set_new(ans, "count", json_integer(json_array_size(rows)));
+    json_object_set_new(ans, "licenses", rows);
+    ovsa_resp_answer(resp, ans);
+}
+
+
+/* Returns 1 when the space-separated list pins holds pin. */
+static int
+ovsa_admin_pinned(const char *pins, const char *pin)
+{
+    size_t       n;
+    const char  *p, *e;
+
+    n = strlen(pin);
+
+    for (p = pins; *p != '\0'; p = e) {
+        while (*p == ' ') {
+            p++;
+        }
+        e = p;
+        while (*e != ' ' && *e != '\0') {
+            e++;
+        }
+        if ((size_t) (e - p) == n && n > 0 && memcmp(p, pin, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
 static void
 ovsa_admin_pins(ovsa_req_t *req, ovsa_resp_t *resp)
 {
-    char           idx[OVSA_KEY_MAX], pin[128], *s;
-    json_t        *ans;
-    const char    *q, *keys[1], *args[2];
+    char           pin[128], *s;
+    size_t         i;
+    json_int_t     active, pinning;
+    json_t        *ans, *rows, *row, *missing;
+    const char    *q, *pins, *status;
     ovsa_reqerr_t  re;
 
     q = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "pin");
@@ -151,16 +263,43 @@ ovsa_admin_pins(ovsa_req_t *req, ovsa_resp_t *resp)
         return;
     }
 
-    snprintf(idx, sizeof(idx), "%slicenses", ovsa_store_prefix());
-    keys[0] = idx;
-    args[0] = ovsa_store_prefix();
-    args[1] = pin;
-
-    ans = ovsa_run(resp, OVSA_LUA_PINS, 1, keys, 2, args);
-    if (ans != NULL) {
-        ovsa_admin_arrayify(ans, "not_pinning_ids");
-        ovsa_resp_answer(resp, ans);
+    rows = ovsa_admin_summaries(resp);
+    if (rows == NULL) {
+        return;
     }
+
+    /* active: not revoked, not expired (by Redis's clock, summary.lua) */
+    active = 0;
+    pinning = 0;
+    missing = json_array();
+
+    json_array_foreach(rows, i, row) {
+        status = json_string_value(json_object_get(row, "status"));
+        pins = json_string_value(json_object_get(row, "pins"));
+        if (status == NULL || strcmp(status, "active") != 0
+            || json_is_true(json_object_get(row, "expired")))
+        {
+            continue;
+        }
+
+        active++;
+        if (ovsa_admin_pinned(pins ? pins : "", pin)) {
+            pinning++;
+        } else if (json_array_size(missing) < 100) {
+            json_array_append(missing, json_object_get(row, "license_id"));
+        }
+    }
+
+    json_decref(rows);
+
+    ans = json_object();
+    json_object_set_new(ans, "code", json_string("OK"));
+    json_object_set_new(ans, "pin", json_string(pin));
+    json_object_set_new(ans, "active", json_integer(active));
+    json_object_set_new(ans, "pinning", json_integer(pinning));
+    json_object_set_new(ans, "not_pinning", json_integer(active - pinning));
+    json_object_set_new(ans, "not_pinning_ids", missing);
+    ovsa_resp_answer(resp, ans);
 }
 
 

@@ -48,6 +48,9 @@ static pthread_key_t        ovsa_store_tls;
 /* part B: the Sentinel generation the thread's connection was made for */
 static __thread unsigned long  ovsa_store_conn_gen;
 
+/* the connection the calling thread's last script ran on (WAIT uses it) */
+static __thread redisContext  *ovsa_store_last;
+
 
 static void
 ovsa_store_tls_free(void *ctx)
@@ -66,6 +69,21 @@ ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
     ovsa_store_conf = *conf;
     ovsa_store_health_init(conf);
 
+    if (conf->cluster) {
+        if (conf->db != 0) {
+            return ovsa_err_set(err, OVSA_E_CONF_VALUE, "redis.db: must be 0 "
+                                "with redis.cluster: true (a cluster has "
+                                "database 0 only)");
+        }
+        if (ovsa_cluster_init(err) != OVSA_OK) {
+            return OVSA_ERR;
+        }
+    }
+
+    if (ovsa_sentinel_init(conf, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
     for (i = 0; i < OVSA_LUA__COUNT; i++) {
         if (EVP_Digest(ovsa_store_src[i], strlen(ovsa_store_src[i]), md,
                        &len, EVP_sha1(), NULL) != 1)
@@ -82,11 +100,6 @@ ovsa_store_init(const ovsa_store_conf_t *conf, ovsa_err_t *err)
         return ovsa_err_set(err, OVSA_E_INTERNAL, "store: pthread_key_create");
     }
 
-    /* part B */
-    if (ovsa_sentinel_init(conf, err) != OVSA_OK) {
-        return OVSA_ERR;
-    }
-
     return OVSA_OK;
 }
 
@@ -95,6 +108,13 @@ int
 ovsa_store_mode(ovsa_lua_t script)
 {
     return ovsa_store_modes[script];
+}
+
+
+const ovsa_store_conf_t *
+ovsa_store_config(void)
+{
+    return &ovsa_store_conf;
 }
 
 
@@ -111,8 +131,24 @@ ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
 {
     int  n;
 
-    n = snprintf(buf, size, "%s%s:%s%s%s", ovsa_store_conf.prefix, kind, id,
-                 sub ? ":" : "", sub ? sub : "");
+    /*
+     * "{id}" is the Redis Cluster hash tag: every key of one license
+     * hashes to the same slot, so each script touches one slot only
+     * (docs/protocol.md, "Keys")
+     */
+    n = snprintf(buf, size, "%s%s:{%s}%s%s", ovsa_store_conf.prefix, kind,
+                 id, sub ? ":" : "", sub ? sub : "");
+
+    return (n < 0 || (size_t) n >= size) ? OVSA_ERR : OVSA_OK;
+}
+
+
+int
+ovsa_store_index_key(char *buf, size_t size)
+{
+    int  n;
+
+    n = snprintf(buf, size, "%slicenses", ovsa_store_conf.prefix);
 
     return (n < 0 || (size_t) n >= size) ? OVSA_ERR : OVSA_OK;
 }
@@ -132,9 +168,24 @@ ovsa_store_drop(void)
 }
 
 
+/* Drops c, the connection a command failed on. */
+static void
+ovsa_store_forget(redisContext *c)
+{
+    if (ovsa_store_conf.cluster) {
+        ovsa_cluster_drop(c);
+    } else {
+        ovsa_store_drop();
+    }
+}
+
+
 void
 ovsa_store_close(void)
 {
+    if (ovsa_store_conf.cluster) {
+        ovsa_cluster_close();
+    }
     ovsa_store_drop();
 }
 
@@ -165,54 +216,18 @@ ovsa_store_setup_cmd(redisContext *c, int argc, const char **argv,
 }
 
 
-/*
- * Returns the calling thread's connection, connecting when needed; *fresh
- * says whether it was just made.
- */
-static redisContext *
-ovsa_store_conn(int *fresh, ovsa_err_t *err)
+redisContext *
+ovsa_store_connect(const char *a, int select, ovsa_err_t *err)
 {
-    int             port;
-    char            host[256], db[16], addr[300];
-    const char     *a, *colon, *argv[2];
+    char            host[256], db[16];
+    const char     *colon, *argv[2];
     redisContext   *c;
-    unsigned long   gen;
     struct timeval  tv;
 
-    *fresh = 0;
-    c = pthread_getspecific(ovsa_store_tls);
-
-    /* part B: another thread learned of a new master: move to it */
-    if (c != NULL && ovsa_sentinel_enabled()
-        && ovsa_store_conn_gen != ovsa_sentinel_gen())
-    {
-        ovsa_store_drop();
-        c = NULL;
-    }
-
-    if (c != NULL) {
-        return c;
-    }
-
-    *fresh = 1;
     tv.tv_sec = ovsa_store_conf.connect_timeout_ms / 1000;
     tv.tv_usec = (ovsa_store_conf.connect_timeout_ms % 1000) * 1000;
-    a = ovsa_store_conf.address;
-    gen = 0;
 
-    if (ovsa_sentinel_enabled()) {
-        /* part B: the master the sentinels name now */
-        if (ovsa_sentinel_master(host, sizeof(host), &port, &gen, err)
-            != OVSA_OK)
-        {
-            return NULL;
-        }
-
-        snprintf(addr, sizeof(addr), "%s:%d", host, port);
-        a = addr;
-        c = redisConnectWithTimeout(host, port, tv);
-
-    } else if (strncmp(a, "unix:", 5) == 0) {
+    if (strncmp(a, "unix:", 5) == 0) {
         c = redisConnectUnixWithTimeout(a + 5, tv);
 
     } else {
@@ -240,9 +255,6 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: connect %s: %s", a,
                      c->errstr);
         redisFree(c);
-        if (gen != 0) {
-            ovsa_sentinel_stale(gen);
-        }
         return NULL;
     }
 
@@ -265,7 +277,7 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         }
     }
 
-    if (ovsa_store_conf.db != 0) {
+    if (select && ovsa_store_conf.db != 0) {
         snprintf(db, sizeof(db), "%d", ovsa_store_conf.db);
         argv[0] = "SELECT";
         argv[1] = db;
@@ -275,6 +287,61 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
         }
     }
 
+    return c;
+}
+
+
+/*
+ * Returns the calling thread's connection, connecting when needed; *fresh
+ * says whether it was just made.
+ */
+static redisContext *
+ovsa_store_conn(int *fresh, ovsa_err_t *err)
+{
+    int             port;
+    char            host[256], addr[300];
+    const char     *a;
+    redisContext   *c;
+    unsigned long   gen;
+
+    *fresh = 0;
+    c = pthread_getspecific(ovsa_store_tls);
+
+    /* part B: another thread learned of a new master: move to it */
+    if (c != NULL && ovsa_sentinel_enabled()
+        && ovsa_store_conn_gen != ovsa_sentinel_gen())
+    {
+        ovsa_store_drop();
+        c = NULL;
+    }
+
+    if (c != NULL) {
+        return c;
+    }
+
+    a = ovsa_store_conf.address;
+    gen = 0;
+
+    if (ovsa_sentinel_enabled()) {
+        /* part B: the master the sentinels name now */
+        if (ovsa_sentinel_master(host, sizeof(host), &port, &gen, err)
+            != OVSA_OK)
+        {
+            return NULL;
+        }
+
+        snprintf(addr, sizeof(addr), "%s:%d", host, port);
+        a = addr;
+    }
+
+    c = ovsa_store_connect(a, 1, err);
+    if (c == NULL) {
+        if (gen != 0 && err->code == OVSA_E_TRANSPORT) {
+            ovsa_sentinel_stale(gen);
+        }
+        return NULL;
+    }
+
     /* part B: never write to a replica the sentinels were wrong about */
     if (gen != 0 && ovsa_sentinel_check_role(c, a, gen, err) != OVSA_OK) {
         redisFree(c);
@@ -282,6 +349,7 @@ ovsa_store_conn(int *fresh, ovsa_err_t *err)
     }
 
     ovsa_store_conn_gen = gen;
+    *fresh = 1;
     pthread_setspecific(ovsa_store_tls, c);
 
     return c;
@@ -309,7 +377,7 @@ ovsa_store_unavailable(const char *msg)
 }
 
 
-static int
+int
 ovsa_store_load_one(redisContext *c, int i, ovsa_err_t *err)
 {
     int          rc;
@@ -322,10 +390,8 @@ ovsa_store_load_one(redisContext *c, int i, ovsa_err_t *err)
 
     r = redisCommandArgv(c, 3, argv, NULL);
     if (r == NULL) {
-        ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: SCRIPT LOAD: %s",
-                     c->errstr);
-        ovsa_store_drop();
-        return OVSA_ERR;
+        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: SCRIPT LOAD: %s",
+                            c->errstr);
     }
 
     rc = OVSA_OK;
@@ -356,6 +422,10 @@ ovsa_store_load_scripts(ovsa_err_t *err)
     int            i, fresh;
     redisContext  *c;
 
+    if (ovsa_store_conf.cluster) {
+        return ovsa_cluster_load_scripts(err);
+    }
+
     c = ovsa_store_conn(&fresh, err);
     if (c == NULL) {
         return OVSA_ERR;
@@ -363,6 +433,9 @@ ovsa_store_load_scripts(ovsa_err_t *err)
 
     for (i = 0; i < OVSA_LUA__COUNT; i++) {
         if (ovsa_store_load_one(c, i, err) != OVSA_OK) {
+            if (err->code == OVSA_E_TRANSPORT) {
+                ovsa_store_drop();
+            }
             return OVSA_ERR;
         }
     }
@@ -376,15 +449,17 @@ static int
 ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, int probe, char **out, ovsa_err_t *err)
 {
-    int            i, argc, attempt, rc, fresh, reconnected, noscript,
-                   stale, gated, readonly;
-    char           nk[16];
-    const char    *argv[OVSA_STORE_ARGS_MAX];
-    redisReply    *r;
-    redisContext  *c;
+    int                    i, argc, rc, fresh, reconnected, stale, redirect,
+                           gated, readonly;
+    char                   nk[16];
+    const char            *argv[OVSA_STORE_ARGS_MAX];
+    redisReply            *r;
+    redisContext          *c, *loaded;
+    ovsa_cluster_route_t   rt = OVSA_CLUSTER_ROUTE_INIT;
 
     *out = NULL;
     r = NULL;
+    ovsa_store_last = NULL;
 
     if (3 + nkeys + nargs + 1 > OVSA_STORE_ARGS_MAX) {
         return ovsa_err_set(err, OVSA_E_INTERNAL, "store: too many args");
@@ -405,31 +480,43 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     /*
      * At most one retry for each of: a stale connection (Redis restarted
      * since this thread last used it: EOF or reset before any answer, so
-     * the script did not run) and NOSCRIPT (script cache empty).  A
-     * timeout is never retried: the script may have run.
+     * the script did not run) and NOSCRIPT (script cache empty; once per
+     * node on a cluster), and READONLY after a failover (part B).  A
+     * timeout is never retried: the script may have run.  On a cluster,
+     * ovsa_cluster_redirect() bounds the retries after MOVED, ASK and
+     * TRYAGAIN.
      */
     reconnected = 0;
-    noscript = 0;
+    loaded = NULL;
     gated = 0;
     readonly = 0;
 
-    for (attempt = 0; attempt < 4; attempt++) {
-        c = ovsa_store_conn(&fresh, err);
+    for ( ;; ) {
+        /* ---- part C: the node of keys[0]'s slot on a cluster */
+        if (ovsa_store_conf.cluster) {
+            c = ovsa_cluster_conn(&rt, nkeys > 0 ? keys[0] : "", &fresh,
+                                  err);
+        } else {
+            c = ovsa_store_conn(&fresh, err);
+        }
+        /* ---- */
+
         if (c == NULL) {
             return OVSA_ERR;
         }
 
-        /* part A: durability (store_health.c), then the write gate */
+        /* ---- part A: durability (store_health.c), then the write gate */
         errno = 0;
         if (ovsa_store_health_check(c, ovsa_store_conf.address,
                                     fresh || probe, err) != OVSA_OK)
         {
             stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
                      || errno == EPIPE);
-            ovsa_store_drop();
+            ovsa_store_forget(c);
 
             if (stale && !fresh && !reconnected) {
                 reconnected = 1;
+                loaded = NULL;
                 continue;
             }
 
@@ -449,7 +536,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
                                ? "1" : "0";
             }
         }
-        /* end of part A */
+        /* ---- */
 
         errno = 0;
         r = redisCommandArgv(c, argc, argv, NULL);
@@ -458,7 +545,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
                      || errno == EPIPE);
             ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: EVALSHA %s: %s",
                          ovsa_store_names[script], c->errstr);
-            ovsa_store_drop();
+            ovsa_store_forget(c);
 
             /* part B: the master may be gone: ask the sentinels again */
             if (ovsa_sentinel_enabled()) {
@@ -467,23 +554,42 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
 
             if (stale && !fresh && !reconnected) {
                 reconnected = 1;
+                loaded = NULL;          /* a new connection, maybe a new Redis */
                 continue;
             }
 
             return OVSA_ERR;
         }
 
-        if (r->type == REDIS_REPLY_ERROR && !noscript
+        if (r->type == REDIS_REPLY_ERROR && c != loaded
             && strncmp(r->str, "NOSCRIPT", 8) == 0)
         {
+            /* load on the node that answered (a cluster has several) */
             freeReplyObject(r);
             r = NULL;
-            noscript = 1;
+            loaded = c;
             if (ovsa_store_load_one(c, script, err) != OVSA_OK) {
+                if (err->code == OVSA_E_TRANSPORT) {
+                    ovsa_store_forget(c);
+                }
                 return OVSA_ERR;
             }
             continue;
         }
+
+        /* ---- part C: MOVED, ASK, TRYAGAIN: the script did not run */
+        if (ovsa_store_conf.cluster) {
+            redirect = ovsa_cluster_redirect(&rt, r, err);
+            if (redirect != 0) {
+                freeReplyObject(r);
+                r = NULL;
+                if (redirect == -1) {
+                    return OVSA_ERR;
+                }
+                continue;
+            }
+        }
+        /* ---- */
 
         /*
          * Part B: READONLY means the server was demoted to a replica
@@ -502,23 +608,21 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
             freeReplyObject(r);
             r = NULL;
             ovsa_sentinel_stale(ovsa_store_conn_gen);
-            ovsa_store_drop();
+            ovsa_store_forget(c);
 
             if (readonly) {
                 return OVSA_ERR;
             }
 
             readonly = 1;
+            loaded = NULL;
             continue;
         }
 
         break;
     }
 
-    if (r == NULL) {
-        return ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: %s.lua: gave up",
-                            ovsa_store_names[script]);
-    }
+    ovsa_store_last = c;
 
     rc = OVSA_OK;
 
@@ -605,7 +709,7 @@ ovsa_store_replicas_ack(int wrote, int *acked, ovsa_err_t *err)
     }
 
     /* the connection that ran the script: WAIT counts its own writes */
-    c = pthread_getspecific(ovsa_store_tls);
+    c = ovsa_store_last;
     if (c == NULL) {
         return ovsa_err_set(err, OVSA_E_TRANSPORT,
                             "redis: WAIT: the connection is gone");
@@ -626,7 +730,8 @@ ovsa_store_replicas_ack(int wrote, int *acked, ovsa_err_t *err)
     r = redisCommandArgv(c, 3, argv, NULL);
     if (r == NULL) {
         ovsa_err_set(err, OVSA_E_TRANSPORT, "redis: WAIT: %s", c->errstr);
-        ovsa_store_drop();
+        ovsa_store_last = NULL;
+        ovsa_store_forget(c);
         if (ovsa_sentinel_enabled()) {
             ovsa_sentinel_stale(ovsa_store_conn_gen);
         }

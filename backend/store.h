@@ -42,8 +42,9 @@
     X(RELEASE, release, RW)                                                   \
     X(UNBIND, unbind, RW)                                                     \
     X(SHOW, show, RO)                                                         \
-    X(LIST, list, RO)                                                         \
-    X(PINS, pins, RO)
+    X(INDEX, index, RW)                                                       \
+    X(IDS, ids, RO)                                                           \
+    X(SUMMARY, summary, RO)
 
 typedef enum {
 #define OVSA_LUA_ENUM(e, f, m) OVSA_LUA_##e,
@@ -68,6 +69,9 @@ typedef struct {
     const char  *master_name;  /* with sentinels */
     int          min_replicas_ack;         /* 0: no WAIT */
     int          replicas_ack_timeout_ms;
+
+    /* part C: Redis Cluster (store_cluster.c) */
+    int          cluster;      /* address is a Redis Cluster seed node */
 } ovsa_store_conf_t;
 
 /*
@@ -98,8 +102,10 @@ int ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
     int nargs, const char **args, char **out, ovsa_err_t *err);
 
 /*
- * Writes "<prefix><kind>:<id>" (and ":<sub>" when sub is not NULL) to
- * buf.  Returns OVSA_OK, or OVSA_ERR when it does not fit.
+ * Writes "<prefix><kind>:{<id>}" (and ":<sub>" when sub is not NULL) to
+ * buf: "{<id>}" is the Redis Cluster hash tag, so every key of one
+ * license lives in one slot.  Returns OVSA_OK, or OVSA_ERR when it does
+ * not fit.
  */
 int ovsa_store_key(char *buf, size_t size, const char *kind, const char *id,
     const char *sub);
@@ -119,6 +125,12 @@ int ovsa_store_replicas_ack(int wrote, int *acked, ovsa_err_t *err);
 /* Returns redis.min_replicas_ack and redis.replicas_ack_timeout_ms. */
 int ovsa_store_min_replicas_ack(void);
 int ovsa_store_replicas_ack_timeout(void);
+
+/*
+ * Writes "<prefix>licenses", the license index set (a key of its own
+ * slot), to buf.  Returns OVSA_OK, or OVSA_ERR when it does not fit.
+ */
+int ovsa_store_index_key(char *buf, size_t size);
 
 /* Closes the calling thread's connection, if any (threads that end
  * close theirs automatically). */

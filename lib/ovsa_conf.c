@@ -115,6 +115,8 @@ static const ovsa_conf_key_t  ovsa_conf_redis[] = {
       NOLINE },
     { "replicas_ack_timeout_ms", OVSA_T_INT,
       OFF(redis_replicas_ack_timeout), 10, 60000, NOLINE },
+    /* part C (issue 11): Redis Cluster; address is then a seed node */
+    { "cluster", OVSA_T_BOOL, OFF(redis_cluster), 0, 1, NOLINE },
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -747,7 +749,7 @@ ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
                             c->listen_group_line);
     }
 
-    /* part B: Sentinel is both keys or neither */
+    /* Sentinel is both keys or neither, and not with a Cluster */
     if ((c->redis_sentinels == NULL) != (c->redis_master_name == NULL)) {
         return ovsa_err_set(ctx->err, OVSA_E_CONF_MISSING,
                             "%s:%d: redis: \"sentinels\" and \"master_name\" "
@@ -755,6 +757,13 @@ ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
                             ctx->file, c->redis_sentinels
                                        ? c->redis_sentinels_line
                                        : c->redis_master_name_line);
+    }
+
+    if (c->redis_sentinels != NULL && c->redis_cluster) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_VALUE,
+                            "%s:%d: redis: \"sentinels\" and \"cluster\" "
+                            "exclude each other (a Redis Cluster fails over "
+                            "by itself)", ctx->file, c->redis_sentinels_line);
     }
 
     if (c->chain == NULL) {

@@ -83,6 +83,9 @@ typedef struct {
     int     redis_min_replicas_ack;       /* WAIT N after a write; 0: off */
     int     redis_replicas_ack_timeout;   /* WAIT's timeout, milliseconds */
 
+    /* redis, part C */
+    int     redis_cluster;    /* address is a Redis Cluster seed node */
+
     /* licenses: */
     char  **isv_certs;        /* NULL-terminated; ISV certificates */
     int     n_isv_certs;

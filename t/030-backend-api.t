@@ -89,7 +89,7 @@ is($a->{usage_remaining}, 2, 'two left');
 $a = call('/v1/check', { license_id => 'U1', request_id => 'r1' }, 200, 'OK',
           'usage retry r1');
 is($a->{usage_remaining}, 2, 'retry answers the same');
-is($t->redis('HGET', 'ovsa:lic:U1', 'used'), 1, 'retry spent nothing');
+is($t->redis('HGET', $t->key('lic', 'U1'), 'used'), 1, 'retry spent nothing');
 $a = call('/v1/check', { license_id => 'U1', request_id => 'r2' }, 200, 'OK',
           'usage 2');
 is($a->{usage_remaining}, 1, 'one left');
@@ -99,7 +99,7 @@ call('/v1/check', { license_id => 'U1', request_id => 'r3' }, 403,
      'USAGE_EXHAUSTED', 'usage exhausted');
 $a = call('/v1/check', { license_id => 'U1', request_id => 'r1' }, 200, 'OK',
           'old request id still answers its answer');
-is($t->redis('HGET', 'ovsa:lic:U1', 'used'), 3, 'exactly 3 spent');
+is($t->redis('HGET', $t->key('lic', 'U1'), 'used'), 3, 'exactly 3 spent');
 
 # ---- node-locked
 $a = call('/v1/check', { license_id => 'N1' }, 400, 'BAD_FIELD',
@@ -389,9 +389,9 @@ for my $i (1 .. $n) {
     $ok++ if $s1 == 200 && $s2 == 200;
 }
 is($ok, $n, "$n activations and $n leases");
-my $act = $t->redis('MEMORY', 'USAGE', 'ovsa:act:NBIG', 'SAMPLES', 0);
-my $lease = $t->redis('MEMORY', 'USAGE', 'ovsa:lz:FBIG', 'SAMPLES', 0)
-          + $t->redis('MEMORY', 'USAGE', 'ovsa:lh:FBIG', 'SAMPLES', 0);
+my $act = $t->redis('MEMORY', 'USAGE', $t->key('act', 'NBIG'), 'SAMPLES', 0);
+my $lease = $t->redis('MEMORY', 'USAGE', $t->key('lz', 'FBIG'), 'SAMPLES', 0)
+          + $t->redis('MEMORY', 'USAGE', $t->key('lh', 'FBIG'), 'SAMPLES', 0);
 cmp_ok($act / $n, '<=', 300, sprintf('%.0f bytes per activation', $act / $n));
 cmp_ok($lease / $n, '<=', 300, sprintf('%.0f bytes per lease', $lease / $n));
 

@@ -386,7 +386,7 @@ SKIP: {
     like($sec, qr/^[A-Za-z0-9_-]{43}$/, 'ovsatool wrote the license secret');
     is($a->{record}{secret_sha256}, Digest::SHA::sha256_hex($sec),
        'record: the hash of the secret');
-    my $stored = $t->redis('HGETALL', 'ovsa:lic:OT1');
+    my $stored = $t->redis('HGETALL', $t->key('lic', 'OT1'));
     like($stored, qr/^secret\n\Q$a->{record}{secret_sha256}\E$/m,
          'Redis field secret: the hash');
     unlike($stored, qr/\Q$sec\E/, 'the secret itself is not stored');

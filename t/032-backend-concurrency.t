@@ -103,7 +103,7 @@ for my $round (1 .. $ROUNDS) {
     my $hfile = "$d/holders.$round";
     OvsaBackend::spew($hfile, "0 0\n");
     my $mfile = "$d/monitor.$round";
-    my $mon = start_monitor("ovsa:lz:$F", $mfile);
+    my $mon = start_monitor($t->key('lz', $F), $mfile);
 
     my $f = swarm("f$round", sub {
         my ($i, $b) = @_;
@@ -154,8 +154,8 @@ for my $round (1 .. $ROUNDS) {
                "Redis never held more than $SEATS leases ($polls polls)");
         is($f->{lost}, 0, 'no granted lease was lost');
         is($f->{ok_ops}, $f->{granted} * 4, 'every lease used and returned');
-        is($t->redis('ZCARD', "ovsa:lz:$F"), 0, 'all seats free at the end');
-        is($t->redis('HLEN', "ovsa:lh:$F"), 0, 'no lease hash entries left');
+        is($t->redis('ZCARD', $t->key('lz', $F)), 0, 'all seats free at the end');
+        is($t->redis('HLEN', $t->key('lh', $F)), 0, 'no lease hash entries left');
     };
 
     my $u = swarm("u$round", sub {
@@ -186,7 +186,7 @@ for my $round (1 .. $ROUNDS) {
         is($u->{exhausted}, $WORKERS * 6 - $N, 'the rest USAGE_EXHAUSTED');
         is($u->{other} // 0, 0, 'no other answers');
         is($u->{replay_same}, $N, 'every retry answered the same');
-        is($t->redis('HGET', "ovsa:lic:$U", 'used'), $N, "used = $N");
+        is($t->redis('HGET', $t->key('lic', $U), 'used'), $N, "used = $N");
     };
 }
 

@@ -115,7 +115,7 @@ is("$st $a->{code}", '403 LEASE_UNKNOWN', 'expired lease: heartbeat refused');
                     { license_id => 'F1', lease_id => $l2->{lease_id} });
 is("$st $a->{code}", '403 LEASE_UNKNOWN', 'expired lease: checkin refused');
 is_deeply($t->snapshot, $before, 'those refusals changed nothing');
-is($t->redis('ZCARD', 'ovsa:lz:F1'), 2, 'the expired lease is still stored');
+is($t->redis('ZCARD', $t->key('lz', 'F1')), 2, 'the expired lease is still stored');
 
 ($st, $a) = $t->api($b, '/v1/check', { license_id => 'F1',
                                         lease_id => $l1->{lease_id} });
@@ -125,16 +125,16 @@ is("$st $a->{code}", '200 OK', 'heartbeated lease outlived its first expiry');
                     { license_id => 'F1', client_id => 'c3' });
 is("$st $a->{code}", '200 OK', 'the expired seat is free again');
 is($a->{seats_used}, 2, 'expired lease not counted');
-is($t->redis('ZCARD', 'ovsa:lz:F1'), 2, 'expired lease pruned');
-is($t->redis('HLEN', 'ovsa:lh:F1'), 2, 'from both structures');
+is($t->redis('ZCARD', $t->key('lz', 'F1')), 2, 'expired lease pruned');
+is($t->redis('HLEN', $t->key('lh', 'F1')), 2, 'from both structures');
 ($st, $a) = $t->admin($b, 'GET', '/admin/v1/licenses/F1');
 is_deeply([sort map { $_->{client_id} } @{ $a->{leases} }], [qw(c1 c3)],
           'show lists the live leases only');
-my $last = (split /\n/, $t->redis('ZRANGE', 'ovsa:lz:F1', -1, -1,
+my $last = (split /\n/, $t->redis('ZRANGE', $t->key('lz', 'F1'), -1, -1,
                                   'WITHSCORES'))[1];
-is($t->redis('EXPIRETIME', 'ovsa:lz:F1'), $last + 1,
+is($t->redis('EXPIRETIME', $t->key('lz', 'F1')), $last + 1,
    'lease set expires by itself after its last lease');
-is($t->redis('EXPIRETIME', 'ovsa:lh:F1'), $last + 1, 'so does the hash');
+is($t->redis('EXPIRETIME', $t->key('lh', 'F1')), $last + 1, 'so does the hash');
 
 # ---- SIGTERM while a request waits on Redis: it still gets its answer
 my $sleeper = fork // die;

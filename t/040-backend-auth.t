@@ -133,10 +133,10 @@ $a = ok_req('usage spend with the secret', '/v1/check',
 is($a->{usage_remaining}, 2, 'one use spent');
 
 # a record without any protection (imported before licenses needed one)
-$t->redis('HSET', 'ovsa:lic:P1', 'secret', '');
+$t->redis('HSET', $t->key('lic', 'P1'), 'secret', '');
 refused('a license record without protection serves nobody', 403,
         'LICENSE_UNPROTECTED', '/v1/check', { license_id => 'P1' });
-$t->redis('HSET', 'ovsa:lic:P1', 'secret', sha256_hex($SECRET));
+$t->redis('HSET', $t->key('lic', 'P1'), 'secret', sha256_hex($SECRET));
 
 # ---- machine keys: node-locked
 refused('activation without a machine key', 401, 'MACHINE_PROOF_REQUIRED',

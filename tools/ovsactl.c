@@ -49,6 +49,7 @@ typedef struct {
 
 static int cmd_import(void *ctx, int argc, char **argv);
 static int cmd_list(void *ctx, int argc, char **argv);
+static int cmd_report(void *ctx, int argc, char **argv);
 static int cmd_show(void *ctx, int argc, char **argv);
 static int cmd_revoke(void *ctx, int argc, char **argv);
 static int cmd_release(void *ctx, int argc, char **argv);
@@ -60,6 +61,8 @@ static const ovsa_opt_cmd_t ovsactl_cmds[] = {
       "import signed licenses (a newer version replaces)", cmd_import,
       1, 1 },
     { "list", "", "list licenses", cmd_list, 0, 0 },
+    { "report", "", "the state counts per license and in total (compare "
+      "a restored backup with a running fleet)", cmd_report, 0, 0 },
     { "show", "ID", "show a license, its activations and live leases",
       cmd_show, 1, 1 },
     { "revoke", "ID", "revoke a license", cmd_revoke, 1, 1 },
@@ -399,6 +402,103 @@ cmd_list(void *ctx, int argc, char **argv)
                    str(l, "customer"));
         }
     }
+
+    free(text);
+    json_decref(ans);
+
+    return ret;
+}
+
+
+/*
+ * report: per license the version, status and the counts of its state
+ * (uses spent, activations, live leases), then the totals; with -json
+ * one JSON object {"licenses": [...], "total": {...}} instead of the
+ * server's answer.  Two fleets (or a fleet and a restored backup) hold
+ * the same state when their reports are equal (docs/operations.md).
+ */
+static int
+cmd_report(void *ctx, int argc, char **argv)
+{
+    ovsactl_t  *c = ctx;
+
+    int      ret, json;
+    char    *text, *out;
+    long     used, acts, leases;
+    size_t   i;
+    json_t  *ans, *l, *rows, *total, *report;
+
+    ans = ovsactl_call(c, "GET", "/admin/v1/licenses", NULL, 0, &text);
+    if (ans == NULL) {
+        return c->fail;
+    }
+
+    /* the report, not the server's answer, is what -json prints */
+    json = c->json;
+    c->json = 0;
+    ret = ovsactl_done(c, ans, text, NULL);
+    c->json = json;
+
+    if (ret != OVSA_EXIT_OK) {
+        goto end;
+    }
+
+    used = 0;
+    acts = 0;
+    leases = 0;
+    rows = json_array();
+
+    if (!json) {
+        printf("%-24s %4s %-8s %10s %11s %7s\n", "LICENSE", "VER", "STATUS",
+               "USED", "ACTIVATIONS", "LEASES");
+    }
+
+    json_array_foreach(json_object_get(ans, "licenses"), i, l) {
+        used += num(l, "used");
+        acts += num(l, "activations");
+        leases += num(l, "leases");
+
+        if (!json) {
+            printf("%-24s %4ld %-8s %10ld %11ld %7ld\n",
+                   str(l, "license_id"), num(l, "version"), str(l, "status"),
+                   num(l, "used"), num(l, "activations"), num(l, "leases"));
+            continue;
+        }
+
+        json_array_append_new(rows, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I}",
+            "license_id", str(l, "license_id"),
+            "version", (json_int_t) num(l, "version"),
+            "status", str(l, "status"),
+            "used", (json_int_t) num(l, "used"),
+            "activations", (json_int_t) num(l, "activations"),
+            "leases", (json_int_t) num(l, "leases")));
+    }
+
+    if (!json) {
+        printf("%-24s %4s %-8s %10ld %11ld %7ld\n", "TOTAL",
+               "", "", used, acts, leases);
+        printf("%zu licenses\n",
+               json_array_size(json_object_get(ans, "licenses")));
+        json_decref(rows);
+        goto end;
+    }
+
+    total = json_pack("{s:I, s:I, s:I, s:I}",
+        "licenses", (json_int_t) json_array_size(rows),
+        "used", (json_int_t) used, "activations", (json_int_t) acts,
+        "leases", (json_int_t) leases);
+    report = json_pack("{s:o, s:o}", "licenses", rows, "total", total);
+    out = report ? json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(report);
+    if (out == NULL) {
+        fprintf(stderr, PROG ": report: no memory\n");
+        ret = OVSA_EXIT_ERROR;
+        goto end;
+    }
+    printf("%s\n", out);
+    free(out);
+
+end:
 
     free(text);
     json_decref(ans);

@@ -178,8 +178,17 @@ local function live(zkey)
     return redis.call('ZCOUNT', zkey, '(' .. now, '+inf')
 end
 
+-- Redis Cluster: a command that removes the last element of a hash or
+-- zset deletes the key, and on a node whose slot is being migrated a
+-- later command on the now missing key fails the script midway (after
+-- its earlier writes: "attempted to access a non local key").  So no
+-- script touches a key after a command that may have emptied it: live
+-- leases are added or counted before expired ones are pruned, and
+-- removals come last (docs/protocol.md, "Keys").
+
 -- Drops expired leases.  Called only on paths that write anyway, so a
--- refused request leaves Redis unchanged.
+-- refused request leaves Redis unchanged; never empties the keys when a
+-- live lease remains.
 local function prune(zkey, hkey)
     local dead = redis.call('ZRANGEBYSCORE', zkey, '-inf', now)
     local i = 1
@@ -192,11 +201,13 @@ local function prune(zkey, hkey)
     end
 end
 
--- Removes lease id from the zset and hash, and the expired ones with it.
+-- Removes the live lease id from the zset and hash, and the expired
+-- ones with it: pruned first (the live lease keeps both keys), removed
+-- last, so nothing touches a key this may delete.
 local function drop_lease(zkey, hkey, id)
+    prune(zkey, hkey)
     redis.call('ZREM', zkey, id)
     redis.call('HDEL', hkey, id)
-    prune(zkey, hkey)
 end
 
 -- Lets Redis drop the lease keys by itself once the last lease has

@@ -9,7 +9,9 @@ if not lic then
     return refused
 end
 
+-- counted before the lease goes: the keys may go with it
+local used = live(KEYS[2]) - 1
 drop_lease(KEYS[2], KEYS[3], ARGV[5])
 
 return answer('OK', { lease_id = ARGV[5], seats = num(lic.seats),
-                      seats_used = live(KEYS[2]) })
+                      seats_used = used })

@@ -42,13 +42,14 @@ if used >= seats then
     return answer('NO_SEATS', { seats = seats, seats_used = used })
 end
 
-prune(KEYS[2], KEYS[3])
-
+-- the new lease first, then the expired ones pruned: the keys are never
+-- emptied on the way (_common.lua)
 local e = lease_expiry(lic)
 if redis.call('ZADD', KEYS[2], 'NX', e, lease_id) == 0 then
     return answer('INTERNAL', { message = 'lease id collision' })
 end
 redis.call('HSET', KEYS[3], lease_id, lease_value(ARGV[4], client))
+prune(KEYS[2], KEYS[3])
 expire_leases(KEYS[2], KEYS[3])
 if rid ~= '' then
     redis.call('SET', KEYS[4], lease_id, 'EXAT', e + 1)

@@ -47,15 +47,18 @@ if limit then
     end
 end
 
-redis.call('HDEL', KEYS[2], hwid)
-
+-- the log entry is added before the old ones are trimmed and the
+-- activation is removed last: nothing touches a key this may have
+-- emptied (_common.lua)
 if limit then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', since)
-    local n = redis.call('ZCARD', KEYS[3])
+    local n = redis.call('ZCOUNT', KEYS[3], '(' .. since, '+inf')
     redis.call('ZADD', KEYS[3], now, hwid .. ' ' .. now .. ' ' .. n)
     redis.call('EXPIREAT', KEYS[3], now + period)
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', since)
 end
 
-return answer('OK', { hwid = hwid,
-                      activations = redis.call('HLEN', KEYS[2]),
+local acts = redis.call('HLEN', KEYS[2]) - 1
+redis.call('HDEL', KEYS[2], hwid)
+
+return answer('OK', { hwid = hwid, activations = acts,
                       max_activations = num(lic.maxact) })

@@ -1,7 +1,8 @@
 -- import.lua: POST /admin/v1/licenses.  A newer version replaces the
 -- record's fields and keeps its state (status, used, activations,
 -- leases); the same or an older version is refused unchanged.
--- KEYS: license hash, license index set
+-- KEYS: license hash (the license index set is updated by index.lua
+--       before this script: another slot on a Redis Cluster)
 -- ARGV: version, license_id, then field/value pairs of the record
 -- (backend/license.c ovsa_import_record; docs/protocol.md): a newer
 -- version also replaces secret, deact and deact_s, so re-keying a leaked
@@ -23,8 +24,6 @@ else
     redis.call('HSET', KEYS[1], 'status', 'active', 'used', 0,
                'imported_at', now, 'updated_at', now)
 end
-
-redis.call('SADD', KEYS[2], ARGV[2])
 
 return answer('OK', { license_id = ARGV[2], version = tonumber(ARGV[1]),
                       previous_version = old and tonumber(old) or 0 })

@@ -7,9 +7,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
     return answer('UNKNOWN_LICENSE')
 end
 
+-- counted before the removal, which may delete the hash (_common.lua)
+local acts = redis.call('HLEN', KEYS[2]) - 1
 if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then
     return answer('ACTIVATION_UNKNOWN')
 end
 
-return answer('OK', { hwid = ARGV[1],
-                      activations = redis.call('HLEN', KEYS[2]) })
+return answer('OK', { hwid = ARGV[1], activations = acts })

@@ -1,5 +1,6 @@
 # backend/test/: the cmocka unit tests of ovsa-backend's pure parts
-# (policy.c, json.c, license.c; store_health.c in its own binary; run by
+# (policy.c, json.c, license.c, store_cluster.c's key slots;
+# store_health.c in its own binary; run by
 # t/010-unit.t) and backend-sign,
 # the helper that signs test licenses with lib/ovsa_license
 # (t/lib/OvsaBackend.pm), and backend-req, which signs test requests
@@ -11,9 +12,12 @@ BINS       += $(BUILD)/test/backend_unit_test $(BUILD)/test/backend-sign \
 
 $(BUILD)/test/backend_unit_test: $(BUILD)/backend/test/unit_test.o \
         $(BUILD)/backend/policy.o $(BUILD)/backend/json.o \
-        $(BUILD)/backend/license.o $(LIBOVSA)
+        $(BUILD)/backend/license.o $(BUILD)/backend/store_cluster.o \
+        $(BUILD)/backend/store.o $(BUILD)/backend/store_health.o \
+        $(BUILD)/backend/store_sentinel.o $(BUILD)/backend/lua_scripts.o \
+        $(LIBOVSA)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(OVSA_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lpthread
 
 # store_health.c alone (its logger is the test's)
 UNIT_TESTS += $(BUILD)/test/backend_store_health_test

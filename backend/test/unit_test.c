@@ -2,8 +2,9 @@
  * unit_test.c: cmocka unit tests of the pure parts of ovsa-backend:
  * policy.c (answer codes, valid_until, the backend's own identifiers),
  * json.c (request validation, license ids by lib's rule) and license.c's
- * record (what an import stores from the license lib parsed).  Run by
- * t/010-unit.t.
+ * record (what an import stores from the license lib parsed) and
+ * store_cluster.c's key slots (CRC16, hash tags) and redirections.  Run
+ * by t/010-unit.t.
  */
 
 #include <setjmp.h>
@@ -19,6 +20,17 @@
 #include "json.h"
 #include "license.h"
 #include "policy.h"
+#include "store_int.h"
+
+
+/* the backend's logger (http.c): store_health.c and store_sentinel.c,
+ * linked here with store.c for the key slots, log through it */
+void
+ovsa_log(const char *level, const char *fmt, ...)
+{
+    (void) level;
+    (void) fmt;
+}
 
 #define PIN_A "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define PIN_B "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
@@ -301,6 +313,138 @@ test_json(void **state)
 }
 
 
+/*
+ * Key slots as Redis computes them: the expected values are what
+ * redis-server 7.0 answered to CLUSTER KEYSLOT for the same keys.
+ */
+static void
+test_cluster_slot(void **state)
+{
+    static const struct {
+        const char  *key;
+        unsigned     slot;
+    } v[] = {
+        { "foo", 12182 },
+        { "123456789", 12739 },         /* CRC16 check value 0x31c3 */
+        { "ovsa:lic:{U1}", 5944 },
+        { "ovsa:req:{U1}:abc", 5944 },  /* same tag, same slot */
+        { "foo{}{bar}", 8363 },         /* empty tag: the whole key */
+        { "foo{{bar}}zap", 4015 },      /* tag "{bar" */
+        { "foo{bar}{zap}", 5061 },      /* first tag only: "bar" */
+        { "{", 4092 },
+        { "a{b", 13340 },               /* no "}": the whole key */
+        { "ovsa:licenses", 10901 },
+        { "x{}", 2608 },
+    };
+
+    size_t  i;
+
+    assert_int_equal(ovsa_cluster_crc16("123456789", 9), 0x31c3);
+    assert_int_equal(ovsa_cluster_crc16("", 0), 0);
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(ovsa_cluster_keyslot(v[i].key, strlen(v[i].key)),
+                         v[i].slot);
+    }
+
+    assert_int_equal(ovsa_cluster_keyslot("bar", 3),
+                     ovsa_cluster_keyslot("foo{bar}{zap}", 13));
+}
+
+
+/* An error reply as hiredis makes it. */
+static redisReply *
+error_reply(const char *text)
+{
+    static redisReply  r;
+
+    memset(&r, 0, sizeof(r));
+    r.type = REDIS_REPLY_ERROR;
+    r.str = (char *) text;
+    r.len = strlen(text);
+
+    return &r;
+}
+
+
+/*
+ * The redirections store.c hands to store_cluster.c: what is retried,
+ * where, and where it gives up.  The nodes named are not reachable
+ * (port 1): a MOVED's map refresh fails and the redirection still holds.
+ */
+static void
+test_cluster_redirect(void **state)
+{
+    int                   i;
+    redisReply            ok;
+    ovsa_err_t            err;
+    ovsa_store_conf_t     sc;
+    ovsa_cluster_route_t  rt = OVSA_CLUSTER_ROUTE_INIT;
+    ovsa_cluster_route_t  fresh = OVSA_CLUSTER_ROUTE_INIT;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.address = "127.0.0.1:1";
+    sc.prefix = "ovsa:";
+    sc.timeout_ms = 100;
+    sc.cluster = 1;
+    assert_int_equal(ovsa_store_init(&sc, &err), OVSA_OK);
+
+    /* not redirections: the caller answers them */
+    memset(&ok, 0, sizeof(ok));
+    ok.type = REDIS_REPLY_STRING;
+    assert_int_equal(ovsa_cluster_redirect(&rt, &ok, &err), 0);
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("CLUSTERDOWN The cluster is down"), &err), 0);
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("ERR Error running script"), &err), 0);
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("MOVEDX 1 a:1"), &err), 0);
+
+    /* ASK: the next attempt goes to the named node, once per attempt */
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("ASK 5944 127.0.0.1:7001"), &err), 1);
+    assert_true(rt.ask >= 0);
+    assert_int_equal(rt.redirects, 1);
+
+    /* MOVED: the map changes, the ASK is over */
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("MOVED 5944 127.0.0.1:7002"), &err), 1);
+    assert_int_equal(rt.ask, -1);
+    assert_int_equal(rt.redirects, 2);
+
+    /* at most 5 redirections per command */
+    for (i = 3; i <= 5; i++) {
+        assert_int_equal(ovsa_cluster_redirect(&rt,
+            error_reply("MOVED 5944 127.0.0.1:7002"), &err), 1);
+    }
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("MOVED 5944 127.0.0.1:7002"), &err), -1);
+    assert_int_equal(err.code, OVSA_E_TRANSPORT);
+
+    /* malformed: given up, never sent anywhere */
+    rt = fresh;
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("MOVED 99999 127.0.0.1:7002"), &err), -1);
+    rt = fresh;
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("ASK x 127.0.0.1:7002"), &err), -1);
+
+    /* TRYAGAIN: 20 retries with a backoff (about 0.9 s), then 503 */
+    rt = fresh;
+    for (i = 0; i < 20; i++) {
+        assert_int_equal(ovsa_cluster_redirect(&rt,
+            error_reply("TRYAGAIN Multiple keys request during rehashing "
+                        "of slot"), &err), 1);
+    }
+    assert_int_equal(ovsa_cluster_redirect(&rt,
+        error_reply("TRYAGAIN Multiple keys request"), &err), -1);
+    assert_int_equal(err.code, OVSA_E_TRANSPORT);
+    assert_int_equal(rt.redirects, 0);
+
+    ovsa_store_close();
+}
+
+
 int
 main(void)
 {
@@ -311,6 +455,8 @@ main(void)
         cmocka_unit_test(test_request_ids),
         cmocka_unit_test(test_record),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_cluster_slot),
+        cmocka_unit_test(test_cluster_redirect),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,7 +49,7 @@ seed_license() {
     _sl="$1 $2 $3"
     shift 3
     # shellcheck disable=SC2086
-    seed license $_sl "${PREFIX}lic:bench-template" ver 1 "$@"
+    seed license $_sl "${PREFIX}lic:{bench-template}" ver 1 "$@"
 }
 
 # make_isv: the ISV keystore whose certificate default.yaml trusts.
@@ -107,7 +107,7 @@ make_template() {
             && "$BIN/ovsactl" -url "http://127.0.0.1:$P_ADMIN" \
                 -token-file "$RUN/ovsa/admin.token" \
                 import "$RUN/lic/template.lic" >>"$RUN/logs/template.log" 2>&1 \
-            && [ "$(rcli EXISTS "${PREFIX}lic:bench-template")" = 1 ] \
+            && [ "$(rcli EXISTS "${PREFIX}lic:{bench-template}")" = 1 ] \
             && [ -s "$RUN/lic/template.lic.secret" ]
         then
             use_secret "$RUN/lic/template.lic.secret"
@@ -120,7 +120,7 @@ make_template() {
     _hash=$(new_secret "$RUN/lic/synthetic.secret") && [ ${#_hash} -eq 64 ] \
         || die "cannot make a license secret"
     use_secret "$RUN/lic/synthetic.secret"
-    rcli HSET "${PREFIX}lic:bench-template" id bench-template ver 1 \
+    rcli HSET "${PREFIX}lic:{bench-template}" id bench-template ver 1 \
         status active type perpetual exp 0 usage 0 used 0 maxact 0 \
         seats 0 lease_s 0 hwreq 0 sync 3600 cert "" secret "$_hash" \
         deact "" deact_s "" \
@@ -389,7 +389,7 @@ redis_ops() {
     if rcli CLIENT LIST | grep -q 'cmd=monitor'; then
         die "a MONITOR client is still connected to the bench Redis"
     fi
-    grep -m1 '"EVALSHA".*"ovsa:lic:bench-0000001"' "$_mon" \
+    grep -m1 '"EVALSHA".*"ovsa:lic:{bench-0000001}"' "$_mon" \
         | sed 's/^[^"]*//' | grep -o '"[^"]*"' | tr -d '"' \
         >"$RUN/out/evalsha.args"
     if [ ! -s "$RUN/out/evalsha.args" ]; then
@@ -400,7 +400,7 @@ redis_ops() {
     _rn=200000
     [ "$DUR" -gt 1 ] || _rn=20000
     measure redis-hmget-license redis ec 8 "" rb_run "$_rn" HMGET \
-        "${PREFIX}lic:bench-0000001" id ver status type exp usage maxact \
+        "${PREFIX}lic:{bench-0000001}" id ver status type exp usage maxact \
         seats lease_s hwreq sync cert used
     set --
     while IFS= read -r _a; do

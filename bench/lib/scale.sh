@@ -81,8 +81,8 @@ expired_leases() {
         skip expired-leases scale "" "checkouts failed: $(tr '\n,' '  ' <"$RUN/out/expiry.txt")"
         return 0
     fi
-    _z=$(rcli ZCARD "${PREFIX}lz:expiry-lic")
-    _h=$(rcli HLEN "${PREFIX}lh:expiry-lic")
+    _z=$(rcli ZCARD "${PREFIX}lz:{expiry-lic}")
+    _h=$(rcli HLEN "${PREFIX}lh:{expiry-lic}")
     echo "expired-leases,scale,,,$_n,,,,,$((_z - 1 + _h - 1)),,,,,,,,,,,,ok" \
         >>"$CSV"
     note "expired-leases: $_n expired, zset $_z, hash $_h after one more checkout"

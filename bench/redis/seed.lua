@@ -1,10 +1,12 @@
 -- seed.lua: creates bench records in the backend's Redis data model
--- (docs/protocol.md, backend/lua/): the license hash <prefix>lic:<id>
+-- (docs/protocol.md, backend/lua/): the license hash <prefix>lic:{<id>}
 -- and the index set <prefix>licenses, activations in the hash
--- <prefix>act:<id> (hwid -> activated_at), leases in the zset
--- <prefix>lz:<id> (lease_id -> expiry) and the hash <prefix>lh:<id>
--- (lease_id -> client_id).  Run by bench/lib/scale.sh with EVAL, a
--- batch of at most 100k items per call.
+-- <prefix>act:{<id>} (hwid -> activated_at), leases in the zset
+-- <prefix>lz:{<id>} (lease_id -> expiry) and the hash <prefix>lh:{<id>}
+-- (lease_id -> client_id); "{<id>}" is the Redis Cluster hash tag
+-- (backend/store.c ovsa_store_key).  Run by bench/lib/scale.sh with EVAL
+-- on a single Redis (not a cluster: it writes many slots), a batch of at
+-- most 100k items per call.
 --
 -- ARGV: kind, prefix, idfmt, first, last, then
 --   license:    the key of a template license hash (one the backend's
@@ -17,6 +19,10 @@
 
 local kind, prefix, idfmt = ARGV[1], ARGV[2], ARGV[3]
 local first, last = tonumber(ARGV[4]), tonumber(ARGV[5])
+
+local function key(kind, id)
+    return prefix .. kind .. ':{' .. id .. '}'
+end
 
 if kind == 'license' then
     local fields = redis.call('HGETALL', ARGV[6])
@@ -39,14 +45,14 @@ if kind == 'license' then
     for i = first, last do
         local id = string.format(idfmt, i)
         fields[pos['id']] = id
-        redis.call('HSET', prefix .. 'lic:' .. id, unpack(fields))
+        redis.call('HSET', key('lic', id), unpack(fields))
         redis.call('SADD', prefix .. 'licenses', id)
     end
 elseif kind == 'activation' then
     local per, value = tonumber(ARGV[6]), ARGV[7]
     for i = first, last do
         local id = string.format(idfmt, math.floor((i - 1) / per) + 1)
-        redis.call('HSET', prefix .. 'act:' .. id,
+        redis.call('HSET', key('act', id),
                    string.format('%064x', i), value)
     end
 elseif kind == 'lease' then
@@ -54,11 +60,11 @@ elseif kind == 'lease' then
     for i = first, last do
         local id = string.format(idfmt, math.floor((i - 1) / per) + 1)
         local lease = string.format('%032x', i)
-        redis.call('ZADD', prefix .. 'lz:' .. id, expiry, lease)
-        redis.call('HSET', prefix .. 'lh:' .. id, lease, client)
+        redis.call('ZADD', key('lz', id), expiry, lease)
+        redis.call('HSET', key('lh', id), lease, client)
         if i % per == 0 or i == last then
-            redis.call('EXPIREAT', prefix .. 'lz:' .. id, expiry + 1)
-            redis.call('EXPIREAT', prefix .. 'lh:' .. id, expiry + 1)
+            redis.call('EXPIREAT', key('lz', id), expiry + 1)
+            redis.call('EXPIREAT', key('lh', id), expiry + 1)
         end
     end
 else

@@ -133,6 +133,7 @@ test_valid(void **state)
     assert_string_equal(conf->isv_certs[1], path);
     assert_null(conf->isv_certs[2]);
     assert_int_equal(conf->redis_db, 3);
+    assert_int_equal(conf->redis_cluster, 0);     /* the default */
     assert_int_equal(conf->chain_line, 2);
     /* issue 11 part A defaults: durability required, breaker 1 s */
     assert_int_equal(conf->redis_require_durable, 1);
@@ -219,6 +220,25 @@ test_sentinel(void **state)
             "  min_replicas_ack: -1\n",
             OVSA_E_CONF_VALUE,
             "6: redis.min_replicas_ack: -1 is out of range 0..64");
+
+    /* part C: a cluster seed */
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n"
+                          "redis:\n"
+                          "  cluster: true\n", &conf, &err), OVSA_E_NONE);
+    assert_int_equal(conf->redis_cluster, 1);
+    ovsa_conf_free(conf);
+
+    /* Sentinel and Cluster exclude each other */
+    refused(BASE
+            "redis:\n"
+            "  sentinels: [\"127.0.0.1:26379\"]\n"
+            "  master_name: ovsa\n"
+            "  cluster: true\n",
+            OVSA_E_CONF_VALUE,
+            "6: redis: \"sentinels\" and \"cluster\" exclude each other "
+            "(a Redis Cluster fails over by itself)");
 }
 
 

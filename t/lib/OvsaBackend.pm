@@ -169,6 +169,15 @@ sub stop_redis {
     }
 }
 
+# The Redis key of one license's KIND (lic, act, lz, lh, dz, req), as
+# backend/store.c ovsa_store_key writes it: "{ID}" is the Redis Cluster
+# hash tag (docs/protocol.md).  %o: prefix (default "ovsa:"), sub.
+sub key {
+    my ($self, $kind, $id, %o) = @_;
+    return ($o{prefix} // 'ovsa:') . "$kind:{$id}"
+        . (defined $o{sub} ? ":$o{sub}" : '');
+}
+
 # Runs redis-cli; returns the output without the final newline.
 sub redis {
     my ($self, @args) = @_;
