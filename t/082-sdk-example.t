@@ -59,6 +59,15 @@ ok((grep { $_ eq 'ovsa_sdk_open' } @syms) && (grep { $_ eq 'ovsa_client_request'
 ok(!(grep { /^ovsa_sdk_(state|clock|hwid_from)/ || /^ovsa_license_(parse|load)/ } @syms),
    'internals (state files, license parser) are not');
 
+# ---- docs/sdk.md's ten-line integration is examples/hello.c
+{
+    my ($doc) = (slurp("$ROOT/docs/sdk.md") // '')
+                =~ /^## The ten-line integration\n.*?^```c\n(.*?)^```$/ms;
+    (my $src = slurp("$ROOT/examples/hello.c") // '') =~ s{\A/\*.*?\*/\n}{}s;
+    ok(defined $doc && $doc eq $src,
+       'docs/sdk.md shows exactly examples/hello.c (below its title comment)');
+}
+
 # ---- examples/ built with pkg-config: the tree, and an installed copy
 my $ex = "$tmp/ex";
 run_ok('examples build against the tree (PKG_CONFIG_PATH=build/pkgconfig)',
