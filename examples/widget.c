@@ -1,7 +1,8 @@
 /*
  * widget.c: a small protected program, node-locked or floating.
  *
- *   widget [-floating] [-run S] [-every S] [-heartbeat S] LICENSE ISV STATE
+ *   widget [-floating] [-run S] [-every S] [-heartbeat S] [-checkers N]
+ *          LICENSE ISV STATE
  *
  * Node-locked: activates, then checks every -every seconds (default 1)
  * for -run seconds (default 0: once); it keeps running while the checks
@@ -11,9 +12,12 @@
  * Floating: takes a lease, kept alive by the SDK's heartbeat thread, runs
  * for -run seconds and exits normally: the SDK releases the lease at
  * exit.  When the lease is lost (released by the operator, or expired)
- * the callback reports it and the program stops (exit 3).
+ * the callback reports it and the program stops (exit 3).  -checkers N
+ * runs N threads that check the license on the same handle every
+ * second meanwhile (one handle, many threads: docs/sdk.md "Threads").
  */
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +27,34 @@
 
 #include <ovsa.h>
 
-static volatile sig_atomic_t  lost;
+static volatile sig_atomic_t  lost, done;
+static pthread_mutex_t        count_lock = PTHREAD_MUTEX_INITIALIZER;
+static long                   checks_ok, checks_refused;
+
+
+/* a thread of the program that checks the license on the shared handle */
+static void *
+checker(void *arg)
+{
+    ovsa_sdk_t         *lic = arg;
+    ovsa_sdk_status_t   st;
+
+    while (!done && !lost) {
+        (void) ovsa_sdk_check(lic, &st);
+        pthread_mutex_lock(&count_lock);
+        if (st.allowed) {
+            checks_ok++;
+        } else {
+            checks_refused++;
+            printf("checker: refused %s: %s\n", st.code_name, st.message);
+            fflush(stdout);
+        }
+        pthread_mutex_unlock(&count_lock);
+        sleep(1);
+    }
+
+    return NULL;
+}
 
 
 static void
@@ -51,7 +82,8 @@ show(const char *what, const ovsa_sdk_status_t *st)
 int
 main(int argc, char **argv)
 {
-    int                 i, floating;
+    int                 i, floating, nthreads;
+    pthread_t           threads[16];
     long                run, every;
     time_t              end;
     ovsa_sdk_t         *lic;
@@ -59,6 +91,7 @@ main(int argc, char **argv)
     ovsa_sdk_status_t   st;
 
     floating = 0;
+    nthreads = 0;
     run = 0;
     every = 1;
     memset(&conf, 0, sizeof(conf));
@@ -70,6 +103,9 @@ main(int argc, char **argv)
             run = atol(argv[++i]);
         } else if (strcmp(argv[i], "-every") == 0 && i + 1 < argc) {
             every = atol(argv[++i]);
+        } else if (strcmp(argv[i], "-checkers") == 0 && i + 1 < argc) {
+            nthreads = atoi(argv[++i]);
+            nthreads = nthreads < 0 ? 0 : nthreads > 16 ? 16 : nthreads;
         } else if (strcmp(argv[i], "-heartbeat") == 0 && i + 1 < argc) {
             conf.heartbeat_s = atol(argv[++i]);
         } else {
@@ -79,7 +115,7 @@ main(int argc, char **argv)
 
     if (argc - i != 3) {
         fprintf(stderr, "usage: widget [-floating] [-run S] [-every S] "
-                "[-heartbeat S] LICENSE ISV STATE\n");
+                "[-heartbeat S] [-checkers N] LICENSE ISV STATE\n");
         return 2;
     }
 
@@ -103,8 +139,24 @@ main(int argc, char **argv)
         printf("lease %s until %lld\n", st.lease_id, st.lease_expires);
         fflush(stdout);
 
+        for (i = 0; i < nthreads; i++) {
+            if (pthread_create(&threads[i], NULL, checker, lic) != 0) {
+                nthreads = i;
+                break;
+            }
+        }
+
         while (!lost && time(NULL) < end) {
             sleep(1);
+        }
+
+        done = 1;
+        for (i = 0; i < nthreads; i++) {
+            pthread_join(threads[i], NULL);
+        }
+        if (nthreads > 0) {
+            printf("checks: %ld allowed, %ld refused\n", checks_ok,
+                   checks_refused);
         }
 
         if (lost) {

@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -571,6 +573,7 @@ ovsa_sdk_remember(ovsa_sdk_t *h, ovsa_sdk_op_t op, const char *hwid,
     snprintf(s.lease_id, sizeof(s.lease_id), "%s",
              st->lease_id[0] ? st->lease_id : (lease ? lease : ""));
     s.lease_expires = st->lease_expires;
+    s.pid = (long) getpid();
 
     (void) ovsa_sdk_state_save(h->state_dir, h->license_id, which, &s, &e);
 }
@@ -942,12 +945,17 @@ ovsa_sdk_lease_acquire(ovsa_sdk_t *h, ovsa_sdk_lease_cb cb, void *arg,
 
     pthread_mutex_lock(&h->lock);
 
-    /* a lease this program (or its previous run) holds and may renew */
+    /*
+     * a lease this process, or a previous run that is gone, holds and
+     * may renew (not one of another running process: one seat each)
+     */
     if (h->lease_id[0] == '\0' && h->state_dir != NULL
         && ovsa_sdk_state_load(h->state_dir, h->license_id,
                                OVSA_SDK_ST_LEASE, &s, &e) == OVSA_OK
         && s.allowed && s.lease_id[0] != '\0'
-        && s.lease_expires > ovsa_sdk_now(h))
+        && s.lease_expires > ovsa_sdk_now(h)
+        && (s.pid <= 0 || s.pid == (long) getpid()
+            || (kill((pid_t) s.pid, 0) != 0 && errno == ESRCH)))
     {
         snprintf(h->lease_id, sizeof(h->lease_id), "%s", s.lease_id);
         h->lease_expires = s.lease_expires;

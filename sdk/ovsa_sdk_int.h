@@ -32,6 +32,8 @@ typedef struct {
     char       hwid[257];       /* check, activate: the hwid sent */
     char       lease_id[64];    /* lease, check of a floating license */
     long long  lease_expires;
+    long       pid;             /* the process that saved it (a lease is
+                                   resumed only when that one is gone) */
 } ovsa_sdk_saved_t;
 
 /*

@@ -52,13 +52,14 @@ ovsa_sdk_state_save(const char *dir, const char *license_id,
         return OVSA_ERR;
     }
 
-    o = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:s, s:s, s:I}",
+    o = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:s, s:s, s:I, s:I}",
                   "license_id", license_id, "op", op,
                   "allowed", s->allowed, "code", s->code,
                   "server_time", (json_int_t) s->server_time,
                   "valid_until", (json_int_t) s->valid_until,
                   "hwid", s->hwid, "lease_id", s->lease_id,
-                  "lease_expires", (json_int_t) s->lease_expires);
+                  "lease_expires", (json_int_t) s->lease_expires,
+                  "pid", (json_int_t) s->pid);
     text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
 
@@ -80,11 +81,12 @@ ovsa_sdk_state_load(const char *dir, const char *license_id,
     char          path[4096], *text;
     size_t        len;
     json_t       *o;
-    json_int_t    st, vu, le;
+    json_int_t    st, vu, le, pid;
     const char   *code, *hwid, *lease, *id, *sop;
     json_error_t  je;
 
     memset(s, 0, sizeof(*s));
+    pid = 0;
 
     if (ovsa_sdk_state_path(dir, license_id, op, path, sizeof(path), err)
         != OVSA_OK
@@ -103,6 +105,7 @@ ovsa_sdk_state_load(const char *dir, const char *license_id,
                        "code", &code, "server_time", &st,
                        "valid_until", &vu, "hwid", &hwid,
                        "lease_id", &lease, "lease_expires", &le) != 0
+        || json_unpack(o, "{s?I}", "pid", &pid) != 0
         || strcmp(id, license_id) != 0 || strcmp(sop, op) != 0
         || strlen(code) >= sizeof(s->code)
         || strlen(hwid) >= sizeof(s->hwid)
@@ -120,6 +123,7 @@ ovsa_sdk_state_load(const char *dir, const char *license_id,
     s->server_time = st;
     s->valid_until = vu;
     s->lease_expires = le;
+    s->pid = (long) pid;
 
     json_decref(o);
     return OVSA_OK;

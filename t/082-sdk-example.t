@@ -11,7 +11,8 @@
 #
 #   floating: examples/widget.c holds a lease that the heartbeat thread
 #   keeps alive past its first lease period (60 s, the license minimum),
-#   and releases it at exit (the seat is free at once, asked through the
+#   while three threads of the program check on the same handle, and
+#   releases it at exit (the seat is free at once, asked through the
 #   admin API); a lease the operator releases is reported through the
 #   callback and the program stops.
 use strict;
@@ -162,8 +163,10 @@ sub wait_for {
 my $fs = "$tmp/fstate";
 my ($outA, $outB) = ("$tmp/a.out", "$tmp/b.out");
 my $t0 = time;
-my $pidA = spawn_prog($outA, "$ex/widget", '-floating', '-run', 68, $F, $isv,
-                      "$fs-a");
+# A: three threads of the program check on the same handle every second
+# while the heartbeat thread renews
+my $pidA = spawn_prog($outA, "$ex/widget", '-floating', '-run', 68,
+                      '-checkers', 3, $F, $isv, "$fs-a");
 my $pidB = spawn_prog($outB, "$ex/widget", '-floating', '-run', 120,
                       '-heartbeat', 2, $F, $isv, "$fs-b");
 my $a = wait_for($outA, qr/^lease \S+ until \d+$/m, 20);
@@ -231,6 +234,10 @@ is($rcA, 0, 'program A exits normally');
 like(slurp($outA), qr/^done: exiting/m, '... at the end of its run');
 is_deeply(record('F1')->{leases}, [], 'the seat is free at once (released at exit)');
 unlike(slurp($outA), qr/lease lost/, 'A never lost its lease');
+my ($okA, $refA) = (slurp($outA) // '') =~ /^checks: (\d+) allowed, (\d+) refused$/m;
+ok(defined $okA && $okA > 90, 'its three checker threads were allowed throughout the run')
+    or diag(slurp($outA));
+is($refA, 0, '... not one check refused while heartbeats ran beside them');
 
 # ======== node-locked: the server stopped
 OvsaTest::stop_nginx();

@@ -112,6 +112,7 @@ test_state_roundtrip_0600(void **state)
     s.server_time = 1000;
     s.valid_until = 1300;
     strcpy(s.hwid, "h1");
+    s.pid = 4242;
 
     old = umask(0);          /* the mode must not come from the umask */
     assert_int_equal(ovsa_sdk_state_save(dir, "L1", "check", &s, &err),
@@ -130,6 +131,7 @@ test_state_roundtrip_0600(void **state)
     assert_int_equal(r.server_time, 1000);
     assert_int_equal(r.valid_until, 1300);
     assert_string_equal(r.hwid, "h1");
+    assert_int_equal(r.pid, 4242);
 
     /* replaced by rename: a second save keeps one file, still 0600 */
     s.valid_until = 1600;
