@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "ovsa.h"
 #include "ovsa_client.h"
 #include "ovsa_err.h"
 #include "ovsa_license.h"
@@ -162,24 +163,48 @@ print_verdict(const ovsa_result_t *r)
 }
 
 
-/* License mode: every server of the license in order; the update. */
+/*
+ * License mode, through the high-level API (ovsa.h) as an integrator
+ * gets it: every server of the license in order, the update, the saved
+ * answers of the state directory when no server answers.
+ */
 static int
-check_license(const ovsa_license_conf_t *conf, const char *path,
+check_license(const ovsa_sdk_conf_t *conf, const char *op,
     const char *fields, int json_out)
 {
-    int                     rc;
+    int                     rc, verified;
     size_t                  i;
     json_t                 *out, *tries, *answer, *upd;
     ovsa_err_t              err;
+    ovsa_sdk_t             *lic;
     ovsa_attempt_t         *a;
+    ovsa_sdk_status_t       st;
     ovsa_license_result_t   res;
     const char             *license = conf->license;
 
+    memset(&res, 0, sizeof(res));
+    res.server = -1;
     ovsa_err_clear(&err);
-    rc = ovsa_client_check_license(conf, "POST", path, fields, &res, &err);
+
+    lic = ovsa_sdk_open(conf, &st);
+    if (lic != NULL) {
+        (void) ovsa_sdk_call(lic, op, fields, &st, &res);
+    }
+
+    /* the walk's outcome: a usable verified answer and no refused update */
+    verified = res.server >= 0;
+    rc = OVSA_OK;
+    if (lic == NULL || st.code == OVSA_SDK_LOCAL_ERROR
+        || st.code == OVSA_SDK_CLOCK_BACK || st.code == OVSA_SDK_NO_LEASE
+        || !verified || (res.offered && res.update_code != OVSA_E_NONE))
+    {
+        rc = OVSA_ERR;
+        err.code = st.error != OVSA_E_NONE ? st.error : OVSA_E_INTERNAL;
+        snprintf(err.msg, sizeof(err.msg), "%s", st.message);
+    }
 
     if (json_out) {
-        out = json_pack("{s:b, s:s}", "verified", res.server >= 0,
+        out = json_pack("{s:b, s:s}", "verified", verified,
                         "check", ovsa_code_name(rc == OVSA_OK ? OVSA_E_NONE
                                                               : err.code));
         tries = json_array();
@@ -193,6 +218,10 @@ check_license(const ovsa_license_conf_t *conf, const char *path,
         json_object_set_new(out, "license_id", json_string(res.license_id));
         json_object_set_new(out, "version",
                             json_integer(res.held_version));
+        json_object_set_new(out, "sdk", json_pack("{s:b, s:s, s:I, s:b}",
+            "allowed", st.allowed, "code", st.code_name,
+            "valid_until", (json_int_t) st.valid_until,
+            "cached", st.cached));
         if (res.request_id[0] != '\0') {
             json_object_set_new(out, "request_id",
                                 json_string(res.request_id));
@@ -226,8 +255,10 @@ check_license(const ovsa_license_conf_t *conf, const char *path,
         json_decref(out);
 
     } else {
-        printf("license %s version %lld\n", res.license_id,
-               res.held_version);
+        if (res.license_id[0] != '\0') {
+            printf("license %s version %lld\n", res.license_id,
+                   res.held_version);
+        }
         for (i = 0; i < res.nattempts; i++) {
             a = &res.attempts[i];
             if (a->code == OVSA_E_NONE) {
@@ -247,28 +278,49 @@ check_license(const ovsa_license_conf_t *conf, const char *path,
             }
         }
 
+        if (st.cached) {
+            printf("offline: %s %s: %s\n",
+                   st.allowed ? "allowed" : "refused", st.code_name,
+                   st.message);
+        }
+
         if (res.updated) {
             printf("license updated: %s version %lld -> %lld, %s replaced\n",
                    res.license_id, res.held_version, res.new_version,
                    license);
         }
 
-        if (rc != OVSA_OK) {
-            fprintf(stderr, PROG ": %s: %s: %s\n",
-                    res.offered && res.update_code != OVSA_E_NONE
-                    ? "license update refused" : "not verified",
-                    ovsa_code_name(err.code), err.msg);
+        if (rc != OVSA_OK && !st.cached) {
+            if (st.code == OVSA_SDK_CLOCK_BACK
+                || st.code == OVSA_SDK_NO_LEASE)
+            {
+                fprintf(stderr, PROG ": %s: %s\n", st.code_name,
+                        st.message);
+            } else {
+                fprintf(stderr, PROG ": %s: %s: %s\n",
+                        res.offered && res.update_code != OVSA_E_NONE
+                        ? "license update refused" : "not verified",
+                        ovsa_code_name(err.code), err.msg);
+            }
         }
     }
 
-    rc = exit_code(rc, err.code, res.answer.verdict);
+    if (st.cached) {
+        /* no server answered; the saved answer decides */
+        rc = st.allowed ? OVSA_EXIT_OK : OVSA_EXIT_UNREACHABLE;
 
-    /* a local error (license file, keys) is not a server's fault */
-    if (rc == OVSA_EXIT_UNVERIFIED && res.nattempts == 0) {
-        rc = OVSA_EXIT_ERROR;
+    } else {
+        rc = exit_code(rc, err.code, res.answer.verdict);
+
+        /* a local error (license file, keys, clock) is not a server's
+         * fault */
+        if (rc == OVSA_EXIT_UNVERIFIED && res.nattempts == 0) {
+            rc = OVSA_EXIT_ERROR;
+        }
     }
 
     ovsa_license_result_free(&res);
+    ovsa_sdk_close(lic);
     return rc;
 }
 
@@ -291,7 +343,7 @@ main(int argc, char **argv)
     char                 secret[OVSA_LICENSE_SECRET_LEN + 1];
     char                 mkey[512];
     EVP_PKEY            *machine;
-    ovsa_license_conf_t  lconf;
+    ovsa_sdk_conf_t      lconf;
     long                 skew;
     long long            attime;
     ovsa_err_t           err;
@@ -439,6 +491,10 @@ main(int argc, char **argv)
     }
 
     if (req_path != NULL) {
+        if (license != NULL) {
+            ovsa_opt_bad(&st, "-path needs -url");
+            goto opthelp;
+        }
         path = req_path;
     }
 
@@ -454,7 +510,10 @@ main(int argc, char **argv)
         json_object_set_new(body, "license_id", json_string(id));
     }
 
-    if (strcmp(op, "activate") == 0 || strcmp(op, "deactivate") == 0) {
+    /* license mode: the SDK derives the hwid (and the client id) */
+    if ((strcmp(op, "activate") == 0 || strcmp(op, "deactivate") == 0)
+        && license == NULL)
+    {
         if (hwid == NULL) {
             ovsa_opt_bad(&st, "-op %s needs -hwid", op);
             goto opthelp;
@@ -463,11 +522,14 @@ main(int argc, char **argv)
 
     if (strcmp(op, "checkout") == 0) {
         client_id = client_id ? client_id : hwid;
-        if (client_id == NULL) {
+        if (client_id == NULL && license == NULL) {
             ovsa_opt_bad(&st, "-op checkout needs -client or -hwid");
             goto opthelp;
         }
-        json_object_set_new(body, "client_id", json_string(client_id));
+        if (client_id != NULL) {
+            json_object_set_new(body, "client_id",
+                                json_string(client_id));
+        }
 
     } else if (hwid != NULL && strcmp(op, "heartbeat") != 0
                && strcmp(op, "checkin") != 0)
@@ -554,7 +616,8 @@ main(int argc, char **argv)
         lconf.client_key = key;
         lconf.skew = skew;
         lconf.at = (time_t) attime;
-        ret = check_license(&lconf, path, req, json_out);
+        lconf.hwid = hwid;
+        ret = check_license(&lconf, op, req, json_out);
         goto end;
     }
 

@@ -26,9 +26,11 @@
  * anchor for both TLS and the signing leaf; a vendor root, when given,
  * must in addition verify the signing chain.
  *
- * Every failure has its own OVSA_E_* code (lib/ovsa_err.h).  The client
- * is not thread-safe: use one per thread.  Link: libovsa-client.a
- * libovsa.a -lcurl -ljansson -lssl -lcrypto.
+ * Every failure has its own OVSA_E_* code (lib/ovsa_err.h).  An
+ * ovsa_client_t is not thread-safe: use one per thread (ovsa.h's handle
+ * is).  Link: pkg-config --cflags --libs ovsa-client (the shared
+ * libovsa-client.so.1); in the tree also libovsa-client.a libovsa.a
+ * -lcurl -ljansson -lssl -lcrypto.
  */
 
 #ifndef OVSA_CLIENT_H
@@ -40,6 +42,9 @@
 #include <openssl/evp.h>
 
 #include "ovsa_err.h"
+
+/* the shared library exports what this header declares (and ovsa.h) */
+#pragma GCC visibility push(default)
 
 #define OVSA_CLIENT_SKEW_DEFAULT   60          /* seconds */
 #define OVSA_CLIENT_MAX_BODY       (1 << 20)   /* answers larger: error */
@@ -282,5 +287,7 @@ int ovsa_client_check_license(const ovsa_license_conf_t *conf,
 
 /* Frees what ovsa_client_check_license() put in res; safe when zeroed. */
 void ovsa_license_result_free(ovsa_license_result_t *res);
+
+#pragma GCC visibility pop
 
 #endif /* OVSA_CLIENT_H */
