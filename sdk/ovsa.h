@@ -90,7 +90,9 @@ extern "C" {
     X(NOT_FOUND)                                                              \
     X(METHOD_NOT_ALLOWED)                                                     \
     X(STORE_UNAVAILABLE)                                                      \
-    X(INTERNAL)
+    X(INTERNAL)                                                               \
+    X(STORE_NOT_DURABLE)                                                      \
+    X(REPLICA_ACK_TIMEOUT)
 
 #define OVSA_SDK_X_ENUM(name)  OVSA_SDK_##name,
 typedef enum {
