@@ -16,9 +16,11 @@
  * loading) opens it for redis.breaker_open_ms; while open every call
  * fails at once with STORE_UNAVAILABLE and Retry-After.  Then one call
  * is let through as the probe (it reads the settings first); an answer
- * closes the breaker, a failure opens it again.  Keyed by address so
- * that a failover to a new master (part B) starts closed, and the nodes
- * of a cluster (part C) open and close apart.
+ * closes the breaker, a failure opens it again.  Breakers are keyed by
+ * address; store.c asks for the one of the configured address (the
+ * store as a whole: with Sentinel the probe finds the new master, on a
+ * cluster one stalled master opens it for every license until a probe
+ * answers; per-node breakers are a possible refinement).
  */
 
 #include <pthread.h>
