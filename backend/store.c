@@ -444,6 +444,24 @@ ovsa_store_load_scripts(ovsa_err_t *err)
 }
 
 
+/*
+ * Writes the address c is connected to ("unix:/path" or "host:port": the
+ * master the sentinels named, or a cluster node) for log lines and
+ * answers.  Returns buf.
+ */
+static const char *
+ovsa_store_addr(const redisContext *c, char *buf, size_t size)
+{
+    if (c->connection_type == REDIS_CONN_UNIX) {
+        snprintf(buf, size, "unix:%s", c->unix_sock.path);
+    } else {
+        snprintf(buf, size, "%s:%d", c->tcp.host, c->tcp.port);
+    }
+
+    return buf;
+}
+
+
 /* ovsa_store_eval() inside the circuit breaker; probe: see admit(). */
 static int
 ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
@@ -454,6 +472,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     char                   nk[16];
     const char            *argv[OVSA_STORE_ARGS_MAX];
     redisReply            *r;
+    char                   addr[300];
     redisContext          *c, *loaded;
     ovsa_cluster_route_t   rt = OVSA_CLUSTER_ROUTE_INIT;
 
@@ -507,7 +526,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
 
         /* ---- part A: durability (store_health.c), then the write gate */
         errno = 0;
-        if (ovsa_store_health_check(c, ovsa_store_conf.address,
+        if (ovsa_store_health_check(c, ovsa_store_addr(c, addr, sizeof(addr)),
                                     fresh || probe, err) != OVSA_OK)
         {
             stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
