@@ -10,7 +10,7 @@ libcurl4-openssl-dev libssl-dev openssl curl libp11-kit-dev
 softhsm2 opensc p11-kit p11-kit-modules libengine-pkcs11-openssl
 libtest-base-perl libtext-diff-perl liblist-moreutils-perl
 libio-socket-ssl-perl libjson-pp-perl wrk gnuplot-nox libcmocka-dev
-clang-14 libclang-rt-14-dev faketime
+clang-14 libclang-rt-14-dev faketime python3
 xxd redis-tools valgrind"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
