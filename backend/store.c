@@ -51,6 +51,14 @@ static __thread unsigned long  ovsa_store_conn_gen;
 /* the connection the calling thread's last script ran on (WAIT uses it) */
 static __thread redisContext  *ovsa_store_last;
 
+/*
+ * 1 when the calling thread's last failure was an answer of Redis (TRYAGAIN
+ * after a slot migration, LOADING, BUSY, READONLY...): Redis is responsive,
+ * so the circuit breaker, which is for stalls and lost connections, stays
+ * closed.
+ */
+static __thread int  ovsa_store_answered;
+
 
 static void
 ovsa_store_tls_free(void *ctx)
@@ -603,6 +611,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
                 freeReplyObject(r);
                 r = NULL;
                 if (redirect == -1) {
+                    ovsa_store_answered = 1;
                     return OVSA_ERR;
                 }
                 continue;
@@ -630,6 +639,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
             ovsa_store_forget(c);
 
             if (readonly) {
+                ovsa_store_answered = 1;
                 return OVSA_ERR;
             }
 
@@ -646,6 +656,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     rc = OVSA_OK;
 
     if (r->type == REDIS_REPLY_ERROR) {
+        ovsa_store_answered = 1;
         rc = ovsa_err_set(err, ovsa_store_unavailable(r->str)
                                ? OVSA_E_TRANSPORT : OVSA_E_INTERNAL,
                           "redis: %s.lua: %.300s",
@@ -684,11 +695,13 @@ ovsa_store_eval(ovsa_lua_t script, int nkeys, const char **keys,
         return OVSA_ERR;
     }
 
+    ovsa_store_answered = 0;
     rc = ovsa_store_eval_run(script, nkeys, keys, nargs, args, probe, out,
                              err);
 
     ovsa_store_breaker_report(ovsa_store_conf.address,
-                              rc == OVSA_OK || err->code != OVSA_E_TRANSPORT,
+                              rc == OVSA_OK || err->code != OVSA_E_TRANSPORT
+                              || ovsa_store_answered,
                               err);
 
     return rc;

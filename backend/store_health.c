@@ -12,8 +12,8 @@
  * logged once.
  *
  * Circuit breaker: one per server address, shared by all threads.  The
- * first failure (OVSA_E_TRANSPORT: refused, lost, timed out, busy,
- * loading) opens it for redis.breaker_open_ms; while open every call
+ * first failure reported (store.c reports OVSA_E_TRANSPORT failures
+ * without an answer from Redis: refused, lost, timed out) opens it for redis.breaker_open_ms; while open every call
  * fails at once with STORE_UNAVAILABLE and Retry-After.  Then one call
  * is let through as the probe (it reads the settings first); an answer
  * closes the breaker, a failure opens it again.  Breakers are keyed by
