@@ -7,8 +7,9 @@
 # hence the same request id: the retry is a replay that spends nothing,
 # and waits again.  Once a replica is connected, a retry with the same
 # request id is answered as a replay, and a new request id spends one use.
-# (The import is a state change that WAITs too: it is made while a
-# replica is connected, which is then killed.)
+# (The import is a state change that WAITs too: U1 is imported while a
+# replica is connected, which is then killed; I1 without one is made
+# and answered REPLICA_ACK_TIMEOUT.)
 #
 # Ports: $PORT nginx; from the OvsaBackend offset 470: Redis master (+0),
 # the name of the public API's unix socket (+1), the backend's admin port
@@ -106,6 +107,18 @@ sub record {
     return $a->{record};
 }
 is(record()->{used}, 0, 'U1 imported, nothing used');
+
+# an import without a replica: the record IS made (REPLICA_ACK_TIMEOUT
+# says so), the index step before it does not wait (it would answer
+# "made" for an import not made yet)
+run_ok('create I1', ovsatool('create', '-k', $ks, '-id', 'I1', '-product',
+    'Widget', '-customer', 'ACME', '-type', 'usage-count', '-usage', 5,
+    '-server', $URL, '-server-cert', $cert, '-out', "$tmp/I1.lic"));
+my $imp = ovsactl('-c', "$conf/default.yaml", 'import', "$tmp/I1.lic");
+isnt($imp->{rc}, 0, 'import of I1 without a replica: not acknowledged');
+like($imp->{out} . $imp->{err}, qr/REPLICA_ACK_TIMEOUT/, '... REPLICA_ACK_TIMEOUT');
+my ($ist) = $t->admin($b, 'GET', '/admin/v1/licenses/I1');
+is($ist, 200, '... and the record was made, as the answer says');
 
 sub lic { check('-license', "$tmp/U1.lic", '-isv', "$ks/isv.crt", @_) }
 
