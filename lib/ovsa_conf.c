@@ -75,6 +75,7 @@ static const ovsa_conf_key_t  ovsa_conf_hardware_key[] = {
     { "pin_env", OVSA_T_STR, OFF(hw_pin_env), 0, 0, NOLINE },
     { "sign_timeout_ms", OVSA_T_INT, OFF(hw_sign_timeout), 10, 60000,
       NOLINE },
+    { "queue_max", OVSA_T_INT, OFF(hw_queue_max), 1, 65536, NOLINE },
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -701,6 +702,7 @@ static int
 ovsa_conf_defaults(ovsa_conf_t *conf)
 {
     conf->hw_sign_timeout = 2000;
+    conf->hw_queue_max = 64;
     conf->threads = 4;
     conf->max_body = 65536;
     conf->redis_db = 0;

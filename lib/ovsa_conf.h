@@ -42,7 +42,8 @@ typedef struct {
     char   *hw_key_uri;       /* RFC 7512 URI of the private key */
     char   *hw_pin_file;      /* PIN from this file, or */
     char   *hw_pin_env;       /* from this environment variable */
-    int     hw_sign_timeout;  /* milliseconds */
+    int     hw_sign_timeout;  /* milliseconds, the token call only */
+    int     hw_queue_max;     /* signatures waiting per worker, at most */
     int     hw_line;
 
     /* backend: */

@@ -94,6 +94,7 @@
     X(OVSA_E_P11_KEY,         "key not found on the token")                   \
     X(OVSA_E_P11_DEVICE,      "token failed during an operation")             \
     X(OVSA_E_P11_TIMEOUT,     "token did not answer in time")                 \
+    X(OVSA_E_P11_BUSY,        "signing queue of the token is full")           \
     /* the license store (backend, Redis) */                                  \
     X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")     \
     X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")

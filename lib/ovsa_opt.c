@@ -65,6 +65,7 @@ ovsa_exit_status(int code)
     case OVSA_E_P11_KEY:
     case OVSA_E_P11_DEVICE:
     case OVSA_E_P11_TIMEOUT:
+    case OVSA_E_P11_BUSY:
         return OVSA_EXIT_ERROR;
 
     default:

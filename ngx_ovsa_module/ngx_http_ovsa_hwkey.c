@@ -12,8 +12,11 @@
  *   init_process  (worker) opens the token, installs its key in every
  *                 ovsa_tls SSL_CTX and in the signer, starts the probe.
  *   at run time   response signatures and the 1 s probe run in a thread
- *                 pool under a watchdog; a lost token stops nginx, whose
- *                 master then exits with status 3.
+ *                 pool under a watchdog that times the token call only
+ *                 (not the wait in the queue); at most queue_max
+ *                 signatures wait per worker, beyond that the answer is
+ *                 an unsigned 503 SIGNER_BUSY; a lost token stops nginx,
+ *                 whose master then exits with status 3.
  */
 
 #include <ngx_config.h>
@@ -21,6 +24,7 @@
 #include <ngx_http.h>
 
 #include <poll.h>
+#include <time.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -50,6 +54,8 @@ typedef struct {
     size_t                        base_len;
     int                           rc;
     ovsa_err_t                    err;
+    ngx_msec_t                    start;     /* the token call began */
+    ngx_atomic_t                  started;   /* set by the thread */
     unsigned                      probe:1;
     unsigned                      queued:1;
     char                          sig[OVSA_SIG_FIELD_MAX];
@@ -60,6 +66,8 @@ typedef struct {
     ovsa_p11_t                   *h;
     ngx_thread_pool_t            *tp;
     ngx_msec_t                    timeout;
+    ngx_uint_t                    queue_max;
+    ngx_uint_t                    nsign;     /* signatures in pending */
     ngx_log_t                    *log;
     ngx_queue_t                   pending;
     ngx_event_t                   probe;
@@ -74,6 +82,8 @@ static void ngx_http_ovsa_hwkey_thread(void *data, ngx_log_t *log);
 static ngx_int_t ngx_http_ovsa_hwkey_post(ngx_http_ovsa_hwkey_task_t *t,
     ngx_log_t *log);
 static void ngx_http_ovsa_hwkey_completed(ngx_event_t *ev);
+static void ngx_http_ovsa_hwkey_unqueue(ngx_http_ovsa_hwkey_task_t *t);
+static ngx_msec_t ngx_http_ovsa_hwkey_now(void);
 static void ngx_http_ovsa_hwkey_watchdog(ngx_event_t *ev);
 static void ngx_http_ovsa_hwkey_finish(ngx_http_ovsa_hwkey_task_t *t,
     int rc, ovsa_err_t *err);
@@ -599,6 +609,8 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
     w->log = cycle->log;
     w->timeout = omcf->conf->hw_sign_timeout > 0
                  ? (ngx_msec_t) omcf->conf->hw_sign_timeout : 2000;
+    w->queue_max = omcf->conf->hw_queue_max > 0
+                   ? (ngx_uint_t) omcf->conf->hw_queue_max : 64;
 
     w->exit.handler = ngx_http_ovsa_hwkey_exit_now;
     w->exit.log = cycle->log;
@@ -663,8 +675,11 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
 /*
  * Posts ovsa_sig_finish() of base, the signature of the answer that
  * ovsa_sig_prepare() made, to the thread pool.  Returns NGX_OK (the
- * request is blocked until done() is called), or NGX_ERROR with err set:
- * the key is lost (the code of the loss) or the task could not be posted.
+ * request is blocked until done() is called), NGX_BUSY with err set
+ * (OVSA_E_P11_BUSY) when queue_max signatures already wait for the token
+ * in this worker: the key is fine, the answer cannot be signed now; or
+ * NGX_ERROR with err set: the key is lost (the code of the loss) or the
+ * task could not be posted.
  */
 
 ngx_int_t
@@ -686,6 +701,13 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
             ovsa_err_set(err, OVSA_E_P11_KEY, "hardware key not open");
         }
         return NGX_ERROR;
+    }
+
+    if (w->nsign >= w->queue_max) {
+        ovsa_err_set(err, OVSA_E_P11_BUSY, "hardware key: %lu signatures "
+                     "already wait for the token (queue_max)",
+                     (unsigned long) w->nsign);
+        return NGX_BUSY;
     }
 
     /* not from r->pool: a stuck thread may write here after r is gone */
@@ -748,14 +770,47 @@ ngx_http_ovsa_hwkey_post(ngx_http_ovsa_hwkey_task_t *t, ngx_log_t *log)
     ngx_queue_insert_tail(&w->pending, &t->queue);
     t->queued = 1;
 
+    if (!t->probe) {
+        w->nsign++;
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_ovsa_hwkey_unqueue(ngx_http_ovsa_hwkey_task_t *t)
+{
+    if (t->queued) {
+        ngx_queue_remove(&t->queue);
+        t->queued = 0;
+
+        if (!t->probe) {
+            ngx_http_ovsa_hwkey_w.nsign--;
+        }
+    }
+}
+
+
+/* CLOCK_MONOTONIC in ms: the same clock in the pool and the event loop */
+
+static ngx_msec_t
+ngx_http_ovsa_hwkey_now(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 
 /*
  * In a pool thread: touches only the task and the token handle (one call
  * into it at a time).  A failed signature is classified by a probe: a
- * lost token gives OVSA_E_P11_DEVICE or OVSA_E_P11_TOKEN.
+ * lost token gives OVSA_E_P11_DEVICE or OVSA_E_P11_TOKEN.  The watchdog
+ * counts from t->start, set once this thread holds the token: time spent
+ * waiting for the thread or for the token mutex is not the token's.
  */
 
 static void
@@ -766,6 +821,10 @@ ngx_http_ovsa_hwkey_thread(void *data, ngx_log_t *log)
     ovsa_err_t  perr;
 
     (void) pthread_mutex_lock(&ngx_http_ovsa_hwkey_mutex);
+
+    t->start = ngx_http_ovsa_hwkey_now();
+    ngx_memory_barrier();
+    t->started = 1;
 
     if (t->probe) {
         t->rc = ovsa_p11_probe(t->h, &t->err);
@@ -798,10 +857,7 @@ ngx_http_ovsa_hwkey_completed(ngx_event_t *ev)
         ngx_del_timer(&t->watchdog);
     }
 
-    if (t->queued) {
-        ngx_queue_remove(&t->queue);
-        t->queued = 0;
-    }
+    ngx_http_ovsa_hwkey_unqueue(t);
 
     if (t->probe) {
         w->probing = 0;
@@ -850,10 +906,7 @@ ngx_http_ovsa_hwkey_finish(ngx_http_ovsa_hwkey_task_t *t, int rc,
         ngx_del_timer(&t->watchdog);
     }
 
-    if (t->queued) {
-        ngx_queue_remove(&t->queue);
-        t->queued = 0;
-    }
+    ngx_http_ovsa_hwkey_unqueue(t);
 
     ngx_http_set_log_request(c->log, r);
 
@@ -868,8 +921,11 @@ ngx_http_ovsa_hwkey_finish(ngx_http_ovsa_hwkey_task_t *t, int rc,
 
 
 /*
- * The token did not answer in sign_timeout_ms: the thread is stuck in it
- * and no later call can succeed.  The key is lost.
+ * Every sign_timeout_ms while a task waits: a task the token has not
+ * started yet (queued behind others, threads=1) is only re-armed.  A
+ * started one that has not returned sign_timeout_ms after its start:
+ * the thread is stuck in the token and no later call can succeed.  The
+ * key is lost.
  */
 
 static void
@@ -877,7 +933,25 @@ ngx_http_ovsa_hwkey_watchdog(ngx_event_t *ev)
 {
     ngx_http_ovsa_hwkey_task_t  *t = ev->data;
 
-    ovsa_err_t  err;
+    ovsa_err_t                     err;
+    ngx_msec_t                     elapsed;
+    ngx_http_ovsa_hwkey_worker_t  *w;
+
+    w = &ngx_http_ovsa_hwkey_w;
+
+    if (!t->started) {
+        ngx_add_timer(ev, w->timeout);
+        return;
+    }
+
+    ngx_memory_barrier();
+
+    elapsed = ngx_http_ovsa_hwkey_now() - t->start;
+
+    if ((ngx_msec_int_t) elapsed < (ngx_msec_int_t) w->timeout) {
+        ngx_add_timer(ev, w->timeout - elapsed);
+        return;
+    }
 
     ovsa_err_set(&err, OVSA_E_P11_TIMEOUT,
                  "the token did not answer a %s in %lu ms",
@@ -937,8 +1011,7 @@ ngx_http_ovsa_hwkey_lost(ngx_log_t *log, ovsa_err_t *err, ngx_uint_t stuck)
         q = ngx_queue_head(&w->pending);
         t = ngx_queue_data(q, ngx_http_ovsa_hwkey_task_t, queue);
 
-        ngx_queue_remove(q);
-        t->queued = 0;
+        ngx_http_ovsa_hwkey_unqueue(t);
 
         if (t->watchdog.timer_set) {
             ngx_del_timer(&t->watchdog);

@@ -30,7 +30,9 @@
  * watchdog (ngx_http_ovsa_hwkey.c): the answer stays held until the token
  * answers.  When it cannot (token lost, timeout) the answer becomes an
  * unsigned 503 with one [error] line naming the OVSA_E_P11_* code: only
- * the token can sign.
+ * the token can sign.  When hardware_key.queue_max signatures already
+ * wait for the token in this worker, the answer is an unsigned 503
+ * {"code":"SIGNER_BUSY"} with Retry-After: 1, at once; the key is fine.
  *
  * The filter must see the answer as it goes on the wire: it must run
  * after gzip, charset and add_header.  The module's ngx_module_order puts
@@ -97,6 +99,8 @@ static ngx_int_t ngx_http_ovsa_sign_output(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, const char *sig);
 static ngx_int_t ngx_http_ovsa_sign_target(ngx_http_request_t *r,
     ovsa_str_t *target);
+static ngx_int_t ngx_http_ovsa_sign_busy(ngx_http_request_t *r,
+    ngx_http_ovsa_sign_ctx_t *ctx, ovsa_err_t *err);
 static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, ngx_uint_t status, const char *reason,
     ovsa_err_t *err);
@@ -437,6 +441,7 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
 {
     size_t                          base_size, base_len;
     u_char                         *base, *p;
+    ngx_int_t                       rc;
     ngx_uint_t                      valid;
     ovsa_err_t                      err;
     ngx_table_elt_t                *nonce, *digest;
@@ -522,10 +527,14 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
 
     /* the signature: in the thread pool with a hardware key */
     if (omcf->conf->hw_enabled) {
-        if (ngx_http_ovsa_hwkey_sign(r, (char *) base, base_len,
-                                     ngx_http_ovsa_sign_hw_done, ctx, &err)
-            != NGX_OK)
-        {
+        rc = ngx_http_ovsa_hwkey_sign(r, (char *) base, base_len,
+                                      ngx_http_ovsa_sign_hw_done, ctx, &err);
+
+        if (rc == NGX_BUSY) {
+            return ngx_http_ovsa_sign_busy(r, ctx, &err);
+        }
+
+        if (rc != NGX_OK) {
             return ngx_http_ovsa_sign_fail(r, ctx,
                                            NGX_HTTP_SERVICE_UNAVAILABLE,
                                            "hardware key", &err);
@@ -637,6 +646,91 @@ ngx_http_ovsa_sign_output(ngx_http_request_t *r,
         b->memory = 1;
     }
 
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * The signing queue of the hardware key is full: nothing can sign this
+ * answer now, and waiting would only grow the queue.  The answer becomes
+ * an unsigned 503 {"code":"SIGNER_BUSY"} with Retry-After: 1, sent at
+ * once; the key is not lost.  A client treats it as "try again" (like a
+ * connection refused), never as a verdict (docs/signatures.md).
+ */
+
+static ngx_int_t
+ngx_http_ovsa_sign_busy(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
+    ovsa_err_t *err)
+{
+    ngx_int_t        rc;
+    ngx_buf_t       *b;
+    ngx_chain_t      out;
+    ngx_table_elt_t *h;
+
+    static u_char  body[] = "{\"code\":\"SIGNER_BUSY\",\"message\":\"the "
+                            "hardware key is busy signing other answers; "
+                            "try again\",\"retry_after\":1}";
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "ovsa_sign: answer %ui for \"%V\" not signed, sending "
+                  "503 SIGNER_BUSY: %s: %s", r->headers_out.status,
+                  &r->unparsed_uri, ovsa_code_name(err->code), err->msg);
+
+    ngx_http_ovsa_sign_drop_headers(r);
+
+    r->headers_out.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_type = ngx_http_ovsa_sign_json;
+    r->headers_out.content_type_len = ngx_http_ovsa_sign_json.len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_str_null(&r->headers_out.charset);
+
+    if (r->headers_out.content_encoding) {
+        r->headers_out.content_encoding->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
+
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_content_length(r);
+    r->headers_out.content_length_n = sizeof(body) - 1;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    ctx->done = 1;
+    r->connection->buffered &= ~NGX_HTTP_OVSA_SIGN_BUFFERED;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + sizeof(body) - 1;
+    b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
 

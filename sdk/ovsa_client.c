@@ -34,7 +34,7 @@
 
 static const char *ovsa_client_headers[OVSA_H_N] = {
     "content-type", "content-digest", "signature-input", "signature",
-    "ovsa-nonce"
+    "ovsa-nonce", "retry-after"
 };
 
 
@@ -1386,6 +1386,23 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
     r->body = resp->body;
     r->body_len = resp->len;
     resp->body = NULL;
+
+    /*
+     * An unsigned 503 with Retry-After: the server's hardware key is busy
+     * (SIGNER_BUSY, docs/signatures.md).  Nothing vouches for it, so it
+     * is no verdict; it counts as the server not answering, like a
+     * refused connection (which anyone on the path can cause anyway):
+     * the next server is tried, the retry loop may ask again.
+     */
+    if (resp->status == 503 && resp->h[OVSA_H_RETRY_AFTER] != NULL
+        && resp->h[OVSA_H_SIGNATURE_INPUT] == NULL
+        && resp->h[OVSA_H_SIGNATURE] == NULL)
+    {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "server busy: unsigned 503 "
+                     "with Retry-After: %.16s (not a verdict; try again)",
+                     resp->h[OVSA_H_RETRY_AFTER]);
+        goto end;
+    }
 
     /* an unsigned answer is that first, whatever else it lacks */
     if (resp->h[OVSA_H_SIGNATURE_INPUT] == NULL

@@ -18,6 +18,7 @@ enum {
     OVSA_H_SIGNATURE_INPUT,
     OVSA_H_SIGNATURE,
     OVSA_H_NONCE,
+    OVSA_H_RETRY_AFTER,
     OVSA_H_N
 };
 

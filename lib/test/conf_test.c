@@ -477,6 +477,36 @@ test_secret_mode(void **state)
 }
 
 
+/* hardware_key.queue_max: 64 by default, 1..65536 */
+static void
+test_hw_queue_max(void **state)
+{
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n", &conf, &err),
+                     OVSA_E_NONE);
+    assert_int_equal(conf->hw_queue_max, 64);
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n"
+                          "hardware_key:\n"
+                          "  queue_max: 8\n", &conf, &err), OVSA_E_NONE);
+    assert_int_equal(conf->hw_queue_max, 8);
+    ovsa_conf_free(conf);
+
+    refused(BASE
+            "hardware_key:\n"
+            "  queue_max: 0\n",
+            OVSA_E_CONF_VALUE,
+            "6: hardware_key.queue_max: 0 is out of range 1..65536");
+}
+
+
 int
 main(void)
 {
@@ -488,6 +518,7 @@ main(void)
         cmocka_unit_test(test_load_mem),
         cmocka_unit_test(test_secret_mode),
         cmocka_unit_test(test_trusted_peers),
+        cmocka_unit_test(test_hw_queue_max),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
