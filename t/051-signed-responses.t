@@ -122,6 +122,15 @@ my $front = <<"C";
             return 200 "x";
         }
         location /unsigned/ { return 200 "plain"; }
+        location /busy/ {
+            default_type application/json;
+            add_header Retry-After 1 always;
+            return 503 '{"code":"SIGNER_BUSY","message":"busy","retry_after":1}';
+        }
+        location /unsigned503/ {
+            default_type application/json;
+            return 503 '{"code":"SIGNER_BUSY"}';
+        }
         location /static/ {
             ovsa_sign on;
             alias $pub/;
@@ -325,6 +334,12 @@ check_code('nginx\'s own 404 page is signed but is not ovsa JSON',
            'OVSA_E_PROTOCOL', 3, '-path /nginx404/x');
 check_code('an unsigned location', 'OVSA_E_SIG_MISSING', 3,
            '-path /unsigned/x');
+# the hardware key's SIGNER_BUSY (docs/signatures.md): anyone on the path
+# could send it, so it is no verdict, only "not answered, try again"
+check_code('an unsigned 503 with Retry-After (SIGNER_BUSY)',
+           'OVSA_E_TRANSPORT', 4, '-path /busy/x');
+check_code('an unsigned 503 without Retry-After', 'OVSA_E_SIG_MISSING', 3,
+           '-path /unsigned503/x');
 check_code('a 60 kB answer', 'OVSA_E_NONE', 0, '-path /v1/big');
 {
     my ($rc, $j) = ovsa_check('-path /small/check');
