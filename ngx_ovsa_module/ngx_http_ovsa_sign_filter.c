@@ -99,6 +99,8 @@ static ngx_int_t ngx_http_ovsa_sign_output(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, const char *sig);
 static ngx_int_t ngx_http_ovsa_sign_target(ngx_http_request_t *r,
     ovsa_str_t *target);
+static void ngx_http_ovsa_sign_json_answer(ngx_http_request_t *r,
+    ngx_uint_t status);
 static ngx_int_t ngx_http_ovsa_sign_busy(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, ovsa_err_t *err);
 static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
@@ -664,6 +666,31 @@ ngx_http_ovsa_sign_output(ngx_http_request_t *r,
  * connection refused), never as a verdict (docs/signatures.md).
  */
 
+/*
+ * Turns r's headers into those of an answer the module writes itself:
+ * status, JSON, no charset, encoding, validators of the original answer.
+ */
+
+static void
+ngx_http_ovsa_sign_json_answer(ngx_http_request_t *r, ngx_uint_t status)
+{
+    r->headers_out.status = status;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_type = ngx_http_ovsa_sign_json;
+    r->headers_out.content_type_len = ngx_http_ovsa_sign_json.len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_str_null(&r->headers_out.charset);
+
+    if (r->headers_out.content_encoding) {
+        r->headers_out.content_encoding->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
+
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+}
+
+
 static ngx_int_t
 ngx_http_ovsa_sign_busy(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
     ovsa_err_t *err)
@@ -684,20 +711,7 @@ ngx_http_ovsa_sign_busy(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
 
     ngx_http_ovsa_sign_drop_headers(r);
 
-    r->headers_out.status = NGX_HTTP_SERVICE_UNAVAILABLE;
-    r->headers_out.status_line.len = 0;
-    r->headers_out.content_type = ngx_http_ovsa_sign_json;
-    r->headers_out.content_type_len = ngx_http_ovsa_sign_json.len;
-    r->headers_out.content_type_lowcase = NULL;
-    ngx_str_null(&r->headers_out.charset);
-
-    if (r->headers_out.content_encoding) {
-        r->headers_out.content_encoding->hash = 0;
-        r->headers_out.content_encoding = NULL;
-    }
-
-    ngx_http_clear_last_modified(r);
-    ngx_http_clear_etag(r);
+    ngx_http_ovsa_sign_json_answer(r, NGX_HTTP_SERVICE_UNAVAILABLE);
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_content_length(r);
     r->headers_out.content_length_n = sizeof(body) - 1;
@@ -834,20 +848,7 @@ ngx_http_ovsa_sign_replace(ngx_http_request_t *r,
                            "\"message\":\"%s\",\"server_time\":%T}",
                            ctx->code, ctx->message, ngx_time()) - p;
 
-    r->headers_out.status = ctx->status;
-    r->headers_out.status_line.len = 0;
-    r->headers_out.content_type = ngx_http_ovsa_sign_json;
-    r->headers_out.content_type_len = ngx_http_ovsa_sign_json.len;
-    r->headers_out.content_type_lowcase = NULL;
-    ngx_str_null(&r->headers_out.charset);
-
-    if (r->headers_out.content_encoding) {
-        r->headers_out.content_encoding->hash = 0;
-        r->headers_out.content_encoding = NULL;
-    }
-
-    ngx_http_clear_last_modified(r);
-    ngx_http_clear_etag(r);
+    ngx_http_ovsa_sign_json_answer(r, ctx->status);
 
     return NGX_OK;
 }
