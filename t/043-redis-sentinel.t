@@ -287,8 +287,24 @@ for my $b (@b) {
 
 # ---- never written to a replica
 
-# a "sentinel" that names a replica (a stale or misconfigured answer)
-my $REPLICA = $NEW == $R1 ? $R2 : $R1;
+# a "sentinel" that names a replica (a stale or misconfigured answer).
+# The replica is chosen by what the servers say now, once the three
+# sentinels agree on the master and it has one replica in sync: choosing
+# "the one the first sentinel did not name" raced a late reconfiguration.
+sub role { (split /\n/, rcli($_[0], 'ROLE'))[0] // '' }
+my $REPLICA;
+ok(wait_until('a settled master and replica', 20, sub {
+    my %m = map { master_port($_) => 1 } @S;
+    return 0 unless keys %m == 1;
+    my ($mp) = keys %m;
+    my @rep = grep { $_ != $mp && role($_) eq 'slave'
+                     && rcli($_, 'INFO', 'replication')
+                        =~ /master_port:$mp\b.*master_link_status:up/s }
+              ($R1, $R2);
+    return 0 unless role($mp) eq 'master' && @rep;
+    $REPLICA = $rep[0];
+    return 1;
+}), 'the sentinels agree and a replica follows the master');
 OvsaBackend::spew("$d/fake.port", $REPLICA);
 my $fake = fork // die;
 if ($fake == 0) {
