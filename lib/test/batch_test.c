@@ -342,7 +342,7 @@ test_shapes(void **state)
 #define NOW   1700000100
 
 typedef struct {
-    char            nonce[16];
+    char            nonce[48];
     char            digest[OVSA_DIGEST_FIELD_LEN + 1];
     char            input[OVSA_SIG_INPUT_MAX];
     char            sig[OVSA_SIG_BATCH_FIELD_MAX];
@@ -376,7 +376,7 @@ sign_batch(ovsa_signer_t *s, answer_t *a, size_t n, const char *tag)
 {
     size_t              i, raw_len;
     ovsa_err_t          err;
-    unsigned char       leaves[NANS * H], raw[OVSA_SIG_MAX];
+    unsigned char       leaves[NANS * H] = { 0 }, raw[OVSA_SIG_MAX];
     ovsa_batch_tree_t   t;
     ovsa_batch_proof_t  bp;
 
