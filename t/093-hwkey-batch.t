@@ -15,6 +15,10 @@
 #       100 ms per signature and threads=1, 40 concurrent requests are
 #       all signed in far less than 40 token calls' time
 #   (d) batching off: the same token gives the standard signature
+#   (e) batching on, queue_max 6: the overflow is still the unsigned 503
+#       SIGNER_BUSY at once, the key is not lost
+#   (f) batching on, a token call slower than sign_timeout_ms: every
+#       held answer gets the unsigned 503, the master exits with status 3
 #
 # Ports (offset 150 of the test base): $PORT nginx TLS, +1 stand-in
 # backend, +2 nginx plain HTTP, +3 the splicing proxy.
@@ -137,6 +141,7 @@ sub conf {
     $batch .= "  batch_window_ms: $o{window}\n" if defined $o{window};
     $batch .= "  batch_max: $o{max}\n" if defined $o{max};
     $batch .= "  queue_max: $o{queue_max}\n" if defined $o{queue_max};
+    $batch .= "  sign_timeout_ms: $o{timeout}\n" if defined $o{timeout};
     my $yaml = <<"Y";
 identity:
   chain: $dir/chain.pem
@@ -470,5 +475,53 @@ ok(worker_opened(), '(d) worker opened the key, batching off');
        '(d) ovsa-check verifies it') or diag $o;
 }
 stop_nginx();
+
+sub master_exit {
+    my ($secs) = @_;
+    my $pid = $OvsaTest::PID or return undef;
+    my $until = time + $secs;
+    while (time < $until) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            undef $OvsaTest::PID;
+            return $? >> 8;
+        }
+        sleep 0.05;
+    }
+    return undef;
+}
+
+# ---- (e) the queue bound holds with batching
+{
+    local $ENV{OVSA_P11_DELAY_TARGET} = $module;
+    local $ENV{OVSA_P11_DELAY_MS} = 300;
+    start_nginx(conf(window => 50, queue_max => 6, delay => 1));
+    ok(worker_opened(), '(e) worker opened the key (queue_max 6)');
+    my @raw = burst(20);
+    my $signed = grep { batch_of($_) } @raw;
+    my $busy = grep { m{^HTTP/1\.1 503 } && /^Retry-After: 1\r?$/mi
+                      && !/^Signature/mi && /"code":"SIGNER_BUSY"/ } @raw;
+    is($signed + $busy, 20, "(e) 20 requests: $signed batch-signed, $busy "
+       . 'SIGNER_BUSY, nothing else');
+    ok($signed >= 6 && $busy > 0, '(e) at least queue_max signed, the '
+       . 'overflow unsigned 503 SIGNER_BUSY');
+    is(master_exit(1), undef, '(e) nginx keeps running');
+    unlike(error_log(), qr/hardware key lost/, '(e) the key is not lost');
+    stop_nginx();
+}
+
+# ---- (f) a hanging token is still a lost key with batching
+{
+    local $ENV{OVSA_P11_DELAY_TARGET} = $module;
+    local $ENV{OVSA_P11_DELAY_MS} = 1500;
+    start_nginx(conf(window => 20, timeout => 1000, delay => 1));
+    ok(worker_opened(), '(f) worker opened the key');
+    my @raw = burst(4);
+    is(scalar(grep { m{^HTTP/1\.1 503 } && !/^Signature/mi
+                     && !/SIGNER_BUSY/ } @raw), 4,
+       '(f) every held answer: unsigned 503');
+    is(master_exit(20), 3, '(f) the master exits with status 3');
+    like(error_log(), qr/hardware key lost \(OVSA_E_P11_TIMEOUT: the token did not answer a signature in 1000 ms\)/,
+         '(f) lost with OVSA_E_P11_TIMEOUT') or diag error_log();
+}
 
 done_testing();
