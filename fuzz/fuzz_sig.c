@@ -4,7 +4,8 @@
  * over Content-Digest and a body, and, when the fields parse, the signature
  * base built from them.  What parses must be what the profile allows (6
  * components, or 7 with "content-digest";req), and printing the parsed
- * parameters back must parse to the same values.
+ * parameters back must parse to the same values.  A batch alg
+ * ("ovsa-batch-...") reads the batch parameters of the Signature member.
  *
  * Input: Signature-Input \n Signature \n Content-Digest \n body.
  */
@@ -57,7 +58,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     || err.code == OVSA_E_SIG_SYNTAX
                     || err.code == OVSA_E_SIG_COMPONENTS
                     || err.code == OVSA_E_SIG_TAG
-                    || err.code == OVSA_E_SIG_ALG);
+                    || err.code == OVSA_E_SIG_ALG
+                    || err.code == OVSA_E_BATCH_ALG
+                    || err.code == OVSA_E_BATCH_PROOF);
         FUZZ_ASSERT(err.msg[0] != '\0');
         goto done;
     }
@@ -79,6 +82,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT((strstr(field, "\"content-digest\";req") != NULL)
                 == (p.req_digest != 0));
     FUZZ_ASSERT(sig_len2 == sig_len && memcmp(sig, sig2, sig_len) == 0);
+
+    /* a batch signature: its parameters, in range, read the same */
+    FUZZ_ASSERT(p2.batch == p.batch);
+    FUZZ_ASSERT((strstr(field, "alg=\"ovsa-batch-") != NULL)
+                == (p.batch != 0));
+    if (p.batch) {
+        FUZZ_ASSERT(p.bp.size >= 1 && p.bp.size <= OVSA_BATCH_MAX
+                    && p.bp.index < p.bp.size
+                    && p.bp.proof_len <= OVSA_BATCH_PROOF_MAX
+                    && p.bp.proof_len % OVSA_BATCH_HASH_LEN == 0);
+        FUZZ_ASSERT(memcmp(&p.bp, &p2.bp, sizeof(p.bp)) == 0);
+    }
 
     /* the base of a message made of the same fields */
     memset(&msg, 0, sizeof(msg));

@@ -76,6 +76,9 @@ static const ovsa_conf_key_t  ovsa_conf_hardware_key[] = {
     { "sign_timeout_ms", OVSA_T_INT, OFF(hw_sign_timeout), 10, 60000,
       NOLINE },
     { "queue_max", OVSA_T_INT, OFF(hw_queue_max), 1, 65536, NOLINE },
+    /* 12a: batch signatures (docs/signatures.md, "Batch profile") */
+    { "batch_window_ms", OVSA_T_INT, OFF(hw_batch_window), 0, 200, NOLINE },
+    { "batch_max", OVSA_T_INT, OFF(hw_batch_max), 1, 1024, NOLINE },
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -703,6 +706,8 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
 {
     conf->hw_sign_timeout = 2000;
     conf->hw_queue_max = 64;
+    conf->hw_batch_window = 0;        /* 12a: batching off */
+    conf->hw_batch_max = 256;
     conf->threads = 4;
     conf->max_body = 65536;
     conf->redis_db = 0;

@@ -44,6 +44,9 @@ typedef struct {
     char   *hw_pin_env;       /* from this environment variable */
     int     hw_sign_timeout;  /* milliseconds, the token call only */
     int     hw_queue_max;     /* signatures waiting per worker, at most */
+    /* 12a: batch signatures */
+    int     hw_batch_window;  /* ms an answer waits for others; 0: off */
+    int     hw_batch_max;     /* answers per signed Merkle root */
     int     hw_line;
 
     /* backend: */

@@ -97,7 +97,13 @@
     X(OVSA_E_P11_BUSY,        "signing queue of the token is full")           \
     /* the license store (backend, Redis) */                                  \
     X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")     \
-    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")
+    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time") \
+    /* 12a: batch signatures */                                               \
+    X(OVSA_E_BATCH_ALG,       "batch signature alg unknown")                  \
+    X(OVSA_E_BATCH_PROOF,     "batch proof malformed or out of range")        \
+    X(OVSA_E_BATCH_LEAF,      "answer does not hash to the batch leaf")       \
+    X(OVSA_E_BATCH_ROOT,      "batch proof does not lead to the root")        \
+    X(OVSA_E_BATCH_SIG,       "batch root signature does not verify")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

@@ -34,7 +34,7 @@ static const ovsa_sig_comp_t  ovsa_sig_components[] = {
     (sizeof(ovsa_sig_components) / sizeof(ovsa_sig_components[0]))
 
 static const ovsa_sig_profile_t  ovsa_sig_answer = {
-    ovsa_sig_components, OVSA_SIG_NCOMPONENTS, 1, 1, OVSA_SIG_TAG
+    ovsa_sig_components, OVSA_SIG_NCOMPONENTS, 1, 1, OVSA_SIG_TAG, 1
 };
 
 /* the number of components p covers */
@@ -220,6 +220,7 @@ ovsa_sig_params_init(ovsa_sig_params_t *p, const ovsa_signer_t *signer,
     }
 
     p->alg = signer->alg->name;
+    p->batch = signer->batch;
     memcpy(p->keyid, signer->keyid, sizeof(p->keyid));
     p->created = (long long) now;
     p->expires = (long long) now + ttl;
@@ -291,8 +292,9 @@ ovsa_sig_params_value(const ovsa_sig_profile_t *pf, size_t ncomp,
 
     if (rc == OVSA_OK) {
         rc = ovsa_sig_append(out, size, &n,
-                             ";keyid=\"%s\";alg=\"%s\";tag=\"%s\"",
-                             p->keyid, p->alg, pf->tag);
+                             ";keyid=\"%s\";alg=\"%s%s\";tag=\"%s\"",
+                             p->keyid, p->batch ? OVSA_BATCH_ALG_PREFIX : "",
+                             p->alg, pf->tag);
     }
 
     if (rc != OVSA_OK) {
@@ -556,6 +558,12 @@ ovsa_sig_finish(const ovsa_signer_t *signer, const char *base,
                             "loaded");
     }
 
+    /* a batch base is never signed by itself: its leaf goes in a tree */
+    if (signer->batch) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "signature: a batch "
+                            "signer signs roots (ovsa_sig_batch_sign)");
+    }
+
     /* a copy of the context prepared at start: no setup per answer */
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL || EVP_MD_CTX_copy_ex(ctx, signer->ctx) != 1) {
@@ -575,6 +583,79 @@ ovsa_sig_finish(const ovsa_signer_t *signer, const char *base,
 
     OPENSSL_cleanse(raw, sizeof(raw));
     return ret;
+}
+
+
+int
+ovsa_sig_batch_sign(const ovsa_signer_t *signer, size_t size,
+    const unsigned char *root, unsigned char *raw, size_t *raw_len,
+    ovsa_err_t *err)
+{
+    int             ret;
+    EVP_MD_CTX     *ctx;
+    unsigned char   msg[OVSA_BATCH_MSG_LEN];
+
+    if (signer->ctx == NULL) {
+        return ovsa_err_set(err, OVSA_E_KEY, "batch: no private key "
+                            "loaded");
+    }
+
+    if (size == 0 || size > OVSA_BATCH_MAX) {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "batch: tree size %zu",
+                            size);
+    }
+
+    ovsa_batch_root_msg(size, root, msg);
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_MD_CTX_copy_ex(ctx, signer->ctx) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return ovsa_err_ssl(err, OVSA_E_NOMEM, "batch: context copy");
+    }
+
+    ret = ovsa_alg_sign(ctx, signer->alg, msg, sizeof(msg), raw,
+                        OVSA_SIG_MAX, raw_len, err);
+    EVP_MD_CTX_free(ctx);
+
+    return ret;
+}
+
+
+int
+ovsa_sig_batch_field(const unsigned char *raw, size_t raw_len,
+    const ovsa_batch_proof_t *bp, char *out, ovsa_err_t *err)
+{
+    size_t  n;
+
+    if (raw_len == 0 || raw_len > OVSA_SIG_MAX
+        || bp->proof_len > OVSA_BATCH_PROOF_MAX
+        || bp->proof_len % OVSA_BATCH_HASH_LEN != 0)
+    {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "batch: field values "
+                            "out of range");
+    }
+
+    /* ovsa=:<root signature>:;size=N;index=I;leaf=:..:;root=:..:;proof=: */
+    n = 0;
+    memcpy(out, OVSA_SIG_LABEL "=:", sizeof(OVSA_SIG_LABEL) + 1);
+    n += sizeof(OVSA_SIG_LABEL) + 1;
+    n += ovsa_b64_encode(raw, raw_len, out + n, 0);
+
+    n += sprintf(out + n, ":;size=%zu;index=%zu;leaf=:", bp->size,
+                 bp->index);
+    n += ovsa_b64_encode(bp->leaf, OVSA_BATCH_HASH_LEN, out + n, 0);
+
+    memcpy(out + n, ":;root=:", 8);
+    n += 8;
+    n += ovsa_b64_encode(bp->root, OVSA_BATCH_HASH_LEN, out + n, 0);
+
+    memcpy(out + n, ":;proof=:", 9);
+    n += 9;
+    n += ovsa_b64_encode(bp->proof, bp->proof_len, out + n, 0);
+
+    memcpy(out + n, ":", 2);
+
+    return OVSA_OK;
 }
 
 
@@ -622,6 +703,105 @@ ovsa_sig_keyid_ok(const ovsa_sf_item_t *v)
 }
 
 
+/*
+ * The parameters of the Signature member of a batch signature, exactly
+ * these in this order: size, index (integers), leaf, root (32-byte byte
+ * sequences), proof (a byte sequence of 0..DEPTH_MAX hashes).  The proof
+ * itself is checked against size and index when verified.
+ */
+static int
+ovsa_sig_batch_parse(ovsa_sf_t *params, ovsa_batch_proof_t *bp,
+    ovsa_err_t *err)
+{
+    int              rc;
+    long             n;
+    size_t           i, klen;
+    const char      *key;
+    ovsa_sf_item_t   item;
+
+    static const char  *names[] = { "size", "index", "leaf", "root",
+                                    "proof" };
+
+    memset(bp, 0, sizeof(*bp));
+
+    for (i = 0; i <= 5; i++) {
+        rc = ovsa_sf_param_next(params, &key, &klen, &item);
+
+        if (rc < 0) {
+            return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: malformed "
+                                "parameters of the Signature member");
+        }
+
+        if (i == 5) {
+            if (rc != 0) {
+                return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: "
+                                    "parameter \"%.*s\" is not the "
+                                    "profile's", (int) klen, key);
+            }
+            break;
+        }
+
+        if (rc == 0 || klen != strlen(names[i])
+            || memcmp(key, names[i], klen) != 0)
+        {
+            return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: parameter "
+                                "%zu of the Signature member must be "
+                                "\"%s\"", i + 1, names[i]);
+        }
+
+        if (i < 2) {
+            if (item.type != OVSA_SF_INTEGER || item.num < 0
+                || item.num > OVSA_BATCH_MAX)
+            {
+                return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: %s is "
+                                    "not an integer 0..%d", names[i],
+                                    OVSA_BATCH_MAX);
+            }
+            if (i == 0) {
+                bp->size = (size_t) item.num;
+            } else {
+                bp->index = (size_t) item.num;
+            }
+            continue;
+        }
+
+        if (item.type != OVSA_SF_BINARY) {
+            return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: %s is not a "
+                                "byte sequence", names[i]);
+        }
+
+        if (i == 4) {
+            n = item.len == 0 ? 0
+                : ovsa_b64_decode(item.s, item.len, bp->proof,
+                                  sizeof(bp->proof));
+            if (n < 0 || n % OVSA_BATCH_HASH_LEN != 0) {
+                return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: the "
+                                    "proof is not up to %d hashes of %d "
+                                    "bytes", OVSA_BATCH_DEPTH_MAX,
+                                    OVSA_BATCH_HASH_LEN);
+            }
+            bp->proof_len = (size_t) n;
+            continue;
+        }
+
+        n = ovsa_b64_decode(item.s, item.len, i == 2 ? bp->leaf : bp->root,
+                            OVSA_BATCH_HASH_LEN);
+        if (n != OVSA_BATCH_HASH_LEN) {
+            return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: %s is not "
+                                "a %d-byte hash", names[i],
+                                OVSA_BATCH_HASH_LEN);
+        }
+    }
+
+    if (bp->size == 0 || bp->index >= bp->size) {
+        return ovsa_err_set(err, OVSA_E_BATCH_PROOF, "batch: leaf index %zu "
+                            "of a tree of %zu", bp->index, bp->size);
+    }
+
+    return OVSA_OK;
+}
+
+
 int
 ovsa_sig_profile_parse(const ovsa_sig_profile_t *pf, ovsa_str_t input,
     ovsa_str_t signature, ovsa_sig_params_t *p, size_t *ncomp,
@@ -629,8 +809,8 @@ ovsa_sig_profile_parse(const ovsa_sig_profile_t *pf, ovsa_str_t input,
 {
     int                rc;
     long               n;
-    size_t             i, klen, nnames;
-    ovsa_sf_t          params, list, ip;
+    size_t             i, klen, nnames, plen;
+    ovsa_sf_t          params, sparams, list, ip;
     const char        *key, *name;
     ovsa_sf_item_t     v, item;
     const ovsa_alg_t  *alg;
@@ -680,6 +860,7 @@ ovsa_sig_profile_parse(const ovsa_sig_profile_t *pf, ovsa_str_t input,
     }
 
     *sig_len = (size_t) n;
+    sparams = params;           /* the batch profile's, read below */
 
     /* Signature-Input: ovsa=(...);created=..;[expires=..;]keyid;alg;tag */
     rc = ovsa_sf_dict_get(input.data, input.len, OVSA_SIG_LABEL, &v,
@@ -804,9 +985,27 @@ ovsa_sig_profile_parse(const ovsa_sig_profile_t *pf, ovsa_str_t input,
             p->keyid[item.len] = '\0';
 
         } else if (strcmp(name, "alg") == 0) {
-            alg = item.type == OVSA_SF_STRING
-                  ? ovsa_alg_by_name(OVSA_ALG_HTTPSIG, item.s, item.len)
-                  : NULL;
+            plen = sizeof(OVSA_BATCH_ALG_PREFIX) - 1;
+
+            if (pf->batch && item.type == OVSA_SF_STRING
+                && item.len >= plen
+                && memcmp(item.s, OVSA_BATCH_ALG_PREFIX, plen) == 0)
+            {
+                alg = ovsa_alg_by_name(OVSA_ALG_HTTPSIG, item.s + plen,
+                                       item.len - plen);
+                if (alg == NULL) {
+                    return ovsa_err_set(err, OVSA_E_BATCH_ALG,
+                                        "signature: batch alg \"%.*s\" is "
+                                        "not known", (int) item.len, item.s);
+                }
+                p->batch = 1;
+
+            } else {
+                alg = item.type == OVSA_SF_STRING
+                      ? ovsa_alg_by_name(OVSA_ALG_HTTPSIG, item.s, item.len)
+                      : NULL;
+            }
+
             if (alg == NULL) {
                 return ovsa_err_set(err, OVSA_E_SIG_ALG,
                                     "signature: alg \"%.*s\" is not "
@@ -827,6 +1026,10 @@ ovsa_sig_profile_parse(const ovsa_sig_profile_t *pf, ovsa_str_t input,
         return ovsa_err_set(err, OVSA_E_SIG_SYNTAX,
                             "signature: expires %lld is not after created "
                             "%lld", p->expires, p->created);
+    }
+
+    if (p->batch) {
+        return ovsa_sig_batch_parse(&sparams, &p->bp, err);
     }
 
     return OVSA_OK;
@@ -869,6 +1072,49 @@ ovsa_sig_check_time(const ovsa_sig_params_t *p, time_t now, long skew,
     }
 
     return OVSA_OK;
+}
+
+
+/*
+ * The last step of the batch profile: the answer's base is the leaf, the
+ * proof leads from the leaf to the root, the token signed the root.
+ */
+static int
+ovsa_sig_batch_verify(const ovsa_alg_t *alg, EVP_PKEY *pub,
+    const char *base, size_t base_len, const ovsa_batch_proof_t *bp,
+    const unsigned char *sig, size_t sig_len, ovsa_err_t *err)
+{
+    unsigned char  leaf[OVSA_BATCH_HASH_LEN], root[OVSA_BATCH_HASH_LEN];
+    unsigned char  msg[OVSA_BATCH_MSG_LEN];
+
+    if (ovsa_batch_leaf(base, base_len, leaf, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    if (!ovsa_memeq_ct(leaf, sizeof(leaf), bp->leaf, sizeof(bp->leaf))) {
+        return ovsa_err_set(err, OVSA_E_BATCH_LEAF, "batch: this answer "
+                            "does not hash to the leaf of its proof (the "
+                            "answer or its request was altered)");
+    }
+
+    if (ovsa_batch_root_from_proof(leaf, bp->index, bp->size, bp->proof,
+                                   bp->proof_len, root, err)
+        != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    if (!ovsa_memeq_ct(root, sizeof(root), bp->root, sizeof(bp->root))) {
+        return ovsa_err_set(err, OVSA_E_BATCH_ROOT, "batch: the proof of "
+                            "leaf %zu of %zu does not lead to the root "
+                            "(a proof of another answer)", bp->index,
+                            bp->size);
+    }
+
+    ovsa_batch_root_msg(bp->size, root, msg);
+
+    return ovsa_alg_verify(alg, pub, msg, sizeof(msg), sig, sig_len,
+                           OVSA_E_BATCH_SIG, err);
 }
 
 
@@ -927,8 +1173,11 @@ ovsa_sig_verify_parsed(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,
 
     ret = ovsa_sig_base(msg, p, base, base_len, &base_len, err);
     if (ret == OVSA_OK) {
-        ret = ovsa_alg_verify(alg, pub, base, base_len, sig, sig_len,
-                              OVSA_E_SIG_INVALID, err);
+        ret = p->batch
+              ? ovsa_sig_batch_verify(alg, pub, base, base_len, &p->bp, sig,
+                                      sig_len, err)
+              : ovsa_alg_verify(alg, pub, base, base_len, sig, sig_len,
+                                OVSA_E_SIG_INVALID, err);
     }
 
     OPENSSL_free(base);

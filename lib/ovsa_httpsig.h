@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 
 #include "ovsa_b64.h"
+#include "ovsa_batch.h"
 #include "ovsa_err.h"
 #include "ovsa_key.h"
 
@@ -60,6 +61,16 @@
 #define OVSA_SIG_FIELD_MAX    (sizeof("ovsa=::") + 4 * (OVSA_SIG_MAX / 3 + 1))
 
 #define OVSA_SIG_KEYID_MAX    64
+
+/*
+ * Signature value of the batch profile: the root signature as above,
+ * then ;size=N;index=I;leaf=:..:;root=:..:;proof=:..: (docs/signatures.md,
+ * "Batch profile")
+ */
+#define OVSA_SIG_BATCH_FIELD_MAX                                              \
+    (OVSA_SIG_FIELD_MAX + sizeof(";size=1024;index=1023;leaf=::;root=::"      \
+                                 ";proof=::")                                \
+     + 2 * 44 + 4 * (OVSA_BATCH_PROOF_MAX / 3 + 1))
 
 
 /* A byte string that need not be NUL-terminated; data NULL = absent. */
@@ -103,6 +114,10 @@ typedef struct {
     const char  *alg;              /* one of OVSA_ALG_*, static string */
     int          req_digest;       /* 1: covers "content-digest";req (7
                                       components), 0: the 6 */
+    int          batch;            /* 1: the batch profile, alg is
+                                      "ovsa-batch-" + alg; bp holds what
+                                      the Signature member carries */
+    ovsa_batch_proof_t  bp;        /* batch only (ovsa_sig_parse) */
 } ovsa_sig_params_t;
 
 
@@ -135,6 +150,9 @@ typedef struct {
     const ovsa_alg_t  *alg;        /* ovsa_alg_for_key(OVSA_ALG_HTTPSIG) */
     EVP_MD_CTX        *ctx;        /* set up for pkey, copied per answer */
     char               keyid[OVSA_SIG_KEYID_MAX + 1];
+    int                batch;      /* 1: answers get the batch profile's
+                                      Signature-Input and base, signed
+                                      with ovsa_sig_batch_sign() */
 } ovsa_signer_t;
 
 /*
@@ -228,6 +246,29 @@ int ovsa_sig_finish(const ovsa_signer_t *signer, const char *base,
     size_t base_len, char *sig, ovsa_err_t *err);
 
 /*
+ * The batch profile (docs/signatures.md, "Batch profile"), a signer whose
+ * batch is 1: ovsa_sig_prepare() writes the batch alg into the
+ * Signature-Input and the base; the caller hashes each base to its leaf
+ * (ovsa_batch_leaf), builds the tree over the leaves of a batch
+ * (ovsa_batch_tree_build), and signs its root once:
+ *
+ * ovsa_sig_batch_sign() signs the root message of root (32 bytes) of a
+ * tree of size leaves with the signer's key into raw[OVSA_SIG_MAX], its
+ * length in *raw_len.  Thread-safe as ovsa_sig_finish().
+ */
+int ovsa_sig_batch_sign(const ovsa_signer_t *signer, size_t size,
+    const unsigned char *root, unsigned char *raw, size_t *raw_len,
+    ovsa_err_t *err);
+
+/*
+ * Writes the Signature field value of one answer of a batch, NUL-
+ * terminated, to out[OVSA_SIG_BATCH_FIELD_MAX]: the root signature
+ * raw[raw_len] and bp (size, index, leaf, root, proof).
+ */
+int ovsa_sig_batch_field(const unsigned char *raw, size_t raw_len,
+    const ovsa_batch_proof_t *bp, char *out, ovsa_err_t *err);
+
+/*
  * Both steps at once: the three header values into digest, input and
  * sig, base/base_size as scratch space (see ovsa_sig_prepare).
  */
@@ -246,7 +287,11 @@ int ovsa_sig_sign_response(const ovsa_signer_t *signer,
  * with length *sig_len, holds the raw signature.
  * Errors: OVSA_E_SIG_MISSING (either field or the label absent),
  * OVSA_E_SIG_SYNTAX, OVSA_E_SIG_COMPONENTS, OVSA_E_SIG_TAG,
- * OVSA_E_SIG_ALG (unknown alg name).
+ * OVSA_E_SIG_ALG (unknown alg name).  A batch alg ("ovsa-batch-" + an
+ * alg) sets p->batch and fills p->bp from the parameters of the
+ * Signature member; then also OVSA_E_BATCH_ALG (the alg after the prefix
+ * is unknown) and OVSA_E_BATCH_PROOF (parameters absent, malformed or out
+ * of range).
  */
 int ovsa_sig_parse(ovsa_str_t input, ovsa_str_t signature,
     ovsa_sig_params_t *p, unsigned char *sig, size_t *sig_len,
@@ -268,7 +313,11 @@ int ovsa_sig_check_time(const ovsa_sig_params_t *p, time_t now, long skew,
  * OVSA_E_SIG_COMPONENTS), alg consistent with pub (OVSA_E_SIG_ALG), keyid
  * equal to pub's keyid (OVSA_E_SIG_KEYID), the time window
  * (ovsa_sig_check_time), then the signature over the base rebuilt from
- * msg and p (OVSA_E_SIG_INVALID).  The Content-Digest value in msg is
+ * msg and p (OVSA_E_SIG_INVALID).  For the batch profile (p->batch) the
+ * last step is instead: the base hashes to the leaf carried
+ * (OVSA_E_BATCH_LEAF), the proof leads from it to the root carried
+ * (OVSA_E_BATCH_ROOT), and the root signature verifies over the root
+ * message (OVSA_E_BATCH_SIG).  The Content-Digest value in msg is
  * checked against the body separately (ovsa_digest_verify).
  */
 int ovsa_sig_verify_parsed(EVP_PKEY *pub, const ovsa_sig_msg_t *msg,

@@ -30,6 +30,7 @@ typedef struct {
     size_t                  nopt;
     int                     expires;  /* the profile has "expires" */
     const char             *tag;
+    int                     batch;    /* the batch algs are allowed */
 } ovsa_sig_profile_t;
 
 

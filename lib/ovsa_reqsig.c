@@ -29,7 +29,7 @@ static const ovsa_sig_comp_t  ovsa_reqsig_components[] = {
     (sizeof(ovsa_reqsig_components) / sizeof(ovsa_reqsig_components[0]))
 
 static const ovsa_sig_profile_t  ovsa_reqsig_profile = {
-    ovsa_reqsig_components, OVSA_REQSIG_NCOMPONENTS, 0, 0, OVSA_REQSIG_TAG
+    ovsa_reqsig_components, OVSA_REQSIG_NCOMPONENTS, 0, 0, OVSA_REQSIG_TAG, 0
 };
 
 

@@ -17,6 +17,13 @@
  *                 signatures wait per worker, beyond that the answer is
  *                 an unsigned 503 SIGNER_BUSY; a lost token stops nginx,
  *                 whose master then exits with status 3.
+ *   batching      (hardware_key.batch_window_ms > 0) the answers of a
+ *                 window, at most batch_max, are collected per worker;
+ *                 one task signs the Merkle root of their bases, then
+ *                 each answer gets the root signature and its proof
+ *                 (docs/signatures.md, "Batch profile").  A window that
+ *                 ends while a batch is on the token keeps collecting
+ *                 until that batch is back (or the batch is full).
  */
 
 #include <ngx_config.h>
@@ -42,8 +49,18 @@
 
 #if (NGX_THREADS)
 
+/* one answer held in a batch */
 typedef struct {
-    ngx_queue_t                   queue;     /* pending tasks of the worker */
+    ngx_http_request_t           *r;         /* NULL: answered */
+    ngx_http_ovsa_hwkey_done_pt   done;
+    void                         *data;
+    u_char                        leaf[OVSA_BATCH_HASH_LEN];
+} ngx_http_ovsa_hwkey_entry_t;
+
+
+typedef struct {
+    ngx_queue_t                   queue;     /* pending tasks of the worker,
+                                                or a closed batch in ready */
     ngx_http_request_t           *r;         /* NULL: probe, or answered */
     ngx_http_ovsa_hwkey_done_pt   done;
     void                         *data;
@@ -58,7 +75,15 @@ typedef struct {
     ngx_atomic_t                  started;   /* set by the thread */
     unsigned                      probe:1;
     unsigned                      queued:1;
+    unsigned                      batch:1;
     char                          sig[OVSA_SIG_FIELD_MAX];
+
+    /* a batch: its answers (follow this struct), tree, root signature */
+    ngx_http_ovsa_hwkey_entry_t  *entries;
+    ngx_uint_t                    nentries;
+    ovsa_batch_tree_t             tree;
+    size_t                        raw_len;
+    u_char                        raw[OVSA_SIG_MAX];
 } ngx_http_ovsa_hwkey_task_t;
 
 
@@ -67,14 +92,27 @@ typedef struct {
     ngx_thread_pool_t            *tp;
     ngx_msec_t                    timeout;
     ngx_uint_t                    queue_max;
-    ngx_uint_t                    nsign;     /* signatures in pending */
+    ngx_uint_t                    nsign;     /* answers waiting for the
+                                                token (pending, batches) */
     ngx_log_t                    *log;
     ngx_queue_t                   pending;
     ngx_event_t                   probe;
     ngx_event_t                   exit;
     ovsa_err_t                    lost_err;
+
+    /* batching: window 0 = off */
+    ngx_msec_t                    window;
+    ngx_uint_t                    batch_max;
+    ngx_uint_t                    inflight;  /* batches posted, not back */
+    ngx_http_ovsa_hwkey_task_t   *collect;   /* the batch collecting */
+    ngx_queue_t                   ready;     /* closed, not yet posted */
+    ngx_event_t                   flush;     /* the window's timer */
+    ngx_event_t                   post;      /* posts the ready batches */
+
     unsigned                      probing:1;
     unsigned                      lost:1;
+    unsigned                      flush_wait:1;  /* window over, a batch
+                                                    is on the token */
 } ngx_http_ovsa_hwkey_worker_t;
 
 
@@ -91,6 +129,17 @@ static void ngx_http_ovsa_hwkey_lost(ngx_log_t *log, ovsa_err_t *err,
     ngx_uint_t stuck);
 static void ngx_http_ovsa_hwkey_probe(ngx_event_t *ev);
 static void ngx_http_ovsa_hwkey_exit_now(ngx_event_t *ev);
+static ngx_int_t ngx_http_ovsa_hwkey_batch_add(ngx_http_request_t *r,
+    const char *base, size_t len, ngx_http_ovsa_hwkey_done_pt done,
+    void *data, ovsa_err_t *err);
+static void ngx_http_ovsa_hwkey_batch_close(void);
+static void ngx_http_ovsa_hwkey_batch_window(ngx_event_t *ev);
+static void ngx_http_ovsa_hwkey_batch_post(ngx_event_t *ev);
+static void ngx_http_ovsa_hwkey_batch_answer(ngx_http_ovsa_hwkey_task_t *t);
+static void ngx_http_ovsa_hwkey_batch_fail(ngx_http_ovsa_hwkey_task_t *t,
+    ovsa_err_t *err);
+static void ngx_http_ovsa_hwkey_entry_done(ngx_http_ovsa_hwkey_entry_t *e,
+    int rc, ovsa_err_t *err, const char *sig);
 static void ngx_http_ovsa_hwkey_atfork_child(void);
 static void ngx_http_ovsa_hwkey_pipe_cleanup(void *data);
 
@@ -611,6 +660,19 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
                  ? (ngx_msec_t) omcf->conf->hw_sign_timeout : 2000;
     w->queue_max = omcf->conf->hw_queue_max > 0
                    ? (ngx_uint_t) omcf->conf->hw_queue_max : 64;
+    w->window = omcf->conf->hw_batch_window > 0
+                ? (ngx_msec_t) omcf->conf->hw_batch_window : 0;
+    w->batch_max = omcf->conf->hw_batch_max > 0
+                   ? (ngx_uint_t) omcf->conf->hw_batch_max : 256;
+    ngx_queue_init(&w->ready);
+
+    w->flush.handler = ngx_http_ovsa_hwkey_batch_window;
+    w->flush.log = cycle->log;
+    w->flush.data = w;
+
+    w->post.handler = ngx_http_ovsa_hwkey_batch_post;
+    w->post.log = cycle->log;
+    w->post.data = w;
 
     w->exit.handler = ngx_http_ovsa_hwkey_exit_now;
     w->exit.log = cycle->log;
@@ -657,9 +719,13 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* batching: the answers' Signature-Input and base name the batch alg */
+    omcf->signer.batch = (w->window > 0);
+
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                  "ovsa: hardware key opened in worker %P: %s",
-                  ngx_pid, omcf->conf->hw_key_uri);
+                  "ovsa: hardware key opened in worker %P: %s%s",
+                  ngx_pid, omcf->conf->hw_key_uri,
+                  w->window ? " (batch signatures)" : "");
 
     w->probe.handler = ngx_http_ovsa_hwkey_probe;
     w->probe.log = cycle->log;
@@ -708,6 +774,10 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
                      "already wait for the token (queue_max)",
                      (unsigned long) w->nsign);
         return NGX_BUSY;
+    }
+
+    if (w->window) {
+        return ngx_http_ovsa_hwkey_batch_add(r, base, len, done, data, err);
     }
 
     /* not from r->pool: a stuck thread may write here after r is gone */
@@ -770,7 +840,7 @@ ngx_http_ovsa_hwkey_post(ngx_http_ovsa_hwkey_task_t *t, ngx_log_t *log)
     ngx_queue_insert_tail(&w->pending, &t->queue);
     t->queued = 1;
 
-    if (!t->probe) {
+    if (!t->probe && !t->batch) {
         w->nsign++;
     }
 
@@ -785,7 +855,7 @@ ngx_http_ovsa_hwkey_unqueue(ngx_http_ovsa_hwkey_task_t *t)
         ngx_queue_remove(&t->queue);
         t->queued = 0;
 
-        if (!t->probe) {
+        if (!t->probe && !t->batch) {
             ngx_http_ovsa_hwkey_w.nsign--;
         }
     }
@@ -829,6 +899,15 @@ ngx_http_ovsa_hwkey_thread(void *data, ngx_log_t *log)
     if (t->probe) {
         t->rc = ovsa_p11_probe(t->h, &t->err);
 
+    } else if (t->batch) {
+        t->rc = ovsa_sig_batch_sign(t->signer, t->nentries,
+                                    ovsa_batch_tree_root(&t->tree), t->raw,
+                                    &t->raw_len, &t->err);
+
+        if (t->rc != OVSA_OK && ovsa_p11_probe(t->h, &perr) != OVSA_OK) {
+            t->err = perr;
+        }
+
     } else {
         t->rc = ovsa_sig_finish(t->signer, t->base, t->base_len, t->sig,
                                 &t->err);
@@ -864,6 +943,27 @@ ngx_http_ovsa_hwkey_completed(ngx_event_t *ev)
 
         if (t->rc != OVSA_OK) {
             ngx_http_ovsa_hwkey_lost(w->log, &t->err, 0);
+        }
+
+    } else if (t->batch) {
+        w->inflight--;
+
+        if (t->rc != OVSA_OK
+            && (t->err.code == OVSA_E_P11_DEVICE
+                || t->err.code == OVSA_E_P11_TOKEN))
+        {
+            ngx_http_ovsa_hwkey_lost(w->log, &t->err, 0);
+        }
+
+        /* every answer still held: its proof, or the error */
+        ngx_http_ovsa_hwkey_batch_answer(t);
+        ovsa_batch_tree_free(&t->tree);
+
+        /* the window ended while this batch was on the token */
+        if (w->flush_wait && w->inflight == 0) {
+            w->flush_wait = 0;
+            ngx_http_ovsa_hwkey_batch_close();
+            ngx_http_ovsa_hwkey_batch_post(&w->post);
         }
 
     } else if (t->r != NULL) {
@@ -1017,9 +1117,29 @@ ngx_http_ovsa_hwkey_lost(ngx_log_t *log, ovsa_err_t *err, ngx_uint_t stuck)
             ngx_del_timer(&t->watchdog);
         }
 
-        if (t->r != NULL) {
+        if (t->batch) {
+            ngx_http_ovsa_hwkey_batch_fail(t, err);
+
+        } else if (t->r != NULL) {
             ngx_http_ovsa_hwkey_finish(t, OVSA_ERR, err);
         }
+    }
+
+    /* the batches not posted yet: answered here, freed here */
+    if (w->flush.timer_set) {
+        ngx_del_timer(&w->flush);
+    }
+
+    w->flush_wait = 0;
+    ngx_http_ovsa_hwkey_batch_close();
+
+    while (!ngx_queue_empty(&w->ready)) {
+        q = ngx_queue_head(&w->ready);
+        ngx_queue_remove(q);
+        t = ngx_queue_data(q, ngx_http_ovsa_hwkey_task_t, queue);
+
+        ngx_http_ovsa_hwkey_batch_fail(t, err);
+        ngx_free((ngx_thread_task_t *) t - 1);
     }
 }
 
@@ -1067,6 +1187,280 @@ ngx_http_ovsa_hwkey_exit_now(ngx_event_t *ev)
                   "ovsa: a thread is stuck in the hardware key; worker "
                   "exits with status 2");
     _exit(2);
+}
+
+
+/*
+ * Batching: holds the answer of r in the batch being collected (opened
+ * with the window's timer by its first answer).  The leaf is hashed
+ * here; the batch is closed when the window ends or batch_max answers
+ * are in.  Returns as ngx_http_ovsa_hwkey_sign().
+ */
+
+static ngx_int_t
+ngx_http_ovsa_hwkey_batch_add(ngx_http_request_t *r, const char *base,
+    size_t len, ngx_http_ovsa_hwkey_done_pt done, void *data,
+    ovsa_err_t *err)
+{
+    ngx_thread_task_t             *task;
+    ngx_http_ovsa_hwkey_task_t    *t;
+    ngx_http_ovsa_hwkey_entry_t   *e;
+    ngx_http_ovsa_hwkey_worker_t  *w;
+    ngx_http_ovsa_main_conf_t     *omcf;
+
+    w = &ngx_http_ovsa_hwkey_w;
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_ovsa_module);
+
+    if (w->collect == NULL) {
+        /* not from a request pool: the batch outlives its requests */
+        task = ngx_calloc(sizeof(ngx_thread_task_t)
+                          + sizeof(ngx_http_ovsa_hwkey_task_t)
+                          + w->batch_max * sizeof(ngx_http_ovsa_hwkey_entry_t),
+                          r->connection->log);
+        if (task == NULL) {
+            ovsa_err_set(err, OVSA_E_NOMEM, "hardware key: no memory");
+            return NGX_ERROR;
+        }
+
+        t = (ngx_http_ovsa_hwkey_task_t *) (task + 1);
+        task->ctx = t;
+
+        t->batch = 1;
+        t->h = w->h;
+        t->signer = &omcf->signer;
+        t->entries = (ngx_http_ovsa_hwkey_entry_t *) (t + 1);
+
+        w->collect = t;
+
+        if (!w->flush.timer_set && !w->flush_wait) {
+            ngx_add_timer(&w->flush, w->window);
+        }
+    }
+
+    t = w->collect;
+    e = &t->entries[t->nentries];
+
+    if (ovsa_batch_leaf(base, len, e->leaf, err) != OVSA_OK) {
+        return NGX_ERROR;
+    }
+
+    e->r = r;
+    e->done = done;
+    e->data = data;
+
+    t->nentries++;
+    w->nsign++;
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    if (t->nentries >= w->batch_max) {
+        /* full: signed now, posted from the event loop, not from here */
+        ngx_http_ovsa_hwkey_batch_close();
+        ngx_post_event(&w->post, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* Moves the batch being collected, if any answer is in it, to ready. */
+
+static void
+ngx_http_ovsa_hwkey_batch_close(void)
+{
+    ngx_http_ovsa_hwkey_task_t    *t;
+    ngx_http_ovsa_hwkey_worker_t  *w;
+
+    w = &ngx_http_ovsa_hwkey_w;
+    t = w->collect;
+
+    if (t == NULL) {
+        return;
+    }
+
+    w->collect = NULL;
+
+    if (w->flush.timer_set) {
+        ngx_del_timer(&w->flush);
+    }
+
+    if (t->nentries == 0) {
+        ngx_free((ngx_thread_task_t *) t - 1);
+        return;
+    }
+
+    ngx_queue_insert_tail(&w->ready, &t->queue);
+}
+
+
+/*
+ * The window ended.  While a batch is on the token the answers keep
+ * coming into this one, which goes when that batch is back: at token
+ * speed the batches grow instead of queueing for the token.
+ */
+
+static void
+ngx_http_ovsa_hwkey_batch_window(ngx_event_t *ev)
+{
+    ngx_http_ovsa_hwkey_worker_t  *w = ev->data;
+
+    if (w->inflight > 0) {
+        w->flush_wait = 1;
+        return;
+    }
+
+    ngx_http_ovsa_hwkey_batch_close();
+    ngx_http_ovsa_hwkey_batch_post(&w->post);
+}
+
+
+/*
+ * Builds the tree of each closed batch and posts its one signature.  A
+ * batch that cannot be posted answers its requests with the error.
+ */
+
+static void
+ngx_http_ovsa_hwkey_batch_post(ngx_event_t *ev)
+{
+    u_char                        *leaves;
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
+    ovsa_err_t                     err;
+    ngx_http_ovsa_hwkey_task_t    *t;
+    ngx_http_ovsa_hwkey_worker_t  *w = ev->data;
+
+    while (!ngx_queue_empty(&w->ready)) {
+        q = ngx_queue_head(&w->ready);
+        ngx_queue_remove(q);
+        t = ngx_queue_data(q, ngx_http_ovsa_hwkey_task_t, queue);
+
+        leaves = ngx_alloc(t->nentries * OVSA_BATCH_HASH_LEN, ev->log);
+
+        if (leaves == NULL) {
+            ovsa_err_set(&err, OVSA_E_NOMEM, "hardware key: no memory");
+            goto failed;
+        }
+
+        for (i = 0; i < t->nentries; i++) {
+            ngx_memcpy(leaves + i * OVSA_BATCH_HASH_LEN, t->entries[i].leaf,
+                       OVSA_BATCH_HASH_LEN);
+        }
+
+        if (ovsa_batch_tree_build(leaves, t->nentries, &t->tree, &err)
+            != OVSA_OK)
+        {
+            ngx_free(leaves);
+            goto failed;
+        }
+
+        ngx_free(leaves);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                       "ovsa: batch of %ui answers to the token",
+                       t->nentries);
+
+        if (ngx_http_ovsa_hwkey_post(t, ev->log) != NGX_OK) {
+            ovsa_err_set(&err, OVSA_E_INTERNAL, "hardware key: task not "
+                         "posted");
+            ovsa_batch_tree_free(&t->tree);
+            goto failed;
+        }
+
+        w->inflight++;
+        continue;
+
+    failed:
+
+        ngx_http_ovsa_hwkey_batch_fail(t, &err);
+        ngx_free((ngx_thread_task_t *) t - 1);
+    }
+}
+
+
+/* The root is signed (or not): every answer still held gets the result. */
+
+static void
+ngx_http_ovsa_hwkey_batch_answer(ngx_http_ovsa_hwkey_task_t *t)
+{
+    ngx_uint_t                    i;
+    ovsa_err_t                    err;
+    ovsa_batch_proof_t            bp;
+    ngx_http_ovsa_hwkey_entry_t  *e;
+    char                          field[OVSA_SIG_BATCH_FIELD_MAX];
+
+    if (t->rc != OVSA_OK) {
+        ngx_http_ovsa_hwkey_batch_fail(t, &t->err);
+        return;
+    }
+
+    ngx_memzero(&bp, sizeof(ovsa_batch_proof_t));
+    bp.size = t->nentries;
+    ngx_memcpy(bp.root, ovsa_batch_tree_root(&t->tree), OVSA_BATCH_HASH_LEN);
+
+    for (i = 0; i < t->nentries; i++) {
+        e = &t->entries[i];
+
+        if (e->r == NULL) {
+            continue;
+        }
+
+        bp.index = i;
+        ngx_memcpy(bp.leaf, e->leaf, OVSA_BATCH_HASH_LEN);
+
+        if (ovsa_batch_tree_proof(&t->tree, i, bp.proof, &bp.proof_len,
+                                  &err) != OVSA_OK
+            || ovsa_sig_batch_field(t->raw, t->raw_len, &bp, field, &err)
+               != OVSA_OK)
+        {
+            ngx_http_ovsa_hwkey_entry_done(e, OVSA_ERR, &err, NULL);
+            continue;
+        }
+
+        ngx_http_ovsa_hwkey_entry_done(e, OVSA_OK, NULL, field);
+    }
+}
+
+
+static void
+ngx_http_ovsa_hwkey_batch_fail(ngx_http_ovsa_hwkey_task_t *t,
+    ovsa_err_t *err)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < t->nentries; i++) {
+        if (t->entries[i].r != NULL) {
+            ngx_http_ovsa_hwkey_entry_done(&t->entries[i], OVSA_ERR, err,
+                                           NULL);
+        }
+    }
+}
+
+
+/* As ngx_http_ovsa_hwkey_finish(), for one answer of a batch. */
+
+static void
+ngx_http_ovsa_hwkey_entry_done(ngx_http_ovsa_hwkey_entry_t *e, int rc,
+    ovsa_err_t *err, const char *sig)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = e->r;
+    e->r = NULL;
+    c = r->connection;
+
+    ngx_http_ovsa_hwkey_w.nsign--;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    e->done(r, e->data, rc, err, sig);
+
+    r->write_event_handler(r);
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -507,6 +507,46 @@ test_hw_queue_max(void **state)
 }
 
 
+/* 12a: hardware_key.batch_window_ms 0 (off) by default, 0..200;
+   batch_max 256 by default, 1..1024 */
+static void
+test_hw_batch(void **state)
+{
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n", &conf, &err),
+                     OVSA_E_NONE);
+    assert_int_equal(conf->hw_batch_window, 0);
+    assert_int_equal(conf->hw_batch_max, 256);
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n"
+                          "hardware_key:\n"
+                          "  batch_window_ms: 100\n"
+                          "  batch_max: 512\n", &conf, &err), OVSA_E_NONE);
+    assert_int_equal(conf->hw_batch_window, 100);
+    assert_int_equal(conf->hw_batch_max, 512);
+    ovsa_conf_free(conf);
+
+    refused(BASE
+            "hardware_key:\n"
+            "  batch_window_ms: 201\n",
+            OVSA_E_CONF_VALUE,
+            "6: hardware_key.batch_window_ms: 201 is out of range 0..200");
+
+    refused(BASE
+            "hardware_key:\n"
+            "  batch_max: 1025\n",
+            OVSA_E_CONF_VALUE,
+            "6: hardware_key.batch_max: 1025 is out of range 1..1024");
+}
+
+
 int
 main(void)
 {
@@ -519,6 +559,7 @@ main(void)
         cmocka_unit_test(test_secret_mode),
         cmocka_unit_test(test_trusted_peers),
         cmocka_unit_test(test_hw_queue_max),
+        cmocka_unit_test(test_hw_batch),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
