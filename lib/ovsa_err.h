@@ -97,7 +97,10 @@
     X(OVSA_E_P11_BUSY,        "signing queue of the token is full")           \
     /* the license store (backend, Redis) */                                  \
     X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")     \
-    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")
+    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")\
+    /* 10: grants (a verified answer kept to be verified offline) */          \
+    X(OVSA_E_GRANT_SYNTAX,    "grant file malformed")                         \
+    X(OVSA_E_GRANT_SERVER,    "grant from a server the license does not name")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

@@ -30,6 +30,7 @@
 #include "ovsa.h"
 #include "ovsa_client.h"
 #include "ovsa_err.h"
+#include "ovsa_file.h"
 #include "ovsa_license.h"
 #include "ovsa_opt.h"
 #include "ovsa_reqsig.h"
@@ -41,7 +42,7 @@ enum {
     OPT_URL = 1, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
     OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
     OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY, OPT_SECRET, OPT_STATE,
-    OPT_REQUEST_ID
+    OPT_REQUEST_ID, OPT_GRANT_OUT, OPT_GRANT
 };
 
 static const ovsa_opt_t options[] = {
@@ -92,6 +93,12 @@ static const ovsa_opt_t options[] = {
     { "state", NULL, OPT_STATE, OVSA_OPT_STR, "val",
       "State directory: the machine key (machine.key, made on first use) "
       "that activations and leases are bound to" },
+    { "grant-out", NULL, OPT_GRANT_OUT, OVSA_OPT_STR, "val",
+      "License mode: also write the verified answer as a grant to this "
+      "file (docs/offline.md)" },
+    { "grant", NULL, OPT_GRANT, OVSA_OPT_STR, "val",
+      "License mode: verify this grant file offline (no request is sent) "
+      "and print its verdict" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -170,7 +177,7 @@ print_verdict(const ovsa_result_t *r)
  */
 static int
 check_license(const ovsa_sdk_conf_t *conf, const char *op,
-    const char *fields, int json_out)
+    const char *fields, int json_out, const char *grant_out)
 {
     int                     rc, verified;
     size_t                  i;
@@ -194,6 +201,19 @@ check_license(const ovsa_sdk_conf_t *conf, const char *op,
     /* the walk's outcome: a usable verified answer and no refused update */
     verified = res.server >= 0;
     rc = OVSA_OK;
+
+    if (verified && grant_out != NULL
+        && (res.answer.grant == NULL
+            || ovsa_file_write(grant_out, res.answer.grant,
+                               res.answer.grant_len, 0600, 0, &err)
+               != OVSA_OK))
+    {
+        fprintf(stderr, PROG ": grant: %s\n", res.answer.grant == NULL
+                ? "the answer was not kept" : err.msg);
+        ovsa_license_result_free(&res);
+        ovsa_sdk_close(lic);
+        return OVSA_EXIT_ERROR;
+    }
     if (lic == NULL || st.code == OVSA_SDK_LOCAL_ERROR
         || st.code == OVSA_SDK_CLOCK_BACK || st.code == OVSA_SDK_NO_LEASE
         || !verified || (res.offered && res.update_code != OVSA_E_NONE))
@@ -325,6 +345,70 @@ check_license(const ovsa_sdk_conf_t *conf, const char *op,
 }
 
 
+/* -grant: a grant verified offline, as license mode trusts answers */
+static int
+check_grant(const ovsa_sdk_conf_t *sc, const char *file, int json_out)
+{
+    int                   rc;
+    char                 *text;
+    size_t                len;
+    json_t               *out, *answer;
+    ovsa_err_t            err;
+    ovsa_result_t         r;
+    ovsa_license_conf_t   lc;
+
+    memset(&r, 0, sizeof(r));
+
+    if (ovsa_file_read(file, 64 * 1024, &text, &len, &err) != OVSA_OK) {
+        fprintf(stderr, PROG ": grant: %s\n", err.msg);
+        return OVSA_EXIT_ERROR;
+    }
+
+    memset(&lc, 0, sizeof(lc));
+    lc.license = sc->license;
+    lc.root = sc->root;
+    lc.isv = sc->isv;
+    lc.skew = sc->skew;
+
+    rc = ovsa_license_grant_verify(&lc, text, len, &r, &err);
+    free(text);
+
+    if (json_out) {
+        out = json_pack("{s:b, s:s, s:I}", "verified", rc == OVSA_OK,
+                        "check", ovsa_code_name(rc == OVSA_OK ? OVSA_E_NONE
+                                                              : err.code),
+                        "status", (json_int_t) r.status);
+        if (rc != OVSA_OK) {
+            json_object_set_new(out, "message", json_string(err.msg));
+        } else {
+            answer = json_loadb(r.body, r.body_len, 0, NULL);
+            if (answer != NULL) {
+                json_object_del(answer, "license");
+                json_object_set_new(out, "answer", answer);
+            }
+            json_object_set_new(out, "nonce", json_string(r.nonce));
+            json_object_set_new(out, "signed_at",
+                                json_integer(r.sig_created));
+        }
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        json_decref(out);
+
+    } else if (rc == OVSA_OK) {
+        print_verdict(&r);
+
+    } else {
+        fprintf(stderr, PROG ": grant not verified: %s: %s\n",
+                ovsa_code_name(err.code), err.msg);
+    }
+
+    rc = rc != OVSA_OK && err.code == OVSA_E_TRANSPORT
+         ? OVSA_EXIT_UNVERIFIED : exit_code(rc, err.code, r.verdict);
+    ovsa_result_free(&r);
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -336,7 +420,7 @@ main(int argc, char **argv)
     const char          *url, *root, *cache, *id, *hwid, *op, *lease;
     const char          *client_id, *path, *req_path;
     const char          *license, *isv, *cert, *key, *secret_file, *state;
-    const char          *request_id;
+    const char          *request_id, *grant_out, *grant;
     char                 rid[33];
     unsigned char        rnd[16];
     const char          *pins[MAX_PINS];
@@ -362,6 +446,7 @@ main(int argc, char **argv)
     license = isv = cert = key = secret_file = state = NULL;
     machine = NULL;
     request_id = NULL;
+    grant_out = grant = NULL;
     secret[0] = '\0';
     op = "check";
     version = -1;
@@ -382,6 +467,12 @@ main(int argc, char **argv)
             goto end;
         case OPT_URL:
             url = st.val;
+            break;
+        case OPT_GRANT_OUT:
+            grant_out = st.val;
+            break;
+        case OPT_GRANT:
+            grant = st.val;
             break;
         case OPT_ROOT:
             root = st.val;
@@ -617,7 +708,9 @@ main(int argc, char **argv)
         lconf.skew = skew;
         lconf.at = (time_t) attime;
         lconf.hwid = hwid;
-        ret = check_license(&lconf, op, req, json_out);
+        ret = grant != NULL ? check_grant(&lconf, grant, json_out)
+                            : check_license(&lconf, op, req, json_out,
+                                            grant_out);
         goto end;
     }
 

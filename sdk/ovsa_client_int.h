@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "ovsa_client.h"
 
 /* the response fields the checks read */
@@ -51,6 +53,20 @@ void ovsa_client_resp_free(ovsa_client_resp_t *resp);
  */
 int ovsa_client_answer(ovsa_client_t *c, const char *method,
     const char *path, ovsa_client_resp_t *resp, ovsa_result_t *r,
+    ovsa_err_t *err);
+
+/*
+ * Makes r->grant from a verified answer (ovsa_client_grant.c): origin,
+ * method and path of the request, the fields of resp, r's nonce, request
+ * digest and body, and the verified signing chain.
+ */
+int ovsa_grant_make(const char *origin, const char *method, const char *path,
+    const ovsa_client_resp_t *resp, ovsa_result_t *r, STACK_OF(X509) *chain,
+    ovsa_err_t *err);
+
+/* Verifies with this chain (PEM, copied) instead of the cache and the
+ * network. */
+int ovsa_client_set_chain(ovsa_client_t *c, const char *pem, size_t len,
     ovsa_err_t *err);
 
 #endif /* OVSA_CLIENT_INT_H */

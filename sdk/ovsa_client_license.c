@@ -153,6 +153,7 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     }
 
     ovsa_client_set_time(client, conf->at);
+    ovsa_client_keep(client, conf->keep_grant);
 
     if (ovsa_client_set_auth(client, auth->secret[0] ? auth->secret : NULL,
                              auth->machine, &e) != OVSA_OK)
@@ -436,5 +437,79 @@ end:
     ovsa_license_free(held);
     EVP_PKEY_free(auth.machine);
     OPENSSL_cleanse(auth.secret, sizeof(auth.secret));
+    return ret;
+}
+
+
+int
+ovsa_license_grant_verify(const ovsa_license_conf_t *conf, const char *text,
+    size_t len, ovsa_result_t *r, ovsa_err_t *err)
+{
+    int              ret;
+    char             url[OVSA_LICENSE_URL_MAX + 1];
+    size_t           i, n;
+    X509            *isv;
+    ovsa_err_t       e;
+    const char      *pins[2];
+    ovsa_license_t  *held;
+
+    memset(r, 0, sizeof(*r));
+    ret = OVSA_ERR;
+    held = NULL;
+    isv = NULL;
+
+    if (conf->license == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: no license "
+                            "file");
+    }
+
+    if (conf->isv == NULL && conf->root == NULL) {
+        return ovsa_err_set(err, OVSA_E_NO_ANCHOR, "client: neither an ISV "
+                            "certificate nor a vendor root: a license "
+                            "signed by anyone would be trusted");
+    }
+
+    if (ovsa_grant_parse_url(text, len, url, sizeof(url), err) != OVSA_OK
+        || ovsa_license_load_file(conf->license, &held, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    if (conf->isv != NULL) {
+        if (ovsa_cert_load(conf->isv, &isv, &e) != OVSA_OK) {
+            ovsa_err_set(err, e.code, "client: isv: %s", e.msg);
+            goto end;
+        }
+
+        if (ovsa_license_trusted(held, &isv, 1, err) != OVSA_OK) {
+            goto end;
+        }
+    }
+
+    for (i = 0; i < held->nservers; i++) {
+        if (strcmp(held->servers[i].url, url) == 0) {
+            break;
+        }
+    }
+
+    if (i == held->nservers) {
+        ovsa_err_set(err, OVSA_E_GRANT_SERVER, "grant: %s is not a server of "
+                     "license %s", url, held->id);
+        goto end;
+    }
+
+    n = 0;
+    pins[n++] = held->servers[i].pin_current;
+    if (held->servers[i].pin_future != NULL) {
+        pins[n++] = held->servers[i].pin_future;
+    }
+
+    ret = ovsa_grant_verify(text, len, pins, n, conf->root, conf->skew, r,
+                            err);
+
+end:
+
+    X509_free(isv);
+    ovsa_license_free(held);
     return ret;
 }

@@ -705,6 +705,7 @@ ovsa_sdk_do(ovsa_sdk_t *h, ovsa_sdk_op_t op, const char *fields,
     lc.skew = h->skew;
     lc.timeout_ms = h->timeout_ms;
     lc.at = h->at;
+    lc.keep_grant = detail != NULL;     /* tools: the answer as a grant */
 
     rc = ovsa_client_check_license(&lc, "POST", ovsa_sdk_ops[op].path, body,
                                    &res, &err);
