@@ -59,6 +59,9 @@ struct ovsa_client_s {
     char    *secret;        /* license secret, wiped on free, or NULL */
     EVP_PKEY *machine_key;  /* signs requests with a body, or NULL */
     int      keep;          /* fill ovsa_result_t.grant (ovsa_client_keep) */
+    const char *pre_input;  /* a request signature made earlier (an
+                               offline request), sent instead of signing */
+    const char *pre_sig;
     char    *chain_pem;     /* a grant's chain: used instead of the cache
                                and the network (ovsa_grant_verify) */
     size_t   chain_len;
@@ -868,7 +871,16 @@ ovsa_client_req_headers(ovsa_client_t *c, const char *method,
         }
     }
 
-    if (body != NULL && nonce != NULL && c->machine_key != NULL) {
+    if (c->pre_input != NULL) {
+        /* an offline request: signed by the offline machine, carried */
+        if (ovsa_client_header(list, "Signature-Input", c->pre_input)
+               != OVSA_OK
+            || ovsa_client_header(list, "Signature", c->pre_sig) != OVSA_OK)
+        {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+
+    } else if (body != NULL && nonce != NULL && c->machine_key != NULL) {
         memset(&m, 0, sizeof(m));
         m.method = ovsa_str(method);
         m.path = ovsa_str(path);
@@ -1394,9 +1406,28 @@ ovsa_client_verdict(ovsa_result_t *r, ovsa_err_t *err)
 }
 
 
+void
+ovsa_client_set_presigned(ovsa_client_t *c, const char *input,
+    const char *sig)
+{
+    c->pre_input = input;
+    c->pre_sig = sig;
+}
+
+
 int
 ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     const char *json_body, ovsa_result_t *r, ovsa_err_t *err)
+{
+    return ovsa_client_request_nonce(c, method, path, json_body, NULL, r,
+                                     err);
+}
+
+
+int
+ovsa_client_request_nonce(ovsa_client_t *c, const char *method,
+    const char *path, const char *json_body, const char *nonce,
+    ovsa_result_t *r, ovsa_err_t *err)
 {
     int                 ret;
     size_t              i;
@@ -1421,12 +1452,25 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
         }
     }
 
-    /* a fresh 128-bit nonce binds the answer to this request */
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        ovsa_err_ssl(err, OVSA_E_INTERNAL, "request: no random nonce");
-        goto end;
+    if (nonce != NULL) {
+        /* the nonce an offline request was signed with */
+        if (strlen(nonce) >= sizeof(r->nonce)
+            || !ovsa_nonce_valid(nonce, strlen(nonce)))
+        {
+            ovsa_err_set(err, OVSA_E_OFFLINE_REQUEST, "request: not a "
+                         "nonce");
+            goto end;
+        }
+        strcpy(r->nonce, nonce);
+
+    } else {
+        /* a fresh 128-bit nonce binds the answer to this request */
+        if (RAND_bytes(raw, sizeof(raw)) != 1) {
+            ovsa_err_ssl(err, OVSA_E_INTERNAL, "request: no random nonce");
+            goto end;
+        }
+        ovsa_b64_encode(raw, sizeof(raw), r->nonce, 1);
     }
-    ovsa_b64_encode(raw, sizeof(raw), r->nonce, 1);
 
     if (ovsa_client_http(c, method, path, json_body, r->nonce, 1,
                          OVSA_CLIENT_MAX_BODY, &resp, r->req_digest, err)

@@ -330,6 +330,32 @@ int ovsa_client_check_license(const ovsa_license_conf_t *conf,
 int ovsa_license_grant_verify(const ovsa_license_conf_t *conf,
     const char *text, size_t len, ovsa_result_t *result, ovsa_err_t *err);
 
+/*
+ * Offline activation (docs/offline.md).  On the machine without a path
+ * to the server: makes a request file for op "activate" or "deactivate"
+ * of conf->license (node-locked) with the JSON object fields ("hwid";
+ * deactivate also "activated_at"), signed with the machine key of
+ * conf->state_dir, created at conf->at or now.  *text (free()) is the
+ * file's JSON text; nonce[32] receives the request's nonce, which the
+ * answer will be bound to.  No secret goes into the file.
+ */
+int ovsa_offline_request_make(const ovsa_license_conf_t *conf,
+    const char *op, const char *fields, char **text, char *nonce,
+    ovsa_err_t *err);
+
+/*
+ * On a machine that reaches a server of the license: sends the request
+ * file (text, len) unchanged, with the license secret of conf, to the
+ * license's servers in order (ovsa_client_check_license()'s walk and
+ * checks) and keeps the verified answer as a grant
+ * (res->answer.grant): the response file.  The file must be for
+ * conf->license and name its operation's own path
+ * (OVSA_E_OFFLINE_REQUEST).
+ */
+int ovsa_offline_request_submit(const ovsa_license_conf_t *conf,
+    const char *text, size_t len, ovsa_license_result_t *res,
+    ovsa_err_t *err);
+
 /* Frees what ovsa_client_check_license() put in res; safe when zeroed. */
 void ovsa_license_result_free(ovsa_license_result_t *res);
 
