@@ -711,6 +711,14 @@ main(int argc, char **argv)
         }
     }
 
+    if (path == NULL && offline_op(op)) {
+        if (license == NULL) {
+            ovsa_opt_bad(&st, "-op %s needs -license", op);
+            goto opthelp;
+        }
+        path = "";                  /* the SDK knows the path */
+    }
+
     if (path == NULL) {
         ovsa_opt_bad(&st, "unknown -op \"%s\"", op);
         goto opthelp;

@@ -253,19 +253,20 @@ ovsa_sdk_grant_check(const ovsa_license_conf_t *lc, const char *text,
     v = json_object_get(a, "machine_keyid");
     s = json_is_string(v) ? json_string_value(v) : "";
     if (strcmp(s, want->keyid) != 0) {
+        ovsa_err_set(err, OVSA_E_GRANT_MACHINE, "grant: for machine key "
+                     "\"%.64s\", this machine's is \"%s\"", s, want->keyid);
         json_decref(a);
-        return ovsa_err_set(err, OVSA_E_GRANT_MACHINE, "grant: for machine "
-                            "key \"%s\", this machine's is \"%s\"", s,
-                            want->keyid);
+        return OVSA_ERR;
     }
 
     if (want->hwid != NULL) {
         v = json_object_get(a, "hwid");
         s = json_is_string(v) ? json_string_value(v) : "";
         if (strcmp(s, want->hwid) != 0) {
+            ovsa_err_set(err, OVSA_E_GRANT_MACHINE, "grant: for hwid "
+                         "\"%.64s\", not this machine's", s);
             json_decref(a);
-            return ovsa_err_set(err, OVSA_E_GRANT_MACHINE, "grant: for hwid "
-                                "\"%s\", not this machine's", s);
+            return OVSA_ERR;
         }
     }
 
