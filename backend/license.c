@@ -190,6 +190,8 @@ ovsa_import_record(ovsa_import_t *imp, ovsa_err_t *err)
     ovsa_import_num(imp, &k, "maxact", lic->limits.max_activations);
     ovsa_import_num(imp, &k, "seats", lic->limits.seats);
     ovsa_import_num(imp, &k, "lease_s", lic->limits.lease_seconds);
+    ovsa_import_num(imp, &k, "borrow", lic->limits.max_borrow);
+    ovsa_import_num(imp, &k, "offl", lic->limits.max_offline);
     ovsa_import_arg(imp, "hwreq", lic->require_hardware_key ? "1" : "0");
     ovsa_import_num(imp, &k, "sync", lic->sync_interval);
     ovsa_import_arg(imp, "cert", lic->customer_cert_sha256

@@ -25,14 +25,14 @@ int ovsa_isv_load(const ovsa_conf_t *conf, ovsa_isv_t **out,
 void ovsa_isv_free(ovsa_isv_t *isv);
 
 /* Fields of the license hash written by an import (docs/protocol.md). */
-#define OVSA_IMPORT_FIELDS  19
+#define OVSA_IMPORT_FIELDS  21
 #define OVSA_IMPORT_NARGS   (2 + 2 * OVSA_IMPORT_FIELDS)
 
 typedef struct {
     ovsa_license_t  *lic;       /* the parsed, verified license */
     char            *jws;       /* its JWS JSON text, compact, malloc'd */
     char            *pins;      /* every pin, space-separated, malloc'd */
-    char             num[10][24];
+    char             num[12][24];
     const char      *args[OVSA_IMPORT_NARGS];   /* ARGV of import.lua */
     int              nargs;
 } ovsa_import_t;

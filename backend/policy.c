@@ -72,6 +72,16 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
       "the change was made but not acknowledged by enough replicas in "
       "time: retry with the same request_id to learn its outcome" },
     { "INTERNAL",               500, "error", "internal error" },
+    /* docs/offline.md */
+    { "BORROW_NOT_ALLOWED",     403, "denied",
+      "the license does not lend seats (no max_borrow)" },
+    { "LEASE_BORROWED",         409, "denied",
+      "a borrowed lease is not renewed: check it in and borrow again" },
+    { "OFFLINE_NOT_ALLOWED",    403, "denied",
+      "the license is not activated offline (no max_offline)" },
+    { "OFFLINE_REQUEST_REPLAYED", 409, "denied",
+      "this offline request was answered before and its activation no "
+      "longer stands" },
     { NULL, 0, NULL, NULL }
 };
 

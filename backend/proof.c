@@ -97,8 +97,13 @@ ovsa_proof_machine(ovsa_req_t *req, json_t *body, ovsa_resp_t *resp,
     m.nonce = ovsa_str(MHD_lookup_connection_value(req->conn,
                                     MHD_HEADER_KIND, "OVSA-Nonce"));
 
-    rc = ovsa_reqsig_verify(pub, &m, ovsa_str(input), ovsa_str(sig),
-                            time(NULL), OVSA_REQSIG_SKEW, &err);
+    /* an offline request was signed earlier and carried by hand */
+    rc = ovsa_reqsig_verify_aged(pub, &m, ovsa_str(input), ovsa_str(sig),
+                                 time(NULL),
+                                 strncmp(req->path, "/v1/offline/", 12) == 0
+                                 ? OVSA_OFFLINE_REQUEST_MAX_AGE
+                                 : OVSA_REQSIG_SKEW,
+                                 OVSA_REQSIG_SKEW, &err);
     if (rc == OVSA_OK) {
         rc = ovsa_keyid_pkey(pub, proof->machine, &err);
     }

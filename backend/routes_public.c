@@ -15,6 +15,10 @@
 
 #include <openssl/rand.h>
 
+#include "ovsa_httpsig.h"
+#include "ovsa_license.h"
+#include "ovsa_reqsig.h"
+
 #include "backend.h"
 #include "policy.h"
 #include "proof.h"
@@ -69,6 +73,13 @@ static const ovsa_pub_op_t  ovsa_pub_ops[] = {
       1, 0 },
     { "/v1/lease/checkin",   OVSA_LUA_CHECKIN,    "lease_id",  OVSA_STR_LEASE,
       1, 0 },
+    /* docs/offline.md */
+    { "/v1/lease/borrow",    OVSA_LUA_CHECKOUT,   "client_id", OVSA_STR_TEXT,
+      1, 0 },
+    { "/v1/offline/activate", OVSA_LUA_ACTIVATE,  "hwid",      OVSA_STR_TEXT,
+      0, 0 },
+    { "/v1/offline/deactivate", OVSA_LUA_DEACTIVATE, "hwid",   OVSA_STR_TEXT,
+      0, 1 },
     { NULL, 0, NULL, 0, 0, 0 }
 };
 
@@ -278,14 +289,61 @@ end:
 }
 
 
-/* activate, deactivate, lease/checkout, lease/heartbeat, lease/checkin */
+/*
+ * The offline operations' own arguments (docs/offline.md): the key that
+ * remembers an offline activation's nonce, or the activated_at an
+ * offline deactivation names; -1 when refused (answered).
+ */
+static int
+ovsa_pub_offline(ovsa_req_t *req, ovsa_resp_t *resp, ovsa_pub_t *p,
+    const ovsa_pub_op_t *op, char *nkey, char *num, size_t size)
+{
+    long            at;
+    const char     *nonce;
+    ovsa_reqerr_t   re;
+
+    if (op->script == OVSA_LUA_DEACTIVATE) {
+        if (ovsa_json_int(p->obj, "activated_at", 1, 1, 1L << 53, 0, &at,
+                          &re) != 0)
+        {
+            ovsa_resp_reqerr(resp, &re);
+            return -1;
+        }
+        snprintf(num, size, "%ld", at);
+        ovsa_pub_arg(p, num);
+        return 0;
+    }
+
+    nonce = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                        "OVSA-Nonce");
+    if (nonce == NULL || !ovsa_nonce_valid(nonce, strlen(nonce))) {
+        ovsa_json_bad_field(&re, "OVSA-Nonce", "an offline request needs "
+                            "the nonce it was signed with");
+        ovsa_resp_reqerr(resp, &re);
+        return -1;
+    }
+
+    ovsa_store_key(nkey, OVSA_KEY_MAX, "onc", p->id, nonce);
+    ovsa_pub_key(p, nkey);
+    ovsa_pub_arg(p, "1");
+    snprintf(num, size, "%d", OVSA_OFFLINE_REQUEST_MAX_AGE);
+    ovsa_pub_arg(p, num);
+    return 0;
+}
+
+
+/* activate, deactivate, lease/checkout, lease/heartbeat, lease/checkin,
+ * lease/borrow, offline/activate, offline/deactivate */
 static void
 ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
 {
-    char                  rkey[OVSA_KEY_MAX];
+    long                  secs;
+    char                  rkey[OVSA_KEY_MAX], nkey[OVSA_KEY_MAX];
+    char                  num[32];
     json_t               *ans;
     ovsa_pub_t            p;
     const char           *v, *lease, *rid;
+    ovsa_reqerr_t         re;
     const ovsa_pub_op_t  *op;
 
     rid = NULL;
@@ -343,6 +401,23 @@ ovsa_pub_op(ovsa_req_t *req, ovsa_resp_t *resp)
         ovsa_pub_arg(&p, rid);
     }
 
+    if (strcmp(op->path, "/v1/lease/borrow") == 0) {
+        if (ovsa_json_int(p.obj, "borrow_seconds", 1, OVSA_LICENSE_BORROW_MIN,
+                          OVSA_LICENSE_BORROW_MAX, 0, &secs, &re) != 0)
+        {
+            ovsa_resp_reqerr(resp, &re);
+            goto end;
+        }
+        snprintf(num, sizeof(num), "%ld", secs);
+        ovsa_pub_arg(&p, num);
+
+    } else if (strncmp(op->path, "/v1/offline/", 12) == 0
+               && ovsa_pub_offline(req, resp, &p, op, nkey, num, sizeof(num))
+                  != 0)
+    {
+        goto end;
+    }
+
     ans = ovsa_pub_run(resp, &p, op->script);
     if (ans != NULL) {
         ovsa_pub_answer(resp, &p, ans);
@@ -361,5 +436,8 @@ const ovsa_route_t  ovsa_routes_public[] = {
     { "POST", "/v1/lease/checkout",  ovsa_pub_op },
     { "POST", "/v1/lease/heartbeat", ovsa_pub_op },
     { "POST", "/v1/lease/checkin",   ovsa_pub_op },
+    { "POST", "/v1/lease/borrow",    ovsa_pub_op },
+    { "POST", "/v1/offline/activate", ovsa_pub_op },
+    { "POST", "/v1/offline/deactivate", ovsa_pub_op },
     { NULL, NULL, NULL }
 };

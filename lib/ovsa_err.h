@@ -103,7 +103,15 @@
     X(OVSA_E_BATCH_PROOF,     "batch proof malformed or out of range")        \
     X(OVSA_E_BATCH_LEAF,      "answer does not hash to the batch leaf")       \
     X(OVSA_E_BATCH_ROOT,      "batch proof does not lead to the root")        \
-    X(OVSA_E_BATCH_SIG,       "batch root signature does not verify")
+    X(OVSA_E_BATCH_SIG,       "batch root signature does not verify")         \
+    /* 10: grants (a verified answer kept to be verified offline) */          \
+    X(OVSA_E_GRANT_SYNTAX,    "grant file malformed")                         \
+    X(OVSA_E_GRANT_SERVER,    "grant from a server the license does not name")\
+    X(OVSA_E_GRANT_NONCE,     "grant answers no request this machine made")   \
+    X(OVSA_E_GRANT_MACHINE,   "grant is bound to another machine key or hwid")\
+    X(OVSA_E_GRANT_EXPIRED,   "grant no longer holds")                        \
+    X(OVSA_E_GRANT_DEACTIVATED, "grant of an activation deactivated here")    \
+    X(OVSA_E_OFFLINE_REQUEST, "offline request file malformed or misdirected")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

@@ -47,7 +47,7 @@ static const char *ovsa_license_customer_keys[] = {
 
 static const char *ovsa_license_limits_keys[] = {
     "usage", "max_activations", "seats", "lease_seconds", "deactivations",
-    "deactivation_period", NULL
+    "deactivation_period", "max_borrow", "max_offline", NULL
 };
 
 static const char *ovsa_license_server_keys[] = { "url", "pins", NULL };
@@ -523,6 +523,25 @@ ovsa_lic_deact(json_t *lim, const char *key, int64_t min, int64_t max,
 }
 
 
+/*
+ * An optional limit (docs/offline.md): absent or null is 0, "not
+ * allowed"; else an integer in min..max seconds.  Optional, not null-only,
+ * so that every license made before these limits existed stays valid.
+ */
+static int
+ovsa_lic_opt_int(json_t *lim, const char *key, int64_t min, int64_t max,
+    int64_t *out, ovsa_err_t *err)
+{
+    *out = 0;
+
+    if (json_object_get(lim, key) == NULL) {
+        return OVSA_OK;
+    }
+
+    return ovsa_lic_int(lim, "limits", key, 1, min, max, out, err);
+}
+
+
 static int
 ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
 {
@@ -643,9 +662,30 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
         || ovsa_lic_deact(lim, "deactivation_period",
                           OVSA_LICENSE_DEACT_PERIOD_MIN,
                           OVSA_LICENSE_DEACT_PERIOD_MAX,
-                          &lic->deactivation_period, err) != OVSA_OK)
+                          &lic->deactivation_period, err) != OVSA_OK
+        || ovsa_lic_opt_int(lim, "max_borrow", OVSA_LICENSE_BORROW_MIN,
+                            OVSA_LICENSE_BORROW_MAX, &lic->limits.max_borrow,
+                            err) != OVSA_OK
+        || ovsa_lic_opt_int(lim, "max_offline", OVSA_LICENSE_OFFLINE_MIN,
+                            OVSA_LICENSE_OFFLINE_MAX,
+                            &lic->limits.max_offline, err) != OVSA_OK)
     {
         return OVSA_ERR;
+    }
+
+    /* borrowing is of floating seats, offline activation of node locks */
+    if (lic->limits.max_borrow != 0 && lic->type != OVSA_LIC_FLOATING) {
+        return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                            "limits.max_borrow: only a floating license "
+                            "lends seats, not a %s one",
+                            ovsa_license_type_name(lic->type));
+    }
+
+    if (lic->limits.max_offline != 0 && lic->type != OVSA_LIC_NODE_LOCKED) {
+        return ovsa_err_set(err, OVSA_E_LIC_LIMITS, "license: "
+                            "limits.max_offline: only a node-locked license "
+                            "is activated offline, not a %s one",
+                            ovsa_license_type_name(lic->type));
     }
 
     v = json_object_get(p, "require_hardware_key");

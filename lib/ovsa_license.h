@@ -12,7 +12,9 @@
  *                         "secret_sha256"|null}, "product", "type",
  *            "limits": {"usage", "max_activations", "seats",
  *                       "lease_seconds", "deactivations"|null,
- *                       "deactivation_period"|null}, "require_hardware_key",
+ *                       "deactivation_period"|null,
+ *                       ["max_borrow"|null], ["max_offline"|null]},
+ *            "require_hardware_key",
  *            "sync_interval", "expires_at"|null,
  *            "servers": [{"url", "pins": {"current", "future"|null}}]}
  *
@@ -44,6 +46,12 @@
 #define OVSA_LICENSE_SYNC_MAX    86400
 #define OVSA_LICENSE_DEACT_PERIOD_MIN  3600      /* 1 hour */
 #define OVSA_LICENSE_DEACT_PERIOD_MAX  31536000  /* 365 days */
+/* limits.max_borrow (floating) and limits.max_offline (node-locked),
+ * optional: docs/offline.md */
+#define OVSA_LICENSE_BORROW_MIN        60        /* a lease's minimum */
+#define OVSA_LICENSE_BORROW_MAX        2592000   /* 30 days */
+#define OVSA_LICENSE_OFFLINE_MIN       3600      /* 1 hour */
+#define OVSA_LICENSE_OFFLINE_MAX       31536000  /* 365 days */
 
 /*
  * The license secret: 32 random bytes as base64url without padding (43
@@ -75,6 +83,9 @@ typedef struct {
     int64_t      max_activations;
     int64_t      seats;
     int64_t      lease_seconds;
+    int64_t      max_borrow;      /* floating: longest borrow, s; 0: none */
+    int64_t      max_offline;     /* node-locked: how long an offline
+                                     activation holds, s; 0: none */
 } ovsa_license_limits_t;
 
 typedef struct {

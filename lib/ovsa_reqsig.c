@@ -263,6 +263,16 @@ ovsa_reqsig_verify(EVP_PKEY *pub, const ovsa_reqsig_msg_t *msg,
     ovsa_str_t input, ovsa_str_t signature, time_t now, long skew,
     ovsa_err_t *err)
 {
+    return ovsa_reqsig_verify_aged(pub, msg, input, signature, now, skew,
+                                   skew, err);
+}
+
+
+int
+ovsa_reqsig_verify_aged(EVP_PKEY *pub, const ovsa_reqsig_msg_t *msg,
+    ovsa_str_t input, ovsa_str_t signature, time_t now, long max_age,
+    long skew, ovsa_err_t *err)
+{
     int                ret;
     char              *base;
     size_t             sig_len, ncomp, len;
@@ -299,10 +309,10 @@ ovsa_reqsig_verify(EVP_PKEY *pub, const ovsa_reqsig_msg_t *msg,
                             p.keyid, keyid);
     }
 
-    if (p.created < (long long) now - skew) {
+    if (p.created < (long long) now - max_age) {
         return ovsa_err_set(err, OVSA_E_SIG_EXPIRED, "request signature: "
-                            "created %lld is %lld s old (skew %ld)",
-                            p.created, (long long) now - p.created, skew);
+                            "created %lld is %lld s old (at most %ld)",
+                            p.created, (long long) now - p.created, max_age);
     }
 
     if (p.created > (long long) now + skew) {

@@ -94,4 +94,16 @@ int ovsa_reqsig_verify(EVP_PKEY *pub, const ovsa_reqsig_msg_t *msg,
     ovsa_str_t input, ovsa_str_t sig, time_t now, long skew,
     ovsa_err_t *err);
 
+/*
+ * ovsa_reqsig_verify() for a request made earlier and carried by hand
+ * (offline activation, docs/offline.md): created may be up to max_age
+ * seconds old (OVSA_E_SIG_EXPIRED beyond), and at most skew ahead.
+ */
+int ovsa_reqsig_verify_aged(EVP_PKEY *pub, const ovsa_reqsig_msg_t *msg,
+    ovsa_str_t input, ovsa_str_t sig, time_t now, long max_age, long skew,
+    ovsa_err_t *err);
+
+/* How old an offline request may be when it reaches the server. */
+#define OVSA_OFFLINE_REQUEST_MAX_AGE  (30 * 86400)
+
 #endif /* OVSA_REQSIG_H */

@@ -14,7 +14,9 @@ SDK_LIB      := $(BUILD)/lib/libovsa-client.a
 SDK_SONAME   := libovsa-client.so.1
 SDK_SO       := $(BUILD)/lib/$(SDK_SONAME).0.0
 SDK_SRCS     := sdk/ovsa_client.c sdk/ovsa_client_license.c \
-                sdk/ovsa_client_machine.c sdk/ovsa_sdk.c sdk/ovsa_sdk_state.c
+                sdk/ovsa_client_machine.c sdk/ovsa_client_grant.c \
+                sdk/ovsa_client_offline.c \
+                sdk/ovsa_sdk.c sdk/ovsa_sdk_state.c sdk/ovsa_sdk_offline.c
 SDK_OBJS     := $(SDK_SRCS:%.c=$(BUILD)/%.o)
 SDK_SO_OBJS  := $(SDK_SRCS:sdk/%.c=$(BUILD)/sdk/so/%.o)
 SDK_HDRS     := $(wildcard sdk/*.h lib/*.h)

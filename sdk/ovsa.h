@@ -211,6 +211,36 @@ int ovsa_sdk_lease_heartbeat(ovsa_sdk_t *lic, ovsa_sdk_status_t *st);
 int ovsa_sdk_lease_release(ovsa_sdk_t *lic, ovsa_sdk_status_t *st);
 
 /*
+ * Without a path to the server (docs/offline.md).
+ *
+ *   borrow           floating: takes a seat for up to seconds (at most
+ *                    the license's max_borrow) and keeps the signed grant
+ *                    in the state directory; until it ends, check and
+ *                    lease_acquire allow without a server (OFFLINE);
+ *                    lease_release returns it early
+ *   offline_request  node-locked, on the offline machine: writes the
+ *                    request file of op "activate" or "deactivate" to
+ *                    out; "deactivate" removes the offline activation
+ *                    held here first (this machine never accepts its
+ *                    grant again) and the file proves it to the server
+ *   offline_submit   on a machine that reaches a server: sends the
+ *                    request file in with this handle's license secret
+ *                    and writes the signed answer (a grant) to out;
+ *                    detail as in ovsa_sdk_call(), or NULL
+ *   offline_accept   on the offline machine: verifies the grant in
+ *                    (signature, pins, the pending request's nonce, this
+ *                    machine key and hwid, not expired) and keeps it:
+ *                    check and activate then allow until its valid_until
+ */
+int ovsa_sdk_borrow(ovsa_sdk_t *lic, long seconds, ovsa_sdk_status_t *st);
+int ovsa_sdk_offline_request(ovsa_sdk_t *lic, const char *op,
+    const char *out, ovsa_sdk_status_t *st);
+int ovsa_sdk_offline_submit(ovsa_sdk_t *lic, const char *in,
+    const char *out, ovsa_sdk_status_t *st, ovsa_license_result_t *detail);
+int ovsa_sdk_offline_accept(ovsa_sdk_t *lic, const char *in,
+    ovsa_sdk_status_t *st);
+
+/*
  * The hwid this handle sends (conf->hwid, or derived); copies it to out
  * (size >= 64).  Returns 0, or -1 when out is too small.
  */

@@ -30,6 +30,7 @@
 #include "ovsa.h"
 #include "ovsa_client.h"
 #include "ovsa_err.h"
+#include "ovsa_file.h"
 #include "ovsa_license.h"
 #include "ovsa_opt.h"
 #include "ovsa_reqsig.h"
@@ -41,7 +42,7 @@ enum {
     OPT_URL = 1, OPT_ROOT, OPT_CACHE, OPT_ID, OPT_HWID, OPT_OP, OPT_LEASE,
     OPT_CLIENT, OPT_VERSION, OPT_SKEW, OPT_ATTIME, OPT_PIN, OPT_PATH,
     OPT_JSON, OPT_LICENSE, OPT_ISV, OPT_CERT, OPT_KEY, OPT_SECRET, OPT_STATE,
-    OPT_REQUEST_ID
+    OPT_REQUEST_ID, OPT_GRANT_OUT, OPT_GRANT, OPT_IN, OPT_OUT, OPT_SECONDS
 };
 
 static const ovsa_opt_t options[] = {
@@ -57,7 +58,17 @@ static const ovsa_opt_t options[] = {
       "Hardware id (check, activate, deactivate)" },
     { "op", NULL, OPT_OP, OVSA_OPT_STR, "val",
       "check|activate|deactivate|checkout|heartbeat|checkin (default "
-      "check)" },
+      "check); license mode also borrow|lease|lease-release|"
+      "offline-request|offline-deactivate|offline-submit|offline-accept "
+      "(docs/offline.md)" },
+    { "in", NULL, OPT_IN, OVSA_OPT_STR, "file",
+      "offline-submit: the request file; offline-accept: the response "
+      "file" },
+    { "out", NULL, OPT_OUT, OVSA_OPT_STR, "file",
+      "offline-request, offline-deactivate: the request file to write; "
+      "offline-submit: the response file to write" },
+    { "seconds", NULL, OPT_SECONDS, OVSA_OPT_UINT, "+int",
+      "borrow: how long, at most the license's max_borrow" },
     { "lease", NULL, OPT_LEASE, OVSA_OPT_STR, "val",
       "Lease id (heartbeat, checkin, check)" },
     { "client", NULL, OPT_CLIENT, OVSA_OPT_STR, "val",
@@ -92,6 +103,12 @@ static const ovsa_opt_t options[] = {
     { "state", NULL, OPT_STATE, OVSA_OPT_STR, "val",
       "State directory: the machine key (machine.key, made on first use) "
       "that activations and leases are bound to" },
+    { "grant-out", NULL, OPT_GRANT_OUT, OVSA_OPT_STR, "val",
+      "License mode: also write the verified answer as a grant to this "
+      "file (docs/offline.md)" },
+    { "grant", NULL, OPT_GRANT, OVSA_OPT_STR, "val",
+      "License mode: verify this grant file offline (no request is sent) "
+      "and print its verdict" },
     { NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -170,7 +187,7 @@ print_verdict(const ovsa_result_t *r)
  */
 static int
 check_license(const ovsa_sdk_conf_t *conf, const char *op,
-    const char *fields, int json_out)
+    const char *fields, int json_out, const char *grant_out)
 {
     int                     rc, verified;
     size_t                  i;
@@ -194,6 +211,19 @@ check_license(const ovsa_sdk_conf_t *conf, const char *op,
     /* the walk's outcome: a usable verified answer and no refused update */
     verified = res.server >= 0;
     rc = OVSA_OK;
+
+    if (verified && grant_out != NULL
+        && (res.answer.grant == NULL
+            || ovsa_file_write(grant_out, res.answer.grant,
+                               res.answer.grant_len, 0600, 0, &err)
+               != OVSA_OK))
+    {
+        fprintf(stderr, PROG ": grant: %s\n", res.answer.grant == NULL
+                ? "the answer was not kept" : err.msg);
+        ovsa_license_result_free(&res);
+        ovsa_sdk_close(lic);
+        return OVSA_EXIT_ERROR;
+    }
     if (lic == NULL || st.code == OVSA_SDK_LOCAL_ERROR
         || st.code == OVSA_SDK_CLOCK_BACK || st.code == OVSA_SDK_NO_LEASE
         || !verified || (res.offered && res.update_code != OVSA_E_NONE))
@@ -325,6 +355,184 @@ check_license(const ovsa_sdk_conf_t *conf, const char *op,
 }
 
 
+static int
+offline_op(const char *op)
+{
+    return strcmp(op, "borrow") == 0 || strcmp(op, "lease") == 0
+           || strcmp(op, "lease-release") == 0
+           || strncmp(op, "offline-", 8) == 0;
+}
+
+
+/*
+ * The offline operations (docs/offline.md) through the high-level API:
+ * borrow, offline-request / offline-deactivate (the offline machine
+ * writes a request file), offline-submit (a connected machine carries
+ * it), offline-accept (the offline machine keeps the answer).
+ */
+static int
+offline(const ovsa_sdk_conf_t *conf, const char *op, const char *in,
+    const char *out, long seconds, int json_out)
+{
+    int                 rc, need_in, need_out;
+    char                when[32];
+    json_t             *o;
+    ovsa_sdk_t         *lic;
+    ovsa_sdk_status_t   st;
+
+    need_in = strcmp(op, "offline-submit") == 0
+              || strcmp(op, "offline-accept") == 0;
+    need_out = strcmp(op, "offline-request") == 0
+               || strcmp(op, "offline-deactivate") == 0
+               || strcmp(op, "offline-submit") == 0;
+
+    if ((need_in && in == NULL) || (need_out && out == NULL)
+        || (strcmp(op, "borrow") == 0 && seconds <= 0))
+    {
+        fprintf(stderr, PROG ": -op %s needs%s%s%s\n", op,
+                need_in ? " -in" : "", need_out ? " -out" : "",
+                strcmp(op, "borrow") == 0 ? " -seconds" : "");
+        return OVSA_EXIT_USAGE;
+    }
+
+    lic = ovsa_sdk_open(conf, &st);
+    if (lic != NULL) {
+        if (strcmp(op, "borrow") == 0) {
+            (void) ovsa_sdk_borrow(lic, seconds, &st);
+        } else if (strcmp(op, "lease") == 0) {
+            (void) ovsa_sdk_lease_acquire(lic, NULL, NULL, &st);
+        } else if (strcmp(op, "lease-release") == 0) {
+            if (ovsa_sdk_lease_acquire(lic, NULL, NULL, &st)) {
+                (void) ovsa_sdk_lease_release(lic, &st);
+            }
+        } else if (strcmp(op, "offline-request") == 0) {
+            (void) ovsa_sdk_offline_request(lic, "activate", out, &st);
+        } else if (strcmp(op, "offline-deactivate") == 0) {
+            (void) ovsa_sdk_offline_request(lic, "deactivate", out, &st);
+        } else if (strcmp(op, "offline-submit") == 0) {
+            (void) ovsa_sdk_offline_submit(lic, in, out, &st, NULL);
+        } else if (strcmp(op, "offline-accept") == 0) {
+            (void) ovsa_sdk_offline_accept(lic, in, &st);
+        } else {
+            ovsa_sdk_close(lic);
+            fprintf(stderr, PROG ": -op %s: unknown\n", op);
+            return OVSA_EXIT_USAGE;
+        }
+        ovsa_sdk_close(lic);
+    }
+
+    if (json_out) {
+        o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:b, s:b}",
+                      "op", op, "allowed", st.allowed,
+                      "code", st.code_name, "message", st.message,
+                      "check", ovsa_code_name(st.error),
+                      "valid_until", (json_int_t) st.valid_until,
+                      "server_time", (json_int_t) st.server_time,
+                      "verified", st.verified, "cached", st.cached);
+        if (st.lease_id[0] != '\0') {
+            json_object_set_new(o, "lease_id", json_string(st.lease_id));
+            json_object_set_new(o, "lease_expires",
+                                json_integer(st.lease_expires));
+        }
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        json_decref(o);
+
+    } else if (st.allowed) {
+        printf("%s: %s", op, st.code_name);
+        if (st.valid_until > 0) {
+            printf(", valid until %s", utc(st.valid_until, when,
+                                           sizeof(when)));
+        }
+        printf("%s%s\n", st.message[0] ? ": " : "", st.message);
+
+    } else {
+        fprintf(stderr, PROG ": %s: %s (%s): %s\n", op, st.code_name,
+                ovsa_code_name(st.error), st.message);
+    }
+
+    if (st.allowed) {
+        rc = OVSA_EXIT_OK;
+    } else if (st.code == OVSA_SDK_LOCAL_ERROR
+               || st.code == OVSA_SDK_CLOCK_BACK)
+    {
+        rc = OVSA_EXIT_ERROR;
+    } else if (st.code == OVSA_SDK_UNREACHABLE) {
+        rc = OVSA_EXIT_UNREACHABLE;
+    } else if (st.code == OVSA_SDK_UNVERIFIED) {
+        rc = OVSA_EXIT_UNVERIFIED;
+    } else {
+        rc = OVSA_EXIT_REFUSED;
+    }
+
+    return rc;
+}
+
+
+/* -grant: a grant verified offline, as license mode trusts answers */
+static int
+check_grant(const ovsa_sdk_conf_t *sc, const char *file, int json_out)
+{
+    int                   rc;
+    char                 *text;
+    size_t                len;
+    json_t               *out, *answer;
+    ovsa_err_t            err;
+    ovsa_result_t         r;
+    ovsa_license_conf_t   lc;
+
+    memset(&r, 0, sizeof(r));
+
+    if (ovsa_file_read(file, 64 * 1024, &text, &len, &err) != OVSA_OK) {
+        fprintf(stderr, PROG ": grant: %s\n", err.msg);
+        return OVSA_EXIT_ERROR;
+    }
+
+    memset(&lc, 0, sizeof(lc));
+    lc.license = sc->license;
+    lc.root = sc->root;
+    lc.isv = sc->isv;
+    lc.skew = sc->skew;
+
+    rc = ovsa_license_grant_verify(&lc, text, len, &r, &err);
+    free(text);
+
+    if (json_out) {
+        out = json_pack("{s:b, s:s, s:I}", "verified", rc == OVSA_OK,
+                        "check", ovsa_code_name(rc == OVSA_OK ? OVSA_E_NONE
+                                                              : err.code),
+                        "status", (json_int_t) r.status);
+        if (rc != OVSA_OK) {
+            json_object_set_new(out, "message", json_string(err.msg));
+        } else {
+            answer = json_loadb(r.body, r.body_len, 0, NULL);
+            if (answer != NULL) {
+                json_object_del(answer, "license");
+                json_object_set_new(out, "answer", answer);
+            }
+            json_object_set_new(out, "nonce", json_string(r.nonce));
+            json_object_set_new(out, "signed_at",
+                                json_integer(r.sig_created));
+        }
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        json_decref(out);
+
+    } else if (rc == OVSA_OK) {
+        print_verdict(&r);
+
+    } else {
+        fprintf(stderr, PROG ": grant not verified: %s: %s\n",
+                ovsa_code_name(err.code), err.msg);
+    }
+
+    rc = rc != OVSA_OK && err.code == OVSA_E_TRANSPORT
+         ? OVSA_EXIT_UNVERIFIED : exit_code(rc, err.code, r.verdict);
+    ovsa_result_free(&r);
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -336,7 +544,8 @@ main(int argc, char **argv)
     const char          *url, *root, *cache, *id, *hwid, *op, *lease;
     const char          *client_id, *path, *req_path;
     const char          *license, *isv, *cert, *key, *secret_file, *state;
-    const char          *request_id;
+    const char          *request_id, *grant_out, *grant, *in, *outf;
+    long long            seconds;
     char                 rid[33];
     unsigned char        rnd[16];
     const char          *pins[MAX_PINS];
@@ -362,6 +571,8 @@ main(int argc, char **argv)
     license = isv = cert = key = secret_file = state = NULL;
     machine = NULL;
     request_id = NULL;
+    grant_out = grant = in = outf = NULL;
+    seconds = 0;
     secret[0] = '\0';
     op = "check";
     version = -1;
@@ -382,6 +593,21 @@ main(int argc, char **argv)
             goto end;
         case OPT_URL:
             url = st.val;
+            break;
+        case OPT_GRANT_OUT:
+            grant_out = st.val;
+            break;
+        case OPT_GRANT:
+            grant = st.val;
+            break;
+        case OPT_IN:
+            in = st.val;
+            break;
+        case OPT_OUT:
+            outf = st.val;
+            break;
+        case OPT_SECONDS:
+            seconds = st.num;
             break;
         case OPT_ROOT:
             root = st.val;
@@ -483,6 +709,14 @@ main(int argc, char **argv)
         if (strcmp(op, ops[i].op) == 0) {
             path = ops[i].path;
         }
+    }
+
+    if (path == NULL && offline_op(op)) {
+        if (license == NULL) {
+            ovsa_opt_bad(&st, "-op %s needs -license", op);
+            goto opthelp;
+        }
+        path = "";                  /* the SDK knows the path */
     }
 
     if (path == NULL) {
@@ -617,7 +851,13 @@ main(int argc, char **argv)
         lconf.skew = skew;
         lconf.at = (time_t) attime;
         lconf.hwid = hwid;
-        ret = check_license(&lconf, op, req, json_out);
+        if (offline_op(op)) {
+            ret = offline(&lconf, op, in, outf, (long) seconds, json_out);
+        } else {
+            ret = grant != NULL ? check_grant(&lconf, grant, json_out)
+                                : check_license(&lconf, op, req, json_out,
+                                                grant_out);
+        }
         goto end;
     }
 

@@ -58,6 +58,13 @@ struct ovsa_client_s {
     CURL    *curl;
     char    *secret;        /* license secret, wiped on free, or NULL */
     EVP_PKEY *machine_key;  /* signs requests with a body, or NULL */
+    int      keep;          /* fill ovsa_result_t.grant (ovsa_client_keep) */
+    const char *pre_input;  /* a request signature made earlier (an
+                               offline request), sent instead of signing */
+    const char *pre_sig;
+    char    *chain_pem;     /* a grant's chain: used instead of the cache
+                               and the network (ovsa_grant_verify) */
+    size_t   chain_len;
 };
 
 
@@ -437,6 +444,7 @@ ovsa_client_free(ovsa_client_t *c)
     }
     ovsa_client_secret_free(c);
     EVP_PKEY_free(c->machine_key);
+    free(c->chain_pem);
     free(c);
 }
 
@@ -587,6 +595,37 @@ ovsa_result_free(ovsa_result_t *r)
     free(r->body);
     r->body = NULL;
     r->body_len = 0;
+    free(r->grant);
+    r->grant = NULL;
+    r->grant_len = 0;
+}
+
+
+void
+ovsa_client_keep(ovsa_client_t *c, int keep)
+{
+    c->keep = keep;
+}
+
+
+int
+ovsa_client_set_chain(ovsa_client_t *c, const char *pem, size_t len,
+    ovsa_err_t *err)
+{
+    char  *copy;
+
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+    }
+
+    memcpy(copy, pem, len);
+    copy[len] = '\0';
+
+    free(c->chain_pem);
+    c->chain_pem = copy;
+    c->chain_len = len;
+    return OVSA_OK;
 }
 
 
@@ -832,7 +871,16 @@ ovsa_client_req_headers(ovsa_client_t *c, const char *method,
         }
     }
 
-    if (body != NULL && nonce != NULL && c->machine_key != NULL) {
+    if (c->pre_input != NULL) {
+        /* an offline request: signed by the offline machine, carried */
+        if (ovsa_client_header(list, "Signature-Input", c->pre_input)
+               != OVSA_OK
+            || ovsa_client_header(list, "Signature", c->pre_sig) != OVSA_OK)
+        {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
+
+    } else if (body != NULL && nonce != NULL && c->machine_key != NULL) {
         memset(&m, 0, sizeof(m));
         m.method = ovsa_str(method);
         m.path = ovsa_str(path);
@@ -1204,6 +1252,50 @@ ovsa_client_chain_trusted(ovsa_client_t *c, STACK_OF(X509) *chain,
 
 
 /*
+ * The chain a grant carries (verifying offline: no cache, no network); its
+ * leaf must have keyid and it gets the same trust decision.
+ */
+static int
+ovsa_client_chain_given(ovsa_client_t *c, const char *keyid,
+    STACK_OF(X509) **out, ovsa_err_t *err)
+{
+    char             leaf[OVSA_KEYID_LEN + 1];
+    ovsa_err_t       e;
+    STACK_OF(X509)  *chain;
+
+    if (ovsa_chain_load_mem(c->chain_pem, c->chain_len, "grant chain",
+                            &chain, &e) != OVSA_OK)
+    {
+        return ovsa_err_set(err, OVSA_E_GRANT_SYNTAX, "grant: chain: %s",
+                            e.msg);
+    }
+
+    if (ovsa_client_leaf_keyid(chain, leaf, err) != OVSA_OK) {
+        goto failed;
+    }
+
+    if (strcmp(leaf, keyid) != 0) {
+        ovsa_err_set(err, OVSA_E_SIG_KEYID, "signature: keyid \"%s\" is not "
+                     "the keyid \"%s\" of the grant's chain leaf", keyid,
+                     leaf);
+        goto failed;
+    }
+
+    if (ovsa_client_chain_trusted(c, chain, err) != OVSA_OK) {
+        goto failed;
+    }
+
+    *out = chain;
+    return OVSA_OK;
+
+failed:
+
+    sk_X509_pop_free(chain, X509_free);
+    return OVSA_ERR;
+}
+
+
+/*
  * The chain whose leaf has keyid, verified against the root at every use:
  * from the cache, or, when absent there or no longer valid (a renewed
  * certificate keeps its key and keyid), from the server, then cached.
@@ -1216,6 +1308,10 @@ ovsa_client_chain(ovsa_client_t *c, const char *keyid,
     ovsa_client_resp_t   resp;
 
     memset(&resp, 0, sizeof(resp));
+
+    if (c->chain_pem != NULL) {
+        return ovsa_client_chain_given(c, keyid, out, err);
+    }
 
     chain = ovsa_client_cache_get(c, keyid);
 
@@ -1310,9 +1406,28 @@ ovsa_client_verdict(ovsa_result_t *r, ovsa_err_t *err)
 }
 
 
+void
+ovsa_client_set_presigned(ovsa_client_t *c, const char *input,
+    const char *sig)
+{
+    c->pre_input = input;
+    c->pre_sig = sig;
+}
+
+
 int
 ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
     const char *json_body, ovsa_result_t *r, ovsa_err_t *err)
+{
+    return ovsa_client_request_nonce(c, method, path, json_body, NULL, r,
+                                     err);
+}
+
+
+int
+ovsa_client_request_nonce(ovsa_client_t *c, const char *method,
+    const char *path, const char *json_body, const char *nonce,
+    ovsa_result_t *r, ovsa_err_t *err)
 {
     int                 ret;
     size_t              i;
@@ -1337,12 +1452,25 @@ ovsa_client_request(ovsa_client_t *c, const char *method, const char *path,
         }
     }
 
-    /* a fresh 128-bit nonce binds the answer to this request */
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        ovsa_err_ssl(err, OVSA_E_INTERNAL, "request: no random nonce");
-        goto end;
+    if (nonce != NULL) {
+        /* the nonce an offline request was signed with */
+        if (strlen(nonce) >= sizeof(r->nonce)
+            || !ovsa_nonce_valid(nonce, strlen(nonce)))
+        {
+            ovsa_err_set(err, OVSA_E_OFFLINE_REQUEST, "request: not a "
+                         "nonce");
+            goto end;
+        }
+        strcpy(r->nonce, nonce);
+
+    } else {
+        /* a fresh 128-bit nonce binds the answer to this request */
+        if (RAND_bytes(raw, sizeof(raw)) != 1) {
+            ovsa_err_ssl(err, OVSA_E_INTERNAL, "request: no random nonce");
+            goto end;
+        }
+        ovsa_b64_encode(raw, sizeof(raw), r->nonce, 1);
     }
-    ovsa_b64_encode(raw, sizeof(raw), r->nonce, 1);
 
     if (ovsa_client_http(c, method, path, json_body, r->nonce, 1,
                          OVSA_CLIENT_MAX_BODY, &resp, r->req_digest, err)
@@ -1498,6 +1626,13 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
     r->verified = 1;
 
     if (ovsa_client_verdict(r, err) != OVSA_OK) {
+        goto end;
+    }
+
+    if (c->keep
+        && ovsa_grant_make(c->origin, method, path, resp, r, chain, err)
+           != OVSA_OK)
+    {
         goto end;
     }
 

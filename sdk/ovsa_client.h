@@ -89,6 +89,10 @@ typedef struct {
     char         nonce[32];       /* the nonce this request sent */
     char         req_digest[64];  /* the Content-Digest it sent, "" when
                                      it had no body */
+
+    /* ovsa_client_keep(): the verified answer as a grant, else NULL */
+    char        *grant;
+    size_t       grant_len;
 } ovsa_result_t;
 
 /*
@@ -181,6 +185,36 @@ int ovsa_client_request(ovsa_client_t *client, const char *method,
 /* Frees what a request put in result; safe on a zeroed result. */
 void ovsa_result_free(ovsa_result_t *result);
 
+/*
+ * keep 1: every verified answer is also kept as a grant in
+ * result->grant (JSON text, grant_len bytes; docs/offline.md): the answer
+ * as received, what the request put in its signature base, the signing
+ * chain.  A grant can be verified later without the network.
+ */
+void ovsa_client_keep(ovsa_client_t *client, int keep);
+
+/*
+ * Verifies a grant (text of len bytes, at most 64 KiB) as the answer it
+ * holds was verified when it arrived: nonce echo, Content-Digest, the
+ * RFC 9421 signature over the base rebuilt from the grant, the signing
+ * chain in the grant against pins (1..8, license mode) and, when root is
+ * not NULL, the vendor root, all as of the signature's "created" time;
+ * then the verdict.  Says nothing about whether the answer still holds
+ * (valid_until, lease_expires: the caller's clock) or was meant for this
+ * machine (nonce, machine key: the caller's binding).  Returns OVSA_OK
+ * with result filled like a request's (result->nonce the grant's), or
+ * OVSA_ERR with err set: OVSA_E_GRANT_SYNTAX, or the code of the online
+ * check that failed.  Free result with ovsa_result_free().
+ */
+int ovsa_grant_verify(const char *text, size_t len, const char *const *pins,
+    size_t npins, const char *root, long skew, ovsa_result_t *result,
+    ovsa_err_t *err);
+
+/* The "url" of a grant into url[size] (to find its pins); OVSA_OK or
+ * OVSA_ERR (OVSA_E_GRANT_SYNTAX). */
+int ovsa_grant_parse_url(const char *text, size_t len, char *url,
+    size_t size, ovsa_err_t *err);
+
 
 /* ---- license mode: check a customer license against its servers */
 
@@ -211,6 +245,7 @@ typedef struct {
     long         skew;        /* < 0: the default */
     long         timeout_ms;  /* per server; 0: 10 s */
     time_t       at;          /* verify at this time; 0: the clock */
+    int          keep_grant;  /* 1: res->answer.grant is filled */
 } ovsa_license_conf_t;
 
 /* One server URL tried. */
@@ -284,6 +319,42 @@ int ovsa_client_machine_key(const char *state_dir, EVP_PKEY **out,
 int ovsa_client_check_license(const ovsa_license_conf_t *conf,
     const char *method, const char *path, const char *fields,
     ovsa_license_result_t *res, ovsa_err_t *err);
+
+/*
+ * Verifies a grant (ovsa_grant_verify) in license mode: the license of
+ * conf (and its ISV, as ovsa_client_check_license) must name the grant's
+ * URL (else OVSA_E_GRANT_SERVER), whose pins anchor the signing chain;
+ * conf->root, when given, must also verify it.  Free result with
+ * ovsa_result_free().
+ */
+int ovsa_license_grant_verify(const ovsa_license_conf_t *conf,
+    const char *text, size_t len, ovsa_result_t *result, ovsa_err_t *err);
+
+/*
+ * Offline activation (docs/offline.md).  On the machine without a path
+ * to the server: makes a request file for op "activate" or "deactivate"
+ * of conf->license (node-locked) with the JSON object fields ("hwid";
+ * deactivate also "activated_at"), signed with the machine key of
+ * conf->state_dir, created at conf->at or now.  *text (free()) is the
+ * file's JSON text; nonce[32] receives the request's nonce, which the
+ * answer will be bound to.  No secret goes into the file.
+ */
+int ovsa_offline_request_make(const ovsa_license_conf_t *conf,
+    const char *op, const char *fields, char **text, char *nonce,
+    ovsa_err_t *err);
+
+/*
+ * On a machine that reaches a server of the license: sends the request
+ * file (text, len) unchanged, with the license secret of conf, to the
+ * license's servers in order (ovsa_client_check_license()'s walk and
+ * checks) and keeps the verified answer as a grant
+ * (res->answer.grant): the response file.  The file must be for
+ * conf->license and name its operation's own path
+ * (OVSA_E_OFFLINE_REQUEST).
+ */
+int ovsa_offline_request_submit(const ovsa_license_conf_t *conf,
+    const char *text, size_t len, ovsa_license_result_t *res,
+    ovsa_err_t *err);
 
 /* Frees what ovsa_client_check_license() put in res; safe when zeroed. */
 void ovsa_license_result_free(ovsa_license_result_t *res);

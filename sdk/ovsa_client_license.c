@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "ovsa_client.h"
+#include "ovsa_client_int.h"
 #include "ovsa_license.h"
 #include "ovsa_reqsig.h"
 #include "ovsa_x509.h"
@@ -84,7 +85,8 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
 
     } else if ((lic->type == OVSA_LIC_USAGE_COUNT
                 && strcmp(path, "/v1/check") == 0)
-               || strcmp(path, "/v1/lease/checkout") == 0)
+               || strcmp(path, "/v1/lease/checkout") == 0
+               || strcmp(path, "/v1/lease/borrow") == 0)
     {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
             json_decref(body);
@@ -118,8 +120,9 @@ ovsa_license_body(const char *fields, const ovsa_license_t *lic,
 static int
 ovsa_license_try(const ovsa_license_conf_t *conf,
     const ovsa_license_auth_t *auth, const ovsa_license_server_t *srv,
-    const char *method, const char *path, const char *body, int retries,
-    ovsa_result_t *r, ovsa_attempt_t *a)
+    const char *method, const char *path, const char *body,
+    const ovsa_presigned_t *pre, int retries, ovsa_result_t *r,
+    ovsa_attempt_t *a)
 {
     int                  rc;
     size_t               n;
@@ -153,6 +156,10 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     }
 
     ovsa_client_set_time(client, conf->at);
+    ovsa_client_keep(client, conf->keep_grant);
+    if (pre != NULL) {
+        ovsa_client_set_presigned(client, pre->input, pre->sig);
+    }
 
     if (ovsa_client_set_auth(client, auth->secret[0] ? auth->secret : NULL,
                              auth->machine, &e) != OVSA_OK)
@@ -164,7 +171,8 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     }
 
     for ( ;; ) {
-        rc = ovsa_client_request(client, method, path, body, r, &e);
+        rc = ovsa_client_request_nonce(client, method, path, body,
+                                       pre ? pre->nonce : NULL, r, &e);
         if ((rc == OVSA_OK
              && strcmp(r->code, "REPLICA_ACK_TIMEOUT") != 0)
             || (rc != OVSA_OK && e.code != OVSA_E_TRANSPORT)
@@ -250,7 +258,7 @@ end:
  */
 static int
 ovsa_license_auth(const ovsa_license_conf_t *conf, const ovsa_license_t *lic,
-    ovsa_license_auth_t *auth, ovsa_err_t *err)
+    int need_machine, ovsa_license_auth_t *auth, ovsa_err_t *err)
 {
     char        path[4096];
     const char *file;
@@ -278,7 +286,10 @@ ovsa_license_auth(const ovsa_license_conf_t *conf, const ovsa_license_t *lic,
         }
     }
 
-    if (lic->type == OVSA_LIC_NODE_LOCKED || lic->type == OVSA_LIC_FLOATING) {
+    if (need_machine
+        && (lic->type == OVSA_LIC_NODE_LOCKED
+            || lic->type == OVSA_LIC_FLOATING))
+    {
         if (conf->state_dir == NULL) {
             return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: license "
                                 "%s is %s: its machine key needs a state "
@@ -296,9 +307,72 @@ ovsa_license_auth(const ovsa_license_conf_t *conf, const ovsa_license_t *lic,
 }
 
 
+/*
+ * Loads conf->license and checks its signer against conf->isv (root or
+ * isv required): what every license-mode entry point starts with.
+ */
+int
+ovsa_license_open(const ovsa_license_conf_t *conf, ovsa_license_t **out,
+    X509 **isv_out, ovsa_err_t *err)
+{
+    X509            *isv;
+    ovsa_err_t       e;
+    ovsa_license_t  *held;
+
+    *out = NULL;
+    isv = NULL;
+
+    if (conf->license == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: no license "
+                            "file");
+    }
+
+    if (conf->isv == NULL && conf->root == NULL) {
+        return ovsa_err_set(err, OVSA_E_NO_ANCHOR, "client: neither an ISV "
+                            "certificate nor a vendor root: a license "
+                            "signed by anyone would be trusted");
+    }
+
+    if (ovsa_license_load_file(conf->license, &held, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    if (conf->isv != NULL) {
+        if (ovsa_cert_load(conf->isv, &isv, &e) != OVSA_OK) {
+            ovsa_license_free(held);
+            return ovsa_err_set(err, e.code, "client: isv: %s", e.msg);
+        }
+
+        if (ovsa_license_trusted(held, &isv, 1, err) != OVSA_OK) {
+            X509_free(isv);
+            ovsa_license_free(held);
+            return OVSA_ERR;
+        }
+    }
+
+    *out = held;
+    if (isv_out != NULL) {
+        *isv_out = isv;
+    } else {
+        X509_free(isv);
+    }
+
+    return OVSA_OK;
+}
+
+
 int
 ovsa_client_check_license(const ovsa_license_conf_t *conf,
     const char *method, const char *path, const char *fields,
+    ovsa_license_result_t *res, ovsa_err_t *err)
+{
+    return ovsa_license_walk(conf, method, path, fields, NULL, res, err);
+}
+
+
+int
+ovsa_license_walk(const ovsa_license_conf_t *conf, const char *method,
+    const char *path, const char *fields, const ovsa_presigned_t *pre,
     ovsa_license_result_t *res, ovsa_err_t *err)
 {
     int              ret, fail;
@@ -321,30 +395,8 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
     body = NULL;
     ans = NULL;
 
-    if (conf->license == NULL) {
-        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "client: no license "
-                            "file");
-    }
-
-    if (conf->isv == NULL && conf->root == NULL) {
-        return ovsa_err_set(err, OVSA_E_NO_ANCHOR, "client: neither an ISV "
-                            "certificate nor a vendor root: a license "
-                            "signed by anyone would be trusted");
-    }
-
-    if (ovsa_license_load_file(conf->license, &held, err) != OVSA_OK) {
+    if (ovsa_license_open(conf, &held, &isv, err) != OVSA_OK) {
         goto end;
-    }
-
-    if (conf->isv != NULL) {
-        if (ovsa_cert_load(conf->isv, &isv, &e) != OVSA_OK) {
-            ovsa_err_set(err, e.code, "client: isv: %s", e.msg);
-            goto end;
-        }
-
-        if (ovsa_license_trusted(held, &isv, 1, err) != OVSA_OK) {
-            goto end;
-        }
     }
 
     /* the client certificate is a local matter: checked once, first */
@@ -357,12 +409,17 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
     snprintf(res->license_id, sizeof(res->license_id), "%s", held->id);
     res->held_version = held->version;
 
-    if (ovsa_license_auth(conf, held, &auth, err) != OVSA_OK) {
+    /* a presigned (offline) request: the license secret, no signing */
+    if (ovsa_license_auth(conf, held, pre == NULL, &auth, err) != OVSA_OK) {
         goto end;
     }
 
-    body = ovsa_license_body(fields, held, path, &auth, res, err);
+    body = pre ? strdup(pre->body)
+               : ovsa_license_body(fields, held, path, &auth, res, err);
     if (body == NULL) {
+        if (pre != NULL) {
+            ovsa_err_set(err, OVSA_E_NOMEM, "client: out of memory");
+        }
         goto end;
     }
 
@@ -376,7 +433,7 @@ ovsa_client_check_license(const ovsa_license_conf_t *conf,
         }
 
         if (ovsa_license_try(conf, &auth, &held->servers[i], method, path,
-                             body, res->request_id[0] ? 1 : 0, &r, a)
+                             body, pre, res->request_id[0] ? 1 : 0, &r, a)
             != OVSA_OK)
         {
             ovsa_result_free(&r);
@@ -436,5 +493,53 @@ end:
     ovsa_license_free(held);
     EVP_PKEY_free(auth.machine);
     OPENSSL_cleanse(auth.secret, sizeof(auth.secret));
+    return ret;
+}
+
+
+int
+ovsa_license_grant_verify(const ovsa_license_conf_t *conf, const char *text,
+    size_t len, ovsa_result_t *r, ovsa_err_t *err)
+{
+    int              ret;
+    char             url[OVSA_LICENSE_URL_MAX + 1];
+    size_t           i, n;
+    const char      *pins[2];
+    ovsa_license_t  *held;
+
+    memset(r, 0, sizeof(*r));
+    ret = OVSA_ERR;
+    held = NULL;
+
+    if (ovsa_grant_parse_url(text, len, url, sizeof(url), err) != OVSA_OK
+        || ovsa_license_open(conf, &held, NULL, err) != OVSA_OK)
+    {
+        goto end;
+    }
+
+    for (i = 0; i < held->nservers; i++) {
+        if (strcmp(held->servers[i].url, url) == 0) {
+            break;
+        }
+    }
+
+    if (i == held->nservers) {
+        ovsa_err_set(err, OVSA_E_GRANT_SERVER, "grant: %s is not a server of "
+                     "license %s", url, held->id);
+        goto end;
+    }
+
+    n = 0;
+    pins[n++] = held->servers[i].pin_current;
+    if (held->servers[i].pin_future != NULL) {
+        pins[n++] = held->servers[i].pin_future;
+    }
+
+    ret = ovsa_grant_verify(text, len, pins, n, conf->root, conf->skew, r,
+                            err);
+
+end:
+
+    ovsa_license_free(held);
     return ret;
 }

@@ -19,7 +19,10 @@
 #include <openssl/crypto.h>
 
 #include "ovsa.h"
+#include "ovsa_file.h"
+#include "ovsa_key.h"
 #include "ovsa_license.h"
+#include "ovsa_pin.h"
 #include "ovsa_sdk_int.h"
 #include "ovsa_x509.h"
 
@@ -34,7 +37,8 @@ typedef enum {
     OVSA_OP_SPEND,
     OVSA_OP_CHECKOUT,
     OVSA_OP_HEARTBEAT,
-    OVSA_OP_CHECKIN
+    OVSA_OP_CHECKIN,
+    OVSA_OP_BORROW
 } ovsa_sdk_op_t;
 
 static const struct {
@@ -48,7 +52,11 @@ static const struct {
     { "checkout",   "/v1/lease/checkout" },
     { "heartbeat",  "/v1/lease/heartbeat" },
     { "checkin",    "/v1/lease/checkin" },
+    { "borrow",     "/v1/lease/borrow" },
 };
+
+#define OVSA_SDK_GRANT_ACTIVATION  "activation"
+#define OVSA_SDK_GRANT_BORROW      "borrow"
 
 #define OVSA_SDK_NOPS  (sizeof(ovsa_sdk_ops) / sizeof(ovsa_sdk_ops[0]))
 
@@ -84,6 +92,9 @@ struct ovsa_sdk_s {
     char                  lease_id[64];
     long long             lease_expires;
     long long             lease_len;      /* its length, s (server) */
+    int                   borrowed;       /* a borrowed seat: kept at
+                                             close and exit (it is the
+                                             point of borrowing) */
 
     /* the heartbeat thread */
     pthread_t             thread;
@@ -212,6 +223,8 @@ ovsa_sdk_free(ovsa_sdk_t *h)
 
 /* ---- the atexit release */
 
+static int ovsa_sdk_grant_allows(ovsa_sdk_t *h, const char *kind,
+    ovsa_sdk_status_t *st);
 static int ovsa_sdk_release_locked(ovsa_sdk_t *h, ovsa_sdk_status_t *st,
     int from_exit);
 
@@ -225,7 +238,7 @@ ovsa_sdk_at_exit(void)
 
     for (h = ovsa_sdk_all; h != NULL; h = h->next) {
         pthread_mutex_lock(&h->lock);
-        if (h->lease_id[0] != '\0' || h->thread_on) {
+        if ((h->lease_id[0] != '\0' && !h->borrowed) || h->thread_on) {
             (void) ovsa_sdk_release_locked(h, &st, 1);
         }
         pthread_mutex_unlock(&h->lock);
@@ -464,6 +477,15 @@ ovsa_sdk_offline(ovsa_sdk_t *h, ovsa_sdk_op_t op, const char *hwid,
         which = NULL;       /* spends and releases are never offline */
     }
 
+    /* a grant this machine holds (offline activation, borrowed seat) */
+    if (which != NULL
+        && ovsa_sdk_grant_allows(h, h->type == OVSA_LIC_FLOATING
+                                    ? OVSA_SDK_GRANT_BORROW
+                                    : OVSA_SDK_GRANT_ACTIVATION, st))
+    {
+        return;
+    }
+
     if (which == NULL || h->state_dir == NULL
         || ovsa_sdk_state_load(h->state_dir, h->license_id, which, &s, &e)
            != OVSA_OK
@@ -507,6 +529,112 @@ ovsa_sdk_offline(ovsa_sdk_t *h, ovsa_sdk_op_t op, const char *hwid,
                  "the saved answer of %lld holds until %lld",
                  s.server_time, s.valid_until);
     }
+}
+
+
+/* The license-mode configuration of the handle. */
+static void
+ovsa_sdk_lconf(const ovsa_sdk_t *h, ovsa_license_conf_t *lc)
+{
+    memset(lc, 0, sizeof(*lc));
+    lc->license = h->license;
+    lc->root = h->root;
+    lc->isv = h->isv;
+    lc->secret = h->secret;
+    lc->state_dir = h->state_dir;
+    lc->cache_dir = h->cache_dir;
+    lc->client_cert = h->client_cert;
+    lc->client_key = h->client_key;
+    lc->skew = h->skew;
+    lc->timeout_ms = h->timeout_ms;
+    lc->at = h->at;
+}
+
+
+/* The keyid of this machine's key (state directory), for grants. */
+static int
+ovsa_sdk_keyid(const ovsa_sdk_t *h, char *keyid, ovsa_err_t *err)
+{
+    int        rc;
+    EVP_PKEY  *k;
+
+    if (h->state_dir == NULL) {
+        return ovsa_err_set(err, OVSA_E_CONF_MISSING, "offline: needs a "
+                            "state directory");
+    }
+
+    if (ovsa_client_machine_key(h->state_dir, &k, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    rc = ovsa_keyid_pkey(k, keyid, err);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+
+/*
+ * A grant this machine holds (kind: activation, borrow) that allows it
+ * now: verified again, bound to this machine; fills st (OFFLINE) and
+ * returns 1, else 0 with st unchanged.
+ */
+static int
+ovsa_sdk_grant_allows(ovsa_sdk_t *h, const char *kind, ovsa_sdk_status_t *st)
+{
+    int                    ok;
+    char                  *text, keyid[OVSA_KEYID_LEN + 1];
+    size_t                 len;
+    long long              until;
+    ovsa_err_t             e;
+    ovsa_result_t          r;
+    ovsa_license_conf_t    lc;
+    ovsa_sdk_grant_want_t  w;
+
+    if (h->state_dir == NULL
+        || ovsa_sdk_grant_load(h->state_dir, h->license_id, kind, &text,
+                               &len, &e) != OVSA_OK)
+    {
+        return 0;
+    }
+
+    memset(&w, 0, sizeof(w));
+    w.keyid = keyid;
+    w.now = ovsa_sdk_now(h);
+    w.dir = h->state_dir;
+    w.id = h->license_id;
+
+    if (strcmp(kind, OVSA_SDK_GRANT_BORROW) == 0) {
+        w.path = "/v1/lease/borrow";
+        w.until = "lease_expires";
+    } else {
+        w.path = "/v1/offline/activate";
+        w.until = "valid_until";
+        w.hwid = h->hwid;
+    }
+
+    ovsa_sdk_lconf(h, &lc);
+    ok = ovsa_sdk_keyid(h, keyid, &e) == OVSA_OK
+         && ovsa_sdk_grant_check(&lc, text, len, &w, &r, &until, &e)
+            == OVSA_OK;
+    free(text);
+
+    if (ok) {
+        ovsa_sdk_status_init(st);
+        ovsa_sdk_from_answer(&r, st);
+        st->allowed = 1;
+        st->code = OVSA_SDK_OFFLINE;
+        snprintf(st->code_name, sizeof(st->code_name), "OFFLINE");
+        snprintf(st->message, sizeof(st->message), "no server answered; the "
+                 "%s grant of %lld holds until %lld", kind, r.server_time,
+                 until);
+        st->cached = 1;
+        st->verified = 1;
+        st->server_time = r.server_time;
+        st->valid_until = until;
+    }
+
+    ovsa_result_free(&r);
+    return ok;
 }
 
 
@@ -643,6 +771,7 @@ ovsa_sdk_do(ovsa_sdk_t *h, ovsa_sdk_op_t op, const char *fields,
         }
         break;
     case OVSA_OP_CHECKOUT:
+    case OVSA_OP_BORROW:
         if (h->client_id[0] != '\0') {
             ovsa_sdk_field(o, "client_id", h->client_id);
         }
@@ -693,18 +822,8 @@ ovsa_sdk_do(ovsa_sdk_t *h, ovsa_sdk_op_t op, const char *fields,
         goto done;
     }
 
-    memset(&lc, 0, sizeof(lc));
-    lc.license = h->license;
-    lc.root = h->root;
-    lc.isv = h->isv;
-    lc.secret = h->secret;
-    lc.state_dir = h->state_dir;
-    lc.cache_dir = h->cache_dir;
-    lc.client_cert = h->client_cert;
-    lc.client_key = h->client_key;
-    lc.skew = h->skew;
-    lc.timeout_ms = h->timeout_ms;
-    lc.at = h->at;
+    ovsa_sdk_lconf(h, &lc);
+    lc.keep_grant = detail != NULL;     /* tools: the answer as a grant */
 
     rc = ovsa_client_check_license(&lc, "POST", ovsa_sdk_ops[op].path, body,
                                    &res, &err);
@@ -826,6 +945,7 @@ ovsa_sdk_drop(ovsa_sdk_t *h)
 {
     h->lease_id[0] = '\0';
     h->lease_expires = 0;
+    h->borrowed = 0;
 }
 
 
@@ -945,6 +1065,16 @@ ovsa_sdk_lease_acquire(ovsa_sdk_t *h, ovsa_sdk_lease_cb cb, void *arg,
 
     pthread_mutex_lock(&h->lock);
 
+    /* a borrowed seat: held without the server until the borrow ends */
+    if (ovsa_sdk_grant_allows(h, OVSA_SDK_GRANT_BORROW, st)) {
+        ovsa_sdk_hold(h, st);
+        h->borrowed = 1;
+        snprintf(st->message, sizeof(st->message), "borrowed seat, held "
+                 "until %lld", st->lease_expires);
+        pthread_mutex_unlock(&h->lock);
+        return st->allowed;
+    }
+
     /*
      * a lease this process, or a previous run that is gone, holds and
      * may renew (not one of another running process: one seat each)
@@ -1058,6 +1188,10 @@ ovsa_sdk_release_locked(ovsa_sdk_t *h, ovsa_sdk_status_t *st,
     if (decided) {
         /* checked in, or not live any more: either way not ours */
         ovsa_sdk_drop(h);
+        if (h->state_dir != NULL) {
+            ovsa_sdk_grant_remove(h->state_dir, h->license_id,
+                                  OVSA_SDK_GRANT_BORROW);
+        }
     }
 
     return st->allowed;
@@ -1101,7 +1235,7 @@ ovsa_sdk_close(ovsa_sdk_t *h)
     pthread_mutex_unlock(&ovsa_sdk_all_lock);
 
     pthread_mutex_lock(&h->lock);
-    if (h->lease_id[0] != '\0' || h->thread_on) {
+    if ((h->lease_id[0] != '\0' && !h->borrowed) || h->thread_on) {
         (void) ovsa_sdk_release_locked(h, &st, 0);
     }
     pthread_mutex_unlock(&h->lock);
@@ -1137,5 +1271,330 @@ ovsa_sdk_call(ovsa_sdk_t *h, const char *op, const char *fields,
     (void) ovsa_sdk_do(h, (ovsa_sdk_op_t) i, fields, st, detail, NULL);
 
     pthread_mutex_unlock(&h->lock);
+    return st->allowed;
+}
+
+
+/* ---- offline use (docs/offline.md) */
+
+int
+ovsa_sdk_borrow(ovsa_sdk_t *h, long seconds, ovsa_sdk_status_t *st)
+{
+    int                    decided;
+    char                   fields[64];
+    ovsa_err_t             e;
+    ovsa_license_result_t  res;
+
+    pthread_mutex_lock(&h->lock);
+
+    if (h->state_dir == NULL) {
+        ovsa_sdk_status_init(st);
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, OVSA_E_CONF_MISSING,
+                        "borrow: the grant is kept in the state directory: "
+                        "set one");
+        goto done;
+    }
+
+    snprintf(fields, sizeof(fields), "{\"borrow_seconds\":%ld}", seconds);
+
+    memset(&res, 0, sizeof(res));
+    (void) ovsa_sdk_do(h, OVSA_OP_BORROW, fields, st, &res, &decided);
+
+    if (decided && st->allowed) {
+        if (res.answer.grant == NULL
+            || ovsa_sdk_grant_save(h->state_dir, h->license_id,
+                                   OVSA_SDK_GRANT_BORROW, res.answer.grant,
+                                   res.answer.grant_len, &e) != OVSA_OK)
+        {
+            ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, OVSA_E_IO,
+                            "borrow: granted, but the grant could not be "
+                            "saved: release it");
+        } else {
+            ovsa_sdk_hold(h, st);
+            h->borrowed = 1;
+            st->valid_until = st->lease_expires;
+        }
+    }
+
+    ovsa_license_result_free(&res);
+
+done:
+
+    pthread_mutex_unlock(&h->lock);
+    return st->allowed;
+}
+
+
+/* Reads a file for an offline operation; OVSA_OK or st refused. */
+static int
+ovsa_sdk_read(const char *file, char **text, size_t *len,
+    ovsa_sdk_status_t *st)
+{
+    ovsa_err_t  e;
+
+    if (ovsa_file_read(file, 64 * 1024, text, len, &e) != OVSA_OK) {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, e.code, e.msg);
+        return OVSA_ERR;
+    }
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_sdk_offline_request(ovsa_sdk_t *h, const char *op, const char *out,
+    ovsa_sdk_status_t *st)
+{
+    int                    deact;
+    char                  *text, *grant, nonce[32], old[32], *fields;
+    char                   keyid[OVSA_KEYID_LEN + 1];
+    size_t                 len;
+    json_t                *f, *a;
+    long long              until, at;
+    ovsa_err_t             e;
+    ovsa_result_t          r;
+    ovsa_license_conf_t    lc;
+    ovsa_sdk_grant_want_t  w;
+
+    ovsa_sdk_status_init(st);
+    text = grant = fields = NULL;
+    f = NULL;
+    memset(&r, 0, sizeof(r));
+    deact = op != NULL && strcmp(op, "deactivate") == 0;
+    old[0] = '\0';
+
+    pthread_mutex_lock(&h->lock);
+    ovsa_sdk_lconf(h, &lc);
+
+    if (h->state_dir == NULL || h->hwid[0] == '\0') {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, OVSA_E_CONF_MISSING,
+                        "offline: needs a state directory and a hwid");
+        goto done;
+    }
+
+    f = json_pack("{s:s}", "hwid", h->hwid);
+
+    if (deact) {
+        /* the activation it removes: the offline activation held here */
+        memset(&w, 0, sizeof(w));
+        w.path = "/v1/offline/activate";
+        w.keyid = keyid;
+        w.hwid = h->hwid;
+        w.until = "valid_until";
+        w.now = 0;                  /* an expired one is removed too */
+        w.dir = h->state_dir;
+        w.id = h->license_id;
+
+        if (ovsa_sdk_grant_load(h->state_dir, h->license_id,
+                                OVSA_SDK_GRANT_ACTIVATION, &grant, &len, &e)
+               != OVSA_OK
+            || ovsa_sdk_keyid(h, keyid, &e) != OVSA_OK
+            || ovsa_sdk_grant_check(&lc, grant, len, &w, &r, &until, &e)
+               != OVSA_OK)
+        {
+            ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, e.code, "offline "
+                            "deactivation: no offline activation held "
+                            "here");
+            goto done;
+        }
+
+        a = json_loadb(r.body, r.body_len, 0, NULL);
+        at = json_integer_value(json_object_get(a, "activated_at"));
+        json_decref(a);
+        json_object_set_new(f, "activated_at", json_integer(at));
+        snprintf(old, sizeof(old), "%s", r.nonce);
+    }
+
+    fields = json_dumps(f, JSON_COMPACT);
+
+    if (fields == NULL
+        || ovsa_offline_request_make(&lc, op, fields, &text, nonce, &e)
+           != OVSA_OK
+        || ovsa_file_write(out, text, strlen(text), 0600, 0, &e) != OVSA_OK)
+    {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, e.code, e.msg);
+        goto done;
+    }
+
+    if (deact) {
+        /*
+         * removed here first: the server frees the slot when the proof
+         * reaches it, and this machine never again accepts the grant
+         */
+        if (ovsa_sdk_nonce_note(h->state_dir, h->license_id, "deactivated",
+                                old, 1, &e) != OVSA_OK)
+        {
+            ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, e.code, e.msg);
+            goto done;
+        }
+        ovsa_sdk_grant_remove(h->state_dir, h->license_id,
+                              OVSA_SDK_GRANT_ACTIVATION);
+        ovsa_sdk_state_remove(h->state_dir, h->license_id,
+                              OVSA_SDK_ST_ACTIVATE);
+        ovsa_sdk_state_remove(h->state_dir, h->license_id,
+                              OVSA_SDK_ST_CHECK);
+
+    } else if (ovsa_sdk_nonce_note(h->state_dir, h->license_id, "pending",
+                                   nonce, 1, &e) != OVSA_OK)
+    {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, e.code, e.msg);
+        goto done;
+    }
+
+    st->allowed = 1;
+    ovsa_sdk_set_code(st, "OK");
+    snprintf(st->message, sizeof(st->message), "offline %s request %s "
+             "written to %s", op, nonce, out);
+
+done:
+
+    pthread_mutex_unlock(&h->lock);
+    ovsa_result_free(&r);
+    json_decref(f);
+    free(fields);
+    free(text);
+    free(grant);
+    return st->allowed;
+}
+
+
+int
+ovsa_sdk_offline_submit(ovsa_sdk_t *h, const char *in, const char *out,
+    ovsa_sdk_status_t *st, ovsa_license_result_t *detail)
+{
+    int                    rc;
+    char                  *text;
+    size_t                 len;
+    ovsa_err_t             e;
+    ovsa_license_conf_t    lc;
+    ovsa_license_result_t  res;
+
+    ovsa_sdk_status_init(st);
+    memset(&res, 0, sizeof(res));
+    res.server = -1;
+
+    if (ovsa_sdk_read(in, &text, &len, st) != OVSA_OK) {
+        goto done;
+    }
+
+    pthread_mutex_lock(&h->lock);
+    ovsa_sdk_lconf(h, &lc);
+    rc = ovsa_offline_request_submit(&lc, text, len, &res, &e);
+    pthread_mutex_unlock(&h->lock);
+    free(text);
+
+    if (res.server < 0) {
+        ovsa_sdk_refuse(st, rc == OVSA_OK || e.code == OVSA_E_TRANSPORT
+                            ? OVSA_SDK_UNREACHABLE
+                            : (res.nattempts ? OVSA_SDK_UNVERIFIED
+                                             : OVSA_SDK_LOCAL_ERROR),
+                        e.code, e.msg);
+        goto done;
+    }
+
+    ovsa_sdk_from_answer(&res.answer, st);
+
+    /* the answer, a refusal too, goes back to the offline machine */
+    if (res.answer.grant == NULL
+        || ovsa_file_write(out, res.answer.grant, res.answer.grant_len,
+                           0600, 0, &e) != OVSA_OK)
+    {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR,
+                        res.answer.grant ? e.code : OVSA_E_INTERNAL,
+                        res.answer.grant ? e.msg : "offline: the answer "
+                        "was not kept");
+    }
+
+done:
+
+    if (detail != NULL) {
+        *detail = res;
+    } else {
+        ovsa_license_result_free(&res);
+    }
+
+    return st->allowed;
+}
+
+
+int
+ovsa_sdk_offline_accept(ovsa_sdk_t *h, const char *in, ovsa_sdk_status_t *st)
+{
+    char                  *text, keyid[OVSA_KEYID_LEN + 1];
+    size_t                 len;
+    long long              until;
+    ovsa_err_t             e;
+    ovsa_result_t          r;
+    ovsa_license_conf_t    lc;
+    ovsa_sdk_grant_want_t  w;
+
+    ovsa_sdk_status_init(st);
+    memset(&r, 0, sizeof(r));
+    text = NULL;
+
+    pthread_mutex_lock(&h->lock);
+
+    if (h->state_dir != NULL
+        && ovsa_sdk_clock_check(h->state_dir, ovsa_sdk_now(h), h->skew, &e)
+           != OVSA_OK)
+    {
+        ovsa_sdk_refuse(st, OVSA_SDK_CLOCK_BACK, OVSA_E_NONE, e.msg);
+        goto done;
+    }
+
+    if (h->state_dir == NULL || h->hwid[0] == '\0'
+        || ovsa_sdk_keyid(h, keyid, &e) != OVSA_OK)
+    {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, OVSA_E_CONF_MISSING,
+                        "offline: needs a state directory and a hwid");
+        goto done;
+    }
+
+    if (ovsa_sdk_read(in, &text, &len, st) != OVSA_OK) {
+        goto done;
+    }
+
+    memset(&w, 0, sizeof(w));
+    w.path = "/v1/offline/activate";
+    w.keyid = keyid;
+    w.hwid = h->hwid;
+    w.until = "valid_until";
+    w.now = ovsa_sdk_now(h);
+    w.dir = h->state_dir;
+    w.id = h->license_id;
+    w.pending = 1;
+
+    ovsa_sdk_lconf(h, &lc);
+
+    if (ovsa_sdk_grant_check(&lc, text, len, &w, &r, &until, &e) != OVSA_OK)
+    {
+        if (e.code == OVSA_E_NONE && r.verified) {
+            ovsa_sdk_from_answer(&r, st);     /* the server's refusal */
+        } else {
+            ovsa_sdk_refuse(st, OVSA_SDK_UNVERIFIED, e.code, e.msg);
+        }
+        goto done;
+    }
+
+    if (ovsa_sdk_grant_save(h->state_dir, h->license_id,
+                            OVSA_SDK_GRANT_ACTIVATION, text, len, &e)
+           != OVSA_OK
+        || ovsa_sdk_nonce_note(h->state_dir, h->license_id, "pending",
+                               r.nonce, 0, &e) != OVSA_OK)
+    {
+        ovsa_sdk_refuse(st, OVSA_SDK_LOCAL_ERROR, e.code, e.msg);
+        goto done;
+    }
+
+    (void) ovsa_sdk_clock_note(h->state_dir, r.server_time, &e);
+
+    ovsa_sdk_from_answer(&r, st);
+    st->valid_until = until;
+
+done:
+
+    pthread_mutex_unlock(&h->lock);
+    ovsa_result_free(&r);
+    free(text);
     return st->allowed;
 }

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "ovsa_client.h"
 #include "ovsa_err.h"
 
 #define OVSA_SDK_CLOCK_FILE  "clock.json"
@@ -81,5 +82,55 @@ int ovsa_sdk_clock_check(const char *dir, long long now, long skew,
  */
 int ovsa_sdk_hwid_from(const char *const *files, size_t n,
     const char *product, char *out, size_t size);
+
+/* ---- offline use (ovsa_sdk_offline.c, docs/offline.md) */
+
+/*
+ * Adds nonce to (add 1) or removes it from (add 0) list "pending" or
+ * "deactivated" of <dir>/<id>.offline.json (at most 16 each, the oldest
+ * dropped).  OVSA_OK or OVSA_ERR (OVSA_E_IO).
+ */
+int ovsa_sdk_nonce_note(const char *dir, const char *id, const char *list,
+    const char *nonce, int add, ovsa_err_t *err);
+
+/* 1 when nonce is in list of <dir>/<id>.offline.json. */
+int ovsa_sdk_nonce_is(const char *dir, const char *id, const char *list,
+    const char *nonce);
+
+/* <dir>/<id>.<kind>.grant (kind "activation" or "borrow"): save (0600,
+ * temp + rename), load (free *text), remove. */
+int ovsa_sdk_grant_save(const char *dir, const char *id, const char *kind,
+    const char *text, size_t len, ovsa_err_t *err);
+int ovsa_sdk_grant_load(const char *dir, const char *id, const char *kind,
+    char **text, size_t *len, ovsa_err_t *err);
+void ovsa_sdk_grant_remove(const char *dir, const char *id,
+    const char *kind);
+
+/* What a grant must be to allow this machine. */
+typedef struct {
+    const char  *path;      /* the request path it answers */
+    const char  *keyid;     /* this machine key's keyid */
+    const char  *hwid;      /* this hwid, or NULL (not checked) */
+    const char  *until;     /* the member that says until when:
+                               "valid_until" or "lease_expires" */
+    long long    now;
+    const char  *dir;       /* state directory: its "deactivated" list
+                               is checked; NULL: not checked */
+    const char  *id;        /* the license id */
+    int          pending;   /* 1: the nonce must be in "pending" */
+} ovsa_sdk_grant_want_t;
+
+/*
+ * Verifies a grant (ovsa_license_grant_verify()) and that it allows this
+ * machine now, in this order: the path (OVSA_E_GRANT_NONCE), not an
+ * activation deactivated here (OVSA_E_GRANT_DEACTIVATED), a "valid"
+ * verdict (else OVSA_ERR with code OVSA_E_NONE: read r->code), the
+ * machine key and hwid (OVSA_E_GRANT_MACHINE), a pending request's nonce
+ * when asked (OVSA_E_GRANT_NONCE), *until > now (OVSA_E_GRANT_EXPIRED).
+ * r is filled as by the verification; free it with ovsa_result_free().
+ */
+int ovsa_sdk_grant_check(const ovsa_license_conf_t *lc, const char *text,
+    size_t len, const ovsa_sdk_grant_want_t *want, ovsa_result_t *r,
+    long long *until, ovsa_err_t *err);
 
 #endif /* OVSA_SDK_INT_H */

@@ -524,7 +524,8 @@ static const char  *show_fields[] = {
     "license_id", "version", "status", "type", "product", "customer",
     "issued_at", "expires_at", "sync_interval", "require_hardware_key",
     "cert_sha256", "usage", "used", "usage_remaining", "max_activations",
-    "seats", "lease_seconds", "pins", "imported_at", "updated_at", NULL
+    "seats", "lease_seconds", "max_borrow", "max_offline", "pins",
+    "imported_at", "updated_at", NULL
 };
 
 
@@ -587,9 +588,13 @@ cmd_show(void *ctx, int argc, char **argv)
         printf("\nLIVE LEASES (%zu)\n",
                json_array_size(json_object_get(ans, "leases")));
         json_array_foreach(json_object_get(ans, "leases"), i, v) {
-            printf("  %s  expires %s  %s\n", str(v, "lease_id"),
+            printf("  %s  expires %s  %s%s\n", str(v, "lease_id"),
                    when(num(v, "expires"), tb, sizeof(tb)),
-                   str(v, "client_id"));
+                   str(v, "client_id"),
+                   !json_is_true(json_object_get(v, "borrowed")) ? ""
+                   : json_is_true(json_object_get(v, "release_asked"))
+                     ? "  (borrowed; release asked, at its end)"
+                     : "  (borrowed)");
         }
     }
 
@@ -605,8 +610,9 @@ static int
 action(ovsactl_t *c, const char *id, const char *act, json_t *body)
 {
     int      ret;
-    char    *text, *b, path[256];
-    json_t  *ans;
+    char    *text, *b, path[256], tb[32];
+    size_t   i;
+    json_t  *ans, *v;
 
     if (check_id(id) != 0) {
         json_decref(body);
@@ -630,6 +636,11 @@ action(ovsactl_t *c, const char *id, const char *act, json_t *body)
         } else if (strcmp(act, "release") == 0) {
             printf("released %ld lease(s) of %s\n", num(ans, "released"),
                    id);
+            json_array_foreach(json_object_get(ans, "deferred"), i, v) {
+                printf("borrowed lease %s: release recorded, takes effect "
+                       "at its end, %s\n", str(v, "lease_id"),
+                       when(num(v, "takes_effect"), tb, sizeof(tb)));
+            }
         } else {
             printf("removed activation %s of %s (%ld left)\n",
                    str(ans, "hwid"), id, num(ans, "activations"));

@@ -30,7 +30,8 @@ enum {
     OPT_CUSTOMER_CERT, OPT_TYPE, OPT_USAGE, OPT_MAX_ACT, OPT_SEATS,
     OPT_LEASE, OPT_HWKEY, OPT_SYNC, OPT_EXPIRES, OPT_SERVER,
     OPT_SERVER_CERT, OPT_OUT, OPT_LICENSE, OPT_UPDATE, OPT_ADD_SERVER,
-    OPT_NO_SECRET, OPT_SECRET_OUT, OPT_NEW_SECRET, OPT_DEACT, OPT_DEACT_PERIOD
+    OPT_NO_SECRET, OPT_SECRET_OUT, OPT_NEW_SECRET, OPT_DEACT, OPT_DEACT_PERIOD,
+    OPT_MAX_BORROW, OPT_MAX_OFFLINE
 };
 
 /* node-locked defaults: 3 deactivations per 30 days */
@@ -70,6 +71,12 @@ static const ovsa_opt_t ovsatool_create_opts[] = {
       "default 3)" },
     { "deactivation-period", NULL, OPT_DEACT_PERIOD, OVSA_OPT_STR, "s|Nd",
       "Seconds or days, 3600..31536000 s (node-locked default 30d)" },
+    { "max-borrow", NULL, OPT_MAX_BORROW, OVSA_OPT_STR, "s|Nd",
+      "Longest borrow of a seat, 60 s..30d (floating; default: no "
+      "borrowing)" },
+    { "max-offline", NULL, OPT_MAX_OFFLINE, OVSA_OPT_STR, "s|Nd",
+      "How long an offline activation holds, 3600 s..365d (node-locked; "
+      "default: no offline activation)" },
     { "require-hardware-key", NULL, OPT_HWKEY, OVSA_OPT_FLAG, NULL,
       "Only hardware-key servers may serve the license" },
     { "sync-interval", NULL, OPT_SYNC, OVSA_OPT_UINT, "s",
@@ -146,8 +153,8 @@ ovsatool_period(ovsa_opt_state_t *st, int64_t *out)
     n = strspn(s, "0123456789");
 
     if (n == 0 || n > 9 || (s[n] != '\0' && strcmp(s + n, "d") != 0)) {
-        ovsatool_usage(st, "-deactivation-period %s: not seconds or a "
-                       "number of days (\"30d\")", s);
+        ovsatool_usage(st, "%s %s: not seconds or a number of days "
+                       "(\"30d\")", st->opt, s);
         return OVSA_ERR;
     }
 
@@ -235,7 +242,7 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
     json_t            *payload, *servers, *cust_hex, *secret_hex;
     size_t             i, nsrv, ncert;
     int64_t            usage, maxact, seats, lease, sync, expires;
-    int64_t            deact, deact_s;
+    int64_t            deact, deact_s, borrow, offline;
     EVP_PKEY          *key;
     ovsa_err_t         err;
     const char        *ks, *passin, *id, *product, *customer, *custcert;
@@ -254,7 +261,7 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
     url = secret_path = NULL;
     ks = passin = id = product = customer = custcert = type = out = NULL;
     secret_out = NULL;
-    usage = maxact = seats = lease = expires = 0;
+    usage = maxact = seats = lease = expires = borrow = offline = 0;
     deact = deact_s = -1;
     sync = 3600;
     hwkey = nosecret = 0;
@@ -284,6 +291,15 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         case OPT_DEACT:         deact = st.num; break;
         case OPT_DEACT_PERIOD:
             if (ovsatool_period(&st, &deact_s) != OVSA_OK) {
+                ret = OVSA_EXIT_USAGE;
+                goto end;
+            }
+            break;
+        case OPT_MAX_BORROW:
+        case OPT_MAX_OFFLINE:
+            if (ovsatool_period(&st, o == OPT_MAX_BORROW ? &borrow : &offline)
+                != OVSA_OK)
+            {
                 ret = OVSA_EXIT_USAGE;
                 goto end;
             }
@@ -435,6 +451,16 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         ovsa_err_set(&err, OVSA_E_INTERNAL, "create: payload (bad UTF-8 in "
                      "an argument?)");
         goto fail;
+    }
+
+    /* optional limits: written only when given (older readers) */
+    if (borrow > 0) {
+        json_object_set_new(json_object_get(payload, "limits"), "max_borrow",
+                            json_integer(borrow));
+    }
+    if (offline > 0) {
+        json_object_set_new(json_object_get(payload, "limits"),
+                            "max_offline", json_integer(offline));
     }
 
     for (i = 0; i < nsrv; i++) {

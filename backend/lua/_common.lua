@@ -20,7 +20,7 @@ end
 
 local FIELDS = { 'id', 'ver', 'status', 'type', 'exp', 'usage', 'maxact',
                  'seats', 'lease_s', 'hwreq', 'sync', 'cert', 'used',
-                 'secret' }
+                 'secret', 'borrow', 'offl' }
 
 -- The license hash as a table of strings, or nil when unknown.
 local function load(key)
@@ -111,7 +111,10 @@ end
 
 -- Machine keys.  An activation is stored as "activated_at keyid" under
 -- its hwid, a lease as "keyid client_id" under its lease id: the key a
--- later operation on it must be signed with.  keyids have no spaces.
+-- later operation on it must be signed with.  keyids have no spaces (and
+-- are never the words "borrowed" or "released").  A borrowed lease is
+-- "borrowed keyid client_id", and "borrowed released keyid client_id"
+-- once an admin asked for its release (docs/offline.md).
 local function act_value(keyid)
     return now .. ' ' .. keyid
 end
@@ -121,13 +124,24 @@ local function act_parse(v)
     return tonumber(at), keyid
 end
 
-local function lease_value(keyid, client)
-    return keyid .. ' ' .. client
+local function lease_value(keyid, client, borrowed)
+    return (borrowed and 'borrowed ' or '') .. keyid .. ' ' .. client
 end
 
+-- keyid, client_id, borrowed, release asked
 local function lease_parse(v)
-    local keyid, client = string.match(v or '', '^(%S+) (.*)$')
-    return keyid, client
+    local borrowed, released = false, false
+    v = v or ''
+    local rest = string.match(v, '^borrowed (.*)$')
+    if rest then
+        borrowed, v = true, rest
+        rest = string.match(v, '^released (.*)$')
+        if rest then
+            released, v = true, rest
+        end
+    end
+    local keyid, client = string.match(v, '^(%S+) (.*)$')
+    return keyid, client, borrowed, released
 end
 
 -- The refusal for an operation on an activation or a lease held by the

@@ -6,7 +6,11 @@
 -- count.
 -- KEYS: license hash, activations hash, deactivation log (zset, member
 --       "hwid when n", score = when)
--- ARGV: hw, cert, proof, machine keyid (open_license), then hwid
+-- ARGV: hw, cert, proof, machine keyid (open_license), then hwid, and
+--       for POST /v1/offline/deactivate the activated_at of the
+--       activation the offline machine removed ("" online): a proof
+--       carried again after a new activation of the same machine does
+--       not remove the new one (docs/offline.md)
 
 local lic, refused = open_license(false, 'node-locked')
 if not lic then
@@ -24,10 +28,14 @@ if not cur then
     return answer('ACTIVATION_UNKNOWN')
 end
 
-local _, keyid = act_parse(cur)
+local at, keyid = act_parse(cur)
 refused = machine_refusal(keyid)
 if refused then
     return refused
+end
+
+if (ARGV[6] or '') ~= '' and tonumber(ARGV[6]) ~= at then
+    return answer('ACTIVATION_UNKNOWN', { activated_at = at })
 end
 
 -- the policy is read here only: every other operation's HMGET stays short

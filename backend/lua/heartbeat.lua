@@ -8,6 +8,12 @@ if not lic then
     return refused
 end
 
+local _, _, borrowed = lease_parse(redis.call('HGET', KEYS[3], ARGV[5]))
+if borrowed then
+    return answer('LEASE_BORROWED', { lease_id = ARGV[5],
+        lease_expires = live_lease(KEYS[2], ARGV[5]) })
+end
+
 prune(KEYS[2], KEYS[3])
 
 local e = lease_expiry(lic)

@@ -29,9 +29,11 @@ local leases = {}
 local z = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf',
                      'WITHSCORES')
 for i = 1, #z, 2 do
-    local keyid, client = lease_parse(redis.call('HGET', KEYS[4], z[i]))
+    local keyid, client, borrowed, released =
+        lease_parse(redis.call('HGET', KEYS[4], z[i]))
     leases[#leases + 1] = { lease_id = z[i], expires = tonumber(z[i + 1]),
-        client_id = client or '', machine_key = keyid or '' }
+        client_id = client or '', machine_key = keyid or '',
+        borrowed = borrowed, release_asked = released }
 end
 
 local usage = num(r.usage)
@@ -59,6 +61,8 @@ return answer('OK', {
         secret_sha256 = r.secret or '',
         deactivations = opt(r.deact),
         deactivation_period = opt(r.deact_s),
+        max_borrow = opt(r.borrow ~= '0' and r.borrow or nil),
+        max_offline = opt(r.offl ~= '0' and r.offl or nil),
         pins = pins, imported_at = num(r.imported_at),
         updated_at = num(r.updated_at)
     },
