@@ -302,6 +302,58 @@ test_hwid(void **state)
 }
 
 
+/* offline state: the nonce lists are bounded, a removed nonce is gone,
+ * the file and the grants are 0600 */
+static void
+test_offline_nonces(void **state)
+{
+    int          i;
+    char         nonce[32], path[256], *text;
+    size_t       len;
+    struct stat  sb;
+    ovsa_err_t   err;
+
+    for (i = 0; i < 20; i++) {
+        snprintf(nonce, sizeof(nonce), "n%02d", i);
+        assert_int_equal(ovsa_sdk_nonce_note(dir, "L1", "pending", nonce, 1,
+                                             &err), OVSA_OK);
+    }
+
+    /* 16 kept: the 4 oldest dropped */
+    assert_false(ovsa_sdk_nonce_is(dir, "L1", "pending", "n00"));
+    assert_false(ovsa_sdk_nonce_is(dir, "L1", "pending", "n03"));
+    assert_true(ovsa_sdk_nonce_is(dir, "L1", "pending", "n04"));
+    assert_true(ovsa_sdk_nonce_is(dir, "L1", "pending", "n19"));
+    assert_false(ovsa_sdk_nonce_is(dir, "L1", "deactivated", "n19"));
+    assert_false(ovsa_sdk_nonce_is(dir, "L2", "pending", "n19"));
+
+    assert_int_equal(ovsa_sdk_nonce_note(dir, "L1", "pending", "n10", 0,
+                                         &err), OVSA_OK);
+    assert_false(ovsa_sdk_nonce_is(dir, "L1", "pending", "n10"));
+    assert_true(ovsa_sdk_nonce_is(dir, "L1", "pending", "n11"));
+
+    snprintf(path, sizeof(path), "%s/L1.offline.json", dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+
+    assert_int_equal(ovsa_sdk_grant_save(dir, "L1", "borrow", "{}", 2, &err),
+                     OVSA_OK);
+    snprintf(path, sizeof(path), "%s/L1.borrow.grant", dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+    assert_int_equal(ovsa_sdk_grant_load(dir, "L1", "borrow", &text, &len,
+                                         &err), OVSA_OK);
+    assert_int_equal(len, 2);
+    free(text);
+    ovsa_sdk_grant_remove(dir, "L1", "borrow");
+    assert_int_not_equal(ovsa_sdk_grant_load(dir, "L1", "borrow", &text,
+                                             &len, &err), OVSA_OK);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/L1.offline.json", dir);
+    unlink(path);
+}
+
+
 static void
 test_code_names(void **state)
 {
@@ -348,6 +400,7 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hwid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_nonces, setup, teardown),
         cmocka_unit_test(test_code_names),
         cmocka_unit_test(test_open_refusals),
     };
