@@ -7,6 +7,9 @@
 #   make fuzz       run every fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make bench      benchmarks (bench/), see docs/performance.md
 #   make deps       install the Debian packages the build and tests need
+#   make deb        the Debian packages into build/deb/ (debian/build.mk)
+#   make test-deb   install them in a clean Debian 12 root and follow
+#                   docs/install.md there (debian/test-deb.sh)
 #
 #   SANITIZE=1      with any of the above: libovsa, backend, tools, SDK and
 #                   C tests with AddressSanitizer + UndefinedBehaviorSanitizer

@@ -147,7 +147,10 @@ main(int argc, char **argv)
         goto opthelp;
     }
 
-    if (ovsa_conf_load(conf_file, &conf, &err) != OVSA_OK
+    /* the backend never opens the identity or the token: it needs no
+     * access to the server's key (it runs as its own user) */
+    if (ovsa_conf_load_flags(conf_file, OVSA_CONF_NO_NGINX_FILES, &conf, &err)
+            != OVSA_OK
         || ovsa_backend_setup(conf, &redis_pw, &err) != OVSA_OK)
     {
         ovsa_log("emerg", "%s (%s)", err.msg, ovsa_code_name(err.code));

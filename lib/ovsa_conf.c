@@ -54,6 +54,7 @@ typedef struct {
     yaml_document_t doc;
     ovsa_conf_t    *conf;
     ovsa_err_t     *err;
+    unsigned        flags;      /* OVSA_CONF_* of ovsa_conf_load_flags() */
 } ovsa_conf_ctx_t;
 
 
@@ -170,6 +171,34 @@ ovsa_conf_resolve(ovsa_conf_ctx_t *ctx, const char *value)
     p[dl] = '/';
     memcpy(p + dl + 1, value, vl + 1);
     return p;
+}
+
+
+/*
+ * A file name of nginx's alone (identity.*, hardware_key.*) read by a
+ * program that does not open those files (OVSA_CONF_NO_NGINX_FILES):
+ * resolved, not checked, so that the backend, running as its own user,
+ * needs no access to the server's key or the token's PIN.
+ */
+static int
+ovsa_conf_path_unchecked(ovsa_conf_ctx_t *ctx, yaml_node_t *node,
+    const char *key, char **out)
+{
+    char  *path;
+
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.length == 0) {
+        return ovsa_conf_fail(ctx, OVSA_E_CONF_TYPE, node, key,
+                              "expected a file name");
+    }
+
+    path = ovsa_conf_resolve(ctx, (const char *) node->data.scalar.value);
+    if (path == NULL) {
+        return ovsa_conf_fail(ctx, OVSA_E_NOMEM, node, key, "out of memory");
+    }
+
+    free(*out);
+    *out = path;
+    return OVSA_OK;
 }
 
 
@@ -607,6 +636,14 @@ ovsa_conf_value(ovsa_conf_ctx_t *ctx, const char *section,
         break;
 
     case OVSA_T_PATH:
+        if ((ctx->flags & OVSA_CONF_NO_NGINX_FILES)
+            && (strcmp(section, "identity") == 0
+                || strcmp(section, "hardware_key") == 0))
+        {
+            rc = ovsa_conf_path_unchecked(ctx, node, name,
+                                          (char **) (base + k->off));
+            break;
+        }
         rc = ovsa_conf_path(ctx, node, name, (char **) (base + k->off));
         break;
 
@@ -958,7 +995,7 @@ ovsa_conf_repeated(ovsa_conf_ctx_t *ctx)
  */
 static int
 ovsa_conf_parse(const char *path, char *abs, yaml_parser_t *parser,
-    ovsa_conf_t **out, ovsa_err_t *err)
+    unsigned flags, ovsa_conf_t **out, ovsa_err_t *err)
 {
     int                         rc, started;
     char                       *slash;
@@ -970,6 +1007,7 @@ ovsa_conf_parse(const char *path, char *abs, yaml_parser_t *parser,
     rc = OVSA_ERR;
     started = 0;
     memset(&ctx, 0, sizeof(ctx));
+    ctx.flags = flags;
     ctx.file = path;
     ctx.err = err;
 
@@ -1073,6 +1111,14 @@ end:
 int
 ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
 {
+    return ovsa_conf_load_flags(path, 0, out, err);
+}
+
+
+int
+ovsa_conf_load_flags(const char *path, unsigned flags, ovsa_conf_t **out,
+    ovsa_err_t *err)
+{
     int            rc;
     FILE          *fp;
     char          *abs;
@@ -1098,7 +1144,7 @@ ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err)
     }
 
     yaml_parser_set_input_file(&parser, fp);
-    rc = ovsa_conf_parse(path, abs, &parser, out, err);
+    rc = ovsa_conf_parse(path, abs, &parser, flags, out, err);
 
     yaml_parser_delete(&parser);
     fclose(fp);
@@ -1151,7 +1197,7 @@ ovsa_conf_load_mem(const char *path, const char *text, size_t len,
     }
 
     yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
-    rc = ovsa_conf_parse(path, abs, &parser, out, err);
+    rc = ovsa_conf_parse(path, abs, &parser, 0, out, err);
 
     yaml_parser_delete(&parser);
     return rc;

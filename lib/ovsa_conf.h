@@ -103,6 +103,18 @@ typedef struct {
 int ovsa_conf_load(const char *path, ovsa_conf_t **out, ovsa_err_t *err);
 
 /*
+ * 16a: ovsa_conf_load() with flags.  OVSA_CONF_NO_NGINX_FILES: the files
+ * only nginx opens (identity.chain, .key, .root; hardware_key.module,
+ * .pin_file) are resolved against the configuration's directory but not
+ * checked, for ovsa-backend, which runs as its own user (ovsa) and must
+ * not need read access to the server's key (docs/install.md).
+ */
+#define OVSA_CONF_NO_NGINX_FILES  0x1
+
+int ovsa_conf_load_flags(const char *path, unsigned flags, ovsa_conf_t **out,
+    ovsa_err_t *err);
+
+/*
  * Like ovsa_conf_load() for a file text of len bytes (need not be
  * NUL-terminated) that is not on disk: path names it in messages, and
  * relative file names resolve against path's directory, which must exist.

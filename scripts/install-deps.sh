@@ -11,7 +11,8 @@ softhsm2 opensc p11-kit p11-kit-modules libengine-pkcs11-openssl
 libtest-base-perl libtext-diff-perl liblist-moreutils-perl
 libio-socket-ssl-perl libjson-pp-perl wrk gnuplot-nox libcmocka-dev
 clang-14 libclang-rt-14-dev faketime python3
-xxd redis-tools valgrind"
+xxd redis-tools valgrind
+debhelper dpkg-dev lintian mmdebstrap iproute2"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 

@@ -547,6 +547,59 @@ test_hw_batch(void **state)
 }
 
 
+/*
+ * 16a: OVSA_CONF_NO_NGINX_FILES (ovsa-backend, running as user ovsa): the
+ * identity's and the token's files are resolved but not opened, so a key
+ * the backend may not read is no reason to refuse; the files the backend
+ * does open (admin token, ISV certificates) are still checked, and
+ * without the flag a missing identity file is still refused.
+ */
+static void
+test_no_nginx_files(void **state)
+{
+    char          want[sizeof(dir) + 64];
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+    FILE         *fp;
+    const char   *text =
+        "identity:\n"
+        "  chain: chain.pem\n"
+        "  key: missing-key.pem\n"
+        "  root: root.pem\n"
+        "hardware_key:\n"
+        "  pin_file: missing.pin\n"
+        "licenses:\n"
+        "  isv_certs: [isv1.pem]\n";
+
+    assert_int_equal(load(text, &conf, &err), OVSA_E_CONF_FILE);
+    assert_non_null(strstr(err.msg, "identity.key:"));
+
+    ovsa_err_clear(&err);
+    conf = NULL;
+    assert_int_equal(ovsa_conf_load_flags(yaml, OVSA_CONF_NO_NGINX_FILES,
+                                          &conf, &err), OVSA_OK);
+    assert_non_null(conf);
+    snprintf(want, sizeof(want), "%s/missing-key.pem", dir);
+    assert_string_equal(conf->key, want);
+    snprintf(want, sizeof(want), "%s/missing.pin", dir);
+    assert_string_equal(conf->hw_pin_file, want);
+    ovsa_conf_free(conf);
+
+    /* what the backend opens is checked as before */
+    fp = fopen(yaml, "w");
+    assert_non_null(fp);
+    fputs(BASE "licenses:\n  isv_certs: [missing-isv.pem]\n", fp);
+    fclose(fp);
+    conf = NULL;
+    ovsa_err_clear(&err);
+    assert_int_equal(ovsa_conf_load_flags(yaml, OVSA_CONF_NO_NGINX_FILES,
+                                          &conf, &err), OVSA_ERR);
+    assert_null(conf);
+    assert_int_equal(err.code, OVSA_E_CONF_FILE);
+    assert_non_null(strstr(err.msg, "licenses.isv_certs"));
+}
+
+
 int
 main(void)
 {
@@ -560,6 +613,7 @@ main(void)
         cmocka_unit_test(test_trusted_peers),
         cmocka_unit_test(test_hw_queue_max),
         cmocka_unit_test(test_hw_batch),
+        cmocka_unit_test(test_no_nginx_files),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
