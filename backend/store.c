@@ -14,6 +14,8 @@
 #include <openssl/evp.h>
 
 #include "store_int.h"
+#include "metrics.h"
+#include "ovsa_metrics.h"
 
 
 #define OVSA_STORE_ARGS_MAX  64
@@ -478,6 +480,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     int                    i, argc, rc, fresh, reconnected, stale, redirect,
                            gated, readonly;
     char                   nk[16];
+    uint64_t               t0;
     const char            *argv[OVSA_STORE_ARGS_MAX];
     redisReply            *r;
     char                   addr[300];
@@ -566,7 +569,9 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
         /* ---- */
 
         errno = 0;
+        t0 = ovsa_metrics_now_us();
         r = redisCommandArgv(c, argc, argv, NULL);
+        ovsa_metrics_redis(script, ovsa_metrics_now_us() - t0, r != NULL);
         if (r == NULL) {
             stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
                      || errno == EPIPE);

@@ -152,6 +152,13 @@ int ovsa_store_retry_after(int *not_sent);
  */
 void ovsa_store_not_durable(char *buf, size_t size);
 
+/*
+ * 16c: the store's health for the metrics: *breaker_open 1 when a
+ * circuit breaker is open or half-open; *durable 1 when state-changing
+ * scripts are allowed (durable Redis, or redis.require_durable off).
+ */
+void ovsa_store_health_state(int *breaker_open, int *durable);
+
 /* Returns the OVSA_STORE_ mode of a script (RO, RW or SPEND). */
 int ovsa_store_mode(ovsa_lua_t script);
 
