@@ -31,9 +31,6 @@ typedef struct {
     uint64_t  answers[OVSA_M_ROUTES + 2][OVSA_M_CODES + 1];
     uint64_t  lat[OVSA_M_ROUTES + 2][OVSA_METRICS_NBUCKETS + 1];
     uint64_t  lat_sum[OVSA_M_ROUTES + 2];
-    uint64_t  redis[OVSA_M_NSCRIPTS][OVSA_METRICS_NBUCKETS + 1];
-    uint64_t  redis_sum[OVSA_M_NSCRIPTS];
-    uint64_t  redis_err[OVSA_M_NSCRIPTS];
 } ovsa_metrics_t;
 
 static ovsa_metrics_t  ovsa_m;
@@ -125,22 +122,6 @@ ovsa_metrics_answer(int admin, const ovsa_route_t *route, const char *code,
 }
 
 
-void
-ovsa_metrics_redis(int script, uint64_t us, int ok)
-{
-    if (script < 0 || script >= OVSA_M_NSCRIPTS) {
-        return;
-    }
-
-    OVSA_M_ADD(&ovsa_m.redis[script][ovsa_metrics_bucket(us)], 1);
-    OVSA_M_ADD(&ovsa_m.redis_sum[script], us);
-
-    if (!ok) {
-        OVSA_M_ADD(&ovsa_m.redis_err[script], 1);
-    }
-}
-
-
 /* Reads every license's summary: counts, activations, live leases. */
 static void
 ovsa_m_gauges(void)
@@ -216,7 +197,8 @@ ovsa_metrics_text(void)
     int                        breaker, durable;
     size_t                     r, c, nroutes, b;
     char                       labels[256];
-    uint64_t                   n, counts[OVSA_METRICS_NBUCKETS + 1];
+    uint64_t                   n, sum, counts[OVSA_METRICS_NBUCKETS + 1];
+    uint64_t                   errors[OVSA_M_NSCRIPTS];
     ovsa_mbuf_t                t;
     const ovsa_policy_code_t  *pc;
 
@@ -298,13 +280,9 @@ ovsa_metrics_text(void)
     for (r = 0; r < OVSA_M_NSCRIPTS; r++) {
         snprintf(labels, sizeof(labels), "script=\"%s\"", ovsa_m_scripts[r]);
 
-        for (b = 0; b <= OVSA_METRICS_NBUCKETS; b++) {
-            counts[b] = OVSA_M_GET(&ovsa_m.redis[r][b]);
-        }
-
+        ovsa_store_rtt_get((ovsa_lua_t) r, counts, &sum, &errors[r]);
         ovsa_metrics_histogram(&t, "ovsa_backend_redis_duration_seconds",
-                               labels, counts,
-                               OVSA_M_GET(&ovsa_m.redis_sum[r]));
+                               labels, counts, sum);
     }
 
     ovsa_metrics_head(&t, "ovsa_backend_redis_errors_total", "counter",
@@ -313,8 +291,8 @@ ovsa_metrics_text(void)
 
     for (r = 0; r < OVSA_M_NSCRIPTS; r++) {
         ovsa_mbuf_printf(&t, "ovsa_backend_redis_errors_total{script=\"%s\"}"
-                         " %llu\n", ovsa_m_scripts[r], (unsigned long long)
-                         OVSA_M_GET(&ovsa_m.redis_err[r]));
+                         " %llu\n", ovsa_m_scripts[r],
+                         (unsigned long long) errors[r]);
     }
 
     ovsa_store_health_state(&breaker, &durable);

@@ -15,9 +15,6 @@
 void ovsa_metrics_answer(int admin, const ovsa_route_t *route,
     const char *code, uint64_t start_us);
 
-/* Counts one Redis round trip of a script (store.c). */
-void ovsa_metrics_redis(int script, uint64_t us, int ok);
-
 /*
  * Writes the exposition; returns a malloc()ed NUL-terminated text the
  * caller frees, or NULL when out of memory.
