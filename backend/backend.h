@@ -70,6 +70,13 @@ typedef struct {
 extern const ovsa_route_t  ovsa_routes_public[];
 extern const ovsa_route_t  ovsa_routes_admin[];
 
+/*
+ * routes_admin.c: every license's summary row (ids.lua, then summary.lua
+ * per license); a new JSON array, or NULL after answering resp.  Also
+ * used by the metrics' license gauges (metrics.c).
+ */
+json_t *ovsa_admin_summaries(ovsa_resp_t *resp);
+
 /* Admin bearer-token check (routes_admin.c); 1 when authorized. */
 int ovsa_admin_authorized(ovsa_req_t *req);
 
@@ -117,7 +124,11 @@ void ovsa_log(const char *level, const char *fmt, ...)
  */
 int ovsa_http_listen(const char *address, long gid, ovsa_err_t *err);
 
-/* Starts an MHD daemon on fd with threads threads; NULL with err set. */
+/*
+ * Starts an MHD daemon on fd with threads threads; NULL with err set.
+ * admin: 0 the public listener, 1 the admin listener, 2 the metrics
+ * listener (metrics.listen: GET /metrics only, no token).
+ */
 struct MHD_Daemon *ovsa_http_start(int fd, int threads, int admin,
     ovsa_err_t *err);
 

@@ -10,7 +10,7 @@ BACKEND_SRCS    := backend/main.c backend/http.c backend/routes_public.c \
                    backend/store_cluster.c backend/policy.c \
                    backend/json.c backend/license.c backend/peer.c \
                    backend/proof.c backend/store_health.c \
-                   backend/store_sentinel.c
+                   backend/store_sentinel.c backend/metrics.c
 BACKEND_OBJS    := $(BACKEND_SRCS:%.c=$(BUILD)/%.o) \
                    $(BUILD)/backend/lua_scripts.o
 BACKEND_HDRS    := $(wildcard backend/*.h) $(wildcard lib/*.h)

@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "metrics.h"
 #include "ovsa_httpsig.h"
+#include "ovsa_metrics.h"
 #include "policy.h"
 #include "store.h"
 
@@ -30,6 +32,7 @@ typedef struct {
     size_t   len;
     size_t   cap;
     int      too_large;
+    uint64_t start_us;      /* metrics: the request's first call */
 } ovsa_http_ctx_t;
 
 /* the Content-Digest fields of one request */
@@ -39,6 +42,9 @@ typedef struct {
 } ovsa_http_digest_t;
 
 static long  ovsa_http_busy;    /* requests in flight, atomic */
+
+/* the cls of the metrics listener's daemon (16c); the admin one is 1 */
+#define OVSA_HTTP_METRICS  ((void *) 2)
 
 
 void
@@ -329,7 +335,8 @@ ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
 
 /* ---- dispatch */
 
-static void
+/* Runs the route of req; returns it (the metrics' label), or NULL. */
+static const ovsa_route_t *
 ovsa_http_dispatch(const ovsa_route_t *routes, ovsa_req_t *req,
     ovsa_resp_t *resp)
 {
@@ -350,7 +357,7 @@ ovsa_http_dispatch(const ovsa_route_t *routes, ovsa_req_t *req,
 
         if (strcmp(req->method, r->method) == 0) {
             r->handler(req, resp);
-            return;
+            return r;
         }
 
         path_match = r;
@@ -361,10 +368,45 @@ ovsa_http_dispatch(const ovsa_route_t *routes, ovsa_req_t *req,
 
     if (path_match != NULL) {
         ovsa_resp_code(resp, "METHOD_NOT_ALLOWED", NULL);
-        return;
+        return NULL;
     }
 
     ovsa_resp_code(resp, "NOT_FOUND", NULL);
+    return NULL;
+}
+
+
+/*
+ * 16c: GET /metrics, the Prometheus text (metrics.c); on the admin
+ * listener behind its token, or on metrics.listen.
+ */
+static enum MHD_Result
+ovsa_http_metrics(struct MHD_Connection *conn)
+{
+    char                 *text;
+    enum MHD_Result       rc;
+    struct MHD_Response  *r;
+
+    text = ovsa_metrics_text();
+    if (text == NULL) {
+        return MHD_NO;
+    }
+
+    r = MHD_create_response_from_buffer(strlen(text), text,
+                                        MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            OVSA_METRICS_CONTENT_TYPE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+
+    rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+
+    return rc;
 }
 
 
@@ -487,10 +529,12 @@ ovsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-    char             *p, peer[160];
-    size_t            n;
-    const char       *cl, *h;
-    ovsa_req_t        req;
+    char                *p, peer[160];
+    size_t               n;
+    const char          *cl, *h;
+    const ovsa_route_t  *route;
+    json_t              *code;
+    ovsa_req_t           req;
     ovsa_resp_t       resp;
     enum MHD_Result   rc;
     ovsa_http_ctx_t  *ctx;
@@ -503,6 +547,7 @@ ovsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
             return MHD_NO;
         }
         *con_cls = ctx;
+        ctx->start_us = ovsa_metrics_now_us();
         __atomic_add_fetch(&ovsa_http_busy, 1, __ATOMIC_SEQ_CST);
 
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -557,6 +602,23 @@ answer:
     req.len = ctx->len;
     req.admin = (cls != NULL);
     req.cert_header = NULL;
+    route = NULL;
+
+    /* the metrics listener serves GET /metrics and nothing else */
+    if (cls == OVSA_HTTP_METRICS) {
+        if (strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0
+            && !ctx->too_large)
+        {
+            return ovsa_http_metrics(conn);
+        }
+
+        ovsa_resp_code(&resp, strcmp(url, "/metrics") == 0
+                              ? "METHOD_NOT_ALLOWED" : "NOT_FOUND", NULL);
+        if (strcmp(url, "/metrics") == 0) {
+            snprintf(resp.allow, sizeof(resp.allow), "GET");
+        }
+        goto send;
+    }
 
     h = req.admin ? NULL
                   : MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -574,14 +636,27 @@ answer:
     } else if (req.admin) {
         if (!ovsa_admin_authorized(&req)) {
             ovsa_resp_code(&resp, "UNAUTHORIZED", NULL);
+
+        } else if (strcmp(url, "/metrics") == 0
+                   && strcmp(method, "GET") == 0)
+        {
+            return ovsa_http_metrics(conn);
+
         } else {
-            ovsa_http_dispatch(ovsa_routes_admin, &req, &resp);
+            route = ovsa_http_dispatch(ovsa_routes_admin, &req, &resp);
         }
 
     } else if (ovsa_http_digest(conn, &req, &resp) == OVSA_OK) {
         req.cert_header = h;
-        ovsa_http_dispatch(ovsa_routes_public, &req, &resp);
+        route = ovsa_http_dispatch(ovsa_routes_public, &req, &resp);
     }
+
+    code = json_object_get(resp.body, "code");
+    ovsa_metrics_answer(req.admin, route,
+                        json_is_string(code) ? json_string_value(code) : NULL,
+                        ctx->start_us);
+
+send:
 
     rc = ovsa_http_send(conn, &resp);
     json_decref(resp.body);
@@ -823,7 +898,9 @@ ovsa_http_start(int fd, int threads, int admin, ovsa_err_t *err)
     d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC
                          | MHD_USE_ERROR_LOG,
                          0, NULL, NULL,
-                         ovsa_http_access, admin ? (void *) 1 : NULL,
+                         ovsa_http_access,
+                         admin == 2 ? OVSA_HTTP_METRICS
+                                    : admin ? (void *) 1 : NULL,
                          MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (d == NULL) {
         ovsa_err_set(err, OVSA_E_INTERNAL, "microhttpd: cannot start daemon");

@@ -99,27 +99,30 @@ ovsa_backend_setup(ovsa_conf_t *conf, char **redis_pw, ovsa_err_t *err)
 int
 main(int argc, char **argv)
 {
-    int                 ret, o, test, fd, afd, sig;
+    int                 ret, o, test, fd, afd, mfd, sig;
     char               *redis_pw, *help;
     time_t              deadline;
     sigset_t            set;
-    const char         *conf_file, *unix_pub, *unix_adm;
+    const char         *conf_file, *unix_pub, *unix_adm, *unix_met;
     ovsa_err_t          err;
     ovsa_conf_t        *conf;
     ovsa_opt_state_t    st;
     ovsa_store_conf_t   sc;
-    struct MHD_Daemon  *pub, *adm;
+    struct MHD_Daemon  *pub, *adm, *met;
 
     ret = OVSA_EXIT_ERROR;
     test = 0;
     fd = -1;
     afd = -1;
+    mfd = -1;
     pub = NULL;
     adm = NULL;
+    met = NULL;
     conf = NULL;
     redis_pw = NULL;
     unix_pub = NULL;
     unix_adm = NULL;
+    unix_met = NULL;
     conf_file = OVSA_DEFAULT_CONF;
     ovsa_err_clear(&err);
 
@@ -236,9 +239,24 @@ main(int argc, char **argv)
         unix_adm = conf->admin_listen + 5;
     }
 
+    /* 16c: the optional unauthenticated metrics listener */
+    if (conf->metrics_listen != NULL) {
+        mfd = ovsa_http_listen(conf->metrics_listen, -1, &err);
+        if (mfd == -1) {
+            ovsa_log("emerg", "metrics.listen: %s", err.msg);
+            goto end;
+        }
+
+        if (strncmp(conf->metrics_listen, "unix:", 5) == 0) {
+            unix_met = conf->metrics_listen + 5;
+        }
+    }
+
     pub = ovsa_http_start(fd, conf->threads, 0, &err);
     adm = (pub != NULL) ? ovsa_http_start(afd, 1, 1, &err) : NULL;
-    if (pub == NULL || adm == NULL) {
+    met = (adm != NULL && mfd != -1) ? ovsa_http_start(mfd, 1, 2, &err)
+                                     : NULL;
+    if (pub == NULL || adm == NULL || (mfd != -1 && met == NULL)) {
         ovsa_log("emerg", "%s", err.msg);
         goto end;
     }
@@ -265,10 +283,17 @@ main(int argc, char **argv)
     /* stop accepting, then let the requests in flight finish */
     MHD_quiesce_daemon(pub);
     MHD_quiesce_daemon(adm);
+    if (met != NULL) {
+        MHD_quiesce_daemon(met);
+    }
     close(fd);
     close(afd);
     fd = -1;
     afd = -1;
+    if (mfd != -1) {
+        close(mfd);
+        mfd = -1;
+    }
 
     deadline = time(NULL) + OVSA_DRAIN_SECONDS;
     while (ovsa_http_inflight() > 0 && time(NULL) < deadline) {
@@ -285,6 +310,18 @@ end:
 
     if (adm != NULL) {
         MHD_stop_daemon(adm);
+    }
+
+    if (met != NULL) {
+        MHD_stop_daemon(met);
+    }
+
+    if (mfd != -1) {
+        close(mfd);
+    }
+
+    if (unix_met != NULL) {
+        unlink(unix_met);
     }
 
     if (fd != -1) {

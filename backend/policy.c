@@ -104,6 +104,18 @@ ovsa_policy_code(const char *code)
 }
 
 
+/* 16c: the i-th entry of the code table (metrics labels), NULL past it */
+const ovsa_policy_code_t *
+ovsa_policy_code_at(size_t i)
+{
+    if (i >= sizeof(ovsa_policy_codes) / sizeof(ovsa_policy_codes[0]) - 1) {
+        return NULL;
+    }
+
+    return &ovsa_policy_codes[i];
+}
+
+
 long
 ovsa_policy_valid_until(long now, long sync_interval, long expires_at,
     long lease_expires)

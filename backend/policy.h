@@ -30,6 +30,9 @@ typedef struct {
  */
 const ovsa_policy_code_t *ovsa_policy_code(const char *code);
 
+/* The i-th entry of the code table (0-based), NULL past its end. */
+const ovsa_policy_code_t *ovsa_policy_code_at(size_t i);
+
 /*
  * Returns the last second at which a valid check answer may be relied on:
  * min(now + sync_interval, expires_at, lease_expires), where 0 means "no

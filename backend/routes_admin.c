@@ -122,7 +122,7 @@ ovsa_admin_import(ovsa_req_t *req, ovsa_resp_t *resp)
  * Cluster): the list is not one atomic snapshot, each row is.  Returns
  * NULL after answering resp.
  */
-static json_t *
+json_t *
 ovsa_admin_summaries(ovsa_resp_t *resp)
 {
     char         idx[OVSA_KEY_MAX], k[3][OVSA_KEY_MAX];

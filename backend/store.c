@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "store_int.h"
+#include "ovsa_metrics.h"
 
 
 #define OVSA_STORE_ARGS_MAX  64
@@ -470,6 +471,45 @@ ovsa_store_addr(const redisContext *c, char *buf, size_t size)
 }
 
 
+/*
+ * 16c: the Redis round trip of each script (metrics.c reads them):
+ * relaxed atomic adds, no lock.
+ */
+static uint64_t  ovsa_store_rtt[OVSA_LUA_SUMMARY + 1]
+                               [OVSA_METRICS_NBUCKETS + 1];
+static uint64_t  ovsa_store_rtt_sum[OVSA_LUA_SUMMARY + 1];
+static uint64_t  ovsa_store_rtt_err[OVSA_LUA_SUMMARY + 1];
+
+
+static void
+ovsa_store_rtt_count(ovsa_lua_t script, uint64_t us, int ok)
+{
+    __atomic_fetch_add(&ovsa_store_rtt[script][ovsa_metrics_bucket(us)], 1,
+                       __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ovsa_store_rtt_sum[script], us, __ATOMIC_RELAXED);
+
+    if (!ok) {
+        __atomic_fetch_add(&ovsa_store_rtt_err[script], 1, __ATOMIC_RELAXED);
+    }
+}
+
+
+void
+ovsa_store_rtt_get(ovsa_lua_t script, uint64_t *counts, uint64_t *sum_us,
+    uint64_t *errors)
+{
+    int  i;
+
+    for (i = 0; i <= OVSA_METRICS_NBUCKETS; i++) {
+        counts[i] = __atomic_load_n(&ovsa_store_rtt[script][i],
+                                    __ATOMIC_RELAXED);
+    }
+
+    *sum_us = __atomic_load_n(&ovsa_store_rtt_sum[script], __ATOMIC_RELAXED);
+    *errors = __atomic_load_n(&ovsa_store_rtt_err[script], __ATOMIC_RELAXED);
+}
+
+
 /* ovsa_store_eval() inside the circuit breaker; probe: see admit(). */
 static int
 ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
@@ -478,6 +518,7 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     int                    i, argc, rc, fresh, reconnected, stale, redirect,
                            gated, readonly;
     char                   nk[16];
+    uint64_t               t0;
     const char            *argv[OVSA_STORE_ARGS_MAX];
     redisReply            *r;
     char                   addr[300];
@@ -566,7 +607,9 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
         /* ---- */
 
         errno = 0;
+        t0 = ovsa_metrics_now_us();
         r = redisCommandArgv(c, argc, argv, NULL);
+        ovsa_store_rtt_count(script, ovsa_metrics_now_us() - t0, r != NULL);
         if (r == NULL) {
             stale = (c->err == REDIS_ERR_EOF || errno == ECONNRESET
                      || errno == EPIPE);

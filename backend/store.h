@@ -152,6 +152,21 @@ int ovsa_store_retry_after(int *not_sent);
  */
 void ovsa_store_not_durable(char *buf, size_t size);
 
+/*
+ * 16c: the store's health for the metrics: *breaker_open 1 when a
+ * circuit breaker is open or half-open; *durable 1 when state-changing
+ * scripts are allowed (durable Redis, or redis.require_durable off).
+ */
+void ovsa_store_health_state(int *breaker_open, int *durable);
+
+/*
+ * 16c: the Redis round trips of a script so far, for the metrics:
+ * counts[OVSA_METRICS_NBUCKETS + 1] per latency bucket (lib/ovsa_metrics.h,
+ * not cumulative), their sum in microseconds, and how many got no answer.
+ */
+void ovsa_store_rtt_get(ovsa_lua_t script, uint64_t *counts,
+    uint64_t *sum_us, uint64_t *errors);
+
 /* Returns the OVSA_STORE_ mode of a script (RO, RW or SPEND). */
 int ovsa_store_mode(ovsa_lua_t script);
 

@@ -441,6 +441,27 @@ ovsa_store_health_check(redisContext *c, const char *addr, int now,
 }
 
 
+/* 16c: for the metrics: any breaker not closed; durable (1) or not */
+void
+ovsa_store_health_state(int *breaker_open, int *durable)
+{
+    int  i;
+
+    pthread_mutex_lock(&ovsa_health_mu);
+
+    *breaker_open = 0;
+    for (i = 0; i < ovsa_nbreakers; i++) {
+        if (ovsa_breakers[i].state != OVSA_BREAKER_CLOSED) {
+            *breaker_open = 1;
+        }
+    }
+
+    *durable = !ovsa_health_require || ovsa_durable == OVSA_DURABLE_YES;
+
+    pthread_mutex_unlock(&ovsa_health_mu);
+}
+
+
 int
 ovsa_store_writable(ovsa_err_t *err)
 {

@@ -130,12 +130,21 @@ static const ovsa_conf_key_t  ovsa_conf_licenses[] = {
     { NULL, 0, 0, 0, 0, 0 }
 };
 
+/* 16c: metrics (docs/metrics.md) */
+static const ovsa_conf_key_t  ovsa_conf_metrics[] = {
+    { "listen", OVSA_T_ADDR, OFF(metrics_listen), 0, 0, NOLINE },
+    { "gauge_interval_s", OVSA_T_INT, OFF(metrics_gauge_interval), 1, 3600,
+      NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
 static const ovsa_conf_section_t  ovsa_conf_sections[] = {
     { "identity", ovsa_conf_identity },
     { "hardware_key", ovsa_conf_hardware_key },
     { "backend", ovsa_conf_backend },
     { "redis", ovsa_conf_redis },
     { "licenses", ovsa_conf_licenses },
+    { "metrics", ovsa_conf_metrics },
     { NULL, NULL }
 };
 
@@ -754,6 +763,7 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
     conf->redis_breaker_open = 1000;
     conf->redis_min_replicas_ack = 0;
     conf->redis_replicas_ack_timeout = 1000;
+    conf->metrics_gauge_interval = 30;
     conf->listen = strdup(OVSA_CONF_LISTEN);
     conf->listen_group = -1;
     conf->admin_listen = strdup("127.0.0.1:9081");
@@ -1223,6 +1233,7 @@ ovsa_conf_free(ovsa_conf_t *conf)
     free(conf->hw_pin_env);
     free(conf->listen);
     free(conf->admin_listen);
+    free(conf->metrics_listen);
     free(conf->admin_token_file);
     free(conf->trusted_peers);
     free(conf->redis_address);

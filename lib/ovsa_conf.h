@@ -93,6 +93,10 @@ typedef struct {
     /* licenses: */
     char  **isv_certs;        /* NULL-terminated; ISV certificates */
     int     n_isv_certs;
+
+    /* 16c: metrics: (docs/metrics.md) */
+    char   *metrics_listen;   /* NULL: no unauthenticated /metrics */
+    int     metrics_gauge_interval;  /* seconds between license scans */
 } ovsa_conf_t;
 
 /*

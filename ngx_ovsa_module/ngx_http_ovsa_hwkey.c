@@ -612,6 +612,14 @@ ngx_http_ovsa_hwkey_pipe_cleanup(void *data)
 }
 
 
+ngx_uint_t
+ngx_http_ovsa_hwkey_is_lost(void)
+{
+    return ngx_http_ovsa_hwkey_lost_flag != NULL
+           && *ngx_http_ovsa_hwkey_lost_flag != 0;
+}
+
+
 /* Master exit: a lost key gives status 3 (e.g. RestartForceExitStatus=3). */
 
 void
@@ -654,6 +662,7 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
     w = &ngx_http_ovsa_hwkey_w;
     ngx_memzero(w, sizeof(ngx_http_ovsa_hwkey_worker_t));
     ngx_queue_init(&w->pending);
+    ngx_http_ovsa_metrics_queue(cycle, 0);
 
     w->log = cycle->log;
     w->timeout = omcf->conf->hw_sign_timeout > 0
@@ -842,6 +851,7 @@ ngx_http_ovsa_hwkey_post(ngx_http_ovsa_hwkey_task_t *t, ngx_log_t *log)
 
     if (!t->probe && !t->batch) {
         w->nsign++;
+        ngx_http_ovsa_metrics_queue((ngx_cycle_t *) ngx_cycle, w->nsign);
     }
 
     return NGX_OK;
@@ -857,6 +867,8 @@ ngx_http_ovsa_hwkey_unqueue(ngx_http_ovsa_hwkey_task_t *t)
 
         if (!t->probe && !t->batch) {
             ngx_http_ovsa_hwkey_w.nsign--;
+            ngx_http_ovsa_metrics_queue((ngx_cycle_t *) ngx_cycle,
+                                        ngx_http_ovsa_hwkey_w.nsign);
         }
     }
 }

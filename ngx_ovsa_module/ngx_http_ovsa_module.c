@@ -5,6 +5,9 @@
  *   ovsa_tls on;                           (server) serve that identity
  *   ovsa_chain;                            (location) the signing chain
  *   ovsa_sign_thread_pool ovsa;            (http) hardware-key signatures
+ *   ovsa_metrics;                          (location, admin server only)
+ *                                          Prometheus text, see
+ *                                          ngx_http_ovsa_metrics.c
  *
  * In hardware-key mode (ngx_http_ovsa_hwkey.c) the token is checked at
  * configuration time in a child process, and each worker opens it.
@@ -67,6 +70,13 @@ static ngx_command_t  ngx_http_ovsa_commands[] = {
     { ngx_string("ovsa_chain"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_ovsa_chain,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ovsa_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ovsa_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -258,6 +268,10 @@ ngx_http_ovsa_init(ngx_conf_t *cf)
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ovsa_module);
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    if (ngx_http_ovsa_metrics_check(cf, omcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (omcf->conf != NULL && omcf->conf->hw_enabled) {
         if (ngx_http_ovsa_hwkey_postconf(cf, omcf) != NGX_OK) {

@@ -33,6 +33,10 @@ typedef struct {
     ngx_str_t              hw_cert;     /* "data:" placeholder certificate */
     ngx_str_t              hw_key;      /* "data:" placeholder key */
     ngx_array_t            tls_ctxs;    /* SSL_CTX * of ovsa_tls servers */
+
+    /* 16c: metrics (ngx_http_ovsa_metrics.c, docs/metrics.md) */
+    ngx_shm_zone_t        *metrics;     /* NULL without ovsa_metrics */
+    ngx_array_t            metrics_locs;  /* where ovsa_metrics was given */
 } ngx_http_ovsa_main_conf_t;
 
 
@@ -54,6 +58,7 @@ typedef void (*ngx_http_ovsa_hwkey_done_pt)(ngx_http_request_t *r,
 
 
 extern ngx_module_t  ngx_http_ovsa_module;
+extern ngx_module_t  ngx_http_ovsa_sign_filter_module;
 
 
 /* ngx_http_ovsa_hwkey.c: hardware-key mode */
@@ -69,6 +74,37 @@ ngx_int_t ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base,
 ngx_int_t ngx_http_ovsa_hwkey_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle);
 void ngx_http_ovsa_hwkey_exit_master(ngx_cycle_t *cycle);
+/* 1 once the hardware key was lost (shared by all processes) */
+ngx_uint_t ngx_http_ovsa_hwkey_is_lost(void);
+
+
+/*
+ * ngx_http_ovsa_metrics.c: counters shared by the workers; each call is
+ * a no-op without an ovsa_metrics location.  Labels are these fixed sets.
+ */
+#define NGX_HTTP_OVSA_M_NOT_REPLACED   ((ngx_uint_t) -1)
+#define NGX_HTTP_OVSA_M_NONCE          0    /* NONCE_REQUIRED */
+#define NGX_HTTP_OVSA_M_DIGEST         1    /* DIGEST_REQUIRED */
+#define NGX_HTTP_OVSA_M_UNSIGNABLE     2    /* UNSIGNABLE_RESPONSE */
+#define NGX_HTTP_OVSA_M_TOO_LARGE      3    /* RESPONSE_TOO_LARGE */
+#define NGX_HTTP_OVSA_M_REPLACED_N     4
+
+#define NGX_HTTP_OVSA_M_FAIL_NO_KEY    0
+#define NGX_HTTP_OVSA_M_FAIL_NOMEM     1
+#define NGX_HTTP_OVSA_M_FAIL_SIGN      2
+#define NGX_HTTP_OVSA_M_FAIL_HWKEY     3
+#define NGX_HTTP_OVSA_M_FAIL_REQLINE   4
+#define NGX_HTTP_OVSA_M_FAIL_N         5
+
+/* an answer went out signed; start_us: ovsa_metrics_now_us() or 0 */
+void ngx_http_ovsa_metrics_signed(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_uint_t replaced, uint64_t start_us);
+void ngx_http_ovsa_metrics_failed(ngx_http_request_t *r, ngx_uint_t reason);
+void ngx_http_ovsa_metrics_busy(ngx_http_request_t *r);
+void ngx_http_ovsa_metrics_queue(ngx_cycle_t *cycle, ngx_uint_t depth);
+ngx_int_t ngx_http_ovsa_metrics_check(ngx_conf_t *cf,
+    ngx_http_ovsa_main_conf_t *omcf);
+char *ngx_http_ovsa_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 #endif /* _NGX_HTTP_OVSA_MODULE_H_INCLUDED_ */

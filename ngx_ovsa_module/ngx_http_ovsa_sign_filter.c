@@ -45,13 +45,14 @@
 
 #include "ngx_http_ovsa_module.h"
 #include <ovsa_httpsig.h>
+#include <ovsa_metrics.h>
 
 
 #define NGX_HTTP_OVSA_SIGN_BUFFERED  0x08
 
 
 typedef struct {
-    ngx_flag_t       enable;
+    ngx_flag_t       enable;        /* first: ngx_http_ovsa_metrics_check */
     size_t           max_body;
     time_t           ttl;
 } ngx_http_ovsa_sign_loc_conf_t;
@@ -73,6 +74,7 @@ typedef struct {
     char            *sig;           /* hardware key: the Signature value */
     ovsa_err_t      *sign_err;      /* hardware key: why not */
     int              sign_rc;
+    uint64_t         start_us;      /* metrics: signing began, or 0 */
     unsigned         failed:1;      /* pass the unsigned error through */
     unsigned         done:1;        /* signed and passed on */
     unsigned         signing:1;     /* posted to the hardware key */
@@ -106,6 +108,8 @@ static ngx_int_t ngx_http_ovsa_sign_busy(ngx_http_request_t *r,
 static ngx_int_t ngx_http_ovsa_sign_fail(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx, ngx_uint_t status, const char *reason,
     ovsa_err_t *err);
+static ngx_uint_t ngx_http_ovsa_sign_replaced(ngx_http_ovsa_sign_ctx_t *ctx);
+static ngx_uint_t ngx_http_ovsa_sign_fail_reason(const char *reason);
 static ngx_int_t ngx_http_ovsa_sign_replace(ngx_http_request_t *r,
     ngx_http_ovsa_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_ovsa_sign_content_type(ngx_http_request_t *r);
@@ -505,6 +509,10 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
                                        "out of memory", NULL);
     }
 
+    if (omcf->metrics != NULL) {
+        ctx->start_us = ovsa_metrics_now_us();
+    }
+
     /* the cheap part, here: digest, parameters, Signature-Input, base */
     base_size = ovsa_sig_base_max(&msg);
     base = ngx_pnalloc(r->pool, base_size);
@@ -631,6 +639,10 @@ ngx_http_ovsa_sign_output(ngx_http_request_t *r,
 
     ctx->done = 1;
 
+    ngx_http_ovsa_metrics_signed(r, r->headers_out.status,
+                                 ngx_http_ovsa_sign_replaced(ctx),
+                                 ctx->start_us);
+
     rc = ngx_http_next_header_filter(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
@@ -703,6 +715,8 @@ ngx_http_ovsa_sign_busy(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
     static u_char  body[] = "{\"code\":\"SIGNER_BUSY\",\"message\":\"the "
                             "hardware key is busy signing other answers; "
                             "try again\",\"retry_after\":1}";
+
+    ngx_http_ovsa_metrics_busy(r);
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "ovsa_sign: answer %ui for \"%V\" not signed, sending "
@@ -813,12 +827,63 @@ ngx_http_ovsa_sign_fail(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx,
                   err ? ovsa_code_name(err->code) : "", err ? ": " : "",
                   err ? err->msg : "");
 
+    ngx_http_ovsa_metrics_failed(r, ngx_http_ovsa_sign_fail_reason(reason));
+
     ctx->failed = 1;
     r->connection->buffered &= ~NGX_HTTP_OVSA_SIGN_BUFFERED;
 
     return ngx_http_filter_finalize_request(r,
                                             &ngx_http_ovsa_sign_filter_module,
                                             status);
+}
+
+
+/* metrics: the label of a replacement answer, of a failure */
+
+static ngx_uint_t
+ngx_http_ovsa_sign_replaced(ngx_http_ovsa_sign_ctx_t *ctx)
+{
+    ngx_uint_t  i;
+
+    static const char  *codes[] = {
+        "NONCE_REQUIRED", "DIGEST_REQUIRED", "UNSIGNABLE_RESPONSE",
+        "RESPONSE_TOO_LARGE"
+    };
+
+    if (ctx->status == 0 || ctx->code == NULL) {
+        return NGX_HTTP_OVSA_M_NOT_REPLACED;
+    }
+
+    for (i = 0; i < NGX_HTTP_OVSA_M_REPLACED_N; i++) {
+        if (ngx_strcmp(ctx->code, codes[i]) == 0) {
+            return i;
+        }
+    }
+
+    return NGX_HTTP_OVSA_M_NOT_REPLACED;
+}
+
+
+static ngx_uint_t
+ngx_http_ovsa_sign_fail_reason(const char *reason)
+{
+    if (ngx_strcmp(reason, "no signing key loaded") == 0) {
+        return NGX_HTTP_OVSA_M_FAIL_NO_KEY;
+    }
+
+    if (ngx_strcmp(reason, "out of memory") == 0) {
+        return NGX_HTTP_OVSA_M_FAIL_NOMEM;
+    }
+
+    if (ngx_strcmp(reason, "hardware key") == 0) {
+        return NGX_HTTP_OVSA_M_FAIL_HWKEY;
+    }
+
+    if (ngx_strcmp(reason, "no request line") == 0) {
+        return NGX_HTTP_OVSA_M_FAIL_REQLINE;
+    }
+
+    return NGX_HTTP_OVSA_M_FAIL_SIGN;
 }
 
 

@@ -12,7 +12,8 @@ libtest-base-perl libtext-diff-perl liblist-moreutils-perl
 libio-socket-ssl-perl libjson-pp-perl wrk gnuplot-nox libcmocka-dev
 clang-14 libclang-rt-14-dev faketime python3
 xxd redis-tools valgrind
-debhelper dpkg-dev lintian mmdebstrap iproute2"
+debhelper dpkg-dev lintian mmdebstrap iproute2
+prometheus"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 
@@ -39,7 +40,8 @@ $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
     $missing || die "apt-get install failed"
 
 # Debian starts the packaged daemons; ovsa runs its own private ones.
-for svc in nginx redis-server; do
+# (prometheus is here for promtool, t/103-metrics.t: its server is not used)
+for svc in nginx redis-server prometheus; do
     if command -v service >/dev/null 2>&1; then
         $SUDO service "$svc" stop >/dev/null 2>&1 || true
     fi

@@ -62,6 +62,25 @@ test_codes(void **state)
 }
 
 
+/* 16c: the metrics walk the table by index: every entry, then NULL */
+static void
+test_code_at(void **state)
+{
+    size_t                     i;
+    const ovsa_policy_code_t  *c;
+
+    assert_string_equal(ovsa_policy_code_at(0)->code, "OK");
+
+    for (i = 0; (c = ovsa_policy_code_at(i)) != NULL; i++) {
+        assert_ptr_equal(ovsa_policy_code(c->code), c);
+    }
+
+    assert_true(i > 30);
+    assert_null(ovsa_policy_code_at(i + 1));
+    assert_null(ovsa_policy_code_at((size_t) -1));
+}
+
+
 static void
 test_valid_until(void **state)
 {
@@ -450,6 +469,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_codes),
+        cmocka_unit_test(test_code_at),
         cmocka_unit_test(test_valid_until),
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_request_ids),

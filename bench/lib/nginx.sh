@@ -11,10 +11,29 @@ NGINX=${OVSA_BENCH_NGINX:-/usr/sbin/nginx}
 WORKERS=1
 MASTER=on     # off only for the callgrind profile (one process)
 
+# 16c: an nginx with the ovsa module gets the admin-side ovsa_metrics
+# location (on a unix socket), so its counters are on as in production;
+# OVSA_BENCH_METRICS=0 leaves it out (no counting: the "off" of the
+# metrics' cost, docs/metrics.md).
+nginx_metrics_server() {
+    case "$1" in
+    *ngx_http_ovsa_module.so*) ;;
+    *) return 0 ;;
+    esac
+    [ "${OVSA_BENCH_METRICS:-1}" = 0 ] && return 0
+    cat <<EOF
+    server {
+        listen unix:$2/metrics.sock;
+        location = /metrics { ovsa_metrics; }
+    }
+EOF
+}
+
 # nginx_conf NAME MAIN_EXTRA HTTP_EXTRA SERVER: writes $RUN/NAME/nginx.conf.
 nginx_conf() {
     _d="$RUN/$1"
     mkdir -p "$_d/logs" "$_d/tmp" || die "mkdir $_d"
+    _m=$(nginx_metrics_server "$2" "$_d")
     cat >"$_d/nginx.conf.tmp" <<EOF || die "write $_d/nginx.conf"
 daemon off;
 master_process $MASTER;
@@ -36,6 +55,7 @@ http {
     keepalive_timeout 60s;
     default_type application/json;
 $3
+$_m
     server {
 $4
     }

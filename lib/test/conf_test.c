@@ -600,6 +600,40 @@ test_no_nginx_files(void **state)
 }
 
 
+/* 16c: metrics.listen (none by default), metrics.gauge_interval_s */
+static void
+test_metrics(void **state)
+{
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n", &conf, &err),
+                     OVSA_E_NONE);
+    assert_null(conf->metrics_listen);
+    assert_int_equal(conf->metrics_gauge_interval, 30);
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(BASE
+                          "licenses:\n"
+                          "  isv_certs: [isv1.pem]\n"
+                          "metrics:\n"
+                          "  listen: 127.0.0.1:9464\n"
+                          "  gauge_interval_s: 5\n", &conf, &err),
+                     OVSA_E_NONE);
+    assert_string_equal(conf->metrics_listen, "127.0.0.1:9464");
+    assert_int_equal(conf->metrics_gauge_interval, 5);
+    ovsa_conf_free(conf);
+
+    refused(BASE
+            "metrics:\n"
+            "  gauge_interval_s: 0\n",
+            OVSA_E_CONF_VALUE,
+            "6: metrics.gauge_interval_s: 0 is out of range 1..3600");
+}
+
+
 int
 main(void)
 {
@@ -614,6 +648,7 @@ main(void)
         cmocka_unit_test(test_hw_queue_max),
         cmocka_unit_test(test_hw_batch),
         cmocka_unit_test(test_no_nginx_files),
+        cmocka_unit_test(test_metrics),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
