@@ -58,6 +58,7 @@ typedef struct {
     ngx_atomic_t                  started;   /* set by the thread */
     unsigned                      probe:1;
     unsigned                      queued:1;
+    unsigned                      anon:1;    /* counted in nanon */
     char                          sig[OVSA_SIG_FIELD_MAX];
 } ngx_http_ovsa_hwkey_task_t;
 
@@ -68,6 +69,8 @@ typedef struct {
     ngx_msec_t                    timeout;
     ngx_uint_t                    queue_max;
     ngx_uint_t                    nsign;     /* signatures in pending */
+    ngx_uint_t                    nanon;     /* ... of them anonymous */
+    ngx_uint_t                    anon_max;  /* queue_max / 4, at least 1 */
     ngx_log_t                    *log;
     ngx_queue_t                   pending;
     ngx_event_t                   probe;
@@ -611,6 +614,7 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
                  ? (ngx_msec_t) omcf->conf->hw_sign_timeout : 2000;
     w->queue_max = omcf->conf->hw_queue_max > 0
                    ? (ngx_uint_t) omcf->conf->hw_queue_max : 64;
+    w->anon_max = ngx_max(w->queue_max / 4, 1);
 
     w->exit.handler = ngx_http_ovsa_hwkey_exit_now;
     w->exit.log = cycle->log;
@@ -677,14 +681,18 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
  * ovsa_sig_prepare() made, to the thread pool.  Returns NGX_OK (the
  * request is blocked until done() is called), NGX_BUSY with err set
  * (OVSA_E_P11_BUSY) when queue_max signatures already wait for the token
- * in this worker: the key is fine, the answer cannot be signed now; or
- * NGX_ERROR with err set: the key is lost (the code of the loss) or the
+ * in this worker, or anon is set (the answer refuses a request without a
+ * nonce or credentials: 400, 401) and queue_max / 4 such signatures
+ * already wait (12b: a flood of them cannot take the queue from clients
+ * that present credentials): the key is fine, the answer cannot be
+ * signed now; or NGX_ERROR with err set: the key is lost (the code of the loss) or the
  * task could not be posted.
  */
 
 ngx_int_t
 ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
-    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err)
+    ngx_uint_t anon, ngx_http_ovsa_hwkey_done_pt done, void *data,
+    ovsa_err_t *err)
 {
     ngx_thread_task_t             *task;
     ngx_http_ovsa_hwkey_task_t    *t;
@@ -710,6 +718,13 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
         return NGX_BUSY;
     }
 
+    if (anon && w->nanon >= w->anon_max) {
+        ovsa_err_set(err, OVSA_E_P11_BUSY, "hardware key: %lu signatures "
+                     "of refusals without credentials already wait for "
+                     "the token (queue_max / 4)", (unsigned long) w->nanon);
+        return NGX_BUSY;
+    }
+
     /* not from r->pool: a stuck thread may write here after r is gone */
     task = ngx_calloc(sizeof(ngx_thread_task_t)
                       + sizeof(ngx_http_ovsa_hwkey_task_t) + len,
@@ -723,6 +738,7 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
     task->ctx = t;
 
     t->r = r;
+    t->anon = anon ? 1 : 0;
     t->done = done;
     t->data = data;
     t->h = w->h;
@@ -772,6 +788,7 @@ ngx_http_ovsa_hwkey_post(ngx_http_ovsa_hwkey_task_t *t, ngx_log_t *log)
 
     if (!t->probe) {
         w->nsign++;
+        w->nanon += t->anon;
     }
 
     return NGX_OK;
@@ -787,6 +804,7 @@ ngx_http_ovsa_hwkey_unqueue(ngx_http_ovsa_hwkey_task_t *t)
 
         if (!t->probe) {
             ngx_http_ovsa_hwkey_w.nsign--;
+            ngx_http_ovsa_hwkey_w.nanon -= t->anon;
         }
     }
 }
@@ -1081,7 +1099,8 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
 
 ngx_int_t
 ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
-    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err)
+    ngx_uint_t anon, ngx_http_ovsa_hwkey_done_pt done, void *data,
+    ovsa_err_t *err)
 {
     ovsa_err_set(err, OVSA_E_INTERNAL, "no thread pools in this nginx");
     return NGX_ERROR;
