@@ -45,6 +45,10 @@ typedef struct {
     int     hw_sign_timeout;  /* milliseconds, the token call only */
     int     hw_queue_max;     /* signatures waiting per worker, at most */
     int     hw_line;
+    /* 12b: TLS on a software key (both or neither), answers on the token */
+    char   *hw_tls_chain;     /* the TLS leaf + intermediates, same root */
+    char   *hw_tls_key;       /* its private key file (0600) */
+    int     hw_tls_line;
 
     /* backend: */
     char   *listen;           /* "unix:/path" or "host:port" */
