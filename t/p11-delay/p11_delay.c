@@ -19,6 +19,10 @@
  *                            with the same file waits its turn: one
  *                            signature at a time, at 1000 / ms per second
  *
+ * With the lock, each signature made also adds one to the decimal count
+ * the lock file holds (when the shim may write it): benchmarks read how
+ * many signatures the token made, e.g. to tell the batch size seen.
+ *
  * The variables are read at each call.  The lock is taken through a new
  * open file description per call (flock locks belong to it), so threads
  * of one process exclude each other too.  A lock file that cannot be
@@ -28,6 +32,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +142,32 @@ p11_delay_lock(void)
 }
 
 
+/* Under the lock: the count of signatures in the lock file, plus one. */
+static void
+p11_delay_count(int fd)
+{
+    int                 n;
+    char                buf[32];
+    ssize_t             len;
+    unsigned long long  count;
+
+    len = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (len < 0) {
+        return;
+    }
+
+    buf[len] = '\0';
+    count = strtoull(buf, NULL, 10) + 1;
+
+    n = snprintf(buf, sizeof(buf), "%llu\n", count);
+    if (n > 0 && pwrite(fd, buf, (size_t) n, 0) == n
+        && ftruncate(fd, n) != 0)
+    {
+        return;     /* a longer old count stays behind: only a figure */
+    }
+}
+
+
 static void
 p11_delay_unlock(int fd)
 {
@@ -175,6 +206,9 @@ p11_delay_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len,
 
     p11_delay_sleep(p11_delay_ms());
     rv = p11_delay_target->C_Sign(s, data, len, sig, siglen);
+    if (rv == CKR_OK && fd >= 0) {
+        p11_delay_count(fd);
+    }
     p11_delay_unlock(fd);
 
     return rv;
@@ -199,6 +233,9 @@ p11_delay_C_SignFinal(CK_SESSION_HANDLE s, CK_BYTE_PTR sig,
 
     p11_delay_sleep(p11_delay_ms());
     rv = p11_delay_target->C_SignFinal(s, sig, siglen);
+    if (rv == CKR_OK && fd >= 0) {
+        p11_delay_count(fd);
+    }
     p11_delay_unlock(fd);
 
     return rv;
