@@ -685,8 +685,8 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
  * nonce or credentials: 400, 401) and queue_max / 4 such signatures
  * already wait (12b: a flood of them cannot take the queue from clients
  * that present credentials): the key is fine, the answer cannot be
- * signed now; or NGX_ERROR with err set: the key is lost (the code of the loss) or the
- * task could not be posted.
+ * signed now; or NGX_ERROR with err set: the key is lost (the code of
+ * the loss) or the task could not be posted.
  */
 
 ngx_int_t
