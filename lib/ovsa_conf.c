@@ -80,6 +80,10 @@ static const ovsa_conf_key_t  ovsa_conf_hardware_key[] = {
     /* 12a: batch signatures (docs/signatures.md, "Batch profile") */
     { "batch_window_ms", OVSA_T_INT, OFF(hw_batch_window), 0, 200, NOLINE },
     { "batch_max", OVSA_T_INT, OFF(hw_batch_max), 1, 1024, NOLINE },
+    /* 12b: TLS on a software key, answers signed by the token */
+    { "tls_chain", OVSA_T_PATH, OFF(hw_tls_chain), 0, 0,
+      OFF(hw_tls_line) },
+    { "tls_key", OVSA_T_PATH, OFF(hw_tls_key), 0, 0, OFF(hw_tls_line) },
     { NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -830,6 +834,15 @@ ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
                               "identity.root", "required key is missing");
     }
 
+    if (!c->hw_enabled && (c->hw_tls_chain != NULL || c->hw_tls_key != NULL))
+    {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_VALUE,
+                            "%s:%d: hardware_key: \"tls_chain\" and "
+                            "\"tls_key\" need hardware_key.enabled: true "
+                            "(in software mode identity.key serves TLS)",
+                            ctx->file, c->hw_tls_line);
+    }
+
     if (!c->hw_enabled) {
         if (c->key == NULL) {
             return ovsa_conf_fail(ctx, OVSA_E_CONF_MISSING, root,
@@ -865,6 +878,14 @@ ovsa_conf_check(ovsa_conf_ctx_t *ctx, yaml_node_t *root)
                             "%s:%d: hardware_key: exactly one of \"pin_file\" "
                             "and \"pin_env\" is required", ctx->file,
                             c->hw_line);
+    }
+
+    if ((c->hw_tls_chain == NULL) != (c->hw_tls_key == NULL)) {
+        return ovsa_err_set(ctx->err, OVSA_E_CONF_MISSING,
+                            "%s:%d: hardware_key: \"tls_chain\" and "
+                            "\"tls_key\" go together (the TLS identity's "
+                            "chain and its software key)", ctx->file,
+                            c->hw_tls_line);
     }
 
     return OVSA_OK;
@@ -1231,6 +1252,8 @@ ovsa_conf_free(ovsa_conf_t *conf)
     free(conf->hw_key_uri);
     free(conf->hw_pin_file);
     free(conf->hw_pin_env);
+    free(conf->hw_tls_chain);
+    free(conf->hw_tls_key);
     free(conf->listen);
     free(conf->admin_listen);
     free(conf->metrics_listen);

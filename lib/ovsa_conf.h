@@ -48,6 +48,10 @@ typedef struct {
     int     hw_batch_window;  /* ms an answer waits for others; 0: off */
     int     hw_batch_max;     /* answers per signed Merkle root */
     int     hw_line;
+    /* 12b: TLS on a software key (both or neither), answers on the token */
+    char   *hw_tls_chain;     /* the TLS leaf + intermediates, same root */
+    char   *hw_tls_key;       /* its private key file (0600) */
+    int     hw_tls_line;
 
     /* backend: */
     char   *listen;           /* "unix:/path" or "host:port" */

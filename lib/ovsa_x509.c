@@ -457,6 +457,63 @@ end:
 }
 
 
+/*
+ * 12b: the TLS identity of hardware-key mode (hardware_key.tls_chain and
+ * tls_key): a second leaf under the same root with the same checks as
+ * identity.chain, a software key that matches it and is not the key of
+ * the signing leaf (the token's).
+ */
+static int
+ovsa_identity_tls(const ovsa_conf_t *conf, ovsa_identity_t *id,
+    ovsa_err_t *err)
+{
+    int          n;
+    ovsa_err_t   e;
+
+    if (ovsa_chain_load(conf->hw_tls_chain, &id->tls_chain, &e) != OVSA_OK) {
+        return ovsa_err_set(err, e.code, "hardware_key.tls_chain: %s", e.msg);
+    }
+
+    if (ovsa_chain_verify(id->tls_chain, id->root, OVSA_VERIFY_SERVER, 0,
+                          &e)
+        != OVSA_OK)
+    {
+        return ovsa_err_set(err, e.code, "hardware_key.tls_chain: %s: %s",
+                            conf->hw_tls_chain, e.msg);
+    }
+
+    n = sk_X509_num(id->tls_chain);
+    if (n > 1
+        && X509_cmp(sk_X509_value(id->tls_chain, n - 1), id->root) == 0)
+    {
+        X509_free(sk_X509_pop(id->tls_chain));
+    }
+
+    if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(id->tls_chain, 0)),
+                    X509_get0_pubkey(sk_X509_value(id->chain, 0)))
+        == 1)
+    {
+        return ovsa_err_set(err, OVSA_E_CONF_VALUE, "hardware_key.tls_chain: "
+                            "%s: the TLS leaf has the key of identity.chain's "
+                            "leaf (the token's); the TLS identity needs a "
+                            "key of its own", conf->hw_tls_chain);
+    }
+
+    if (ovsa_key_load(conf->hw_tls_key, &id->tls_key, &e) != OVSA_OK) {
+        return ovsa_err_set(err, e.code, "hardware_key.tls_key: %s", e.msg);
+    }
+
+    if (ovsa_key_match(sk_X509_value(id->tls_chain, 0), id->tls_key, &e)
+        != OVSA_OK)
+    {
+        return ovsa_err_set(err, e.code, "hardware_key.tls_key: %s: %s",
+                            conf->hw_tls_key, e.msg);
+    }
+
+    return OVSA_OK;
+}
+
+
 int
 ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,
     ovsa_err_t *err)
@@ -492,7 +549,16 @@ ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,
     }
 
     if (conf->key == NULL) {
-        return OVSA_OK;     /* hardware-key mode: the token is checked later */
+        /* hardware-key mode: the token is checked later */
+        if (conf->hw_tls_chain == NULL) {
+            return OVSA_OK;
+        }
+
+        if (ovsa_identity_tls(conf, id, err) != OVSA_OK) {
+            goto failed;
+        }
+
+        return OVSA_OK;
     }
 
     if (ovsa_key_load(conf->key, &id->key, &e) != OVSA_OK) {
@@ -520,6 +586,8 @@ ovsa_identity_free(ovsa_identity_t *id)
     sk_X509_pop_free(id->chain, X509_free);
     X509_free(id->root);
     EVP_PKEY_free(id->key);
+    sk_X509_pop_free(id->tls_chain, X509_free);
+    EVP_PKEY_free(id->tls_key);
     memset(id, 0, sizeof(*id));
 }
 

@@ -66,14 +66,20 @@ typedef struct {
     STACK_OF(X509)  *chain;   /* leaf first, intermediates; no root */
     X509            *root;
     EVP_PKEY        *key;     /* NULL in hardware-key mode */
+    /* 12b: hardware_key.tls_chain/tls_key, else both NULL */
+    STACK_OF(X509)  *tls_chain;   /* TLS leaf first, intermediates */
+    EVP_PKEY        *tls_key;     /* its software key */
 } ovsa_identity_t;
 
 /*
  * Loads and verifies the identity default.yaml names: the chain ends in
  * the configured root, verifies and is within its validity period, the
  * leaf carries what clients require (OVSA_VERIFY_SERVER), and (when not in
- * hardware-key mode) the key matches the leaf.  Every error
- * names the file and the reason.  Free with ovsa_identity_free().
+ * hardware-key mode) the key matches the leaf.  In hardware-key mode with
+ * hardware_key.tls_chain and tls_key, the TLS chain passes the same checks
+ * against the same root, its key matches its leaf, and that key is not
+ * the signing leaf's (OVSA_E_CONF_VALUE).  Every error names the file and
+ * the reason.  Free with ovsa_identity_free().
  */
 int ovsa_identity_load(const ovsa_conf_t *conf, ovsa_identity_t *id,
     ovsa_err_t *err);

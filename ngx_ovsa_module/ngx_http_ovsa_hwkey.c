@@ -54,6 +54,7 @@ typedef struct {
     ngx_http_request_t           *r;         /* NULL: answered */
     ngx_http_ovsa_hwkey_done_pt   done;
     void                         *data;
+    ngx_uint_t                    anon;      /* counted in nanon */
     u_char                        leaf[OVSA_BATCH_HASH_LEN];
 } ngx_http_ovsa_hwkey_entry_t;
 
@@ -76,6 +77,7 @@ typedef struct {
     unsigned                      probe:1;
     unsigned                      queued:1;
     unsigned                      batch:1;
+    unsigned                      anon:1;    /* counted in nanon */
     char                          sig[OVSA_SIG_FIELD_MAX];
 
     /* a batch: its answers (follow this struct), tree, root signature */
@@ -94,6 +96,8 @@ typedef struct {
     ngx_uint_t                    queue_max;
     ngx_uint_t                    nsign;     /* answers waiting for the
                                                 token (pending, batches) */
+    ngx_uint_t                    nanon;     /* ... of them anonymous */
+    ngx_uint_t                    anon_max;  /* queue_max / 4, at least 1 */
     ngx_log_t                    *log;
     ngx_queue_t                   pending;
     ngx_event_t                   probe;
@@ -130,8 +134,8 @@ static void ngx_http_ovsa_hwkey_lost(ngx_log_t *log, ovsa_err_t *err,
 static void ngx_http_ovsa_hwkey_probe(ngx_event_t *ev);
 static void ngx_http_ovsa_hwkey_exit_now(ngx_event_t *ev);
 static ngx_int_t ngx_http_ovsa_hwkey_batch_add(ngx_http_request_t *r,
-    const char *base, size_t len, ngx_http_ovsa_hwkey_done_pt done,
-    void *data, ovsa_err_t *err);
+    const char *base, size_t len, ngx_uint_t anon,
+    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err);
 static void ngx_http_ovsa_hwkey_batch_close(void);
 static void ngx_http_ovsa_hwkey_batch_window(ngx_event_t *ev);
 static void ngx_http_ovsa_hwkey_batch_post(ngx_event_t *ev);
@@ -682,6 +686,7 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
     w->post.handler = ngx_http_ovsa_hwkey_batch_post;
     w->post.log = cycle->log;
     w->post.data = w;
+    w->anon_max = ngx_max(w->queue_max / 4, 1);
 
     w->exit.handler = ngx_http_ovsa_hwkey_exit_now;
     w->exit.log = cycle->log;
@@ -752,14 +757,18 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
  * ovsa_sig_prepare() made, to the thread pool.  Returns NGX_OK (the
  * request is blocked until done() is called), NGX_BUSY with err set
  * (OVSA_E_P11_BUSY) when queue_max signatures already wait for the token
- * in this worker: the key is fine, the answer cannot be signed now; or
- * NGX_ERROR with err set: the key is lost (the code of the loss) or the
- * task could not be posted.
+ * in this worker, or anon is set (the answer refuses a request without a
+ * nonce or credentials: 400, 401) and queue_max / 4 such signatures
+ * already wait (12b: a flood of them cannot take the queue from clients
+ * that present credentials): the key is fine, the answer cannot be
+ * signed now; or NGX_ERROR with err set: the key is lost (the code of
+ * the loss) or the task could not be posted.
  */
 
 ngx_int_t
 ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
-    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err)
+    ngx_uint_t anon, ngx_http_ovsa_hwkey_done_pt done, void *data,
+    ovsa_err_t *err)
 {
     ngx_thread_task_t             *task;
     ngx_http_ovsa_hwkey_task_t    *t;
@@ -785,8 +794,16 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
         return NGX_BUSY;
     }
 
+    if (anon && w->nanon >= w->anon_max) {
+        ovsa_err_set(err, OVSA_E_P11_BUSY, "hardware key: %lu signatures "
+                     "of refusals without credentials already wait for "
+                     "the token (queue_max / 4)", (unsigned long) w->nanon);
+        return NGX_BUSY;
+    }
+
     if (w->window) {
-        return ngx_http_ovsa_hwkey_batch_add(r, base, len, done, data, err);
+        return ngx_http_ovsa_hwkey_batch_add(r, base, len, anon, done, data,
+                                             err);
     }
 
     /* not from r->pool: a stuck thread may write here after r is gone */
@@ -802,6 +819,7 @@ ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
     task->ctx = t;
 
     t->r = r;
+    t->anon = anon ? 1 : 0;
     t->done = done;
     t->data = data;
     t->h = w->h;
@@ -851,6 +869,7 @@ ngx_http_ovsa_hwkey_post(ngx_http_ovsa_hwkey_task_t *t, ngx_log_t *log)
 
     if (!t->probe && !t->batch) {
         w->nsign++;
+        w->nanon += t->anon;
         ngx_http_ovsa_metrics_queue((ngx_cycle_t *) ngx_cycle, w->nsign);
     }
 
@@ -867,6 +886,7 @@ ngx_http_ovsa_hwkey_unqueue(ngx_http_ovsa_hwkey_task_t *t)
 
         if (!t->probe && !t->batch) {
             ngx_http_ovsa_hwkey_w.nsign--;
+            ngx_http_ovsa_hwkey_w.nanon -= t->anon;
             ngx_http_ovsa_metrics_queue((ngx_cycle_t *) ngx_cycle,
                                         ngx_http_ovsa_hwkey_w.nsign);
         }
@@ -1211,8 +1231,8 @@ ngx_http_ovsa_hwkey_exit_now(ngx_event_t *ev)
 
 static ngx_int_t
 ngx_http_ovsa_hwkey_batch_add(ngx_http_request_t *r, const char *base,
-    size_t len, ngx_http_ovsa_hwkey_done_pt done, void *data,
-    ovsa_err_t *err)
+    size_t len, ngx_uint_t anon, ngx_http_ovsa_hwkey_done_pt done,
+    void *data, ovsa_err_t *err)
 {
     ngx_thread_task_t             *task;
     ngx_http_ovsa_hwkey_task_t    *t;
@@ -1259,9 +1279,12 @@ ngx_http_ovsa_hwkey_batch_add(ngx_http_request_t *r, const char *base,
     e->r = r;
     e->done = done;
     e->data = data;
+    e->anon = anon ? 1 : 0;
 
     t->nentries++;
     w->nsign++;
+    w->nanon += e->anon;
+    ngx_http_ovsa_metrics_queue((ngx_cycle_t *) ngx_cycle, w->nsign);
 
     r->main->blocked++;
     r->aio = 1;
@@ -1463,6 +1486,9 @@ ngx_http_ovsa_hwkey_entry_done(ngx_http_ovsa_hwkey_entry_t *e, int rc,
     c = r->connection;
 
     ngx_http_ovsa_hwkey_w.nsign--;
+    ngx_http_ovsa_hwkey_w.nanon -= e->anon;
+    ngx_http_ovsa_metrics_queue((ngx_cycle_t *) ngx_cycle,
+                                ngx_http_ovsa_hwkey_w.nsign);
 
     ngx_http_set_log_request(c->log, r);
 
@@ -1487,7 +1513,8 @@ ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle)
 
 ngx_int_t
 ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base, size_t len,
-    ngx_http_ovsa_hwkey_done_pt done, void *data, ovsa_err_t *err)
+    ngx_uint_t anon, ngx_http_ovsa_hwkey_done_pt done, void *data,
+    ovsa_err_t *err)
 {
     ovsa_err_set(err, OVSA_E_INTERNAL, "no thread pools in this nginx");
     return NGX_ERROR;

@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_ovsa_tls_server(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf);
 static ngx_int_t ngx_http_ovsa_set_signer(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf);
+static ngx_int_t ngx_http_ovsa_chain_data(ngx_conf_t *cf,
+    STACK_OF(X509) *chain, ngx_str_t *out);
 static ngx_int_t ngx_http_ovsa_data_pem(ngx_conf_t *cf, BIO *bio,
     ngx_str_t *out);
 static void ngx_http_ovsa_wipe_key(void *data);
@@ -320,11 +322,22 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
     int                        i;
     X509                      *leaf;
     SSL_CTX                   *ctx, **ctxp;
+    const char                *file;
+    STACK_OF(X509)            *chain;
     ngx_http_ssl_srv_conf_t   *sscf;
     ngx_http_ovsa_srv_conf_t  *oscf;
 
     sscf = cscf->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
     oscf = cscf->ctx->srv_conf[ngx_http_ovsa_module.ctx_index];
+
+    /* the TLS identity: identity.chain, or hardware_key.tls_chain (12b) */
+    chain = omcf->id.chain;
+    file = omcf->conf->chain;
+
+    if (omcf->id.tls_chain != NULL) {
+        chain = omcf->id.tls_chain;
+        file = omcf->conf->hw_tls_chain;
+    }
 
     ctx = sscf->ssl.ctx;
 
@@ -349,7 +362,7 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
         return NGX_ERROR;
     }
 
-    if (omcf->conf->hw_enabled) {
+    if (omcf->conf->hw_enabled && omcf->id.tls_chain == NULL) {
         /*
          * Replace the placeholder certificate with the leaf; OpenSSL drops
          * the placeholder key, which no longer matches.  Each worker
@@ -377,11 +390,11 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
     }
 
     leaf = SSL_CTX_get0_certificate(ctx);
-    if (leaf == NULL || X509_cmp(leaf, sk_X509_value(omcf->id.chain, 0))) {
+    if (leaf == NULL || X509_cmp(leaf, sk_X509_value(chain, 0))) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "ovsa_tls: the certificate loaded for the server is "
                       "not the verified leaf of %s in %s:%ui",
-                      omcf->conf->chain, oscf->tls_file, oscf->tls_line);
+                      file, oscf->tls_file, oscf->tls_line);
         return NGX_ERROR;
     }
 
@@ -391,8 +404,8 @@ ngx_http_ovsa_tls_server(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf,
         return NGX_ERROR;
     }
 
-    for (i = 1; i < sk_X509_num(omcf->id.chain); i++) {
-        if (!SSL_CTX_add1_chain_cert(ctx, sk_X509_value(omcf->id.chain, i))) {
+    for (i = 1; i < sk_X509_num(chain); i++) {
+        if (!SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i))) {
             ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
                           "ovsa_tls: SSL_CTX_add1_chain_cert() failed");
             return NGX_ERROR;
@@ -489,8 +502,8 @@ ngx_http_ovsa_cleanup(void *data)
 static ngx_int_t
 ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
 {
-    int                  i, n;
     BIO                 *bio;
+    EVP_PKEY            *key;
     ovsa_err_t           err;
     ngx_pool_cleanup_t  *cln;
 
@@ -505,33 +518,30 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
         return NGX_ERROR;
     }
 
-    bio = BIO_new(BIO_s_mem());
-    if (bio == NULL) {
+    if (ngx_http_ovsa_chain_data(cf, omcf->id.chain, &omcf->tls_cert)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    n = sk_X509_num(omcf->id.chain);
-    for (i = 0; i < n; i++) {
-        if (!PEM_write_bio_X509(bio, sk_X509_value(omcf->id.chain, i))) {
-            BIO_free(bio);
-            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                          "ovsa: PEM_write_bio_X509() failed");
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_ovsa_data_pem(cf, bio, &omcf->tls_cert) != NGX_OK) {
-        BIO_free(bio);
-        return NGX_ERROR;
-    }
-
-    BIO_free(bio);
 
     /* the chain endpoint serves the same bytes, without "data:" */
     omcf->chain_pem.data = omcf->tls_cert.data + sizeof("data:") - 1;
     omcf->chain_pem.len = omcf->tls_cert.len - (sizeof("data:") - 1);
 
-    if (omcf->id.key == NULL) {
+    /* 12b: TLS on the software key of hardware_key.tls_chain */
+    key = omcf->id.key;
+
+    if (omcf->id.tls_chain != NULL) {
+        if (ngx_http_ovsa_chain_data(cf, omcf->id.tls_chain, &omcf->tls_cert)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        key = omcf->id.tls_key;
+    }
+
+    if (key == NULL) {
         return NGX_OK;
     }
 
@@ -542,8 +552,7 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
 
     bio = BIO_new(BIO_s_secmem());
     if (bio == NULL
-        || !PEM_write_bio_PrivateKey(bio, omcf->id.key, NULL, NULL, 0, NULL,
-                                     NULL)
+        || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
         || ngx_http_ovsa_data_pem(cf, bio, &omcf->tls_key) != NGX_OK)
     {
         BIO_free(bio);
@@ -556,6 +565,41 @@ ngx_http_ovsa_set_signer(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
 
     cln->handler = ngx_http_ovsa_wipe_key;
     cln->data = omcf;
+
+    return NGX_OK;
+}
+
+
+/* "data:" + the PEM of every certificate of chain, from cf->pool */
+
+static ngx_int_t
+ngx_http_ovsa_chain_data(ngx_conf_t *cf, STACK_OF(X509) *chain,
+    ngx_str_t *out)
+{
+    int   i, n;
+    BIO  *bio;
+
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = sk_X509_num(chain);
+    for (i = 0; i < n; i++) {
+        if (!PEM_write_bio_X509(bio, sk_X509_value(chain, i))) {
+            BIO_free(bio);
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "ovsa: PEM_write_bio_X509() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_ovsa_data_pem(cf, bio, out) != NGX_OK) {
+        BIO_free(bio);
+        return NGX_ERROR;
+    }
+
+    BIO_free(bio);
 
     return NGX_OK;
 }
@@ -718,7 +762,8 @@ ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* the verified chain and key themselves (ngx_http_ovsa_set_signer) */
     *s = omcf->tls_cert;
 
-    if (omcf->conf->hw_enabled) {
+    /* with hardware_key.tls_chain TLS has a software key (12b) */
+    if (omcf->conf->hw_enabled && omcf->id.tls_chain == NULL) {
         /* a throwaway pair; the leaf and the token key replace it */
         if (ngx_http_ovsa_hwkey_placeholder(cf, omcf) != NGX_OK) {
             return NGX_CONF_ERROR;
@@ -732,7 +777,7 @@ ngx_http_ovsa_tls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (omcf->conf->hw_enabled) {
+    if (omcf->conf->hw_enabled && omcf->id.tls_chain == NULL) {
         *s = omcf->hw_key;
 
     } else {

@@ -23,7 +23,9 @@ typedef struct {
 
     ovsa_signer_t          signer;      /* alg, keyid, prepared key context */
     ngx_str_t              chain_pem;   /* leaf + intermediates */
-    ngx_str_t              tls_cert;    /* "data:" + chain_pem, ovsa_tls */
+    ngx_str_t              tls_cert;    /* "data:" + chain_pem, ovsa_tls;
+                                           with hardware_key.tls_chain,
+                                           that chain */
     ngx_str_t              tls_key;     /* "data:" + PEM key, wiped */
 
     /* hardware-key mode (docs/hardware-key.md) */
@@ -69,8 +71,8 @@ ngx_int_t ngx_http_ovsa_hwkey_placeholder(ngx_conf_t *cf,
 ngx_int_t ngx_http_ovsa_hwkey_postconf(ngx_conf_t *cf,
     ngx_http_ovsa_main_conf_t *omcf);
 ngx_int_t ngx_http_ovsa_hwkey_sign(ngx_http_request_t *r, const char *base,
-    size_t len, ngx_http_ovsa_hwkey_done_pt done, void *data,
-    ovsa_err_t *err);
+    size_t len, ngx_uint_t anon, ngx_http_ovsa_hwkey_done_pt done,
+    void *data, ovsa_err_t *err);
 ngx_int_t ngx_http_ovsa_hwkey_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ovsa_hwkey_init_process(ngx_cycle_t *cycle);
 void ngx_http_ovsa_hwkey_exit_master(ngx_cycle_t *cycle);

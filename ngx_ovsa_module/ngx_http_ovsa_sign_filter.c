@@ -535,9 +535,16 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ovsa_sign: base \"%*s\"", base_len, base);
 
-    /* the signature: in the thread pool with a hardware key */
+    /*
+     * The signature: in the thread pool with a hardware key.  Refusals of
+     * requests without a nonce or credentials (400, 401) may take only a
+     * quarter of the queue (12b, the flood).
+     */
     if (omcf->conf->hw_enabled) {
         rc = ngx_http_ovsa_hwkey_sign(r, (char *) base, base_len,
+                                      msg.nonce.len == 0
+                                      || msg.status == NGX_HTTP_BAD_REQUEST
+                                      || msg.status == NGX_HTTP_UNAUTHORIZED,
                                       ngx_http_ovsa_sign_hw_done, ctx, &err);
 
         if (rc == NGX_BUSY) {

@@ -47,6 +47,9 @@ for my $s (qw(openssl-sign-rsa openssl-sign-ec openssl-sign-ed25519
               check-resume-ec lease-mix-ec check-ka-node-ec check-half-ec
               expired-leases
               softhsm-sign-rsa softhsm-sign-ec check-ka-hwkey
+              yubikey-sign-rsa yubikey-sign-ec ka-chain-hwkey-idle
+              ka-chain-hwkey-hs-token ka-chain-hwkey-hs-split
+              check-ka-hwkey-yubikey flood-hwkey-yubikey
               redis-hmget-license redis-evalsha-check)) {
     ok($row{$s}, "scenario $s is in the CSV");
 }

@@ -133,7 +133,9 @@ make_template() {
 
 ovsa_yaml() {
     mkdir -p "$RUN/ovsa" || die "mkdir ovsa"
-    [ "$1" != hw ] || return 0     # written by hwkey.sh
+    case "$1" in
+    hw|yk*) return 0 ;;           # written by hwkey.sh
+    esac
     [ -f "$RUN/ovsa/admin.token" ] \
         || openssl rand -hex 32 >"$RUN/ovsa/admin.token" \
         || die "admin token"

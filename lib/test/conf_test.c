@@ -634,6 +634,63 @@ test_metrics(void **state)
 }
 
 
+/* 12b: hardware_key.tls_chain + tls_key: both or neither, hardware mode
+ * only */
+static void
+test_hw_tls(void **state)
+{
+    ovsa_conf_t  *conf;
+    ovsa_err_t    err;
+
+#define HW_BASE                                                               \
+    "identity:\n"                                                             \
+    "  chain: chain.pem\n"                                                    \
+    "  root: root.pem\n"                                                      \
+    "hardware_key:\n"                                                         \
+    "  enabled: true\n"                                                       \
+    "  module: isv3.pem\n"                                                    \
+    "  key_uri: \"pkcs11:token=t;object=o;type=private\"\n"                   \
+    "  pin_file: isv2.pem\n"
+
+    assert_int_equal(load(HW_BASE
+                          "  tls_chain: isv1.pem\n"
+                          "  tls_key: key.pem\n", &conf, &err), OVSA_E_NONE);
+    assert_non_null(conf->hw_tls_chain);
+    assert_non_null(conf->hw_tls_key);
+    assert_non_null(strstr(conf->hw_tls_chain, "/isv1.pem"));
+    assert_non_null(strstr(conf->hw_tls_key, "/key.pem"));
+    ovsa_conf_free(conf);
+
+    assert_int_equal(load(HW_BASE, &conf, &err), OVSA_E_NONE);
+    assert_null(conf->hw_tls_chain);
+    assert_null(conf->hw_tls_key);
+    ovsa_conf_free(conf);
+
+    refused(HW_BASE
+            "  tls_chain: isv1.pem\n",
+            OVSA_E_CONF_MISSING,
+            "9: hardware_key: \"tls_chain\" and \"tls_key\" go together "
+            "(the TLS identity's chain and its software key)");
+
+    refused(HW_BASE
+            "  tls_key: key.pem\n",
+            OVSA_E_CONF_MISSING,
+            "9: hardware_key: \"tls_chain\" and \"tls_key\" go together "
+            "(the TLS identity's chain and its software key)");
+
+    refused(BASE
+            "hardware_key:\n"
+            "  tls_chain: isv1.pem\n"
+            "  tls_key: key.pem\n",
+            OVSA_E_CONF_VALUE,
+            "7: hardware_key: \"tls_chain\" and \"tls_key\" need "
+            "hardware_key.enabled: true (in software mode identity.key "
+            "serves TLS)");
+
+#undef HW_BASE
+}
+
+
 int
 main(void)
 {
@@ -649,6 +706,7 @@ main(void)
         cmocka_unit_test(test_hw_batch),
         cmocka_unit_test(test_no_nginx_files),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_hw_tls),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
