@@ -122,9 +122,7 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     ovsa_result_t *r, ovsa_attempt_t *a)
 {
     int                  rc;
-    size_t               n;
     ovsa_err_t           e;
-    const char          *pins[2];
     ovsa_client_t       *client;
     ovsa_client_conf_t   cc;
 
@@ -137,16 +135,12 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     cc.client_cert = conf->client_cert;
     cc.client_key = conf->client_key;
 
-    n = 0;
-    pins[n++] = srv->pin_current;
-    if (srv->pin_future != NULL) {
-        pins[n++] = srv->pin_future;
-    }
-
+    /* the URL's whole pin set: any of its keys may serve (a fleet) */
     ovsa_err_clear(&e);
     memset(r, 0, sizeof(*r));
 
-    if (ovsa_client_new_pinned(&cc, pins, n, &client, &e) != OVSA_OK) {
+    if (ovsa_client_new_pinned(&cc, (const char *const *) srv->pins,
+                               srv->npins, &client, &e) != OVSA_OK) {
         a->code = e.code;
         snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
         return OVSA_ERR;
