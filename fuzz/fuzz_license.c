@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      && err.code != OVSA_E_LIC_ID
                      && err.code != OVSA_E_CUSTOMER_CERT)
                     || err.code == OVSA_E_LIC_CREDENTIAL
+                    || err.code == OVSA_E_LIC_PIN_SET
                     || err.code == OVSA_E_NOMEM);
         FUZZ_ASSERT(strncmp(err.msg, "license", 7) == 0);
         return 0;

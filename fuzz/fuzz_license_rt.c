@@ -162,7 +162,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(jws == NULL);
         FUZZ_ASSERT((err.code >= OVSA_E_LIC_SYNTAX
                      && err.code <= OVSA_E_LIC_URL)
-                    || err.code == OVSA_E_LIC_CREDENTIAL);
+                    || err.code == OVSA_E_LIC_CREDENTIAL
+                    || err.code == OVSA_E_LIC_PIN_SET);
         FUZZ_ASSERT(err.code != OVSA_E_LIC_SIGNATURE);
         free(text);
         return 0;
