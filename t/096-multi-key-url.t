@@ -82,6 +82,9 @@ for my $n (1 .. 3) {
 }
 END {
     local $?;                   # the test's exit status stays its own
+    # the servers go first: a token pulled under a running nginx is a
+    # lost key (master exit status 3), not the end of a test
+    stop_server($_) for grep { $_->{pid} } @OvsaTest::SERVERS;
     run_cmd('sh', $fixture, 'destroy', $hsm{$_}) for grep { -d $hsm{$_} }
         keys %hsm;
 }
