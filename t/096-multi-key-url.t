@@ -212,9 +212,9 @@ sub lb_start {
                 $sel->add($c, $u);
                 next;
             }
-            my $p = $peer{$s};
+            my $p = $peer{$s} or next;      # closed with its pair
             my $n = sysread($s, my $buf, 65536);
-            if (!$n || !$p || !defined syswrite($p, $buf)) {
+            if (!$n || !defined syswrite($p, $buf)) {
                 for my $x (grep { defined } $s, $p) {
                     $sel->remove($x);
                     delete $peer{$x};
