@@ -153,14 +153,15 @@ ovsa_import_record(ovsa_import_t *imp, ovsa_err_t *err)
 {
     int                     k;
     char                   *p;
-    size_t                  i;
+    size_t                  i, j;
     const ovsa_license_t   *lic;
     ovsa_license_server_t  *s;
 
     lic = imp->lic;
 
-    /* at most 2 pins of OVSA_PIN_LEN per server, each with a separator */
-    imp->pins = malloc(lic->nservers * 2 * (OVSA_PIN_LEN + 1) + 1);
+    /* every pin of every server's set, each with a separator */
+    imp->pins = malloc(lic->nservers * OVSA_LICENSE_MAX_PINS
+                       * (OVSA_PIN_LEN + 1) + 1);
     if (imp->pins == NULL) {
         return ovsa_err_set(err, OVSA_E_NOMEM, "license: no memory");
     }
@@ -169,9 +170,8 @@ ovsa_import_record(ovsa_import_t *imp, ovsa_err_t *err)
     *p = '\0';
     for (i = 0; i < lic->nservers; i++) {
         s = &lic->servers[i];
-        p += sprintf(p, "%s%s", p == imp->pins ? "" : " ", s->pin_current);
-        if (s->pin_future != NULL) {
-            p += sprintf(p, " %s", s->pin_future);
+        for (j = 0; j < s->npins; j++) {
+            p += sprintf(p, "%s%s", p == imp->pins ? "" : " ", s->pins[j]);
         }
     }
 

@@ -26,7 +26,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int              rc;
-    size_t           i;
+    size_t           i, j;
     X509            *isv[1];
     ovsa_err_t       err;
     ovsa_license_t  *lic;
@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      && err.code != OVSA_E_LIC_ID
                      && err.code != OVSA_E_CUSTOMER_CERT)
                     || err.code == OVSA_E_LIC_CREDENTIAL
+                    || err.code == OVSA_E_LIC_PIN_SET
                     || err.code == OVSA_E_NOMEM);
         FUZZ_ASSERT(strncmp(err.msg, "license", 7) == 0);
         return 0;
@@ -76,9 +77,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(strncmp(lic->servers[i].url, "https://", 8) == 0
                     || strncmp(lic->servers[i].url, "HTTPS://", 8) == 0
                     || strncasecmp(lic->servers[i].url, "https://", 8) == 0);
-        fuzz_pin(lic->servers[i].pin_current);
-        if (lic->servers[i].pin_future != NULL) {
-            fuzz_pin(lic->servers[i].pin_future);
+        FUZZ_ASSERT(lic->servers[i].npins >= 1
+                    && lic->servers[i].npins <= OVSA_LICENSE_MAX_PINS);
+        for (j = 0; j < lic->servers[i].npins; j++) {
+            fuzz_pin(lic->servers[i].pins[j]);
+            FUZZ_ASSERT(ovsa_license_server_pinned(&lic->servers[i],
+                                                   lic->servers[i].pins[j]));
         }
     }
 

@@ -63,10 +63,10 @@ fuzz_str_eq(json_t *obj, const char *key, const char *s)
 static void
 fuzz_compare(const ovsa_license_t *lic, json_t *p)
 {
-    size_t   i;
+    size_t   i, j;
     json_t  *c, *l, *s, *pins;
 
-    FUZZ_ASSERT(fuzz_int(p, "ovsa") == OVSA_LICENSE_FORMAT);
+    FUZZ_ASSERT(fuzz_int(p, "ovsa") == lic->format);
     fuzz_str_eq(p, "license_id", lic->id);
     FUZZ_ASSERT(fuzz_int(p, "version") == lic->version);
     FUZZ_ASSERT(fuzz_int(p, "issued_at") == lic->issued_at);
@@ -106,8 +106,18 @@ fuzz_compare(const ovsa_license_t *lic, json_t *p)
     for (i = 0; i < lic->nservers; i++) {
         fuzz_str_eq(json_array_get(s, i), "url", lic->servers[i].url);
         pins = json_object_get(json_array_get(s, i), "pins");
-        fuzz_str_eq(pins, "current", lic->servers[i].pin_current);
-        fuzz_str_eq(pins, "future", lic->servers[i].pin_future);
+        if (lic->format == OVSA_LICENSE_FORMAT_SET) {
+            FUZZ_ASSERT(json_array_size(pins) == lic->servers[i].npins);
+            for (j = 0; j < lic->servers[i].npins; j++) {
+                FUZZ_ASSERT(strcmp(json_string_value(json_array_get(pins, j)),
+                                   lic->servers[i].pins[j]) == 0);
+            }
+            continue;
+        }
+        fuzz_str_eq(pins, "current", lic->servers[i].pins[0]);
+        if (lic->servers[i].npins == 2) {
+            fuzz_str_eq(pins, "future", lic->servers[i].pins[1]);
+        }
     }
 }
 
@@ -152,7 +162,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(jws == NULL);
         FUZZ_ASSERT((err.code >= OVSA_E_LIC_SYNTAX
                      && err.code <= OVSA_E_LIC_URL)
-                    || err.code == OVSA_E_LIC_CREDENTIAL);
+                    || err.code == OVSA_E_LIC_CREDENTIAL
+                    || err.code == OVSA_E_LIC_PIN_SET);
         FUZZ_ASSERT(err.code != OVSA_E_LIC_SIGNATURE);
         free(text);
         return 0;

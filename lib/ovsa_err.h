@@ -111,7 +111,9 @@
     X(OVSA_E_GRANT_MACHINE,   "grant is bound to another machine key or hwid")\
     X(OVSA_E_GRANT_EXPIRED,   "grant no longer holds")                        \
     X(OVSA_E_GRANT_DEACTIVATED, "grant of an activation deactivated here")    \
-    X(OVSA_E_OFFLINE_REQUEST, "offline request file malformed or misdirected")
+    X(OVSA_E_OFFLINE_REQUEST, "offline request file malformed or misdirected")\
+    /* 12c: several keys per license server URL */                            \
+    X(OVSA_E_LIC_PIN_SET,     "license pin set empty, too large or repeated")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

@@ -417,11 +417,157 @@ ovsa_lic_url(const char *url, const char *path, ovsa_err_t *err)
 }
 
 
+int
+ovsa_license_pins_check(const char *const *pins, size_t n, const char *what,
+    ovsa_err_t *err)
+{
+    size_t  i, j;
+
+    if (n < 1 || n > OVSA_LICENSE_MAX_PINS) {
+        return ovsa_err_set(err, OVSA_E_LIC_PIN_SET, "license: %s: %zu "
+                            "pins, not 1..%d", what, n,
+                            OVSA_LICENSE_MAX_PINS);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!ovsa_pin_valid(pins[i])) {
+            return ovsa_err_set(err, OVSA_E_LIC_PIN, "license: %s[%zu]: not "
+                                "\"sha256//\" followed by 44 base64 "
+                                "characters", what, i);
+        }
+
+        for (j = 0; j < i; j++) {
+            if (strcmp(pins[j], pins[i]) == 0) {
+                return ovsa_err_set(err, OVSA_E_LIC_PIN_SET, "license: "
+                                    "%s[%zu]: %s repeats %s[%zu]", what, i,
+                                    pins[i], what, j);
+            }
+        }
+    }
+
+    return OVSA_OK;
+}
+
+
+int
+ovsa_license_server_pinned(const ovsa_license_server_t *s, const char *pin)
+{
+    size_t  i;
+
+    for (i = 0; pin != NULL && i < s->npins; i++) {
+        if (strcmp(s->pins[i], pin) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Format 1: "pins": {"current", "future"|null}, into the set. */
+static int
+ovsa_lic_pins_v1(json_t *srv, const char *path, ovsa_license_server_t *s,
+    ovsa_err_t *err)
+{
+    char    *cur, *fut, sub[80];
+    json_t  *pins;
+
+    if (ovsa_lic_object(srv, path, "pins", ovsa_license_pins_keys, &pins,
+                        err) != OVSA_OK)
+    {
+        return OVSA_ERR;
+    }
+
+    snprintf(sub, sizeof(sub), "%s.pins", path);
+    cur = fut = NULL;
+    if (ovsa_lic_pin(pins, sub, "current", 0, &cur, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    s->pins[s->npins++] = cur;
+
+    if (ovsa_lic_pin(pins, sub, "future", 1, &fut, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    /* a future equal to current adds no key to the set */
+    if (fut != NULL && strcmp(fut, cur) == 0) {
+        free(fut);
+        fut = NULL;
+    }
+
+    if (fut != NULL) {
+        s->pins[s->npins++] = fut;
+    }
+
+    return OVSA_OK;
+}
+
+
+/* Format 2: "pins": [pin, ...], 1..OVSA_LICENSE_MAX_PINS distinct. */
+static int
+ovsa_lic_pins_set(json_t *srv, const char *path, ovsa_license_server_t *s,
+    ovsa_err_t *err)
+{
+    size_t       i, n;
+    json_t      *arr, *v;
+    char         sub[80];
+    const char  *list[OVSA_LICENSE_MAX_PINS];
+
+    snprintf(sub, sizeof(sub), "%s.pins", path);
+
+    arr = json_object_get(srv, "pins");
+    if (arr == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s: missing",
+                            sub);
+    }
+
+    if (!json_is_array(arr)) {
+        return ovsa_err_set(err, OVSA_E_LIC_FIELD, "license: %s: not an "
+                            "array (format %d has a set of pins per URL)",
+                            sub, OVSA_LICENSE_FORMAT_SET);
+    }
+
+    n = json_array_size(arr);
+    if (n < 1 || n > OVSA_LICENSE_MAX_PINS) {
+        return ovsa_err_set(err, OVSA_E_LIC_PIN_SET, "license: %s: %zu "
+                            "pins, not 1..%d", sub, n,
+                            OVSA_LICENSE_MAX_PINS);
+    }
+
+    for (i = 0; i < n; i++) {
+        v = json_array_get(arr, i);
+        if (!json_is_string(v) || json_string_length(v) != OVSA_PIN_LEN
+            || strlen(json_string_value(v)) != OVSA_PIN_LEN)
+        {
+            return ovsa_err_set(err, OVSA_E_LIC_PIN, "license: %s[%zu]: not "
+                                "\"sha256//\" followed by 44 base64 "
+                                "characters", sub, i);
+        }
+        list[i] = json_string_value(v);
+    }
+
+    if (ovsa_license_pins_check(list, n, sub, err) != OVSA_OK) {
+        return OVSA_ERR;
+    }
+
+    for (i = 0; i < n; i++) {
+        s->pins[i] = strdup(list[i]);
+        if (s->pins[i] == NULL) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "license: out of memory");
+        }
+        s->npins = i + 1;
+    }
+
+    return OVSA_OK;
+}
+
+
 static int
 ovsa_lic_servers(json_t *payload, ovsa_license_t *lic, ovsa_err_t *err)
 {
     size_t                  i, j, n;
-    json_t                 *arr, *srv, *pins;
+    json_t                 *arr, *srv;
     char                    path[64];
     ovsa_license_server_t  *s;
 
@@ -463,18 +609,14 @@ ovsa_lic_servers(json_t *payload, ovsa_license_t *lic, ovsa_err_t *err)
                != OVSA_OK
             || ovsa_lic_str(srv, path, "url", 0, OVSA_LICENSE_URL_MAX,
                             &s->url, err) != OVSA_OK
-            || ovsa_lic_url(s->url, path, err) != OVSA_OK
-            || ovsa_lic_object(srv, path, "pins", ovsa_license_pins_keys,
-                               &pins, err) != OVSA_OK)
+            || ovsa_lic_url(s->url, path, err) != OVSA_OK)
         {
             return OVSA_ERR;
         }
 
-        strncat(path, ".pins", sizeof(path) - strlen(path) - 1);
-        if (ovsa_lic_pin(pins, path, "current", 0, &s->pin_current, err)
-               != OVSA_OK
-            || ovsa_lic_pin(pins, path, "future", 1, &s->pin_future, err)
-               != OVSA_OK)
+        if ((lic->format == OVSA_LICENSE_FORMAT_SET
+             ? ovsa_lic_pins_set(srv, path, s, err)
+             : ovsa_lic_pins_v1(srv, path, s, err)) != OVSA_OK)
         {
             return OVSA_ERR;
         }
@@ -560,11 +702,13 @@ ovsa_lic_fields(json_t *p, ovsa_license_t *lic, ovsa_err_t *err)
     }
 
     fmt = json_integer_value(v);
-    if (fmt != OVSA_LICENSE_FORMAT) {
+    if (fmt != OVSA_LICENSE_FORMAT && fmt != OVSA_LICENSE_FORMAT_SET) {
         return ovsa_err_set(err, OVSA_E_LIC_FORMAT, "license: ovsa: format "
-                            "%lld is not %d", (long long) fmt,
-                            OVSA_LICENSE_FORMAT);
+                            "%lld is not %d or %d", (long long) fmt,
+                            OVSA_LICENSE_FORMAT, OVSA_LICENSE_FORMAT_SET);
     }
+
+    lic->format = (int) fmt;
 
     if (ovsa_lic_str(p, "", "license_id", 0, OVSA_LICENSE_ID_MAX, &lic->id,
                      err) != OVSA_OK)
@@ -1433,7 +1577,7 @@ ovsa_license_save_file(const char *path, const char *jws, ovsa_err_t *err)
 void
 ovsa_license_free(ovsa_license_t *lic)
 {
-    size_t  i;
+    size_t  i, j;
 
     if (lic == NULL) {
         return;
@@ -1441,8 +1585,9 @@ ovsa_license_free(ovsa_license_t *lic)
 
     for (i = 0; i < lic->nservers; i++) {
         free(lic->servers[i].url);
-        free(lic->servers[i].pin_current);
-        free(lic->servers[i].pin_future);
+        for (j = 0; j < lic->servers[i].npins; j++) {
+            free(lic->servers[i].pins[j]);
+        }
     }
 
     free(lic->servers);

@@ -18,6 +18,11 @@
  *            "sync_interval", "expires_at"|null,
  *            "servers": [{"url", "pins": {"current", "future"|null}}]}
  *
+ * Format 2 ("ovsa": 2) is the same payload except that each server's
+ * "pins" is a set: an array of 1..OVSA_LICENSE_MAX_PINS distinct pins,
+ * any of which may serve the URL (a fleet with one key per server behind
+ * one load-balanced URL).  Both formats parse into the same pin set.
+ *
  * The format, every field and the update rules: docs/license-format.md.
  * Parsing verifies the signature against the certificate in x5c; whether
  * that certificate belongs to a trusted ISV is a separate question
@@ -37,6 +42,8 @@
 
 #define OVSA_LICENSE_TYP         "ovsa-license+jws"
 #define OVSA_LICENSE_FORMAT      1           /* the payload's "ovsa" */
+#define OVSA_LICENSE_FORMAT_SET  2           /* "pins" is an array */
+#define OVSA_LICENSE_MAX_PINS    8           /* keys per server URL */
 #define OVSA_LICENSE_MAX_SIZE    (256 * 1024) /* bytes of JWS text */
 #define OVSA_LICENSE_MAX_SERVERS 16
 #define OVSA_LICENSE_ID_MAX      128         /* [A-Za-z0-9._-], 1..128 */
@@ -72,10 +79,15 @@ typedef enum {
     OVSA_LIC_FLOATING
 } ovsa_license_type_t;
 
+/*
+ * One server URL and the set of keys that may serve it.  Format 1:
+ * pins[0] is "current", pins[1] "future" when set and not equal to
+ * current.  Format 2: the "pins" array in its order.
+ */
 typedef struct {
     char        *url;             /* "https://..." */
-    char        *pin_current;     /* "sha256//<44 b64>" */
-    char        *pin_future;      /* same form, or NULL */
+    char        *pins[OVSA_LICENSE_MAX_PINS]; /* "sha256//<44 b64>" */
+    size_t       npins;           /* 1..OVSA_LICENSE_MAX_PINS */
 } ovsa_license_server_t;
 
 typedef struct {
@@ -89,6 +101,7 @@ typedef struct {
 } ovsa_license_limits_t;
 
 typedef struct {
+    int                     format;         /* "ovsa": 1 or 2 */
     char                   *id;
     int64_t                 version;        /* >= 1 */
     int64_t                 issued_at;      /* unix seconds */
@@ -135,6 +148,9 @@ typedef struct {
  *   OVSA_E_LIC_CREDENTIAL neither customer.cert_sha256 nor
  *                         customer.secret_sha256 is set
  *   OVSA_E_LIC_PIN        a pin is not "sha256//" + 44 base64 chars
+ *   OVSA_E_LIC_PIN_SET    format 2: a server's pin set is empty, holds
+ *                         more than OVSA_LICENSE_MAX_PINS pins or one
+ *                         pin twice
  *   OVSA_E_LIC_URL        a server URL is not https, or is repeated
  * (and OVSA_E_NOMEM / OVSA_E_INTERNAL).  The message names the field
  * ("license: servers[1].pins.current: not ...").  err may be NULL.
@@ -233,6 +249,20 @@ int ovsa_license_secret_read(const char *file,
  */
 int ovsa_license_secret_match(const ovsa_license_t *lic, const char *secret,
     size_t len, ovsa_err_t *err);
+
+/*
+ * The pin-set rule of a server URL (format 2 "pins", and any set a tool
+ * is about to write): 1..OVSA_LICENSE_MAX_PINS pins, each
+ * ovsa_pin_valid() (else OVSA_E_LIC_PIN), none twice (else
+ * OVSA_E_LIC_PIN_SET; also for an empty or too large set).  what names
+ * the set in messages ("servers[0].pins").  Returns OVSA_OK or OVSA_ERR.
+ */
+int ovsa_license_pins_check(const char *const *pins, size_t n,
+    const char *what, ovsa_err_t *err);
+
+/* Returns 1 when pin is one of the pins of server s, else 0. */
+int ovsa_license_server_pinned(const ovsa_license_server_t *s,
+    const char *pin);
 
 /* Frees a license and everything it holds; lic may be NULL. */
 void ovsa_license_free(ovsa_license_t *lic);

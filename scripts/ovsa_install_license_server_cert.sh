@@ -47,7 +47,14 @@ CONFDIR: -d, else \$OVSA_CONF_DIR, else /etc/ovsa.
         otherwise, unless --force; then the future identity becomes
         current; the replaced one is moved to
         CONFDIR/backup/<UTC timestamp>/.  With --reload (or
-        \$OVSA_NGINX_PIDFILE) nginx is sent SIGHUP afterwards
+        \$OVSA_NGINX_PIDFILE) nginx is sent SIGHUP afterwards.  A license
+        may pin a set of keys per URL (one per server of a fleet): the
+        future key must be in the set
+  check-new-cert CHAIN
+        the same pre-switch check for CHAIN's leaf key, without installing
+        anything: a server whose key lives on a hardware token (not in
+        CONFDIR/identities) asks before it switches.  Exit 0 when every
+        active license pins the key, 1 (with the reason) otherwise
   pin [FILE]
         print the SHA-256 SPKI pin (sha256//<base64>) of FILE, a certificate
         (a chain: its leaf) or a public or private key (default: the
@@ -411,14 +418,17 @@ cmd_install() {  # cmd_install SLOT args...
     fi
 }
 
-# pre_switch_check FUTURE-DIR: the last word before provision-new-cert makes
-# the future identity current.  Asks the license store (the backend's admin
-# API, found through CONFDIR/default.yaml) how many active licenses do not
-# pin the future key yet: their clients would reject the server after the
-# switch.  Prints the counts; returns non-zero (after saying why on stderr)
-# to refuse the switch.  --force skips it.
+# pre_switch_check CHAIN WHAT: the last word before a server switches to
+# the key of CHAIN's leaf (WHAT names it: "future key", "new key").  Asks
+# the license store (the backend's admin API, found through
+# CONFDIR/default.yaml) how many active licenses do not pin that key yet
+# (a license pins a set of keys per URL: the key must be in it): their
+# clients would reject the server after the switch.  Prints the counts;
+# returns non-zero (after saying why on stderr) to refuse the switch.
+# provision-new-cert --force skips it.
 pre_switch_check() {
-    _pin=$(tool pin "$1/server-chain.pem") || exit 1
+    _pin=$(tool pin "$1") || exit 1
+    _what=$2
     _ctl=$(ovsa_bin ovsactl) \
         || { warn "$CMD: cannot ask the license store: ovsactl not found (install it or set OVSACTL)"; return 1; }
     _rc=0
@@ -438,10 +448,10 @@ pre_switch_check() {
     _not=$(printf '%s\n' "$_line" \
         | sed -n 's/^.*, [0-9][0-9]* pin it, \([0-9][0-9]*\) do not$/\1/p')
     [ -n "$_not" ] || { warn "$CMD: unexpected answer from ovsactl: $_line"; return 1; }
-    echo "pre-switch check: future $_line"
+    echo "pre-switch check: ${_what% key} $_line"
     if [ "$_not" -ne 0 ]; then
-        sed -n 's/^  not pinning: /  not pinning the future key: /p' "$WORK/pins.out" >&2
-        warn "$CMD: $_not active license(s) do not pin the future key $_pin yet: reissue them (ovsatool updatecustlicense -u URL FUTURE_CERT), import them (ovsactl import), let the clients fetch them, then switch"
+        sed -n "s/^  not pinning: /  not pinning the $_what: /p" "$WORK/pins.out" >&2
+        warn "$CMD: $_not active license(s) do not pin the $_what $_pin yet (it is in no pin set of theirs): reissue them (ovsatool updatecustlicense -u URL FUTURE_CERT, or -add-pin URL NEW_CERT for a license with a pin set per URL), import them (ovsactl import), let the clients fetch them, then switch"
         return 1
     fi
     return 0
@@ -476,7 +486,7 @@ cmd_provision() {
     if [ "$FORCE" -eq 1 ]; then
         warn "$CMD: --force: skipping the pre-switch check"
     else
-        pre_switch_check "$_fd" \
+        pre_switch_check "$_fd/server-chain.pem" "future key" \
             || die "$CMD: pre-switch check refused the switch (use --force to switch anyway)"
     fi
     lock_confdir
@@ -507,6 +517,22 @@ cmd_pin() {
         [ -e "$_f" ] || die "$CMD: no current identity in $CONFDIR"
     fi
     tool pin "$_f"
+}
+
+cmd_check_new() {
+    _f=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        -d) need_value "$@"; CONFDIR=$2; shift 2 ;;
+        -*) die "$CMD: unknown option '$1' (try '$PROG help')" ;;
+        *)  [ -z "$_f" ] || die "$CMD: too many arguments"; _f=$1; shift ;;
+        esac
+    done
+    [ -n "$_f" ] || die "$CMD: which chain? (check-new-cert CHAIN)"
+    [ -r "$_f" ] || die "$CMD: cannot read $_f"
+    pre_switch_check "$_f" "new key" \
+        || die "$CMD: refused: switching a server to this key would lock out the clients of those licenses"
+    echo "$CMD: every active license pins $_pin: a server may switch to it"
 }
 
 cmd_status() {
@@ -547,6 +573,7 @@ gencert-new)        cmd_gencert future "$@" ;;
 install-cert)       cmd_install current "$@" ;;
 install-new-cert)   cmd_install future "$@" ;;
 provision-new-cert) cmd_provision "$@" ;;
+check-new-cert)     cmd_check_new "$@" ;;
 pin)                cmd_pin "$@" ;;
 status)             cmd_status "$@" ;;
 help|-h|-help|--help) usage ;;

@@ -125,9 +125,7 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     ovsa_attempt_t *a)
 {
     int                  rc;
-    size_t               n;
     ovsa_err_t           e;
-    const char          *pins[2];
     ovsa_client_t       *client;
     ovsa_client_conf_t   cc;
 
@@ -140,16 +138,12 @@ ovsa_license_try(const ovsa_license_conf_t *conf,
     cc.client_cert = conf->client_cert;
     cc.client_key = conf->client_key;
 
-    n = 0;
-    pins[n++] = srv->pin_current;
-    if (srv->pin_future != NULL) {
-        pins[n++] = srv->pin_future;
-    }
-
+    /* the URL's whole pin set: any of its keys may serve (a fleet) */
     ovsa_err_clear(&e);
     memset(r, 0, sizeof(*r));
 
-    if (ovsa_client_new_pinned(&cc, pins, n, &client, &e) != OVSA_OK) {
+    if (ovsa_client_new_pinned(&cc, (const char *const *) srv->pins,
+                               srv->npins, &client, &e) != OVSA_OK) {
         a->code = e.code;
         snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
         return OVSA_ERR;
@@ -503,8 +497,7 @@ ovsa_license_grant_verify(const ovsa_license_conf_t *conf, const char *text,
 {
     int              ret;
     char             url[OVSA_LICENSE_URL_MAX + 1];
-    size_t           i, n;
-    const char      *pins[2];
+    size_t           i;
     ovsa_license_t  *held;
 
     memset(r, 0, sizeof(*r));
@@ -529,14 +522,10 @@ ovsa_license_grant_verify(const ovsa_license_conf_t *conf, const char *text,
         goto end;
     }
 
-    n = 0;
-    pins[n++] = held->servers[i].pin_current;
-    if (held->servers[i].pin_future != NULL) {
-        pins[n++] = held->servers[i].pin_future;
-    }
-
-    ret = ovsa_grant_verify(text, len, pins, n, conf->root, conf->skew, r,
-                            err);
+    ret = ovsa_grant_verify(text, len,
+                            (const char *const *) held->servers[i].pins,
+                            held->servers[i].npins, conf->root, conf->skew,
+                            r, err);
 
 end:
 

@@ -31,7 +31,7 @@ enum {
     OPT_LEASE, OPT_HWKEY, OPT_SYNC, OPT_EXPIRES, OPT_SERVER,
     OPT_SERVER_CERT, OPT_OUT, OPT_LICENSE, OPT_UPDATE, OPT_ADD_SERVER,
     OPT_NO_SECRET, OPT_SECRET_OUT, OPT_NEW_SECRET, OPT_DEACT, OPT_DEACT_PERIOD,
-    OPT_MAX_BORROW, OPT_MAX_OFFLINE
+    OPT_MAX_BORROW, OPT_MAX_OFFLINE, OPT_PIN_SET, OPT_ADD_PIN, OPT_DROP_PIN
 };
 
 /* node-locked defaults: 3 deactivations per 30 days */
@@ -86,7 +86,11 @@ static const ovsa_opt_t ovsatool_create_opts[] = {
     { "server", NULL, OPT_SERVER, OVSA_OPT_STR, "url",
       "License server URL (https://host[:port] or host:port), repeatable" },
     { "server-cert", NULL, OPT_SERVER_CERT, OVSA_OPT_STR, "cert",
-      "Certificate of the -server before it: its key is pinned" },
+      "Certificate of the -server before it: its key is pinned; repeat "
+      "it (up to 8) to pin a set of keys for that URL (format 2)" },
+    { "pin-set", NULL, OPT_PIN_SET, OVSA_OPT_FLAG, NULL,
+      "Write format 2 (a set of pins per URL) even with one -server-cert "
+      "per -server" },
     { "out", NULL, OPT_OUT, OVSA_OPT_STR, "file",
       "License file to write; never overwritten (required)" },
     { NULL, NULL, 0, 0, NULL, NULL }
@@ -94,7 +98,8 @@ static const ovsa_opt_t ovsatool_create_opts[] = {
 
 static const ovsa_opt_prog_t ovsatool_create_prog = {
     "ovsatool create", "-k DIR -id ID -product P -customer NAME -type T "
-    "-server URL -server-cert CERT -out FILE [-secret-out FILE] [options]",
+    "-server URL -server-cert CERT [-server-cert CERT ...] -out FILE "
+    "[-secret-out FILE] [options]",
     ovsatool_create_opts,
     NULL, OVSATOOL_EXITS
 };
@@ -236,18 +241,20 @@ end:
 int
 ovsatool_create_main(void *ctx, int argc, char **argv)
 {
-    int                ret, o, hwkey, nosecret;
+    int                ret, o, hwkey, nosecret, pinset, fmt;
     char              *url, *secret_path;
     X509              *cert, *scert, *ccert;
-    json_t            *payload, *servers, *cust_hex, *secret_hex;
-    size_t             i, nsrv, ncert;
+    json_t            *payload, *servers, *cust_hex, *secret_hex, *set;
+    size_t             i, j, nsrv, ncert[OVSA_LICENSE_MAX_SERVERS];
     int64_t            usage, maxact, seats, lease, sync, expires;
     int64_t            deact, deact_s, borrow, offline;
     EVP_PKEY          *key;
     ovsa_err_t         err;
     const char        *ks, *passin, *id, *product, *customer, *custcert;
     const char        *type, *out, *srv[OVSA_LICENSE_MAX_SERVERS];
-    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS], *secret_out;
+    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS]
+                               [OVSA_LICENSE_MAX_PINS + 1];
+    const char        *secret_out;
     char               hex[65], pin[OVSA_PIN_LEN + 1];
     char               secret[OVSA_LICENSE_SECRET_LEN + 1];
     ovsa_license_t    *lic;
@@ -264,8 +271,9 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
     usage = maxact = seats = lease = expires = borrow = offline = 0;
     deact = deact_s = -1;
     sync = 3600;
-    hwkey = nosecret = 0;
-    nsrv = ncert = 0;
+    hwkey = nosecret = pinset = 0;
+    nsrv = 0;
+    memset(ncert, 0, sizeof(ncert));
     secret[0] = '\0';
 
     ovsa_opt_init(&st, &ovsatool_create_prog, argc, argv);
@@ -289,6 +297,7 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         case OPT_NO_SECRET:     nosecret = 1; break;
         case OPT_SECRET_OUT:    secret_out = st.val; break;
         case OPT_DEACT:         deact = st.num; break;
+        case OPT_PIN_SET:       pinset = 1; break;
         case OPT_DEACT_PERIOD:
             if (ovsatool_period(&st, &deact_s) != OVSA_OK) {
                 ret = OVSA_EXIT_USAGE;
@@ -311,7 +320,7 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
             }
             break;
         case OPT_SERVER:
-            if (nsrv != ncert) {
+            if (nsrv > 0 && ncert[nsrv - 1] == 0) {
                 ret = ovsatool_usage(&st, "-server %s: the -server before "
                                      "it has no -server-cert", st.val);
                 goto end;
@@ -324,12 +333,20 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
             srv[nsrv++] = st.val;
             break;
         case OPT_SERVER_CERT:
-            if (ncert + 1 != nsrv) {
+            if (nsrv == 0) {
                 ret = ovsatool_usage(&st, "-server-cert %s: no -server "
                                      "before it", st.val);
                 goto end;
             }
-            srvcert[ncert++] = st.val;
+            /* one more than the set may hold: the library refuses it
+             * with OVSA_E_LIC_PIN_SET, as it would in any license */
+            if (ncert[nsrv - 1] == OVSA_LICENSE_MAX_PINS + 1) {
+                ret = ovsatool_usage(&st, "-server %s: more than %d "
+                                     "-server-cert", srv[nsrv - 1],
+                                     OVSA_LICENSE_MAX_PINS);
+                goto end;
+            }
+            srvcert[nsrv - 1][ncert[nsrv - 1]++] = st.val;
             break;
         }
     }
@@ -346,10 +363,18 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
         goto end;
     }
 
-    if (ncert != nsrv) {
+    if (ncert[nsrv - 1] == 0) {
         ret = ovsatool_usage(&st, "-server %s has no -server-cert",
                              srv[nsrv - 1]);
         goto end;
+    }
+
+    /* format 2 when a URL pins several keys (or when asked to) */
+    fmt = pinset ? OVSA_LICENSE_FORMAT_SET : OVSA_LICENSE_FORMAT;
+    for (i = 0; i < nsrv; i++) {
+        if (ncert[i] > 1) {
+            fmt = OVSA_LICENSE_FORMAT_SET;
+        }
     }
 
     if (nosecret && secret_out != NULL) {
@@ -430,7 +455,7 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
     payload = json_pack("{s:i, s:s, s:i, s:I, s:{s:s, s:o, s:O}, s:s, s:s,"
                         " s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:b, s:I, s:o,"
                         " s:o}",
-                        "ovsa", OVSA_LICENSE_FORMAT, "license_id", id,
+                        "ovsa", fmt, "license_id", id,
                         "version", 1, "issued_at", (json_int_t) time(NULL),
                         "customer", "name", customer, "cert_sha256", cust_hex,
                         "secret_sha256", secret_hex,
@@ -471,17 +496,30 @@ ovsatool_create_main(void *ctx, int argc, char **argv)
             goto fail;
         }
 
-        if (ovsatool_load_cert(srvcert[i], &scert, &err) != OVSA_OK
-            || ovsa_pin_cert(scert, pin, &err) != OVSA_OK)
-        {
-            goto fail;
+        set = json_array();
+        for (j = 0; j < ncert[i]; j++) {
+            if (ovsatool_load_cert(srvcert[i][j], &scert, &err) != OVSA_OK
+                || ovsa_pin_cert(scert, pin, &err) != OVSA_OK)
+            {
+                json_decref(set);
+                goto fail;
+            }
+            json_array_append_new(set, json_string(pin));
+            X509_free(scert);
+            scert = NULL;
         }
 
-        json_array_append_new(servers, json_pack("{s:s, s:{s:s, s:n}}",
-                                                 "url", url, "pins",
-                                                 "current", pin, "future"));
-        X509_free(scert);
-        scert = NULL;
+        if (fmt == OVSA_LICENSE_FORMAT_SET) {
+            json_array_append_new(servers, json_pack("{s:s, s:o}", "url", url,
+                                                     "pins", set));
+        } else {
+            json_array_append_new(servers,
+                                  json_pack("{s:s, s:{s:O, s:n}}", "url",
+                                            url, "pins", "current",
+                                            json_array_get(set, 0),
+                                            "future"));
+            json_decref(set);
+        }
         free(url);
         url = NULL;
     }
@@ -537,9 +575,16 @@ static const ovsa_opt_t ovsatool_update_opts[] = {
       "Customer certificate: binds an unbound license, must match a bound "
       "one" },
     { "server", "u", OPT_UPDATE, OVSA_OPT_PAIR, "url cert",
-      "Server URL and its future certificate, repeatable (required)" },
+      "Server URL and its future certificate, repeatable (format 1: "
+      "current/future rotation; format 2: as -add-pin)" },
+    { "add-pin", NULL, OPT_ADD_PIN, OVSA_OPT_PAIR, "url cert",
+      "Add the key of cert to the URL's pin set (up to 8), repeatable; "
+      "makes a format 1 license format 2" },
+    { "drop-pin", NULL, OPT_DROP_PIN, OVSA_OPT_PAIR, "url cert|pin",
+      "Remove a key (a certificate, or its sha256// pin) from the URL's "
+      "pin set, repeatable; applied after every -u and -add-pin" },
     { "add-server", NULL, OPT_ADD_SERVER, OVSA_OPT_FLAG, NULL,
-      "A -u URL not in the license is added (cert pinned as current)" },
+      "A -u or -add-pin URL not in the license is added with that key" },
     { "out", "c", OPT_OUT, OVSA_OPT_STR, "file",
       "New license file (required; may be the -l file)" },
     { "new-secret", NULL, OPT_NEW_SECRET, OVSA_OPT_FLAG, NULL,
@@ -552,8 +597,9 @@ static const ovsa_opt_t ovsatool_update_opts[] = {
 
 static const ovsa_opt_prog_t ovsatool_update_prog = {
     "ovsatool updatecustlicense", "-k DIR -l OLD.lic [-p CUSTOMER_CERT] "
-    "{-u URL FUTURE_CERT | -new-secret -secret-out FILE} -c NEW.lic "
-    "[options]", ovsatool_update_opts, NULL, OVSATOOL_EXITS
+    "{-u URL FUTURE_CERT | -add-pin URL CERT | -drop-pin URL CERT|PIN | "
+    "-new-secret -secret-out FILE} -c NEW.lic [options]",
+    ovsatool_update_opts, NULL, OVSATOOL_EXITS
 };
 
 
@@ -614,36 +660,215 @@ ovsatool_move_pins(json_t *pins, const char *pin)
 }
 
 
+/* What one -u, -add-pin or -drop-pin asks for. */
+typedef struct {
+    int          opt;              /* OPT_UPDATE, OPT_ADD_PIN, OPT_DROP_PIN */
+    const char  *arg;              /* the URL as given */
+    const char  *key;              /* certificate file, or a pin (drop) */
+    char        *url;              /* normalized */
+    const char  *what;             /* what was done, for the report */
+} ovsatool_pin_op_t;
+
+#define OVSATOOL_PIN_OPS  (2 * OVSA_LICENSE_MAX_SERVERS \
+                           * OVSA_LICENSE_MAX_PINS)
+
+
+/* Format 1 to format 2: each {"current", "future"} becomes the set
+ * [current, future] (future left out when null or equal to current). */
+static void
+ovsatool_to_pin_sets(json_t *payload)
+{
+    size_t   i;
+    json_t  *servers, *srv, *pins, *cur, *fut, *set;
+
+    servers = json_object_get(payload, "servers");
+    for (i = 0; i < json_array_size(servers); i++) {
+        srv = json_array_get(servers, i);
+        pins = json_object_get(srv, "pins");
+        cur = json_object_get(pins, "current");
+        fut = json_object_get(pins, "future");
+        set = json_array();
+        json_array_append(set, cur);
+        if (json_is_string(fut) && !json_equal(fut, cur)) {
+            json_array_append(set, fut);
+        }
+        json_object_set_new(srv, "pins", set);
+    }
+
+    json_object_set_new(payload, "ovsa",
+                        json_integer(OVSA_LICENSE_FORMAT_SET));
+}
+
+
+/* Index of pin in the array set, or -1. */
+static int
+ovsatool_set_find(json_t *set, const char *pin)
+{
+    size_t       i;
+    const char  *s;
+
+    for (i = 0; i < json_array_size(set); i++) {
+        s = json_string_value(json_array_get(set, i));
+        if (s != NULL && strcmp(s, pin) == 0) {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+/* The pin a -drop-pin names: a "sha256//" pin as is, else a cert file. */
+static int
+ovsatool_drop_key(const char *key, char *pin, ovsa_err_t *err)
+{
+    int    rc;
+    X509  *x;
+
+    if (strncmp(key, OVSA_PIN_PREFIX, sizeof(OVSA_PIN_PREFIX) - 1) == 0) {
+        if (!ovsa_pin_valid(key)) {
+            return ovsa_err_set(err, OVSA_E_LIC_PIN, "updatecustlicense: "
+                                "-drop-pin %s: not \"sha256//\" followed by "
+                                "44 base64 characters", key);
+        }
+        strcpy(pin, key);
+        return OVSA_OK;
+    }
+
+    x = NULL;
+    rc = ovsatool_load_cert(key, &x, err) == OVSA_OK
+         ? ovsa_pin_cert(x, pin, err) : OVSA_ERR;
+    X509_free(x);
+    return rc;
+}
+
+
+/*
+ * Applies one pin operation to payload (format 2 for -add-pin and
+ * -drop-pin, either format for -u).  Sets op->what, or err.
+ */
+static int
+ovsatool_pin_op(json_t *payload, ovsatool_pin_op_t *op, int add,
+    const char *lfile, ovsa_err_t *err)
+{
+    int          idx, at, v2;
+    X509        *x;
+    json_t      *servers, *srv, *set;
+    char         pin[OVSA_PIN_LEN + 1];
+
+    op->url = ovsatool_server_url(op->arg);
+    if (op->url == NULL) {
+        return ovsa_err_set(err, OVSA_E_LIC_URL, "updatecustlicense: %s: "
+                            "not a URL", op->arg);
+    }
+
+    if (op->opt == OPT_DROP_PIN) {
+        if (ovsatool_drop_key(op->key, pin, err) != OVSA_OK) {
+            return OVSA_ERR;
+        }
+
+    } else {
+        x = NULL;
+        if (ovsatool_load_cert(op->key, &x, err) != OVSA_OK
+            || ovsa_pin_cert(x, pin, err) != OVSA_OK)
+        {
+            X509_free(x);
+            return OVSA_ERR;
+        }
+        X509_free(x);
+    }
+
+    v2 = json_integer_value(json_object_get(payload, "ovsa"))
+         == OVSA_LICENSE_FORMAT_SET;
+    servers = json_object_get(payload, "servers");
+    idx = ovsatool_find_server(servers, op->url);
+
+    if (idx < 0 && (op->opt == OPT_DROP_PIN || !add)) {
+        return ovsa_err_set(err, OVSA_E_LIC_SERVER, "updatecustlicense: %s: "
+                            "no such server in %s%s", op->url, lfile,
+                            op->opt == OPT_DROP_PIN
+                            ? "" : " (use -add-server to add it)");
+    }
+
+    if (idx < 0) {
+        json_array_append_new(servers, v2
+                              ? json_pack("{s:s, s:[s]}", "url", op->url,
+                                          "pins", pin)
+                              : json_pack("{s:s, s:{s:s, s:n}}", "url",
+                                          op->url, "pins", "current", pin,
+                                          "future"));
+        op->what = v2 ? "added, its key is the only one of its set"
+                      : "added, certificate pinned as current";
+        return OVSA_OK;
+    }
+
+    srv = json_array_get(servers, idx);
+
+    if (!v2) {
+        op->what = ovsatool_move_pins(json_object_get(srv, "pins"), pin);
+        return OVSA_OK;
+    }
+
+    set = json_object_get(srv, "pins");
+    at = ovsatool_set_find(set, pin);
+
+    if (op->opt != OPT_DROP_PIN) {
+        if (at >= 0) {
+            op->what = "unchanged (already in the pin set)";
+            return OVSA_OK;
+        }
+        /* a ninth key: the library refuses the set (OVSA_E_LIC_PIN_SET) */
+        json_array_append_new(set, json_string(pin));
+        op->what = "key added to the pin set";
+        return OVSA_OK;
+    }
+
+    if (at < 0) {
+        return ovsa_err_set(err, OVSA_E_LIC_PIN_SET, "updatecustlicense: "
+                            "-drop-pin %s: %s is not in the pin set of "
+                            "that server", op->url, pin);
+    }
+
+    if (json_array_size(set) == 1) {
+        return ovsa_err_set(err, OVSA_E_LIC_PIN_SET, "updatecustlicense: "
+                            "-drop-pin %s: %s is the last key of that "
+                            "server's pin set; a URL needs at least one",
+                            op->url, pin);
+    }
+
+    json_array_remove(set, at);
+    op->what = "key removed from the pin set";
+    return OVSA_OK;
+}
+
+
 int
 ovsatool_update_main(void *ctx, int argc, char **argv)
 {
-    int                ret, o, add, idx, newsecret;
-    X509              *cert, *scert, *ccert, *isv[1];
-    json_t            *payload, *servers, *pins, *old_hex;
-    size_t             i, nsrv;
+    int                ret, o, add, newsecret, sets, pass;
+    X509              *cert, *ccert, *isv[1];
+    json_t            *payload, *old_hex;
+    size_t             i, nops;
     EVP_PKEY          *key;
     ovsa_err_t         err;
     json_error_t       jerr;
     const char        *ks, *passin, *lfile, *custcert, *out, *secret_out;
-    const char        *srv[OVSA_LICENSE_MAX_SERVERS];
-    const char        *srvcert[OVSA_LICENSE_MAX_SERVERS];
-    const char        *what[OVSA_LICENSE_MAX_SERVERS];
-    char              *urls[OVSA_LICENSE_MAX_SERVERS];
-    char               hex[65], pin[OVSA_PIN_LEN + 1];
+    char               hex[65];
     char               secret[OVSA_LICENSE_SECRET_LEN + 1];
     ovsa_license_t    *old, *lic;
     ovsa_opt_state_t   st;
+    ovsatool_pin_op_t  ops[OVSATOOL_PIN_OPS];
 
     ret = OVSA_EXIT_ERROR;
     key = NULL;
-    cert = scert = ccert = NULL;
+    cert = ccert = NULL;
     payload = NULL;
     old = lic = NULL;
     ks = passin = lfile = custcert = out = secret_out = NULL;
-    add = newsecret = 0;
+    add = newsecret = sets = 0;
     secret[0] = '\0';
-    nsrv = 0;
-    memset(urls, 0, sizeof(urls));
+    nops = 0;
+    memset(ops, 0, sizeof(ops));
 
     ovsa_opt_init(&st, &ovsatool_update_prog, argc, argv);
 
@@ -658,13 +883,17 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
         case OPT_NEW_SECRET:    newsecret = 1; break;
         case OPT_SECRET_OUT:    secret_out = st.val; break;
         case OPT_UPDATE:
-            if (nsrv == OVSA_LICENSE_MAX_SERVERS) {
-                ret = ovsatool_usage(&st, "more than %d -u",
-                                     OVSA_LICENSE_MAX_SERVERS);
+        case OPT_ADD_PIN:
+        case OPT_DROP_PIN:
+            if (nops == OVSATOOL_PIN_OPS) {
+                ret = ovsatool_usage(&st, "more than %d -u, -add-pin and "
+                                     "-drop-pin", OVSATOOL_PIN_OPS);
                 goto end;
             }
-            srv[nsrv] = st.val;
-            srvcert[nsrv++] = st.val2;
+            sets |= o != OPT_UPDATE;
+            ops[nops].opt = o;
+            ops[nops].arg = st.val;
+            ops[nops++].key = st.val2;
             break;
         }
     }
@@ -674,10 +903,11 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
     }
 
     if (ks == NULL || lfile == NULL || out == NULL
-        || (nsrv == 0 && !newsecret))
+        || (nops == 0 && !newsecret))
     {
         ret = ovsatool_usage(&st, "-k, -l, -c and -u URL CERT (or "
-                             "-new-secret) are required");
+                             "-add-pin, -drop-pin, -new-secret) are "
+                             "required");
         goto end;
     }
 
@@ -736,43 +966,25 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
                             "cert_sha256", json_string(hex));
     }
 
-    servers = json_object_get(payload, "servers");
+    /* -add-pin and -drop-pin work on sets: a format 1 license becomes
+     * format 2 (which clients before format 2 cannot read) */
+    if (sets && old->format == OVSA_LICENSE_FORMAT) {
+        ovsatool_to_pin_sets(payload);
+    }
 
-    for (i = 0; i < nsrv; i++) {
-        urls[i] = ovsatool_server_url(srv[i]);
-        if (urls[i] == NULL) {
-            ovsa_err_set(&err, OVSA_E_LIC_URL, "updatecustlicense: -u %s: "
-                         "not a URL", srv[i]);
-            goto fail;
+    /* -u and -add-pin first, then -drop-pin: "-add-pin URL NEW -drop-pin
+     * URL OLD" replaces one key of a set in one version */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < nops; i++) {
+            if ((ops[i].opt == OPT_DROP_PIN) != pass) {
+                continue;
+            }
+            if (ovsatool_pin_op(payload, &ops[i], add, lfile, &err)
+                != OVSA_OK)
+            {
+                goto fail;
+            }
         }
-
-        if (ovsatool_load_cert(srvcert[i], &scert, &err) != OVSA_OK
-            || ovsa_pin_cert(scert, pin, &err) != OVSA_OK)
-        {
-            goto fail;
-        }
-        X509_free(scert);
-        scert = NULL;
-
-        idx = ovsatool_find_server(servers, urls[i]);
-        if (idx < 0 && !add) {
-            ovsa_err_set(&err, OVSA_E_LIC_SERVER, "updatecustlicense: -u "
-                         "%s: no such server in %s (use -add-server to add "
-                         "it)", urls[i], lfile);
-            goto fail;
-        }
-
-        if (idx < 0) {
-            json_array_append_new(servers,
-                                  json_pack("{s:s, s:{s:s, s:n}}", "url",
-                                            urls[i], "pins", "current", pin,
-                                            "future"));
-            what[i] = "added, certificate pinned as current";
-            continue;
-        }
-
-        pins = json_object_get(json_array_get(servers, idx), "pins");
-        what[i] = ovsatool_move_pins(pins, pin);
     }
 
     /* secret_sha256 and the deactivation limits are kept, unless the
@@ -800,10 +1012,12 @@ ovsatool_update_main(void *ctx, int argc, char **argv)
         goto fail;
     }
 
-    printf("%s: license %s version %lld (was %lld)\n", out, lic->id,
-           (long long) lic->version, (long long) old->version);
-    for (i = 0; i < nsrv; i++) {
-        printf("  %s: %s\n", urls[i], what[i]);
+    printf("%s: license %s version %lld (was %lld)%s\n", out, lic->id,
+           (long long) lic->version, (long long) old->version,
+           lic->format != old->format
+           ? ", now format 2 (a pin set per URL)" : "");
+    for (i = 0; i < nops; i++) {
+        printf("  %s: %s\n", ops[i].url, ops[i].what);
     }
     if (newsecret) {
         printf("%s: new license secret (0600; the old one no longer works "
@@ -820,15 +1034,14 @@ fail:
 end:
 
     OPENSSL_cleanse(secret, sizeof(secret));
-    for (i = 0; i < OVSA_LICENSE_MAX_SERVERS; i++) {
-        free(urls[i]);
+    for (i = 0; i < nops; i++) {
+        free(ops[i].url);
     }
     json_decref(payload);
     ovsa_license_free(old);
     ovsa_license_free(lic);
     EVP_PKEY_free(key);
     X509_free(cert);
-    X509_free(scert);
     X509_free(ccert);
     return ret;
 }

@@ -145,8 +145,10 @@ ovsatool_time(int64_t t, char *buf, size_t size)
 static void
 ovsatool_show_text(const ovsa_license_t *lic)
 {
-    char     when[64], subject[256], pin[OVSA_PIN_LEN + 1];
-    size_t   i, n;
+    char                          when[64], subject[256];
+    char                          pin[OVSA_PIN_LEN + 1];
+    size_t                        i, j, n;
+    const ovsa_license_server_t  *s;
 
     ovsatool_time(lic->issued_at, when, sizeof(when));
     printf("license:         %s\n", lic->id);
@@ -206,11 +208,20 @@ ovsatool_show_text(const ovsa_license_t *lic)
     printf("expires:         %s\n", when);
 
     for (i = 0; i < lic->nservers; i++) {
-        printf("server %zu:        %s\n", i + 1, lic->servers[i].url);
-        printf("  current pin:   %s\n", lic->servers[i].pin_current);
-        printf("  future pin:    %s\n", lic->servers[i].pin_future
-                                        ? lic->servers[i].pin_future
-                                        : "none");
+        s = &lic->servers[i];
+        printf("server %zu:        %s\n", i + 1, s->url);
+        if (lic->format == OVSA_LICENSE_FORMAT) {
+            printf("  current pin:   %s\n", s->pins[0]);
+            printf("  future pin:    %s\n", s->npins > 1 ? s->pins[1]
+                                                         : "none");
+            continue;
+        }
+        /* format 2: a set, any key of which may serve the URL */
+        printf("  pin set:       %zu key%s, any may serve\n", s->npins,
+               s->npins == 1 ? "" : "s");
+        for (j = 0; j < s->npins; j++) {
+            printf("  pin %zu:         %s\n", j + 1, s->pins[j]);
+        }
     }
 
     ovsa_cert_subject(lic->signer, subject, sizeof(subject));

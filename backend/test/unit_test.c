@@ -19,6 +19,7 @@
 
 #include "json.h"
 #include "license.h"
+#include "ovsa_pin.h"
 #include "policy.h"
 #include "store_int.h"
 
@@ -183,8 +184,12 @@ parsed(ovsa_license_type_t type, size_t n)
     for (i = 0; i < n; i++) {
         snprintf(url, sizeof(url), "https://ls%zu.example", i);
         lic->servers[i].url = strdup(url);
-        lic->servers[i].pin_current = strdup(i % 2 ? PIN_B : PIN_A);
-        lic->servers[i].pin_future = i % 3 == 0 ? strdup(PIN_B) : NULL;
+        lic->servers[i].pins[0] = strdup(i % 2 ? PIN_B : PIN_A);
+        lic->servers[i].npins = 1;
+        if (i % 3 == 0) {
+            lic->servers[i].pins[1] = strdup(PIN_B);
+            lic->servers[i].npins = 2;
+        }
     }
 
     return lic;
@@ -210,8 +215,8 @@ arg(const ovsa_import_t *imp, const char *field)
 static void
 test_record(void **state)
 {
-    size_t         i;
-    char           want[2048];
+    size_t         i, j;
+    char           want[8192];
     ovsa_err_t     err;
     ovsa_import_t  imp;
 
@@ -272,6 +277,32 @@ test_record(void **state)
                  i % 3 == 0 ? " " : "", i % 3 == 0 ? PIN_B : "");
     }
     assert_string_equal(arg(&imp, "pins"), want);
+    ovsa_import_free(&imp);
+
+    /* 12c: the largest record, 16 servers of 8 pins each (format 2) */
+    imp.lic = parsed(OVSA_LIC_FLOATING, OVSA_LICENSE_MAX_SERVERS);
+    imp.lic->format = OVSA_LICENSE_FORMAT_SET;
+    strcpy(imp.lic->secret_sha256, "78f595e2df3866a1153f4d1760a5566a"
+                                   "2744777cad8900dee0f9c28a24339cbc");
+    want[0] = '\0';
+    for (i = 0; i < OVSA_LICENSE_MAX_SERVERS; i++) {
+        ovsa_license_server_t  *s = &imp.lic->servers[i];
+
+        for (j = 0; j < s->npins; j++) {
+            free(s->pins[j]);
+        }
+        for (j = 0; j < OVSA_LICENSE_MAX_PINS; j++) {
+            s->pins[j] = strdup(j % 2 ? PIN_B : PIN_A);
+            snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                     "%s%s", i + j ? " " : "", j % 2 ? PIN_B : PIN_A);
+        }
+        s->npins = OVSA_LICENSE_MAX_PINS;
+    }
+    imp.jws = strdup("{}");
+    assert_int_equal(ovsa_import_record(&imp, &err), OVSA_OK);
+    assert_string_equal(arg(&imp, "pins"), want);
+    assert_int_equal(strlen(want), OVSA_LICENSE_MAX_SERVERS
+                     * OVSA_LICENSE_MAX_PINS * (OVSA_PIN_LEN + 1) - 1);
     ovsa_import_free(&imp);
 }
 

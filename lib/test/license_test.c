@@ -282,9 +282,13 @@ roundtrip(EVP_PKEY *key, X509 *cert, X509 *other, const char *alg,
     assert_int_equal(lic->expires_at, 0);
     assert_int_equal(lic->nservers, 2);
     assert_string_equal(lic->servers[0].url, "https://ls1.example.com:8443");
-    assert_string_equal(lic->servers[0].pin_current, PIN_A);
-    assert_null(lic->servers[0].pin_future);
-    assert_string_equal(lic->servers[1].pin_future, PIN_B);
+    /* format 1: current, then future when set, form the set */
+    assert_int_equal(lic->format, 1);
+    assert_int_equal(lic->servers[0].npins, 1);
+    assert_string_equal(lic->servers[0].pins[0], PIN_A);
+    assert_int_equal(lic->servers[1].npins, 2);
+    assert_string_equal(lic->servers[1].pins[0], PIN_A);
+    assert_string_equal(lic->servers[1].pins[1], PIN_B);
     assert_string_equal(lic->jws, jws);
     assert_int_equal(X509_cmp(lic->signer, cert), 0);
 
@@ -778,7 +782,9 @@ typedef struct {
 } field_row_t;
 
 static const field_row_t field_rows[] = {
-    { { "ovsa" }, { "2" }, OVSA_E_LIC_FORMAT, "ovsa" },
+    { { "ovsa" }, { "3" }, OVSA_E_LIC_FORMAT, "ovsa" },
+    { { "ovsa" }, { "0" }, OVSA_E_LIC_FORMAT, "ovsa" },
+    { { "ovsa" }, { "2" }, OVSA_E_LIC_FIELD, "pins: not an array" },
     { { "ovsa" }, { "\"1\"" }, OVSA_E_LIC_FIELD, "ovsa" },
     { { "ovsa" }, { DEL }, OVSA_E_LIC_FIELD, "ovsa" },
     { { "license_id" }, { DEL }, OVSA_E_LIC_FIELD, "license_id: missing" },
@@ -1069,6 +1075,178 @@ test_servers_count(void **state)
     assert_non_null(strstr(err.msg, "servers"));
     free(jws);
     json_decref(p);
+}
+
+
+/* ---- pin sets (format 2) */
+
+/* The i-th of a family of distinct valid pins (i < 26). */
+static void
+pin_n(int i, char *out)
+{
+    memset(out, 'A', OVSA_PIN_LEN);
+    memcpy(out, OVSA_PIN_PREFIX, 8);
+    out[8 + 41] = (char) ('B' + i);
+    out[OVSA_PIN_LEN - 1] = '=';
+    out[OVSA_PIN_LEN] = '\0';
+}
+
+
+/* base_payload() in format 2, server 0 pinning pins 0..n-1. */
+static json_t *
+set_payload(int n)
+{
+    int      i;
+    char     pin[OVSA_PIN_LEN + 1];
+    json_t  *p, *arr;
+
+    p = base_payload();
+    json_object_set_new(p, "ovsa", json_integer(2));
+    arr = json_array();
+    for (i = 0; i < n; i++) {
+        pin_n(i, pin);
+        json_array_append_new(arr, json_string(pin));
+    }
+    json_object_set_new(json_array_get(json_object_get(p, "servers"), 0),
+                        "pins", arr);
+    json_object_set_new(json_array_get(json_object_get(p, "servers"), 1),
+                        "pins", json_pack("[s]", PIN_B));
+    return p;
+}
+
+
+/* parse code of payload p (consumed); the message must contain want */
+static int
+set_code(json_t *p, const char *want)
+{
+    int          code;
+    char        *jws;
+    ovsa_err_t   err;
+
+    jws = jws_payload(p);
+    json_decref(p);
+    code = parse_code(jws, &err);
+    free(jws);
+    if (want != NULL && strstr(err.msg, want) == NULL) {
+        fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
+    }
+    return code;
+}
+
+
+static void
+test_pin_sets(void **state)
+{
+    int               i;
+    char             *jws, pin[OVSA_PIN_LEN + 1], pins[9][OVSA_PIN_LEN + 1];
+    json_t           *p, *s0;
+    ovsa_err_t        err;
+    const char       *list[10];
+    ovsa_license_t   *lic;
+
+    /* format 2: three keys for one URL, in order; any of them is pinned */
+    p = set_payload(3);
+    jws = jws_payload(p);
+    json_decref(p);
+    assert_int_equal(ovsa_license_parse(jws, strlen(jws), &lic, &err),
+                     OVSA_OK);
+    free(jws);
+    assert_int_equal(lic->format, OVSA_LICENSE_FORMAT_SET);
+    assert_int_equal(lic->servers[0].npins, 3);
+    for (i = 0; i < 3; i++) {
+        pin_n(i, pin);
+        assert_string_equal(lic->servers[0].pins[i], pin);
+        assert_true(ovsa_license_server_pinned(&lic->servers[0], pin));
+        assert_false(ovsa_license_server_pinned(&lic->servers[1], pin));
+    }
+    pin_n(3, pin);
+    assert_false(ovsa_license_server_pinned(&lic->servers[0], pin));
+    assert_false(ovsa_license_server_pinned(&lic->servers[0], NULL));
+    assert_int_equal(lic->servers[1].npins, 1);
+    assert_true(ovsa_license_server_pinned(&lic->servers[1], PIN_B));
+    ovsa_license_free(lic);
+
+    /* the limit: 8 keys per URL pass, 9 are refused with their code */
+    assert_int_equal(set_code(set_payload(OVSA_LICENSE_MAX_PINS), NULL),
+                     OVSA_E_NONE);
+    assert_int_equal(set_code(set_payload(OVSA_LICENSE_MAX_PINS + 1),
+                              "servers[0].pins: 9 pins, not 1..8"),
+                     OVSA_E_LIC_PIN_SET);
+    assert_int_equal(set_code(set_payload(0), "servers[0].pins: 0 pins"),
+                     OVSA_E_LIC_PIN_SET);
+
+    /* a key twice */
+    p = set_payload(3);
+    s0 = json_object_get(json_array_get(json_object_get(p, "servers"), 0),
+                         "pins");
+    pin_n(0, pin);
+    json_array_set_new(s0, 2, json_string(pin));
+    assert_int_equal(set_code(p, "servers[0].pins[2]: "),
+                     OVSA_E_LIC_PIN_SET);
+
+    /* a malformed member: not a pin, not a string */
+    p = set_payload(2);
+    s0 = json_object_get(json_array_get(json_object_get(p, "servers"), 0),
+                         "pins");
+    json_array_set_new(s0, 1, json_string("sha256//AAAA"));
+    assert_int_equal(set_code(p, "servers[0].pins[1]: not"), OVSA_E_LIC_PIN);
+    p = set_payload(2);
+    s0 = json_object_get(json_array_get(json_object_get(p, "servers"), 0),
+                         "pins");
+    pin_n(1, pin);
+    pin[OVSA_PIN_LEN - 2] = 'B';       /* stray low bits in the last char */
+    json_array_set_new(s0, 1, json_string(pin));
+    assert_int_equal(set_code(p, "servers[0].pins[1]"), OVSA_E_LIC_PIN);
+    p = set_payload(2);
+    s0 = json_object_get(json_array_get(json_object_get(p, "servers"), 0),
+                         "pins");
+    json_array_set_new(s0, 0, json_integer(7));
+    assert_int_equal(set_code(p, "servers[0].pins[0]"), OVSA_E_LIC_PIN);
+
+    /* the formats do not mix: an object in format 2, an array in 1 */
+    p = base_payload();
+    json_object_set_new(p, "ovsa", json_integer(2));
+    assert_int_equal(set_code(p, "servers[0].pins: not an array"),
+                     OVSA_E_LIC_FIELD);
+    p = set_payload(2);
+    json_object_set_new(p, "ovsa", json_integer(1));
+    assert_int_equal(set_code(p, "servers[0].pins: not an object"),
+                     OVSA_E_LIC_FIELD);
+    p = set_payload(2);
+    json_object_set_new(p, "ovsa", json_integer(3));
+    assert_int_equal(set_code(p, "format 3"), OVSA_E_LIC_FORMAT);
+
+    /* format 1 with future == current: one key */
+    p = base_payload();
+    json_object_set_new(json_object_get(json_array_get(
+                            json_object_get(p, "servers"), 1), "pins"),
+                        "current", json_string(PIN_B));
+    jws = jws_payload(p);
+    json_decref(p);
+    assert_int_equal(ovsa_license_parse(jws, strlen(jws), &lic, &err),
+                     OVSA_OK);
+    free(jws);
+    assert_int_equal(lic->format, 1);
+    assert_int_equal(lic->servers[1].npins, 1);
+    ovsa_license_free(lic);
+
+    /* the rule itself, as tools call it before writing a set */
+    for (i = 0; i < 9; i++) {
+        pin_n(i, pins[i]);
+        list[i] = pins[i];
+    }
+    assert_int_equal(ovsa_license_pins_check(list, 8, "x", &err), OVSA_OK);
+    assert_int_equal(ovsa_license_pins_check(list, 9, "x", &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_PIN_SET);
+    assert_int_equal(ovsa_license_pins_check(list, 0, "x", &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_PIN_SET);
+    list[3] = pins[1];
+    assert_int_equal(ovsa_license_pins_check(list, 4, "x", &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_PIN_SET);
+    assert_non_null(strstr(err.msg, "x[3]"));
+    list[3] = "sha256//nope";
+    assert_int_equal(ovsa_license_pins_check(list, 4, "x", &err), OVSA_ERR);
+    assert_int_equal(err.code, OVSA_E_LIC_PIN);
 }
 
 
@@ -1530,6 +1708,7 @@ main(void)
         cmocka_unit_test(test_syntax),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_servers_count),
+        cmocka_unit_test(test_pin_sets),
         cmocka_unit_test(test_payload_text),
         cmocka_unit_test(test_check_update),
         cmocka_unit_test(test_files),
