@@ -80,7 +80,7 @@ soak_segment() {
     DUR=$1
     _rc=0
     wrk_run "$SOAK_CONNS" "https://127.0.0.1:$P_OVSA/" check.lua \
-        OVSA_BENCH_LICENSES=$NLIC >"$RUN/out/soak-seg.txt" 2>&1 || _rc=1
+        OVSA_BENCH_LICENSES="$NLIC" >"$RUN/out/soak-seg.txt" 2>&1 || _rc=1
     DUR=$DUR_SAVE
     [ $_rc -eq 0 ] || return 1
     awk '/^OVSA-BENCH / { for (i = 2; i <= NF; i++) {
