@@ -10,10 +10,12 @@ umask 077
 
 usage() {
     cat <<EOF
-Usage: sh bench/run.sh [--smoke] [--out DIR] [--no-docs] [--keep]
+Usage: sh bench/run.sh [--smoke] [--soak] [--out DIR] [--no-docs] [--keep]
 
   --smoke    run every scenario for about 1 s, small scale test, no
              profile, no docs update (used by t/095-bench-smoke.t)
+  --soak     run only the soak (memory growth over SOAK_SECS of
+             checks), no docs update
   --out DIR  write <UTC date-time>.csv and .png there
              (default bench/results)
   --no-docs  do not update docs/performance.md
@@ -21,7 +23,11 @@ Usage: sh bench/run.sh [--smoke] [--out DIR] [--no-docs] [--keep]
 
 Environment: OVSA_BENCH_PORT_BASE (default \$OVSA_TEST_PORT_BASE or
 25800; uses 10 ports from there), OVSA_BENCH_SECS (seconds per scenario,
-default 8), OVSA_BENCH_BACKEND and OVSA_BENCH_MODULE (another
+default 8), SOAK_SECS (seconds of the soak after its warm-up, default
+120; the warm-up is a sixth of it), OVSA_BENCH_SOAK_CACHE (the soak's
+ssl_session_cache, default shared:ovsa_tls:10m, or off),
+OVSA_BENCH_SOAK_KAREQ (its keepalive_requests, default 1000),
+OVSA_BENCH_BACKEND and OVSA_BENCH_MODULE (another
 ovsa-backend binary / nginx module than \$OVSA_BUILD's, default build/).
 EOF
 }
@@ -30,6 +36,7 @@ BENCH=$(cd "$(dirname "$0")" && pwd) || exit 1
 ROOT=$(dirname "$BENCH")
 BIN="${OVSA_BUILD:-$ROOT/build}/bin"
 SMOKE=0
+SOAK_ONLY=0
 DOCS=1
 KEEP=0
 OUTDIR="$BENCH/results"
@@ -37,6 +44,7 @@ OUTDIR="$BENCH/results"
 while [ $# -gt 0 ]; do
     case "$1" in
     --smoke)   SMOKE=1; DOCS=0 ;;
+    --soak)    SOAK_ONLY=1; DOCS=0 ;;
     --out)     [ $# -ge 2 ] || { usage >&2; exit 2; }
                OUTDIR=$2; shift ;;
     --no-docs) DOCS=0 ;;
@@ -54,6 +62,7 @@ done
 . "$BENCH/lib/ovsa.sh"
 . "$BENCH/lib/durable.sh"
 . "$BENCH/lib/hwkey.sh"
+. "$BENCH/lib/soak.sh"
 . "$BENCH/lib/scale.sh"
 . "$BENCH/lib/profile.sh"
 . "$BENCH/lib/report.sh"
@@ -68,9 +77,11 @@ done
 
 if [ $SMOKE -eq 1 ]; then
     DUR=1 SPEED_SECS=1 PROBE_SECS=1 SCALE_SMALL=2000 SCALE_BIG=10000
+    SOAK_SECS=4 SOAK_SEGS=2
 else
     DUR=${OVSA_BENCH_SECS:-8} SPEED_SECS=3 PROBE_SECS=3 SCALE_SMALL=100000 \
         SCALE_BIG=1000000
+    SOAK_SECS=${SOAK_SECS:-120} SOAK_SEGS=6
 fi
 CONNS=8          # kept-alive connections (wrk, 1 thread)
 NEWCONNS=2       # concurrent new-connection clients
@@ -108,10 +119,19 @@ perl -I"$ROOT/t/lib" -MOvsaPKI=make_pki -e 'make_pki(dir => $ARGV[0])' \
 
 note "run $STAMP: ${DUR}s per scenario, worker_processes $WORKERS, $(nproc) cores"
 csv_init
+if [ $SOAK_ONLY -eq 1 ]; then
+    soak_stack
+    soak
+    stop_all
+    soak_table
+    note "results: $CSV"
+    exit 0
+fi
 ceilings
 ovsa_scenarios
 durable
 hwkey_scenarios
+soak
 scale
 if [ $SMOKE -eq 0 ]; then
     profile

@@ -65,7 +65,9 @@ for my $s (qw(check-ka-nosign check-ka-ec check-ka-rsa check-ka-ed25519
               check-half-ec check-half-rsa lease-mix-ec check-ka-node-ec
               redis-evalsha-check expired-leases
               check-ka-ec-aof lease-mix-ec-aof check-ka-ec-wait1
-              lease-mix-ec-wait1)) {
+              lease-mix-ec-wait1
+              soak-nginx-anon soak-nginx-shmem soak-backend-anon
+              soak-redis-anon)) {
     is($row{$s} && $row{$s}{status}, 'ok', "license server $s was measured")
         or diag($row{$s} ? $row{$s}{status} : 'no row');
 }
@@ -80,6 +82,16 @@ for my $r (@rows) {
         like($r->{status}, qr/^skipped: \S/,
              "$r->{scenario}: skipped with a reason");
     }
+}
+
+# the soak rows: a growth per check (a number, negative allowed) and the
+# worker's resident memory, over the checks they counted
+for my $s (grep { $row{$_} && $row{$_}{status} eq 'ok' }
+           qw(soak-nginx-anon soak-nginx-shmem soak-backend-anon
+              soak-redis-anon)) {
+    like($row{$s}{bytes_per_item}, qr/^-?\d+\.\d+$/,
+         "$s: growth per check is a number");
+    cmp_ok($row{$s}{rss_nginx_kb}, '>', 0, "$s: worker RSS read");
 }
 
 my @left = grep { /^\d{4}-/ } map { s{.*/}{}r } glob("$out/*");

@@ -10,7 +10,7 @@ table() {
         print "| scenario | key | conns | req/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU us/req (nginx+backend+redis) | RSS kB nginx/backend/redis | ceiling | ratio | CPU / 1 signature | status |"
         print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     }
-    $2 == "scale" { next }
+    $2 == "scale" || $2 == "soak" { next }
     {
         cpu = $11 == "" ? "-" : sprintf("%s (%s+%s+%s)", $11, $12, $13, $14)
         if ($11 != "" && $12 == "") cpu = $11 " (1 core)"
@@ -67,6 +67,11 @@ targets() {
         "$(csv_get "redis-activation-$SCALE_BIG" bytes_per_item)" "<=" 300
     target "Redis bytes per lease (1M)" \
         "$(csv_get "redis-lease-$SCALE_BIG" bytes_per_item)" "<=" 300
+    for _s in soak-nginx-anon soak-backend-anon soak-redis-anon; do
+        target "$_s: RSS growth after the warm-up, kB per million checks (about a page per run)" \
+            "$(awk -v b="$(csv_get "$_s" bytes_per_item)" 'BEGIN {
+                if (b != "") printf "%.1f", b * 1e6 / 1024 }')" "<=" 50
+    done
     target "expired leases left in Redis after the next checkout" \
         "$(csv_get expired-leases errors)" "<=" 0
 }
@@ -134,6 +139,11 @@ Redis memory (INFO used_memory deltas):
 
 $(scale_table)
 
+Memory over the soak (bench/lib/soak.sh; growth from the end of the
+warm-up to the end of the run, per million checks):
+
+$(soak_table)
+
 Targets:
 
 $(targets)
@@ -163,6 +173,8 @@ report() {
     table
     printf '\n'
     scale_table
+    printf '\n'
+    soak_table
     printf '\n'
     targets
     if [ $DOCS -eq 1 ]; then
