@@ -72,6 +72,10 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
       "the change was made but not acknowledged by enough replicas in "
       "time: retry with the same request_id to learn its outcome" },
     { "INTERNAL",               500, "error", "internal error" },
+    /* 16b: admin hygiene */
+    { "ADMIN_THROTTLED",        429, "error",
+      "too many wrong admin tokens from this address: try again after "
+      "Retry-After seconds" },
     { NULL, 0, NULL, NULL }
 };
 

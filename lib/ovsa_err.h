@@ -97,7 +97,9 @@
     X(OVSA_E_P11_BUSY,        "signing queue of the token is full")           \
     /* the license store (backend, Redis) */                                  \
     X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")     \
-    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")
+    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")\
+    /* 16b: a drop-in that holds */                                           \
+    X(OVSA_E_PERMISSION,      "file or socket not accessible to this user")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

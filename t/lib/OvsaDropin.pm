@@ -170,4 +170,11 @@ sub verify {
              base => $base };
 }
 
+sub read_log {
+    my ($f) = @_;
+    open my $fh, '<', $f or return '';
+    local $/;
+    return <$fh>;
+}
+
 1;
