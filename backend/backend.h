@@ -118,8 +118,9 @@ json_t *ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
 
 /*
  * Logs one line to stderr: "ovsa-backend: [level] message".  A line
- * identical to one logged less than 10 s before is counted instead and
- * written once as "<line> (repeated N times in T s)" (http.c).
+ * identical to one first logged less than 10 s before is written 3 times
+ * in all, then counted and written once as "<line> (repeated N more
+ * times in T s)" (http.c).
  */
 void ovsa_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -44,14 +44,16 @@ static long  ovsa_http_busy;    /* requests in flight, atomic */
 
 /*
  * The logger's memory of recent lines: a line identical (level and text)
- * to one written less than OVSA_LOG_WINDOW seconds before is counted, not
- * written; the count is written as "<line> (repeated N times in T s)"
- * once the window has passed (at the next line logged, or at
+ * to one first written less than OVSA_LOG_WINDOW seconds before is
+ * written OVSA_LOG_BURST times in all, then counted, not written; the
+ * count is written as "<line> (repeated N more times in T s)" once the
+ * window has passed (at the next line logged, or at
  * ovsa_log_flush()).  A Redis outage of a few seconds so writes a handful
  * of lines, not one per request.
  */
 #define OVSA_LOG_WINDOW  10
 #define OVSA_LOG_SLOTS   32
+#define OVSA_LOG_BURST   3
 
 typedef struct {
     char      line[1024];
@@ -59,6 +61,7 @@ typedef struct {
     time_t    first;         /* written at; the window starts */
     time_t    last;          /* last repeat */
     unsigned  repeats;       /* not written since */
+    unsigned  written;       /* written in this window */
     int       used;
 } ovsa_log_slot_t;
 
@@ -81,7 +84,7 @@ ovsa_log_write(time_t now, const char *level, const char *line,
                 line);
     } else {
         fprintf(stderr, "%s " OVSA_BACKEND_NAME ": [%s] %s (repeated %u "
-                "time%s in %ld s)\n", ts, level, line, repeats,
+                "more time%s in %ld s)\n", ts, level, line, repeats,
                 repeats == 1 ? "" : "s", secs);
     }
 }
@@ -153,8 +156,16 @@ ovsa_log(const char *level, const char *fmt, ...)
         }
 
         if (strcmp(s->line, line) == 0 && strcmp(s->level, level) == 0) {
-            s->repeats++;
             s->last = now;
+
+            /* the first OVSA_LOG_BURST are written, the rest counted */
+            if (s->written < OVSA_LOG_BURST) {
+                s->written++;
+                ovsa_log_write(now, level, line, 0, 0);
+            } else {
+                s->repeats++;
+            }
+
             pthread_mutex_unlock(&ovsa_log_lock);
             return;
         }
@@ -179,6 +190,7 @@ ovsa_log(const char *level, const char *fmt, ...)
     s->first = now;
     s->last = now;
     s->repeats = 0;
+    s->written = 1;
     s->used = 1;
 
     ovsa_log_write(now, level, line, 0, 0);

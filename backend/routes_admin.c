@@ -135,7 +135,8 @@ ovsa_admin_authorized(ovsa_req_t *req, ovsa_resp_t *resp)
     /* a source in its backoff window is not even compared */
     if (wait > 0) {
         ovsa_log("warn", "admin: %s %s from %s refused: too many wrong "
-                 "tokens, backoff %lds", req->method, req->path, src, wait);
+                 "tokens, in its backoff window", req->method, req->path,
+                 src);
         ovsa_resp_code(resp, "ADMIN_THROTTLED", NULL);
         resp->retry_after = (int) wait;
         return 0;
