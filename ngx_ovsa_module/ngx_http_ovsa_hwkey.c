@@ -346,12 +346,13 @@ ngx_http_ovsa_hwkey_as_worker(ngx_conf_t *cf, char *user, size_t size,
     /* a token behind p11-kit: its socket ("unix:path=/run/...") */
     addr = getenv("P11_KIT_SERVER_ADDRESS");
     if (addr != NULL && ngx_strncmp(addr, "unix:path=", 10) == 0) {
+        /* freed by _exit() of this child */
         path = ngx_alloc(ngx_strlen(addr), cf->log);
         if (path == NULL) {
             return ovsa_err_set(err, OVSA_E_NOMEM, "out of memory");
         }
-        end = (char *) ngx_cpystrn((u_char *) path, (u_char *) addr + 10,
-                                   ngx_strlen(addr) - 9);
+        (void) ngx_cpystrn((u_char *) path, (u_char *) addr + 10,
+                           ngx_strlen(addr) - 9);
         end = strchr(path, ',');
         if (end != NULL) {
             *end = '\0';

@@ -24,6 +24,13 @@
  * "DIGEST_REQUIRED"}.  The filter does not read the body; the backend
  * checks the digest against it.  The request's one Content-Digest, when
  * it sent one, is covered as the 7th component "content-digest";req.
+ * An error_page target (r->error_page) is not refused again: it answers
+ * for a request nginx refused or failed already, maybe before it read
+ * the headers (400, 414, 494), and keeps its status and code, signed
+ * over the nonce "" when there is none and the method "" when nginx
+ * never read a request line.  The preaccess refusals set r->error_page
+ * themselves, so that an error_page 400 of the server does not take
+ * them over.
  *
  * With a hardware key (default.yaml hardware_key.enabled) the signature
  * itself runs in the thread pool of ovsa_sign_thread_pool under a
