@@ -28,6 +28,7 @@ typedef struct {
     ovsa_conf_t  *conf;
     char         *admin_token;      /* NULL: admin API refuses everything */
     size_t        admin_token_len;
+    unsigned char admin_token_sha256[32];   /* what a token is compared by */
     int           hw_mode;          /* hardware_key.enabled */
     long          max_body;
     void         *isv;              /* trusted ISV certs, see license.h */
@@ -77,8 +78,18 @@ extern const ovsa_route_t  ovsa_routes_admin[];
  */
 json_t *ovsa_admin_summaries(ovsa_resp_t *resp);
 
-/* Admin bearer-token check (routes_admin.c); 1 when authorized. */
-int ovsa_admin_authorized(ovsa_req_t *req);
+/*
+ * Admin bearer-token check (routes_admin.c): 1 when authorized; else 0
+ * with resp set to 401 UNAUTHORIZED, or to 429 ADMIN_THROTTLED with
+ * Retry-After when the request's source address has failed
+ * OVSA_ADMIN_FAIL_MAX times in a row (it is then not even compared).
+ */
+#define OVSA_ADMIN_FAIL_MAX       5     /* wrong tokens before a backoff */
+#define OVSA_ADMIN_BACKOFF_FIRST  5     /* seconds, doubled per backoff */
+#define OVSA_ADMIN_BACKOFF_MAX    300
+#define OVSA_ADMIN_SOURCES        256   /* sources remembered (LRU) */
+
+int ovsa_admin_authorized(ovsa_req_t *req, ovsa_resp_t *resp);
 
 /*
  * http.c: answers.  Each sets resp->status from the code's table entry
@@ -112,9 +123,17 @@ void ovsa_resp_answer(ovsa_resp_t *resp, json_t *ans);
 json_t *ovsa_run(ovsa_resp_t *resp, int script, int nkeys, const char **keys,
     int nargs, const char **args);
 
-/* Logs one line to stderr: "ovsa-backend: [level] message". */
+/*
+ * Logs one line to stderr: "ovsa-backend: [level] message".  A line
+ * identical to one first logged less than 10 s before is written 3 times
+ * in all, then counted and written once as "<line> (repeated N more
+ * times in T s)" (http.c).
+ */
 void ovsa_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Writes the pending repeat counts (at exit). */
+void ovsa_log_flush(void);
 
 /*
  * http.c: listeners.  Opens a listening socket for "unix:/path" (mode

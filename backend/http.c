@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,23 +48,160 @@ static long  ovsa_http_busy;    /* requests in flight, atomic */
 #define OVSA_HTTP_METRICS  ((void *) 2)
 
 
+/*
+ * The logger's memory of recent lines: a line identical (level and text)
+ * to one first written less than OVSA_LOG_WINDOW seconds before is
+ * written OVSA_LOG_BURST times in all, then counted, not written; the
+ * count is written as "<line> (repeated N more times in T s)" once the
+ * window has passed (at the next line logged, or at
+ * ovsa_log_flush()).  A Redis outage of a few seconds so writes a handful
+ * of lines, not one per request.
+ */
+#define OVSA_LOG_WINDOW  10
+#define OVSA_LOG_SLOTS   32
+#define OVSA_LOG_BURST   3
+
+typedef struct {
+    char      line[1024];
+    char      level[12];
+    time_t    first;         /* written at; the window starts */
+    time_t    last;          /* last repeat */
+    unsigned  repeats;       /* not written since */
+    unsigned  written;       /* written in this window */
+    int       used;
+} ovsa_log_slot_t;
+
+static ovsa_log_slot_t  ovsa_log_slots[OVSA_LOG_SLOTS];
+static pthread_mutex_t  ovsa_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+
+static void
+ovsa_log_write(time_t now, const char *level, const char *line,
+    unsigned repeats, long secs)
+{
+    char       ts[32];
+    struct tm  tm;
+
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    if (repeats == 0) {
+        fprintf(stderr, "%s " OVSA_BACKEND_NAME ": [%s] %s\n", ts, level,
+                line);
+    } else {
+        fprintf(stderr, "%s " OVSA_BACKEND_NAME ": [%s] %s (repeated %u "
+                "more time%s in %ld s)\n", ts, level, line, repeats,
+                repeats == 1 ? "" : "s", secs);
+    }
+}
+
+
+/* writes the counts of windows that have passed; with the lock held */
+static void
+ovsa_log_expire(time_t now, int all)
+{
+    size_t            i;
+    ovsa_log_slot_t  *s;
+
+    for (i = 0; i < OVSA_LOG_SLOTS; i++) {
+        s = &ovsa_log_slots[i];
+
+        if (!s->used || (!all && now - s->first < OVSA_LOG_WINDOW)) {
+            continue;
+        }
+
+        if (s->repeats) {
+            ovsa_log_write(now, s->level, s->line, s->repeats,
+                           (long) (s->last - s->first));
+        }
+
+        s->used = 0;
+    }
+}
+
+
+void
+ovsa_log_flush(void)
+{
+    pthread_mutex_lock(&ovsa_log_lock);
+    ovsa_log_expire(time(NULL), 1);
+    pthread_mutex_unlock(&ovsa_log_lock);
+}
+
+
 void
 ovsa_log(const char *level, const char *fmt, ...)
 {
-    char        line[1024], ts[32];
-    time_t      now;
-    va_list     ap;
-    struct tm   tm;
+    char              line[1024];
+    size_t            i;
+    time_t            now;
+    va_list           ap;
+    ovsa_log_slot_t  *s, *free_slot, *oldest;
 
     now = time(NULL);
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
 
-    fprintf(stderr, "%s " OVSA_BACKEND_NAME ": [%s] %s\n", ts, level, line);
+    pthread_mutex_lock(&ovsa_log_lock);
+
+    ovsa_log_expire(now, 0);
+
+    free_slot = NULL;
+    oldest = &ovsa_log_slots[0];
+
+    for (i = 0; i < OVSA_LOG_SLOTS; i++) {
+        s = &ovsa_log_slots[i];
+
+        if (!s->used) {
+            if (free_slot == NULL) {
+                free_slot = s;
+            }
+            continue;
+        }
+
+        if (strcmp(s->line, line) == 0 && strcmp(s->level, level) == 0) {
+            s->last = now;
+
+            /* the first OVSA_LOG_BURST are written, the rest counted */
+            if (s->written < OVSA_LOG_BURST) {
+                s->written++;
+                ovsa_log_write(now, level, line, 0, 0);
+            } else {
+                s->repeats++;
+            }
+
+            pthread_mutex_unlock(&ovsa_log_lock);
+            return;
+        }
+
+        if (s->first < oldest->first) {
+            oldest = s;
+        }
+    }
+
+    /* a new line: remembered (the oldest one's count written first) */
+    s = free_slot;
+    if (s == NULL) {
+        s = oldest;
+        if (s->repeats) {
+            ovsa_log_write(now, s->level, s->line, s->repeats,
+                           (long) (s->last - s->first));
+        }
+    }
+
+    snprintf(s->line, sizeof(s->line), "%s", line);
+    snprintf(s->level, sizeof(s->level), "%s", level);
+    s->first = now;
+    s->last = now;
+    s->repeats = 0;
+    s->written = 1;
+    s->used = 1;
+
+    ovsa_log_write(now, level, line, 0, 0);
+
+    pthread_mutex_unlock(&ovsa_log_lock);
 }
 
 
@@ -634,8 +772,8 @@ answer:
         ovsa_resp_code(&resp, "CERT_HEADER_UNTRUSTED", NULL);
 
     } else if (req.admin) {
-        if (!ovsa_admin_authorized(&req)) {
-            ovsa_resp_code(&resp, "UNAUTHORIZED", NULL);
+        if (!ovsa_admin_authorized(&req, &resp)) {
+            /* resp: 401 UNAUTHORIZED or 429 ADMIN_THROTTLED */
 
         } else if (strcmp(url, "/metrics") == 0
                    && strcmp(method, "GET") == 0)

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "backend.h"
 #include "license.h"
 #include "ovsa_opt.h"
@@ -77,6 +79,10 @@ ovsa_backend_setup(ovsa_conf_t *conf, char **redis_pw, ovsa_err_t *err)
                                 "%s: backend.admin_token_file: the token must "
                                 "be at least 16 characters", conf->file);
         }
+
+        SHA256((const unsigned char *) ovsa_backend.admin_token,
+               ovsa_backend.admin_token_len,
+               ovsa_backend.admin_token_sha256);
     }
 
     if (conf->redis_password_file != NULL) {
@@ -344,6 +350,8 @@ end:
     if (ret == 0 && !test) {
         ovsa_log("notice", "exiting");
     }
+
+    ovsa_log_flush();
 
     ovsa_isv_free(ovsa_backend.isv);
     ovsa_secret_free(ovsa_backend.admin_token);

@@ -82,6 +82,10 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
     { "OFFLINE_REQUEST_REPLAYED", 409, "denied",
       "this offline request was answered before and its activation no "
       "longer stands" },
+    /* 16b: admin hygiene */
+    { "ADMIN_THROTTLED",        429, "error",
+      "too many wrong admin tokens from this address: try again after "
+      "Retry-After seconds" },
     { NULL, 0, NULL, NULL }
 };
 

@@ -1,14 +1,23 @@
 /*
  * routes_admin.c: the admin API under /admin/v1/, served only on
  * backend.admin_listen and only with "Authorization: Bearer <token>"
- * equal (constant time) to the content of backend.admin_token_file.
+ * equal to the content of backend.admin_token_file (their SHA-256 hashes
+ * compared in constant time); wrong tokens are throttled per source.
  * See docs/protocol.md.
  */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "backend.h"
 #include "license.h"
@@ -19,31 +28,179 @@
 #define OVSA_KEY_MAX      512    /* prefix (<= 64) + kind + ids */
 
 
-int
-ovsa_admin_authorized(ovsa_req_t *req)
+/*
+ * Wrong tokens per source address: after OVSA_ADMIN_FAIL_MAX wrong bearer
+ * tokens in a row (compared tokens; a missing header or another scheme
+ * guesses nothing and is not counted) the source is refused for a backoff window (429 ADMIN_THROTTLED,
+ * Retry-After), doubled for each further window it earns, up to
+ * OVSA_ADMIN_BACKOFF_MAX; a correct token forgets the source.  Other
+ * sources are unaffected.  The table holds OVSA_ADMIN_SOURCES sources;
+ * a new one replaces the least recently seen.
+ */
+typedef struct {
+    unsigned char  addr[16];
+    int            used;
+    int            fails;        /* since the last success or window */
+    int            windows;      /* backoff windows earned in a row */
+    time_t         until;        /* refused before this time */
+    time_t         seen;
+} ovsa_admin_source_t;
+
+static ovsa_admin_source_t  ovsa_admin_sources[OVSA_ADMIN_SOURCES];
+static pthread_mutex_t      ovsa_admin_lock = PTHREAD_MUTEX_INITIALIZER;
+
+
+/* the source address as 16 bytes (IPv4 mapped), text in buf */
+static void
+ovsa_admin_source(struct MHD_Connection *conn, unsigned char *addr,
+    char *buf, size_t size)
 {
-    size_t       n;
-    const char  *h;
+    const struct sockaddr_in        *in;
+    const struct sockaddr_in6       *in6;
+    const union MHD_ConnectionInfo  *ci;
+
+    memset(addr, 0, 16);
+    snprintf(buf, size, "local");
+
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL) {
+        return;
+    }
+
+    if (ci->client_addr->sa_family == AF_INET) {
+        in = (const struct sockaddr_in *) ci->client_addr;
+        addr[10] = 0xff;
+        addr[11] = 0xff;
+        memcpy(addr + 12, &in->sin_addr, 4);
+        inet_ntop(AF_INET, &in->sin_addr, buf, size);
+
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        in6 = (const struct sockaddr_in6 *) ci->client_addr;
+        memcpy(addr, &in6->sin6_addr, 16);
+        inet_ntop(AF_INET6, &in6->sin6_addr, buf, size);
+    }
+}
+
+
+/* the source's entry, a new one (the least recently seen replaced) */
+static ovsa_admin_source_t *
+ovsa_admin_source_get(const unsigned char *addr, time_t now)
+{
+    size_t                i;
+    ovsa_admin_source_t  *s, *old;
+
+    old = &ovsa_admin_sources[0];
+
+    for (i = 0; i < OVSA_ADMIN_SOURCES; i++) {
+        s = &ovsa_admin_sources[i];
+
+        if (s->used && memcmp(s->addr, addr, 16) == 0) {
+            s->seen = now;
+            return s;
+        }
+
+        if (!s->used || (old->used && s->seen < old->seen)) {
+            old = s;
+        }
+    }
+
+    memset(old, 0, sizeof(*old));
+    memcpy(old->addr, addr, 16);
+    old->used = 1;
+    old->seen = now;
+
+    return old;
+}
+
+
+int
+ovsa_admin_authorized(ovsa_req_t *req, ovsa_resp_t *resp)
+{
+    int                   i, ok, compared;
+    long                  wait;
+    time_t                now;
+    const char           *h, *why;
+    ovsa_admin_source_t  *s;
+    unsigned char         addr[16], md[SHA256_DIGEST_LENGTH];
+    char                  src[INET6_ADDRSTRLEN];
+
+    ovsa_admin_source(req->conn, addr, src, sizeof(src));
+    now = time(NULL);
+
+    pthread_mutex_lock(&ovsa_admin_lock);
+    s = ovsa_admin_source_get(addr, now);
+    wait = s->until > now ? (long) (s->until - now) : 0;
+    pthread_mutex_unlock(&ovsa_admin_lock);
+
+    /* a source in its backoff window is not even compared */
+    if (wait > 0) {
+        ovsa_log("warn", "admin: %s %s from %s refused: too many wrong "
+                 "tokens, in its backoff window", req->method, req->path,
+                 src);
+        ovsa_resp_code(resp, "ADMIN_THROTTLED", NULL);
+        resp->retry_after = (int) wait;
+        return 0;
+    }
 
     h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                     MHD_HTTP_HEADER_AUTHORIZATION);
+    ok = 0;
+    compared = 0;
+    why = "no Authorization header";
 
+    if (h != NULL) {
+        why = "wrong or malformed token";
+    }
+
+    /*
+     * fixed-size hashes compared in constant time: the time tells
+     * neither how much of the token matched nor how long it is
+     */
     if (h != NULL && ovsa_backend.admin_token != NULL
         && strncasecmp(h, "Bearer ", 7) == 0)
     {
         h += 7;
-        n = strlen(h);
-        if (ovsa_memeq_ct(h, n, ovsa_backend.admin_token,
-                          ovsa_backend.admin_token_len))
-        {
-            return 1;
-        }
+        compared = 1;
+        SHA256((const unsigned char *) h, strlen(h), md);
+        ok = CRYPTO_memcmp(md, ovsa_backend.admin_token_sha256,
+                           sizeof(md)) == 0;
+        OPENSSL_cleanse(md, sizeof(md));
     }
 
-    ovsa_log("warn", "admin: unauthorized %s %s (%s)", req->method,
-             req->path, h == NULL ? "no Authorization header"
-                                  : "wrong or malformed token");
+    pthread_mutex_lock(&ovsa_admin_lock);
+    s = ovsa_admin_source_get(addr, now);
 
+    if (ok) {
+        s->fails = 0;
+        s->windows = 0;
+
+    } else if (compared && ++s->fails >= OVSA_ADMIN_FAIL_MAX) {
+        wait = OVSA_ADMIN_BACKOFF_FIRST;
+        for (i = 0; i < s->windows && wait < OVSA_ADMIN_BACKOFF_MAX; i++) {
+            wait *= 2;
+        }
+        wait = wait < OVSA_ADMIN_BACKOFF_MAX ? wait : OVSA_ADMIN_BACKOFF_MAX;
+        s->until = now + wait;
+        s->windows++;
+        s->fails = 0;
+    }
+
+    pthread_mutex_unlock(&ovsa_admin_lock);
+
+    if (ok) {
+        return 1;
+    }
+
+    if (wait > 0) {
+        ovsa_log("warn", "admin: unauthorized %s %s from %s (%s); %d wrong "
+                 "tokens: source refused for %lds", req->method, req->path,
+                 src, why, OVSA_ADMIN_FAIL_MAX, wait);
+    } else {
+        ovsa_log("warn", "admin: unauthorized %s %s from %s (%s)",
+                 req->method, req->path, src, why);
+    }
+
+    ovsa_resp_code(resp, "UNAUTHORIZED", NULL);
     return 0;
 }
 

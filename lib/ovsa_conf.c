@@ -1292,8 +1292,9 @@ ovsa_secret_read_file(const char *path, ovsa_err_t *err)
 
     fp = fopen(path, "r");
     if (fp == NULL) {
-        ovsa_err_set(err, OVSA_E_IO, "read secret: %s: %s", path,
-                     strerror(errno));
+        ovsa_err_set(err, (errno == EACCES || errno == EPERM)
+                          ? OVSA_E_PERMISSION : OVSA_E_IO,
+                     "read secret: %s: %s", path, strerror(errno));
         return NULL;
     }
 

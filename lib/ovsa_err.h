@@ -113,7 +113,9 @@
     X(OVSA_E_GRANT_DEACTIVATED, "grant of an activation deactivated here")    \
     X(OVSA_E_OFFLINE_REQUEST, "offline request file malformed or misdirected")\
     /* 12c: several keys per license server URL */                            \
-    X(OVSA_E_LIC_PIN_SET,     "license pin set empty, too large or repeated")
+    X(OVSA_E_LIC_PIN_SET,     "license pin set empty, too large or repeated") \
+    /* 16b: a drop-in that holds */                                           \
+    X(OVSA_E_PERMISSION,      "file or socket not accessible to this user")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

@@ -30,7 +30,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <time.h>
 
 #include <openssl/pem.h>
@@ -146,6 +148,8 @@ static void ngx_http_ovsa_hwkey_entry_done(ngx_http_ovsa_hwkey_entry_t *e,
     int rc, ovsa_err_t *err, const char *sig);
 static void ngx_http_ovsa_hwkey_atfork_child(void);
 static void ngx_http_ovsa_hwkey_pipe_cleanup(void *data);
+static int ngx_http_ovsa_hwkey_as_worker(ngx_conf_t *cf, char *user,
+    size_t size, ovsa_err_t *err);
 
 
 static ngx_http_ovsa_hwkey_worker_t  ngx_http_ovsa_hwkey_w;
@@ -181,7 +185,8 @@ ngx_http_ovsa_hwkey_check(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
     ovsa_err_t      err;
     ovsa_p11_t     *h;
     struct pollfd   pfd;
-    char            buf[sizeof(err.msg) + 64];
+    char            buf[sizeof(err.msg) + 128];
+    char            user[64];
 
     if (pipe(fds) == -1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
@@ -204,11 +209,19 @@ ngx_http_ovsa_hwkey_check(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
         close(fds[0]);
         signal(SIGPIPE, SIG_IGN);
 
-        if (ovsa_p11_open_conf(omcf->conf, &h, &err) == OVSA_OK
+        /* as the workers will: their user reads the PIN, opens the token */
+        if (ngx_http_ovsa_hwkey_as_worker(cf, user, sizeof(user), &err)
+            == OVSA_OK
+            && ovsa_p11_open_conf(omcf->conf, &h, &err) == OVSA_OK
             && ovsa_key_match(sk_X509_value(omcf->id.chain, 0),
                               ovsa_p11_pkey(h), &err) == OVSA_OK)
         {
             n = snprintf(buf, sizeof(buf), "OK");
+
+        } else if (err.code == OVSA_E_PERMISSION) {
+            n = snprintf(buf, sizeof(buf), "%s %s (the workers' user %s "
+                         "cannot use it)", ovsa_code_name(err.code),
+                         err.msg, user);
 
         } else {
             n = snprintf(buf, sizeof(buf), "%s %s", ovsa_code_name(err.code),
@@ -320,6 +333,92 @@ ngx_http_ovsa_hwkey_check(ngx_conf_t *cf, ngx_http_ovsa_main_conf_t *omcf)
                        p, buf);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * In the check's child: becomes the user and group the workers will run
+ * as (the "user" directive, or nginx's default when the master is root),
+ * so that a PIN file or p11-kit socket they cannot use is refused here,
+ * at "nginx -t", as OVSA_E_PERMISSION, not lost at run time.  Not root:
+ * the workers run as this same user.
+ */
+
+static int
+ngx_http_ovsa_hwkey_as_worker(ngx_conf_t *cf, char *user, size_t size,
+    ovsa_err_t *err)
+{
+    char             *name, *addr, *path, *end;
+    ngx_uid_t         uid;
+    ngx_gid_t         gid;
+    struct group     *grp;
+    struct passwd    *pwd;
+    ngx_core_conf_t  *ccf;
+
+    ngx_cpystrn((u_char *) user, (u_char *) "this user", size);
+
+    if (geteuid() != 0) {
+        return OVSA_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    if (ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        name = ccf->username;
+        uid = ccf->user;
+        gid = ccf->group;
+
+    } else {
+        /* ngx_core_module_init_conf() sets this default only later */
+        pwd = getpwnam(NGX_USER);
+        grp = getgrnam(NGX_GROUP);
+        if (pwd == NULL || grp == NULL) {
+            return ovsa_err_set(err, OVSA_E_INTERNAL, "the default user "
+                                "\"" NGX_USER "\" or group \"" NGX_GROUP
+                                "\" does not exist");
+        }
+        name = NGX_USER;
+        uid = pwd->pw_uid;
+        gid = grp->gr_gid;
+    }
+
+    ngx_cpystrn((u_char *) user, (u_char *) name, size);
+
+    if (uid == 0) {
+        return OVSA_OK;
+    }
+
+    if (setgid(gid) == -1 || initgroups(name, gid) == -1
+        || setuid(uid) == -1)
+    {
+        return ovsa_err_set(err, OVSA_E_INTERNAL, "cannot become the "
+                            "workers' user %s: %s", name, strerror(errno));
+    }
+
+    /* a token behind p11-kit: its socket ("unix:path=/run/...") */
+    addr = getenv("P11_KIT_SERVER_ADDRESS");
+    if (addr != NULL && ngx_strncmp(addr, "unix:path=", 10) == 0) {
+        /* freed by _exit() of this child */
+        path = ngx_alloc(ngx_strlen(addr), cf->log);
+        if (path == NULL) {
+            return ovsa_err_set(err, OVSA_E_NOMEM, "out of memory");
+        }
+        (void) ngx_cpystrn((u_char *) path, (u_char *) addr + 10,
+                           ngx_strlen(addr) - 9);
+        end = strchr(path, ',');
+        if (end != NULL) {
+            *end = '\0';
+        }
+        if (access(path, R_OK | W_OK) == -1
+            && (errno == EACCES || errno == EPERM))
+        {
+            return ovsa_err_set(err, OVSA_E_PERMISSION, "p11-kit socket "
+                                "%s: %s", path, strerror(errno));
+        }
+    }
+
+    return OVSA_OK;
 }
 
 

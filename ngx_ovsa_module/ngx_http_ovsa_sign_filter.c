@@ -24,6 +24,13 @@
  * "DIGEST_REQUIRED"}.  The filter does not read the body; the backend
  * checks the digest against it.  The request's one Content-Digest, when
  * it sent one, is covered as the 7th component "content-digest";req.
+ * An error_page target (r->error_page) is not refused again: it answers
+ * for a request nginx refused or failed already, maybe before it read
+ * the headers (400, 414, 494), and keeps its status and code, signed
+ * over the nonce "" when there is none and the method "" when nginx
+ * never read a request line.  The preaccess refusals set r->error_page
+ * themselves, so that an error_page 400 of the server does not take
+ * them over.
  *
  * With a hardware key (default.yaml hardware_key.enabled) the signature
  * itself runs in the thread pool of ovsa_sign_thread_pool under a
@@ -83,6 +90,7 @@ typedef struct {
     unsigned         no_digest:1;   /* refused in preaccess: a body
                                        without one Content-Digest (the
                                        body may be discarded by now) */
+    unsigned         no_nonce:1;    /* refused in preaccess: no nonce */
     char             digest[OVSA_DIGEST_FIELD_LEN + 1];
     char             input[OVSA_SIG_INPUT_MAX];
 } ngx_http_ovsa_sign_ctx_t;
@@ -124,6 +132,8 @@ static void ngx_http_ovsa_sign_drop_headers(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ovsa_sign_add_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 static ngx_int_t ngx_http_ovsa_sign_preaccess_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ovsa_sign_refuse(ngx_http_request_t *r,
+    ngx_uint_t no_digest);
 static ngx_int_t ngx_http_ovsa_sign_init(ngx_conf_t *cf);
 static void *ngx_http_ovsa_sign_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_ovsa_sign_create_loc_conf(ngx_conf_t *cf);
@@ -247,14 +257,22 @@ ngx_http_ovsa_sign_header_filter(ngx_http_request_t *r)
 
     (void) ngx_http_ovsa_sign_nonce(r, &valid);
 
-    if (!valid) {
+    /*
+     * An error_page target answers for a request nginx refused or failed
+     * earlier, possibly before its headers were read (400, 414, 494):
+     * it keeps its status and code, signed over the nonce "" when there
+     * is none.  Any other answer to a request without a nonce is the
+     * NONCE_REQUIRED refusal.
+     */
+    if (ctx->no_nonce || (!valid && !r->error_page)) {
         ctx->status = NGX_HTTP_BAD_REQUEST;
         ctx->code = "NONCE_REQUIRED";
         ctx->message = "the request needs an OVSA-Nonce header of 1 to 128 "
                        "base64url characters";
 
     } else if (ctx->no_digest
-               || (ngx_http_ovsa_sign_req_digest(r, &valid) == NULL
+               || (!r->error_page
+                   && ngx_http_ovsa_sign_req_digest(r, &valid) == NULL
                    && !valid))
     {
         ctx->status = NGX_HTTP_BAD_REQUEST;
@@ -486,16 +504,26 @@ ngx_http_ovsa_sign_send(ngx_http_request_t *r, ngx_http_ovsa_sign_ctx_t *ctx)
     msg.nonce.len = valid ? nonce->value.len : 0;
     ctx->nonce = msg.nonce;
 
-    /* the method of the request line: error_page may have changed it */
-    p = ngx_strlchr(r->request_line.data,
-                    r->request_line.data + r->request_line.len, ' ');
-    if (p == NULL) {
-        return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
-                                       "no request line", NULL);
-    }
+    /*
+     * the method of the request line: error_page may have changed it;
+     * "" when nginx refused the request before it had read a request
+     * line (a malformed one, 414)
+     */
+    if (r->request_line.len == 0) {
+        msg.method.data = "";
+        msg.method.len = 0;
 
-    msg.method.data = (char *) r->request_line.data;
-    msg.method.len = p - r->request_line.data;
+    } else {
+        p = ngx_strlchr(r->request_line.data,
+                        r->request_line.data + r->request_line.len, ' ');
+        if (p == NULL) {
+            return ngx_http_ovsa_sign_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                           "no request line", NULL);
+        }
+
+        msg.method.data = (char *) r->request_line.data;
+        msg.method.len = p - r->request_line.data;
+    }
 
     /* the request's one Content-Digest: the 7th component */
     digest = ngx_http_ovsa_sign_req_digest(r, &valid);
@@ -1137,12 +1165,14 @@ static ngx_int_t
 ngx_http_ovsa_sign_preaccess_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                      valid;
-    ngx_http_ovsa_sign_ctx_t       *ctx;
     ngx_http_ovsa_sign_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_ovsa_sign_filter_module);
 
-    if (!slcf->enable || r != r->main || r->method == NGX_HTTP_HEAD) {
+    /* an error_page target: the request was refused or failed already */
+    if (!slcf->enable || r != r->main || r->method == NGX_HTTP_HEAD
+        || r->error_page)
+    {
         return NGX_DECLINED;
     }
 
@@ -1151,7 +1181,7 @@ ngx_http_ovsa_sign_preaccess_handler(ngx_http_request_t *r)
     if (!valid) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ovsa_sign: request without a valid OVSA-Nonce");
-        return NGX_HTTP_BAD_REQUEST;
+        return ngx_http_ovsa_sign_refuse(r, 0);
     }
 
     (void) ngx_http_ovsa_sign_req_digest(r, &valid);
@@ -1160,20 +1190,36 @@ ngx_http_ovsa_sign_preaccess_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ovsa_sign: request with a body and without one "
                       "Content-Digest");
-
-        /* the 400 discards the body: the header filter must know why */
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ovsa_sign_ctx_t));
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->no_digest = 1;
-        ngx_http_set_ctx(r, ctx, ngx_http_ovsa_sign_filter_module);
-
-        return NGX_HTTP_BAD_REQUEST;
+        return ngx_http_ovsa_sign_refuse(r, 1);
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The 400 of a refusal in preaccess: the header filter must know why (the
+ * 400 discards the body), and an error_page 400 of the server must not
+ * take it over (it would lose the code): the error page is this one.
+ */
+
+static ngx_int_t
+ngx_http_ovsa_sign_refuse(ngx_http_request_t *r, ngx_uint_t no_digest)
+{
+    ngx_http_ovsa_sign_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ovsa_sign_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->no_nonce = !no_digest;
+    ctx->no_digest = no_digest;
+    ngx_http_set_ctx(r, ctx, ngx_http_ovsa_sign_filter_module);
+
+    r->error_page = 1;
+
+    return NGX_HTTP_BAD_REQUEST;
 }
 
 

@@ -140,7 +140,9 @@ nginx_conf() {
         echo "error_log $D/nginx/logs/error.log notice;"
         echo "load_module ${OVSA_BUILD:-$TOP/build}/nginx/ngx_http_ovsa_module.so;"
         echo "worker_processes 1;"
-        echo "events { worker_connections 256; }"
+        # room for slow clients (conf.d/ovsa-license-server.conf, limits)
+        echo "worker_rlimit_nofile 16384;"
+        echo "events { worker_connections 8192; }"
         echo "http {"
         echo "  access_log $D/nginx/logs/access.log;"
         for t in client_body proxy fastcgi uwsgi scgi; do

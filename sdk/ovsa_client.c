@@ -1629,6 +1629,25 @@ ovsa_client_answer(ovsa_client_t *c, const char *method, const char *path,
         goto end;
     }
 
+    /*
+     * nginx's signed "try again" (docs/protocol.md, "Answers nginx
+     * writes"): the backend is down or slow, or this address is over its
+     * limit.  It is no verdict on the license: like a refused connection,
+     * OVSA_E_TRANSPORT, the next server is tried, the cached verdict
+     * stands.
+     */
+    if (strcmp(r->verdict, "error") == 0
+        && (strcmp(r->code, "BACKEND_UNAVAILABLE") == 0
+            || strcmp(r->code, "BACKEND_TIMEOUT") == 0
+            || strcmp(r->code, "SERVICE_UNAVAILABLE") == 0
+            || strcmp(r->code, "RATE_LIMITED") == 0))
+    {
+        ovsa_err_set(err, OVSA_E_TRANSPORT, "server unavailable: signed "
+                     "%ld %s (not a verdict; try again)", r->status,
+                     r->code);
+        goto end;
+    }
+
     if (c->keep
         && ovsa_grant_make(c->origin, method, path, resp, r, chain, err)
            != OVSA_OK)

@@ -301,6 +301,41 @@ isnt($rc, 0, '(b) no thread pool: nginx -t fails');
 like($out, qr/\[emerg\] \d+#\d+: unknown thread pool "ovsa"/,
      '(b) no thread pool: says which') or diag $out;
 
+# ---- (b2) root master, workers "nobody": the start check runs as the
+# workers' user, so what they cannot use is a permission error at
+# nginx -t (OVSA_E_PERMISSION), not a key lost at run time
+
+SKIP: {
+    skip 'needs root (a master that starts workers as nobody)', 6
+        if $> != 0;
+    my $nobody = "user nobody nogroup;\nthread_pool ovsa threads=1;\n"
+               . "env P11_KIT_SERVER_ADDRESS;";
+    chmod 0711, $dir, $hsm;
+    chmod 0666, "$hsm/p11.sock";
+    write_file("$dir/root-pin", read_file($pin), 0600);
+
+    ($rc, $out) = nginx_t(conf(main => $nobody, pin => "$dir/root-pin"));
+    isnt($rc, 0, '(b2) PIN file the workers cannot read: nginx -t fails');
+    like($out, qr/\[emerg\] .*hardware key: read secret: \Q$dir\E\/root-pin: Permission denied \(the workers' user nobody cannot use it\) \(OVSA_E_PERMISSION\)/,
+         '(b2) ... as OVSA_E_PERMISSION naming the file and the user')
+        or diag $out;
+
+    chmod 0600, "$hsm/p11.sock";
+    my (undef, undef, $uid, $gid) = getpwnam('nobody');
+    chown $uid, $gid, "$dir/root-pin";
+    ($rc, $out) = nginx_t(conf(main => $nobody, pin => "$dir/root-pin"));
+    isnt($rc, 0, '(b2) p11-kit socket the workers cannot use: nginx -t fails');
+    like($out, qr/\[emerg\] .*hardware key: p11-kit socket \S+p11\.sock: Permission denied .*\(OVSA_E_PERMISSION\)/,
+         '(b2) ... as OVSA_E_PERMISSION naming the socket') or diag $out;
+
+    chmod 0666, "$hsm/p11.sock";
+    ($rc, $out) = nginx_t(conf(main => $nobody, pin => "$dir/root-pin"));
+    is($rc, 0, '(b2) both usable by nobody: nginx -t passes') or diag $out;
+    ($rc, $out) = nginx_t(conf());
+    is($rc, 0, '(b2) user root: the root-only setup still passes')
+        or diag $out;
+}
+
 # ---- (c) slow token: signing does not block the event loop
 
 {
