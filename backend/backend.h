@@ -70,6 +70,15 @@ typedef struct {
 extern const ovsa_route_t  ovsa_routes_public[];
 extern const ovsa_route_t  ovsa_routes_admin[];
 
+/*
+ * 16d: routes_audit.c, the audit trail under /admin/v1/licenses/ID/:
+ * GET "audit" and "audit/head", POST "audit/checkpoint" (docs/audit.md).
+ */
+void ovsa_admin_audit_get(ovsa_req_t *req, ovsa_resp_t *resp,
+    const char *id, const char *action);
+void ovsa_admin_audit_post(ovsa_req_t *req, ovsa_resp_t *resp,
+    const char *id);
+
 /* Admin bearer-token check (routes_admin.c); 1 when authorized. */
 int ovsa_admin_authorized(ovsa_req_t *req);
 

@@ -126,12 +126,23 @@ static const ovsa_conf_key_t  ovsa_conf_licenses[] = {
     { NULL, 0, 0, 0, 0, 0 }
 };
 
+/* 16d: the usage audit trail (docs/audit.md) */
+static const ovsa_conf_key_t  ovsa_conf_audit[] = {
+    { "enabled", OVSA_T_BOOL, OFF(audit_enabled), 0, 1, NOLINE },
+    { "retention_days", OVSA_T_INT, OFF(audit_retention_days), 0, 36500,
+      NOLINE },
+    { "checkpoint_every", OVSA_T_INT, OFF(audit_checkpoint_every), 1,
+      1000000, NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
 static const ovsa_conf_section_t  ovsa_conf_sections[] = {
     { "identity", ovsa_conf_identity },
     { "hardware_key", ovsa_conf_hardware_key },
     { "backend", ovsa_conf_backend },
     { "redis", ovsa_conf_redis },
     { "licenses", ovsa_conf_licenses },
+    { "audit", ovsa_conf_audit },
     { NULL, NULL }
 };
 
@@ -712,6 +723,9 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
     conf->redis_breaker_open = 1000;
     conf->redis_min_replicas_ack = 0;
     conf->redis_replicas_ack_timeout = 1000;
+    conf->audit_enabled = 1;                  /* 16d */
+    conf->audit_retention_days = 0;
+    conf->audit_checkpoint_every = 1000;
     conf->listen = strdup(OVSA_CONF_LISTEN);
     conf->listen_group = -1;
     conf->admin_listen = strdup("127.0.0.1:9081");

@@ -97,7 +97,14 @@
     X(OVSA_E_P11_BUSY,        "signing queue of the token is full")           \
     /* the license store (backend, Redis) */                                  \
     X(OVSA_E_STORE_NOT_DURABLE, "license store does not persist durably")     \
-    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time")
+    X(OVSA_E_REPLICA_ACK,     "replicas did not acknowledge a write in time") \
+    /* 16d: the usage audit trail */                                          \
+    X(OVSA_E_AUDIT_SYNTAX,    "audit entry is not well-formed")               \
+    X(OVSA_E_AUDIT_GAP,       "audit entry missing from the chain")           \
+    X(OVSA_E_AUDIT_ORDER,     "audit entries out of order")                   \
+    X(OVSA_E_AUDIT_HASH,      "audit entry altered (hash mismatch)")          \
+    X(OVSA_E_AUDIT_CHECKPOINT, "audit chain differs from a signed checkpoint") \
+    X(OVSA_E_AUDIT_CHECKPOINT_SIG, "audit checkpoint signature invalid")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

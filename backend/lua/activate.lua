@@ -39,6 +39,7 @@ if n >= num(lic.maxact) then
 end
 
 redis.call('HSET', KEYS[2], hwid, act_value(ARGV[4]))
+audit('activate', audit_actor(), { 'hwid', hwid, 'activations', n + 1 })
 t.activated_at = now
 t.activations = n + 1
 

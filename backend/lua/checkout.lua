@@ -49,6 +49,8 @@ if redis.call('ZADD', KEYS[2], 'NX', e, lease_id) == 0 then
     return answer('INTERNAL', { message = 'lease id collision' })
 end
 redis.call('HSET', KEYS[3], lease_id, lease_value(ARGV[4], client))
+audit('checkout', audit_actor(), { 'lease_id', lease_id, 'client_id',
+      client, 'lease_expires', e, 'seats_used', used + 1 })
 prune(KEYS[2], KEYS[3])
 expire_leases(KEYS[2], KEYS[3])
 if rid ~= '' then
