@@ -16,21 +16,19 @@
 
 local audit_state = nil    -- { key, id, seq, prev }, false: audit off
 
-local function audit_ns(s)
-    s = tostring(s)
-    return #s .. ':' .. s .. ','
-end
-
 local function audit_open()
     if audit_state ~= nil then
         return audit_state
     end
     audit_state = false
-    local pre, id = string.match(KEYS[1] or '', '^(.*)lic:{(.*)}$')
-    local key = KEYS[#KEYS]
-    if not pre or #KEYS < 2 or key ~= pre .. 'audit:{' .. id .. '}' then
+    local key, lic = KEYS[#KEYS], KEYS[1] or ''
+    local at = string.find(lic, 'lic:{', 1, true)
+    if not at or #KEYS < 2 or string.sub(lic, -1) ~= '}'
+       or key ~= string.sub(lic, 1, at - 1) .. 'audit:' .. string.sub(lic, at + 4)
+    then
         return false
     end
+    local id = string.sub(lic, at + 5, -2)
     local seq, prev = 0, string.rep('0', 40)
     local last = redis.call('LINDEX', key, -1)
     if last then
@@ -60,13 +58,19 @@ audit = function(op, actor, detail)
     if not a then
         return
     end
-    local parts = { audit_ns('v1'), audit_ns(a.seq + 1), audit_ns(now),
-                    audit_ns(a.id), audit_ns(op), audit_ns(actor),
-                    audit_ns(a.prev) }
+    -- one string.format for every netstring: no intermediate strings
+    local f = { a.seq + 1, now, a.id, op, actor, a.prev }
     for i = 1, #(detail or {}) do
-        parts[#parts + 1] = audit_ns(detail[i] == nil and '' or detail[i])
+        f[#f + 1] = detail[i]
     end
-    local c = table.concat(parts)
+    local args = {}
+    for i = 1, #f do
+        local v = tostring(f[i])
+        args[2 * i - 1] = #v
+        args[2 * i] = v
+    end
+    local c = '2:v1,' .. string.format(string.rep('%d:%s,', #f),
+                                       unpack(args))
     local h = redis.sha1hex(c)
     redis.call('RPUSH', a.key, h .. ' ' .. c)
     a.seq = a.seq + 1
