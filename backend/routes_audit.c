@@ -228,7 +228,7 @@ ovsa_admin_audit_post(ovsa_req_t *req, ovsa_resp_t *resp, const char *id)
 {
     char                k[3][OVSA_AUDIT_KEY_MAX], seq[24], tm[24], keep[24];
     char               *text;
-    size_t              n;
+    size_t              n, i, j;
     json_t             *cp, *ans;
     const char         *keys[3], *args[5], *lic;
     json_error_t        jerr;
@@ -269,6 +269,14 @@ ovsa_admin_audit_post(ovsa_req_t *req, ovsa_resp_t *resp, const char *id)
                        "entry at the checkpoint's seq");
         return;
     }
+    /* only the checkpoints up to this one apply to entries up to its seq */
+    for (i = 0, j = 0; i < t.ncp; i++) {
+        if (t.cps[i].seq <= want.seq) {
+            t.cps[j++] = t.cps[i];
+        }
+    }
+    t.ncp = j;
+
     if (ovsa_audit_check(resp, id, &t, n + 1, &got) != 0) {
         ovsa_audit_trail_free(&t);
         json_decref(cp);

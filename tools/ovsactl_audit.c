@@ -1045,6 +1045,16 @@ ovsactl_audit(void *ctx, int argc, char **argv)
 {
     ovsactl_t  *c = ctx;
 
+    if (strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "--help") == 0) {
+        printf("Usage: " PROG " [options] audit export|verify|checkpoint "
+               "[options]\n"
+               "  export      one license's entries as JSON lines or CSV\n"
+               "  verify      the chain of one or every license\n"
+               "  checkpoint  store each license's head signed by nginx\n"
+               PROG " audit CMD -help: the options of CMD (docs/audit.md)\n");
+        return OVSA_EXIT_OK;
+    }
+
     if (strcmp(argv[1], "export") == 0) {
         return audit_export(c, argc - 1, argv + 1);
     }
