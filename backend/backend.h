@@ -92,6 +92,15 @@ json_t *ovsa_admin_summaries(ovsa_resp_t *resp);
 int ovsa_admin_authorized(ovsa_req_t *req, ovsa_resp_t *resp);
 
 /*
+ * 16d: routes_audit.c, the audit trail under /admin/v1/licenses/ID/:
+ * GET "audit" and "audit/head", POST "audit/checkpoint" (docs/audit.md).
+ */
+void ovsa_admin_audit_get(ovsa_req_t *req, ovsa_resp_t *resp,
+    const char *id, const char *action);
+void ovsa_admin_audit_post(ovsa_req_t *req, ovsa_resp_t *resp,
+    const char *id);
+
+/*
  * http.c: answers.  Each sets resp->status from the code's table entry
  * and resp->body to {"verdict", "code", "message" (when not OK),
  * "server_time", ...}.

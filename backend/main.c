@@ -199,6 +199,7 @@ main(int argc, char **argv)
     sc.min_replicas_ack = conf->redis_min_replicas_ack;
     sc.replicas_ack_timeout_ms = conf->redis_replicas_ack_timeout;
     sc.cluster = conf->redis_cluster;
+    sc.audit = conf->audit_enabled;                   /* 16d */
 
     if (ovsa_store_init(&sc, &err) != OVSA_OK) {
         ovsa_log("emerg", "%s", err.msg);

@@ -86,6 +86,12 @@ static const ovsa_policy_code_t  ovsa_policy_codes[] = {
     { "ADMIN_THROTTLED",        429, "error",
       "too many wrong admin tokens from this address: try again after "
       "Retry-After seconds" },
+    /* 16d: the audit trail (docs/audit.md) */
+    { "AUDIT_CHAIN_INVALID",    409, "error",
+      "the license's audit trail does not verify (the message gives the "
+      "entry and OVSA_E_AUDIT_* code): no head is given for it" },
+    { "AUDIT_CHECKPOINT_MISMATCH", 409, "error",
+      "the checkpoint does not state the chain's entry at its seq" },
     { NULL, 0, NULL, NULL }
 };
 

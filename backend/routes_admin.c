@@ -506,8 +506,15 @@ ovsa_admin_show(ovsa_req_t *req, ovsa_resp_t *resp)
         return;
     }
 
+    /* 16d: the audit trail (routes_audit.c) */
+    if (strcmp(action, "audit") == 0 || strcmp(action, "audit/head") == 0) {
+        ovsa_admin_audit_get(req, resp, id, action);
+        return;
+    }
+
     if (action[0] != '\0') {
-        if (strcmp(action, "revoke") == 0 || strcmp(action, "release") == 0
+        if (strcmp(action, "audit/checkpoint") == 0
+            || strcmp(action, "revoke") == 0 || strcmp(action, "release") == 0
             || strcmp(action, "deactivate") == 0)
         {
             snprintf(resp->allow, sizeof(resp->allow), "POST");
@@ -598,6 +605,10 @@ ovsa_admin_action(ovsa_req_t *req, ovsa_resp_t *resp)
         script = OVSA_LUA_UNBIND;
         ovsa_store_key(k[1], OVSA_KEY_MAX, "act", id, NULL);
         nkeys = 2;
+
+    } else if (strcmp(action, "audit/checkpoint") == 0) {
+        ovsa_admin_audit_post(req, resp, id);       /* 16d */
+        return;
 
     } else {
         ovsa_resp_code(resp, "NOT_FOUND", NULL);

@@ -517,7 +517,8 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
 {
     int                    i, argc, rc, fresh, reconnected, stale, redirect,
                            gated, readonly;
-    char                   nk[16];
+    char                   nk[16], akey[600];
+    size_t                 plen;
     uint64_t               t0;
     const char            *argv[OVSA_STORE_ARGS_MAX];
     redisReply            *r;
@@ -529,17 +530,36 @@ ovsa_store_eval_run(ovsa_lua_t script, int nkeys, const char **keys,
     r = NULL;
     ovsa_store_last = NULL;
 
-    if (3 + nkeys + nargs + 1 > OVSA_STORE_ARGS_MAX) {
+    if (3 + nkeys + 1 + nargs + 1 > OVSA_STORE_ARGS_MAX) {
         return ovsa_err_set(err, OVSA_E_INTERNAL, "store: too many args");
     }
 
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    /* 16d: the license's audit list as the last key (store.h) */
+    akey[0] = '\0';
+    if (ovsa_store_conf.audit && ovsa_store_modes[script] != OVSA_STORE_RO
+        && nkeys > 0)
+    {
+        plen = strlen(ovsa_store_conf.prefix);
+        if (strncmp(keys[0], ovsa_store_conf.prefix, plen) == 0
+            && strncmp(keys[0] + plen, "lic:{", 5) == 0
+            && (size_t) snprintf(akey, sizeof(akey), "%saudit:%s",
+                                 ovsa_store_conf.prefix, keys[0] + plen + 4)
+               >= sizeof(akey))
+        {
+            return ovsa_err_set(err, OVSA_E_INTERNAL, "store: key too long");
+        }
+    }
+
+    snprintf(nk, sizeof(nk), "%d", nkeys + (akey[0] != '\0'));
     argc = 0;
     argv[argc++] = "EVALSHA";
     argv[argc++] = ovsa_store_sha[script];
     argv[argc++] = nk;
     for (i = 0; i < nkeys; i++) {
         argv[argc++] = keys[i];
+    }
+    if (akey[0] != '\0') {
+        argv[argc++] = akey;
     }
     for (i = 0; i < nargs; i++) {
         argv[argc++] = args[i];

@@ -44,7 +44,9 @@
     X(SHOW, show, RO)                                                         \
     X(INDEX, index, RW)                                                       \
     X(IDS, ids, RO)                                                           \
-    X(SUMMARY, summary, RO)
+    X(SUMMARY, summary, RO)                                                   \
+    X(AUDIT_READ, audit_read, RO)                                             \
+    X(AUDIT_CP, audit_cp, RW)
 
 typedef enum {
 #define OVSA_LUA_ENUM(e, f, m) OVSA_LUA_##e,
@@ -72,6 +74,14 @@ typedef struct {
 
     /* part C: Redis Cluster (store_cluster.c) */
     int          cluster;      /* address is a Redis Cluster seed node */
+
+    /*
+     * 16d: the audit trail (docs/audit.md): every script that may
+     * change state and whose first key is a license hash gets the
+     * license's audit list "<prefix>audit:{<id>}" as its last key
+     * (_audit.lua appends there; without it, nothing is appended).
+     */
+    int          audit;
 } ovsa_store_conf_t;
 
 /*

@@ -142,6 +142,16 @@ static const ovsa_conf_key_t  ovsa_conf_metrics[] = {
     { NULL, 0, 0, 0, 0, 0 }
 };
 
+/* 16d: the usage audit trail (docs/audit.md) */
+static const ovsa_conf_key_t  ovsa_conf_audit[] = {
+    { "enabled", OVSA_T_BOOL, OFF(audit_enabled), 0, 1, NOLINE },
+    { "retention_days", OVSA_T_INT, OFF(audit_retention_days), 0, 36500,
+      NOLINE },
+    { "checkpoint_every", OVSA_T_INT, OFF(audit_checkpoint_every), 1,
+      1000000, NOLINE },
+    { NULL, 0, 0, 0, 0, 0 }
+};
+
 static const ovsa_conf_section_t  ovsa_conf_sections[] = {
     { "identity", ovsa_conf_identity },
     { "hardware_key", ovsa_conf_hardware_key },
@@ -149,6 +159,7 @@ static const ovsa_conf_section_t  ovsa_conf_sections[] = {
     { "redis", ovsa_conf_redis },
     { "licenses", ovsa_conf_licenses },
     { "metrics", ovsa_conf_metrics },
+    { "audit", ovsa_conf_audit },
     { NULL, NULL }
 };
 
@@ -768,6 +779,9 @@ ovsa_conf_defaults(ovsa_conf_t *conf)
     conf->redis_min_replicas_ack = 0;
     conf->redis_replicas_ack_timeout = 1000;
     conf->metrics_gauge_interval = 30;
+    conf->audit_enabled = 1;                  /* 16d */
+    conf->audit_retention_days = 0;
+    conf->audit_checkpoint_every = 1000;
     conf->listen = strdup(OVSA_CONF_LISTEN);
     conf->listen_group = -1;
     conf->admin_listen = strdup("127.0.0.1:9081");

@@ -94,6 +94,11 @@ typedef struct {
     /* redis, part C */
     int     redis_cluster;    /* address is a Redis Cluster seed node */
 
+    /* 16d: audit: (docs/audit.md) */
+    int     audit_enabled;        /* append the audit trail; default 1 */
+    int     audit_retention_days; /* 0: keep every entry */
+    int     audit_checkpoint_every;  /* entries between checkpoints */
+
     /* licenses: */
     char  **isv_certs;        /* NULL-terminated; ISV certificates */
     int     n_isv_certs;

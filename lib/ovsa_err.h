@@ -115,7 +115,14 @@
     /* 12c: several keys per license server URL */                            \
     X(OVSA_E_LIC_PIN_SET,     "license pin set empty, too large or repeated") \
     /* 16b: a drop-in that holds */                                           \
-    X(OVSA_E_PERMISSION,      "file or socket not accessible to this user")
+    X(OVSA_E_PERMISSION,      "file or socket not accessible to this user")   \
+    /* 16d: the usage audit trail */                                          \
+    X(OVSA_E_AUDIT_SYNTAX,    "audit entry is not well-formed")               \
+    X(OVSA_E_AUDIT_GAP,       "audit entry missing from the chain")           \
+    X(OVSA_E_AUDIT_ORDER,     "audit entries out of order")                   \
+    X(OVSA_E_AUDIT_HASH,      "audit entry altered (hash mismatch)")          \
+    X(OVSA_E_AUDIT_CHECKPOINT, "audit chain differs from a signed checkpoint") \
+    X(OVSA_E_AUDIT_CHECKPOINT_SIG, "audit checkpoint signature invalid")
 
 typedef enum {
 #define OVSA_X_ENUM(name, desc) name,

@@ -17,6 +17,10 @@ $(BUILD)/bin/ovsatool: $(OVSATOOL_SRCS) tools/ovsatool.h $(LIBOVSA) \
 	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $(OVSATOOL_SRCS) \
 	    $(LIBOVSA) $(PKG_LIBS) $(OVSATOOL_LIBS)
 
-$(BUILD)/bin/ovsactl: tools/ovsactl.c $(LIBOVSA) $(wildcard lib/*.h)
+OVSACTL_SRCS := tools/ovsactl.c tools/ovsactl_audit.c
+
+$(BUILD)/bin/ovsactl: $(OVSACTL_SRCS) tools/ovsactl.h $(LIBOVSA) \
+                      $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS)
+	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $(OVSACTL_SRCS) $(LIBOVSA) \
+	    $(PKG_LIBS)

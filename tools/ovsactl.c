@@ -29,18 +29,10 @@
 #include "ovsa_err.h"
 #include "ovsa_license.h"
 #include "ovsa_opt.h"
+#include "ovsactl.h"
 
-#define PROG          "ovsactl"
 #define DEFAULT_URL   "http://127.0.0.1:9081"
 #define MAX_FILE      (1024 * 1024)
-
-typedef struct {
-    const char  *url;
-    char        *token;
-    int          json;
-    int          fail;      /* exit status of the last failed call */
-    CURL        *curl;
-} ovsactl_t;
 
 typedef struct {
     char    *data;
@@ -72,6 +64,9 @@ static const ovsa_opt_cmd_t ovsactl_cmds[] = {
       cmd_deactivate, 2, 2 },
     { "pins", "PIN", "count active licenses that do / do not pin PIN",
       cmd_pins, 1, 1 },
+    { "audit", "export|verify|checkpoint [options]", "the usage audit "
+      "trail: export, verify, checkpoint (ovsactl audit CMD -help)",
+      ovsactl_audit, 1, -1 },
     { NULL, NULL, NULL, NULL, 0, 0 }
 };
 
@@ -126,7 +121,7 @@ ovsactl_write(char *p, size_t size, size_t n, void *arg)
  * printing why, with the exit status in c->fail.  *text gets the raw
  * answer (caller frees).
  */
-static json_t *
+json_t *
 ovsactl_call(ovsactl_t *c, const char *method, const char *path,
     const char *body, size_t len, char **text)
 {
@@ -234,7 +229,7 @@ when(long t, char *buf, size_t size)
  * refusal print the code and message.  Returns OVSA_EXIT_OK when the code
  * is OK, else OVSA_EXIT_REFUSED.
  */
-static int
+int
 ovsactl_done(ovsactl_t *c, json_t *ans, const char *text, const char *what)
 {
     if (c->json) {
@@ -826,6 +821,18 @@ main(int argc, char **argv)
     cmd = ovsa_opt_cmd(&st, ovsactl_cmds, rest[0]);
     if (cmd == NULL || ovsa_opt_cmd_args(&st, cmd, n - 1) != 0) {
         goto opthelp;
+    }
+
+    /* "audit CMD -help" needs no token (ovsactl_audit.c) */
+    if (cmd->run == ovsactl_audit) {
+        for (o = 1; o < n; o++) {
+            if (strcmp(rest[o], "-help") == 0
+                || strcmp(rest[o], "--help") == 0)
+            {
+                ret = ovsactl_audit(&c, n, rest);
+                goto end;
+            }
+        }
     }
 
     /* the command line, then default.yaml, then the environment */

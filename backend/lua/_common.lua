@@ -200,11 +200,34 @@ end
 -- leases are added or counted before expired ones are pruned, and
 -- removals come last (docs/protocol.md, "Keys").
 
+-- audit(op, actor, detail): appends to the license's audit trail; set
+-- by _audit.lua (which follows this file), declared here for prune().
+local audit
+
 -- Drops expired leases.  Called only on paths that write anyway, so a
 -- refused request leaves Redis unchanged; never empties the keys when a
--- live lease remains.
+-- live lease remains.  Each expiry noticed here is an audit entry
+-- (lease_expired, with the expiry time and the holder).
 local function prune(zkey, hkey)
-    local dead = redis.call('ZRANGEBYSCORE', zkey, '-inf', now)
+    local dead = redis.call('ZRANGEBYSCORE', zkey, '-inf', now,
+                            'WITHSCORES')
+    if #dead > 0 then
+        local ids = {}
+        for j = 1, #dead, 2 do
+            ids[#ids + 1] = dead[j]
+        end
+        for k = 1, #ids, 1000 do
+            local held = redis.call('HMGET', hkey,
+                                    unpack(ids, k, math.min(k + 999, #ids)))
+            for j = 1, #held do
+                local keyid, client = lease_parse(held[j])
+                audit('lease_expired', 'server', { 'lease_id',
+                      ids[k + j - 1], 'expired_at', dead[2 * (k + j - 1)],
+                      'key', keyid or '', 'client_id', client or '' })
+            end
+        end
+        dead = ids
+    end
     local i = 1
     while i <= #dead do
         redis.call('HDEL', hkey, unpack(dead, i, math.min(i + 999, #dead)))

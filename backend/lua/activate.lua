@@ -77,6 +77,12 @@ end
 
 redis.call('HSET', KEYS[2], hwid, act_value(ARGV[4]))
 remember()
+local detail = { 'hwid', hwid, 'activations', n + 1 }
+if offline then
+    detail[#detail + 1] = 'offline'
+    detail[#detail + 1] = 1
+end
+audit('activate', audit_actor(), detail)
 t.activated_at = now
 t.activations = n + 1
 

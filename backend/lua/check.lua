@@ -49,6 +49,8 @@ if lic.type == 'usage-count' then
         redis.call('HINCRBY', KEYS[1], 'used', 1)
         t.usage_remaining = limit - used - 1
         redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ttl)
+        audit('spend', audit_actor(), { 'request_id', rid,
+              'used', used + 1, 'remaining', t.usage_remaining })
     end
 
 elseif lic.type == 'node-locked' then

@@ -11,6 +11,7 @@ end
 
 -- counted before the lease goes: the keys may go with it
 local used = live(KEYS[2]) - 1
+audit('checkin', audit_actor(), { 'lease_id', ARGV[5], 'seats_used', used })
 drop_lease(KEYS[2], KEYS[3], ARGV[5])
 
 return answer('OK', { lease_id = ARGV[5], seats = num(lic.seats),

@@ -69,6 +69,9 @@ if redis.call('ZADD', KEYS[2], 'NX', e, lease_id) == 0 then
 end
 redis.call('HSET', KEYS[3], lease_id, lease_value(ARGV[4], client,
                                                   borrow ~= nil))
+audit(borrow and 'borrow' or 'checkout', audit_actor(),
+      { 'lease_id', lease_id, 'client_id', client, 'lease_expires', e,
+        'seats_used', used + 1 })
 prune(KEYS[2], KEYS[3])
 expire_leases(KEYS[2], KEYS[3])
 if rid ~= '' then

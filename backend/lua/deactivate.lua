@@ -66,6 +66,7 @@ if limit then
 end
 
 local acts = redis.call('HLEN', KEYS[2]) - 1
+audit('deactivate', audit_actor(), { 'hwid', hwid, 'activations', acts })
 redis.call('HDEL', KEYS[2], hwid)
 
 return answer('OK', { hwid = hwid, activations = acts,

@@ -18,6 +18,9 @@ end
 
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 
+audit('import', 'admin', { 'version', ARGV[1], 'previous_version',
+      old or 0 })
+
 if old then
     redis.call('HSET', KEYS[1], 'updated_at', now)
 else

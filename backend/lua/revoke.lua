@@ -8,5 +8,6 @@ end
 
 local was = redis.call('HGET', KEYS[1], 'status')
 redis.call('HSET', KEYS[1], 'status', 'revoked')
+audit('revoke', 'admin', { 'previous_status', was or '' })
 
 return answer('OK', { status = 'revoked', previous_status = was })

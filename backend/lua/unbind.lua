@@ -9,8 +9,13 @@ end
 
 -- counted before the removal, which may delete the hash (_common.lua)
 local acts = redis.call('HLEN', KEYS[2]) - 1
-if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+if not cur then
     return answer('ACTIVATION_UNKNOWN')
 end
+local _, keyid = act_parse(cur)
+audit('deactivate', 'admin', { 'hwid', ARGV[1], 'key', keyid or '',
+      'activations', acts })
+redis.call('HDEL', KEYS[2], ARGV[1])
 
 return answer('OK', { hwid = ARGV[1], activations = acts })
