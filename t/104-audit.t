@@ -36,7 +36,7 @@ sub ops {
     return join ' ', map { (/^\S+ 2:v1,\d+:\d+,\d+:\d+,\d+:[^,]*,\d+:(\w+),/)[0] }
         entries($_[0]);
 }
-sub run {
+sub sh_run {
     my ($cmd) = @_;
     my $out = qx{$cmd 2>&1};
     return ($? >> 8, $out);
@@ -120,7 +120,7 @@ is(ops('F1'), 'import checkout checkout checkin checkout lease_expired '
             . 'release', 'F1: the entries');
 
 # ---- export
-my ($rc, $out) = run("$ctl audit export -license F1 -format jsonl");
+my ($rc, $out) = sh_run("$ctl audit export -license F1 -format jsonl");
 is($rc, 0, 'export jsonl') or diag $out;
 my @rows = map { $J->decode($_) } split /\n/, $out;
 is(join(' ', map { $_->{op} } @rows),
@@ -134,7 +134,7 @@ is($rows[5]{detail}{lease_id}, $lease[1], 'jsonl: the expired lease');
 is($rows[6]{actor}, 'admin', 'jsonl: the release was the admin');
 is($rows[2]{prev}, $rows[1]{hash}, 'jsonl: prev is the hash before');
 
-($rc, $out) = run("$ctl audit export -license U1 -format csv");
+($rc, $out) = sh_run("$ctl audit export -license U1 -format csv");
 is($rc, 0, 'export csv');
 my @csv = split /\r\n/, $out;
 is($csv[0], 'license_id,seq,time,time_utc,op,actor,detail,prev,hash',
@@ -144,22 +144,22 @@ like($csv[2], qr/^U1,2,\d+,\d{4}-\d\d-\d\dT[\d:]+Z,spend,license,request_id=spen
      'csv: a spend row');
 
 my $now = time;
-($rc, $out) = run("$ctl audit export -license U1 -from " . int($now + 3600));
+($rc, $out) = sh_run("$ctl audit export -license U1 -from " . int($now + 3600));
 is("$rc $out", "0 ", 'export -from the future: nothing');
-($rc, $out) = run("$ctl audit export -license U1 -format xml");
+($rc, $out) = sh_run("$ctl audit export -license U1 -format xml");
 is($rc, 2, 'export -format xml is a usage error');
-($rc, $out) = run("$AK audit export -help");
+($rc, $out) = sh_run("$AK audit export -help");
 is($rc, 0, 'export -help (no token needed)');
 like($out, qr/-format jsonl\|csv/, 'export -help lists -format');
 
-($rc, $out) = run("$ctl audit verify");
+($rc, $out) = sh_run("$ctl audit verify");
 is($rc, 0, 'verify: every license') or diag $out;
 like($out, qr/^F1: OK: 7 entries, head seq 7/m, 'verify F1');
 
 # ---- tampering, each undone after
 sub verify_code {
     my ($id) = @_;
-    my ($rc, $out) = run("$ctl -json audit verify -license $id -root $pki/root.pem");
+    my ($rc, $out) = sh_run("$ctl -json audit verify -license $id -root $pki/root.pem");
     my $r = eval { $J->decode($out) } || {};
     return ($rc, $r->{code} // 'OK', $r->{message} // $out);
 }
@@ -203,18 +203,18 @@ NGX
 start_nginx(nginx_conf(tls => '', config => $server));
 
 my $cp = "$ctl audit checkpoint -sign-url https://localhost:$PORT -root $pki/root.pem";
-($rc, $out) = run("$cp");
+($rc, $out) = sh_run("$cp");
 is($rc, 0, 'checkpoint (due ones)') or diag $out;
 like($out, qr/^F1: checkpoint at seq 7$/m, 'F1 had 7 entries: due');
 like($out, qr/^N1: checkpoint at seq 5$/m, 'N1 due');
 
 # two more entries on U1... none on F1: a second run stores nothing new
-($rc, $out) = run("$cp -all");
+($rc, $out) = sh_run("$cp -all");
 like($out, qr/^F1: no checkpoint due \(0 new entries\)$/m,
      'nothing new: no checkpoint');
 is($t->redis('LLEN', akey('F1') . ':cp'), 1, 'one checkpoint of F1');
 
-($rc, $out) = run("$ctl audit verify -license F1");
+($rc, $out) = sh_run("$ctl audit verify -license F1");
 is($rc, 2, 'checkpoints need -root to verify');
 ($rc, $code) = verify_code('F1');
 is("$rc $code", '0 OK', 'the chain with its signed checkpoint verifies');
