@@ -1086,11 +1086,24 @@ ngx_http_ovsa_hwkey_completed(ngx_event_t *ev)
             ngx_http_ovsa_hwkey_lost(w->log, &t->err, 0);
         }
 
+        /*
+         * the window ended while this batch was on the token: the next
+         * batch goes to the token first, so that the token does not wait
+         * while the answers of this one are written (with a hundred
+         * answers that took tens of ms: every answer's latency and the
+         * token's cycle grew by it)
+         */
+        if (!w->lost && w->flush_wait && w->inflight == 0) {
+            w->flush_wait = 0;
+            ngx_http_ovsa_hwkey_batch_close();
+            ngx_http_ovsa_hwkey_batch_post(&w->post);
+        }
+
         /* every answer still held: its proof, or the error */
         ngx_http_ovsa_hwkey_batch_answer(t);
         ovsa_batch_tree_free(&t->tree);
 
-        /* the window ended while this batch was on the token */
+        /* the key was lost: the answers collected meanwhile too */
         if (w->flush_wait && w->inflight == 0) {
             w->flush_wait = 0;
             ngx_http_ovsa_hwkey_batch_close();

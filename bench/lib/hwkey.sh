@@ -264,7 +264,7 @@ thread_pool ovsa threads=1;"
             OVSA_BENCH_LICENSES=$NLIC
         _s1=$(yk_signatures)
         _n=$(csv_get check-ka-hwkey-yubikey requests)
-        note "check-ka-hwkey-yubikey: $((_s1 - _s0)) token signatures for ${_n:-0} answers: batch size seen $(awk -v n="${_n:-0}" -v s=$((_s1 - _s0)) 'BEGIN { printf "%.1f", s > 0 ? n / s : 0 }')"
+        note "check-ka-hwkey-yubikey: $((_s1 - _s0)) token signatures for ${_n:-0} answers: batch size seen $(awk -v n="${_n:-0}" -v s=$((_s1 - _s0)) 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')"
     fi
 
     # the flood: YK_FLOOD connections without credentials (every other
