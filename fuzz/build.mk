@@ -29,7 +29,7 @@ FUZZ_LIBS    := $(PKG_LIBS) $(shell pkg-config --libs p11-kit-1 2>/dev/null) \
 
 # the code under test: instrumented for coverage, not linked with main()
 FUZZ_SRCS    := $(wildcard lib/*.c) backend/json.c backend/policy.c \
-                sdk/ovsa_client.c fuzz/fuzz_util.c
+                sdk/ovsa_client.c sdk/ovsa_client_grant.c fuzz/fuzz_util.c
 FUZZ_OBJS    := $(FUZZ_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_LIB     := $(FUZZ_BUILD)/libovsa-fuzz.a
 
