@@ -53,12 +53,12 @@ like(scalar(qx{readelf -d $so}), qr/\(SONAME\)\s+Library soname: \[libovsa-clien
 my @syms = map { (split ' ')[2] } grep { /\s[TDBRVW]\s/ }
            split /\n/, scalar(qx{nm -D --defined-only $so});
 s/@.*// for @syms;
-my @foreign = grep { !/^(ovsa_sdk_|ovsa_client_|ovsa_result_free$|ovsa_license_result_free$|ovsa_code_(name|desc)$|OVSA_CLIENT_1$)/ } @syms;
+my @foreign = grep { !/^(ovsa_sdk_|ovsa_client_|ovsa_result_free$|ovsa_license_result_free$|ovsa_code_(name|desc)$|OVSA_CLIENT_1$|ovsa_grant_(verify|parse_url)$|ovsa_license_grant_verify$|ovsa_offline_request_(make|submit)$)/ } @syms;
 is_deeply(\@foreign, [], 'only the public API is exported') or diag("@foreign");
 ok((grep { $_ eq 'ovsa_sdk_open' } @syms) && (grep { $_ eq 'ovsa_client_request' } @syms),
    'ovsa_sdk_open and ovsa_client_request are');
-ok(!(grep { /^ovsa_sdk_(state|clock|hwid_from)/ || /^ovsa_license_(parse|load)/ } @syms),
-   'internals (state files, license parser) are not');
+ok(!(grep { /^ovsa_sdk_(state|clock|hwid_from|nonce|grant)/ || /^ovsa_license_(parse|load|open|walk)/ || /^ovsa_grant_make$/ } @syms),
+   'internals (state files, offline state, license parser) are not');
 
 # ---- docs/sdk.md's ten-line integration is examples/hello.c
 {

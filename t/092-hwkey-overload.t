@@ -19,6 +19,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use OvsaTest;
+use OvsaToken;
 use Test::More;
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
@@ -41,58 +42,12 @@ plan skip_all => "$delay not built (run make)" unless -e $delay;
 my $B = $PORT + 1;
 my $H = $PORT + 2;
 my $pki = OvsaTest::pki();
-my $dir = tempdir('ovsa-t092-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-{
-    my $copy = "$dir/ovsa-p11-delay.so";
-    system('cp', $delay, $copy) == 0 or die "cp $delay: $?";
-    chmod 0755, $copy;
-    $delay = $copy;
-}
-my $hsm = "$dir/hsm";
-$ENV{TMPDIR} = $dir;
-
-sub cmd_run {
-    my @cmd = @_;
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDERR, '>&', \*STDOUT) or die;
-        exec @cmd or die "exec $cmd[0]: $!";
-    }
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    return ($? >> 8, $out);
-}
-
-sub fixture { return cmd_run('sh', $fixture, $_[0], $hsm) }
-
-my ($rc, $out) = cmd_run('sh', $fixture, 'init', $hsm);
-is($rc, 0, 'token with an RSA-2048 key') or diag $out;
-($rc, $out) = fixture('start');
-is($rc, 0, 'p11-kit server exports the token') or diag $out;
-END { cmd_run('sh', $fixture, 'destroy', $hsm) if defined $hsm && -d $hsm }
-
-($rc, $out) = fixture('env');
-for (split /\n/, $out) {
-    $ENV{$1} = $2 if /^(\w+)='([^']*)'; export/;
-}
-my $module = $ENV{OVSA_P11_MODULE};
-my $pin = $ENV{OVSA_HSM_PIN_FILE};
-my $label = $ENV{OVSA_HSM_LABEL};
-my $uri = "pkcs11:token=$label;object=ovsa-rsa;type=private";
-
-($rc, $out) = cmd_run('sh', $hwkey, 'csr', '-module', $module, '-uri', $uri,
-                      '-pin-file', $pin, '-cn', 'localhost',
-                      '-out', "$dir/rsa.csr");
-is($rc, 0, 'CSR from the token key') or diag $out;
-($rc, $out) = cmd_run('openssl', 'ca', '-batch', '-notext', '-config',
-                      "$pki/inter.cnf", '-cert', "$pki/inter.pem",
-                      '-keyfile', "$pki/inter.key", '-in', "$dir/rsa.csr",
-                      '-out', "$dir/leaf.pem", '-extensions', 'v3_leaf',
-                      '-extfile', "$pki/inter.cnf", '-days', '90');
-is($rc, 0, 'leaf issued') or diag $out;
-write_file("$dir/chain.pem", read_file("$dir/leaf.pem")
-           . read_file("$pki/inter.pem"));
+my $tok = OvsaToken::setup('t092', fixture => $fixture, hwkey => $hwkey,
+                           delay => $delay, pki => $pki);
+my ($dir, $hsm, $module, $pin, $label, $uri) =
+    @$tok{qw(dir hsm module pin label uri)};
+$delay = $tok->{delay};
+my ($rc, $out);
 
 my $user = $> == 0 ? 'user root;' : '';
 my $main = <<"M";
