@@ -15,7 +15,7 @@ FUZZ_BUILD   := $(CURDIR)/build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_REGRESS_SECONDS ?= 3
 FUZZ_TARGETS := sf b64 sig answer license license_rt conf json client chain \
-                reqsig
+                reqsig grant
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
