@@ -25,7 +25,7 @@
 #define OVSA_M_CODES    96      /* backend/policy.c's table, then "other" */
 #define OVSA_M_TEXT     (256 * 1024)
 
-#define OVSA_M_NSCRIPTS  (OVSA_LUA_SUMMARY + 1)
+#define OVSA_M_NSCRIPTS  OVSA_LUA__COUNT
 
 typedef struct {
     uint64_t  answers[OVSA_M_ROUTES + 2][OVSA_M_CODES + 1];

@@ -473,12 +473,12 @@ ovsa_store_addr(const redisContext *c, char *buf, size_t size)
 
 /*
  * 16c: the Redis round trip of each script (metrics.c reads them):
- * relaxed atomic adds, no lock.
+ * relaxed atomic adds, no lock.  Sized by the script list itself: sized
+ * by its last entry once, the scripts added after it wrote past the end.
  */
-static uint64_t  ovsa_store_rtt[OVSA_LUA_SUMMARY + 1]
-                               [OVSA_METRICS_NBUCKETS + 1];
-static uint64_t  ovsa_store_rtt_sum[OVSA_LUA_SUMMARY + 1];
-static uint64_t  ovsa_store_rtt_err[OVSA_LUA_SUMMARY + 1];
+static uint64_t  ovsa_store_rtt[OVSA_LUA__COUNT][OVSA_METRICS_NBUCKETS + 1];
+static uint64_t  ovsa_store_rtt_sum[OVSA_LUA__COUNT];
+static uint64_t  ovsa_store_rtt_err[OVSA_LUA__COUNT];
 
 
 static void
