@@ -289,6 +289,46 @@ is("$rc $code", '3 AUDIT_GAP', 'trimmed without a checkpoint: AUDIT_GAP');
 like($msg, qr/starts at seq 6 without a checkpoint/, 'the message says so');
 $t->redis('RPUSH', akey('N1') . ':cp', $ncp);
 
+# ---- the chain head kept in the license hash (audit_head): written with
+# each entry, so a script that loaded the license does not read the list
+$t->import_ok($b, $t->license(license_id => 'U3', type => 'usage-count',
+                              limits => { usage => 10 }));
+sub spend3 {
+    my ($st, $a) = $t->api($b, '/v1/check', { license_id => 'U3',
+                                   version => 1, request_id => $_[0] });
+    return $a->{code} // "HTTP $st";
+}
+is(spend3('u3-1') . ' ' . spend3('u3-2'), 'OK OK', 'U3: two spends');
+my @u3 = entries('U3');
+my ($u3h) = $u3[-1] =~ /^([0-9a-f]{40}) /;
+is($t->redis('HGET', 'ovsa:lic:{U3}', 'audit_head'), scalar(@u3) . " $u3h",
+   'the head in the license hash is the last entry\'s seq and hash');
+is($t->redis('HGET', 'ovsa:lic:{U3}', 'used'), '2', 'used counts the spends');
+# a hash without the head (a list written before it was kept there): the
+# next entry follows the list's last one
+$t->redis('HDEL', 'ovsa:lic:{U3}', 'audit_head');
+is(spend3('u3-3'), 'OK', 'a spend without a head in the hash');
+is(ops('U3'), 'import spend spend spend', 'U3: the entries');
+is((verify_code('U3'))[1], 'OK', 'the chain continues from the list');
+like($t->redis('HGET', 'ovsa:lic:{U3}', 'audit_head'), qr/^4 [0-9a-f]{40}$/,
+     'the head is written again');
+# an admin action (no license loaded) continues the same chain
+($st, $a) = $t->admin($b, 'POST', '/admin/v1/licenses/U3/revoke');
+is($a->{code}, 'OK', 'U3 revoked');
+is(join(' ', map { /^[0-9a-f]{40} 2:v1,\d+:(\d+),/ } entries('U3')),
+   '1 2 3 4 5', 'U3: seq 1 to 5');
+is((verify_code('U3'))[1], 'OK', 'and verifies');
+# the whole list deleted while the head stays: the next entry keeps its
+# place in the chain, and verify tells what is missing
+$t->redis('DEL', akey('U3'));
+$t->import_ok($b, $t->license(license_id => 'U3', type => 'usage-count',
+                              version => 2, limits => { usage => 10 }));
+is(scalar(entries('U3')), 1, 'one entry after the list was deleted');
+like($t->redis('LINDEX', akey('U3'), 0), qr/^[0-9a-f]{40} 2:v1,1:6,/,
+     'it is seq 6');
+($rc, $code, $msg) = verify_code('U3');
+is("$rc $code", '3 AUDIT_GAP', 'a deleted list: AUDIT_GAP');
+
 # audit.enabled: false appends nothing
 my $b2 = $t->start_backend(name => 'b2', prefix => 'off:',
                            extra => "audit: {enabled: false}\n");

@@ -18,9 +18,16 @@ local function num(v)
     return tonumber(v) or 0
 end
 
+-- audit_head: the head of the license's audit chain, "<seq> <hash>"
+-- (_audit.lua), kept in the license hash so that the scripts that load
+-- the license learn it without another command.
 local FIELDS = { 'id', 'ver', 'status', 'type', 'exp', 'usage', 'maxact',
                  'seats', 'lease_s', 'hwreq', 'sync', 'cert', 'used',
-                 'secret', 'borrow', 'offl' }
+                 'secret', 'borrow', 'offl', 'audit_head' }
+
+-- The audit head load() read from KEYS[1] ('' when the hash has none),
+-- nil when the script did not load KEYS[1].
+local loaded_audit_head = nil
 
 -- The license hash as a table of strings, or nil when unknown.
 local function load(key)
@@ -31,6 +38,9 @@ local function load(key)
     local lic = {}
     for i, f in ipairs(FIELDS) do
         lic[f] = v[i] or ''
+    end
+    if key == KEYS[1] then
+        loaded_audit_head = lic.audit_head
     end
     return lic
 end

@@ -4,8 +4,8 @@
 -- ARGV: hw, cert, proof, machine keyid (open_license), then version,
 --       hwid, lease_id, request_id, request-id ttl, and last (added by
 --       store.c, OVSA_STORE_SPEND) "1" when writes are allowed
--- Writes only for usage-count: one HINCRBY of "used" and the request-id
--- key, both or neither, inside this one script.  A usage-count check
+-- Writes only for usage-count: "used" + 1 (with the audit entry) and the
+-- request-id key, both or neither, inside this one script.  A usage-count check
 -- needs a request_id: a retry with it learns the outcome of a spend whose
 -- answer was lost (replayed), instead of spending again.  While Redis is
 -- not durable (ARGV[10] is not "1") a spend is refused, changing
@@ -46,11 +46,11 @@ if lic.type == 'usage-count' then
         if writable ~= '1' then
             return answer('STORE_NOT_DURABLE')
         end
-        redis.call('HINCRBY', KEYS[1], 'used', 1)
         t.usage_remaining = limit - used - 1
         redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ttl)
-        audit('spend', audit_actor(), { 'request_id', rid,
-              'used', used + 1, 'remaining', t.usage_remaining })
+        -- "used" + 1 and the audit entry (with the head) together
+        audit_spend(used + 1, audit_actor(), { 'request_id', rid,
+                    'used', used + 1, 'remaining', t.usage_remaining })
     end
 
 elseif lic.type == 'node-locked' then
