@@ -134,6 +134,34 @@ sub nonce { 'n' . ++$seq . 'x' . $$ }
            digest => $dg);
 }
 
+# a real 500 made by nginx: a body larger than client_body_buffer_size
+# goes to a temp file, and the client_body temp path is made a regular
+# file (a test run as root would ignore permissions, not that), so nginx
+# cannot create it
+{
+    my $tp = $t->dir . '/nginx/tmp/client_body';
+    rename($tp, "$tp.away") or die "rename $tp: $!";
+    open(my $fh, '>', $tp) or die "create $tp: $!";
+    close $fh;
+    my $n = nonce();
+    my $body = '{"license_id":"DEMO-0001","pad":"' . ('p' x 40000) . '"}';
+    my $dg = OvsaDropin::digest_of($body);
+    my $r = $t->raw("POST /v1/check HTTP/1.1\r\nHost: $HOST\r\n"
+        . "OVSA-Nonce: $n\r\nContent-Digest: $dg\r\n"
+        . "Content-Type: application/json\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n$body");
+    expect('500 nginx cannot buffer the body', $r, 500, 'INTERNAL',
+           nonce => $n, method => 'POST', target => "https://$HOST/v1/check",
+           digest => $dg);
+    unlink $tp;
+    rename("$tp.away", $tp) or die "rename back $tp: $!";
+    my $log = do { local (@ARGV, $/) = ($t->dir . '/nginx/logs/error.log'); <> };
+    # the worker (not root) meets a component that is no directory
+    like($log, qr{\[crit\].*client_body/\d+"\x20failed\x20
+                  \((?:13:\ Permission\ denied|20:\ Not\ a\ directory)\)}x,
+         '500: nginx logged why') or diag(substr($log // '', -600));
+}
+
 # the module's own refusals keep their codes: error_page 400 of the
 # server does not take them over
 {
