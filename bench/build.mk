@@ -26,3 +26,11 @@ BINS += $(BUILD)/bin/ovsa-bench-p11sign
 $(BUILD)/bin/ovsa-bench-p11sign: bench/p11sign.c $(LIBOVSA)
 	@mkdir -p $(dir $@)
 	$(CC) $(OVSA_CFLAGS) $(OVSA_LDFLAGS) -o $@ $< $(LIBOVSA) $(PKG_LIBS) -ldl
+
+# ovsa-bench-mallinfo.so: the soak's LD_PRELOAD probe of what the nginx
+# worker's malloc holds (bench/mallinfo.c, bench/lib/soak.sh).
+BINS += $(BUILD)/bin/ovsa-bench-mallinfo.so
+
+$(BUILD)/bin/ovsa-bench-mallinfo.so: bench/mallinfo.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(SAN_FLAGS),$(OVSA_CFLAGS)) -shared -o $@ $< -lpthread

@@ -14,7 +14,20 @@
 # round also replays the backend's EVALSHA of check.lua in redis-benchmark
 # (redis-evalsha-check, and redis-hmget-license as its floor).
 #
-# Usage: sh bench/compare-cpu.sh [-n ROUNDS] [-t SECS] [-o FILE] TREE_A TREE_B
+# With -s, each round also measures check-ka-spend-ec: usage-count
+# checks that each spend a use (a new request_id per request, so each
+# writes an audit entry).  -A ENV / -B ENV: "VAR=VALUE ..." exported in
+# the rounds of tree A / B only, to compare one tree with itself under
+# two settings, e.g. the cost of the audit trail and metrics
+# (docs/performance.md "Cost of the audit trail and metrics"):
+#   sh bench/compare-cpu.sh -s -A 'OVSA_BENCH_AUDIT=0 OVSA_BENCH_METRICS=0' . .
+# -q: only check-ka-ec (and check-ka-spend-ec with -s), for more rounds
+# in the same time.  -k rsa: the RSA-2048 identity (what scripts/demo.sh
+# provisions) instead of P-256; the rows are then named check-ka-rsa and
+# check-ka-spend-rsa (and check-ka-node-rsa).
+#
+# Usage: sh bench/compare-cpu.sh [-n ROUNDS] [-t SECS] [-o FILE] [-s] [-q]
+#            [-k ec|rsa] [-A ENV] [-B ENV] TREE_A TREE_B
 #   (default 3 rounds, 8 s; FILE gets one line per measurement)
 # Uses the ports of bench/run.sh (OVSA_BENCH_PORT_BASE, default 25800):
 # run it as `flock /tmp/ovsa-prove.lock sh bench/compare-cpu.sh ...`.
@@ -24,11 +37,21 @@ umask 077
 ROUNDS=3
 SECS=8
 OUT=""
+SPEND=0
+QUICK=0
+KEY=ec
+ENV_A=""
+ENV_B=""
 while [ $# -gt 2 ]; do
     case "$1" in
     -n) ROUNDS=$2; shift 2 ;;
     -t) SECS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
+    -s) SPEND=1; shift ;;
+    -q) QUICK=1; shift ;;
+    -k) KEY=$2; shift 2 ;;
+    -A) ENV_A=$2; shift 2 ;;
+    -B) ENV_B=$2; shift 2 ;;
     *)  break ;;
     esac
 done
@@ -46,10 +69,16 @@ done
 RES=$(mktemp "${TMPDIR:-/tmp}/ovsa-compare-XXXXXX") || exit 1
 [ -n "$OUT" ] || OUT=$RES
 
-# one TREE LABEL: one round of TREE; appends "LABEL scenario cpu nginx
+# one TREE LABEL ENV: one round of TREE with ENV exported; appends "LABEL scenario cpu nginx
 # backend redis rps errors" lines to $RES.
 one() (
     ROOT=$1 LABEL=$2
+    for _kv in $3; do
+        case "$_kv" in
+        [A-Z_]*=*) export "${_kv?}" ;;
+        *) echo "compare-cpu: not VAR=VALUE: $_kv" >&2; exit 2 ;;
+        esac
+    done
     BENCH=$ROOT/bench
     BIN=$ROOT/build/bin
     unset OVSA_BUILD OVSA_BENCH_BACKEND OVSA_BENCH_MODULE
@@ -74,23 +103,36 @@ one() (
     backend_start || die "$LABEL: ovsa-backend did not start"
     make_template || die "$LABEL: no template license"
     seed_license "$IDFMT" 1 "$NLIC" || die "$LABEL: seeding failed"
-    ovsa_nginx ec on || die "$LABEL: nginx did not start"
+    ovsa_nginx "$KEY" on || die "$LABEL: nginx did not start"
     one_check on || die "$LABEL: a check does not answer 200: $(head -c 200 "$RUN/out/one-check.txt")"
     _url="https://127.0.0.1:$P_OVSA/"
     DUR=2
     wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
         >/dev/null 2>&1 || true
     DUR=$SECS
-    measure check-ka-ec ovsa ec "$CONNS" "" \
+    measure "check-ka-$KEY" ovsa "$KEY" "$CONNS" "" \
         wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC"
+    if [ "$SPEND" = 1 ]; then
+        seed_license bench-use-%07d 1 "$NLIC" type usage-count \
+            usage 1000000000000 || die "$LABEL: seeding failed"
+        DUR=2
+        wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
+            OVSA_BENCH_IDFMT=bench-use-%07d OVSA_BENCH_SPEND=1 \
+            >/dev/null 2>&1 || true
+        DUR=$SECS
+        measure "check-ka-spend-$KEY" ovsa "$KEY" "$CONNS" "" \
+            wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
+            OVSA_BENCH_IDFMT=bench-use-%07d OVSA_BENCH_SPEND=1
+    fi
     # Redis's own cost of the backend's EVALSHA of check.lua (replayed by
     # redis-benchmark) against a plain HMGET
-    redis_ops
-    if [ -x "$BIN/ovsa-bench-signed" ] && command -v signed_run >/dev/null
+    [ "$QUICK" = 1 ] || redis_ops
+    if [ "$QUICK" = 0 ] && [ -x "$BIN/ovsa-bench-signed" ] \
+        && command -v signed_run >/dev/null
     then
         seed_license bench-node 1 1 type node-locked maxact 1000000 \
             deact 3 deact_s 2592000 || die "$LABEL: seeding failed"
-        measure check-ka-node-ec ovsa ec "$CONNS" "" \
+        measure "check-ka-node-$KEY" ovsa "$KEY" "$CONNS" "" \
             signed_run "$CONNS" -mix node -license bench-node
     fi
     # the refusals a load generator told (a bench of refusals is worthless)
@@ -103,22 +145,22 @@ one() (
 _r=1
 while [ $_r -le "$ROUNDS" ]; do
     if [ $((_r % 2)) -eq 1 ]; then
-        one "$TREE_A" A
-        one "$TREE_B" B
+        one "$TREE_A" A "$ENV_A"
+        one "$TREE_B" B "$ENV_B"
     else
-        one "$TREE_B" B
-        one "$TREE_A" A
+        one "$TREE_B" B "$ENV_B"
+        one "$TREE_A" A "$ENV_A"
     fi
     _r=$((_r + 1))
 done
 [ "$OUT" = "$RES" ] || cp "$RES" "$OUT"
 
-echo "A = $TREE_A"
-echo "B = $TREE_B"
+echo "A = $TREE_A${ENV_A:+ ($ENV_A)}"
+echo "B = $TREE_B${ENV_B:+ ($ENV_B)}"
 echo "tree scenario cpu_us_per_req (nginx backend redis) req/s errors, in run order:"
 cat "$RES"
 # median and spread (min..max) per tree and scenario
-sort -k1,1 -k2,2 -k3,3n "$RES" | awk '
+sort -k1,1 -k2,2 -k3,3n "$RES" | awk -v key="$KEY" '
     { k = $1 " " $2; n[k]++; v[k, n[k]] = $3; if ($8 != 0) bad = 1
       ng[k, n[k]] = $4; be[k, n[k]] = $5; rd[k, n[k]] = $6 }
     END {
@@ -129,14 +171,17 @@ sort -k1,1 -k2,2 -k3,3n "$RES" | awk '
                 v[k, 1], v[k, n[k]], ng[k, m], be[k, m], rd[k, m]
             med[k] = v[k, m]
         }
-        if (med["A check-ka-ec"] > 0 && med["B check-ka-ec"] > 0)
-            printf "check-ka-ec: B / A = %.3f (medians)\n",
-                med["B check-ka-ec"] / med["A check-ka-ec"]
+        for (k in n) {
+            split(k, ks, " ")
+            if (ks[1] == "A" && med["B " ks[2]] > 0 && ks[2] !~ /^redis-/)
+                printf "%s: B / A = %.3f (medians)\n", ks[2],
+                    med["B " ks[2]] / med[k]
+        }
         if (med["A redis-evalsha-check"] > 0 && med["B redis-evalsha-check"] > 0)
             printf "redis-evalsha-check: B / A = %.3f (medians)\n",
                 med["B redis-evalsha-check"] / med["A redis-evalsha-check"]
-        if (med["B check-ka-ec"] > 0 && med["B check-ka-node-ec"] > 0)
-            printf "B: check-ka-node-ec / check-ka-ec = %.3f (medians)\n",
-                med["B check-ka-node-ec"] / med["B check-ka-ec"]
+        if (med["B check-ka-" key] > 0 && med["B check-ka-node-" key] > 0)
+            printf "B: check-ka-node-%s / check-ka-%s = %.3f (medians)\n",
+                key, key, med["B check-ka-node-" key] / med["B check-ka-" key]
         if (bad) { print "some runs had errors or were skipped"; exit 1 }
     }'

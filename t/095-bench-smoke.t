@@ -66,8 +66,8 @@ for my $s (qw(check-ka-nosign check-ka-ec check-ka-rsa check-ka-ed25519
               redis-evalsha-check expired-leases
               check-ka-ec-aof lease-mix-ec-aof check-ka-ec-wait1
               lease-mix-ec-wait1
-              soak-nginx-anon soak-nginx-shmem soak-backend-anon
-              soak-redis-anon)) {
+              soak-nginx-anon soak-nginx-shmem soak-nginx-heap
+              soak-backend-anon soak-redis-anon)) {
     is($row{$s} && $row{$s}{status}, 'ok', "license server $s was measured")
         or diag($row{$s} ? $row{$s}{status} : 'no row');
 }
@@ -87,15 +87,17 @@ for my $r (@rows) {
 # the soak rows: a growth per check (a number, negative allowed) and the
 # worker's resident memory, over the checks they counted
 for my $s (grep { $row{$_} && $row{$_}{status} eq 'ok' }
-           qw(soak-nginx-anon soak-nginx-shmem soak-backend-anon
-              soak-redis-anon)) {
+           qw(soak-nginx-anon soak-nginx-shmem soak-nginx-heap
+              soak-backend-anon soak-redis-anon)) {
     like($row{$s}{bytes_per_item}, qr/^-?\d+\.\d+$/,
          "$s: growth per check is a number");
     cmp_ok($row{$s}{rss_nginx_kb}, '>', 0, "$s: worker RSS read");
 }
 
 my @left = grep { /^\d{4}-/ } map { s{.*/}{}r } glob("$out/*");
-ok(!grep({ $_ !~ /\.(csv|png)$/ } @left), 'only the CSV and PNG are written');
+ok(!grep({ $_ !~ /(?:\.csv|\.png|-soak\.txt)$/ } @left),
+   'only the CSV, the PNG and the soak samples are written');
+ok(grep({ /-soak\.txt$/ } @left), 'the soak samples are written');
 ok(!-e "$root/bench/results/" . ($csv[0] =~ s{.*/}{}r),
    'nothing written to bench/results');
 

@@ -8,6 +8,7 @@
 # would add a handshake every 1000 requests).
 
 NGINX=${OVSA_BENCH_NGINX:-/usr/sbin/nginx}
+NGINX_ENV=""    # VAR=VALUE words nginx_start runs nginx with (soak.sh)
 WORKERS=1
 MASTER=on     # off only for the callgrind profile (one process)
 
@@ -71,7 +72,8 @@ nginx_start() {
         cat "$RUN/logs/nginx-$1-t.log" >&2
         return 1
     }
-    spawn "nginx-$1" "$NGINX" -p "$RUN/$1/" -c "$RUN/$1/nginx.conf"
+    # shellcheck disable=SC2086
+    spawn "nginx-$1" env $NGINX_ENV "$NGINX" -p "$RUN/$1/" -c "$RUN/$1/nginx.conf"
     wait_http "$2" || {
         cat "$RUN/logs/nginx-$1.log" "$RUN/$1/logs/error.log" >&2
         stop "nginx-$1"

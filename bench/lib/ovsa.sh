@@ -160,6 +160,12 @@ licenses:
   isv_certs:
     - $RUN/isv/isv.crt
 EOF
+    # OVSA_BENCH_AUDIT=0: the audit trail off (docs/audit.md), to
+    # measure its cost within one tree (compare-cpu.sh -A/-B)
+    if [ "${OVSA_BENCH_AUDIT:-1}" = 0 ]; then
+        printf 'audit:\n  enabled: false\n' >>"$RUN/ovsa/default-$1.yaml" \
+            || die "write default-$1.yaml"
+    fi
 }
 
 backend_start() {

@@ -67,7 +67,10 @@ targets() {
         "$(csv_get "redis-activation-$SCALE_BIG" bytes_per_item)" "<=" 300
     target "Redis bytes per lease (1M)" \
         "$(csv_get "redis-lease-$SCALE_BIG" bytes_per_item)" "<=" 300
-    for _s in soak-nginx-anon soak-backend-anon soak-redis-anon; do
+    target "soak-nginx-heap: the worker's malloc bytes in use, growth after the warm-up, kB per million checks" \
+        "$(awk -v b="$(csv_get soak-nginx-heap bytes_per_item)" 'BEGIN {
+            if (b != "") printf "%.1f", b * 1e6 / 1024 }')" "<=" 50
+    for _s in soak-backend-anon soak-redis-anon; do
         target "$_s: RSS growth after the warm-up, kB per million checks (about a page per run)" \
             "$(awk -v b="$(csv_get "$_s" bytes_per_item)" 'BEGIN {
                 if (b != "") printf "%.1f", b * 1e6 / 1024 }')" "<=" 50

@@ -16,12 +16,18 @@
 # TLS session cache (and other shared zones) it has touched: it grows
 # by about one session per new TLS connection until the zone is full or
 # the sessions expire, then stays (docs/operations.md "Memory").
+# soak-nginx-heap is what the worker's malloc holds (bytes in use, from
+# glibc's mallinfo2 through the LD_PRELOAD probe bench/mallinfo.c): a
+# leak grows it; RssAnon also grows while pages of a heap that no longer
+# grows are touched for the first time, which is bounded by the heap.
+# The samples of every segment go to <results>/<run>-soak.txt.
 
 SOAK_CONNS=16
 SOAK_KEY=rsa
 SOAK_CACHE=${OVSA_BENCH_SOAK_CACHE:-shared:ovsa_tls:10m}
 SOAK_KAREQ=${OVSA_BENCH_SOAK_KAREQ:-1000}
-SOAK_ROWS="soak-nginx-anon soak-nginx-shmem soak-backend-anon soak-redis-anon"
+SOAK_ROWS="soak-nginx-anon soak-nginx-shmem soak-nginx-heap soak-backend-anon soak-redis-anon"
+SOAK_PROBE=$BIN/ovsa-bench-mallinfo.so
 
 # soak_nginx: the license server nginx in the drop-in's shape.
 soak_nginx() {
@@ -58,19 +64,36 @@ soak_nginx() {
         location / {
             return 404;
         }" || return 1
-    nginx_start ovsa "https://127.0.0.1:$P_OVSA/.well-known/ovsa/chain"
+    rm -rf "$RUN/mallinfo"
+    if [ -f "$SOAK_PROBE" ]; then
+        # the worker drops to "user" after the probe opened its file
+        mkdir -p "$RUN/mallinfo" || return 1
+        NGINX_ENV="LD_PRELOAD=$SOAK_PROBE OVSA_MALLINFO_DIR=$RUN/mallinfo"
+    fi
+    _rc=0
+    nginx_start ovsa "https://127.0.0.1:$P_OVSA/.well-known/ovsa/chain" \
+        || _rc=1
+    NGINX_ENV=""
+    return $_rc
 }
 
-# soak_mem: "worker_anon worker_shmem backend_anon redis_anon" in kB.
+# soak_mem: "worker_anon worker_shmem backend_anon redis_anon
+# worker_heap" in kB (worker_heap: malloc's bytes in use and mmapped of
+# the probe's last sample, "-" without the probe).
 soak_mem() {
     _w=$(pgrep -P "$(cat "$RUN/pids/nginx-ovsa")" | head -1)
     _b=$(cat "$RUN/pids/backend")
     _r=$(cat "$RUN/pids/redis")
-    awk '
+    _h=-
+    if [ -s "$RUN/mallinfo/$_w" ]; then
+        sleep 3     # a sample taken after the segment ended
+        _h=$(tail -1 "$RUN/mallinfo/$_w" | awk '{ printf "%.1f", ($3 + $5) / 1024 }')
+    fi
+    awk -v h="$_h" '
         FNR == 1 { f++ }
         /^RssAnon:/ { a[f] = $2 }
         /^RssShmem:/ { s[f] = $2 }
-        END { print a[1] + 0, s[1] + 0, a[2] + 0, a[3] + 0 }' \
+        END { print a[1] + 0, s[1] + 0, a[2] + 0, a[3] + 0, h }' \
         "/proc/$_w/status" "/proc/$_b/status" "/proc/$_r/status"
 }
 
@@ -142,9 +165,17 @@ soak() {
     fi
     # one row per process: first and last sample, per check; rss_* the
     # last value (kB)
-    for _col in 3:soak-nginx-anon 4:soak-nginx-shmem 5:soak-backend-anon \
-        6:soak-redis-anon
+    [ -z "${OUTDIR:-}" ] || [ -z "${STAMP:-}" ] || {
+        echo "# checks seconds nginx_anon_kb nginx_shmem_kb backend_anon_kb redis_anon_kb nginx_heap_kb"
+        cat "$_log"
+    } >"$OUTDIR/$STAMP-soak.txt"
+    for _col in 3:soak-nginx-anon 4:soak-nginx-shmem 7:soak-nginx-heap \
+        5:soak-backend-anon 6:soak-redis-anon
     do
+        if [ "$(awk -v c="${_col%%:*}" 'END { print $c }' "$_log")" = - ]; then
+            skip "${_col#*:}" soak "$SOAK_KEY" "no malloc probe ($SOAK_PROBE)"
+            continue
+        fi
         awk -v col="${_col%%:*}" -v sc="${_col#*:}" -v key="$SOAK_KEY" \
             -v conns="$SOAK_CONNS" '
             NR == 1 { first = $col }

@@ -3,6 +3,9 @@
 -- string.format(OVSA_BENCH_IDFMT, 1 .. N).  OVSA_BENCH_SECRET_FILE (when
 -- set and not empty): the first line is the license secret, presented as
 -- "Authorization: License <secret>" (every seeded license shares it).
+-- OVSA_BENCH_SPEND=1: every request carries a new request_id (a
+-- usage-count check spends a use; its Content-Digest is then computed
+-- per request, on the client's side of the machine).
 -- A status >= 400 counts as an error (report.lua).
 dofile(os.getenv("OVSA_BENCH_LUA") .. "/report.lua")
 dofile(os.getenv("OVSA_BENCH_LUA") .. "/digest.lua")
@@ -13,6 +16,7 @@ local threads = 0
 local prefix
 local seq = 0
 local auth
+local spend = os.getenv("OVSA_BENCH_SPEND") == "1"
 
 function setup(thread)
     threads = threads + 1
@@ -38,12 +42,19 @@ local digests = {}
 function request()
     seq = seq + 1
     local n = math.random(1, nlic)
-    local body = '{"license_id":"' .. string.format(idfmt, n)
-        .. '","version":1}'
-    local dg = digests[n]
-    if not dg then
+    local body, dg
+    if spend then
+        body = '{"license_id":"' .. string.format(idfmt, n)
+            .. '","version":1,"request_id":"' .. prefix .. seq .. '"}'
         dg = content_digest(body)
-        digests[n] = dg
+    else
+        body = '{"license_id":"' .. string.format(idfmt, n)
+            .. '","version":1}'
+        dg = digests[n]
+        if not dg then
+            dg = content_digest(body)
+            digests[n] = dg
+        end
     end
     return wrk.format("POST", "/v1/check",
                       { ["OVSA-Nonce"] = prefix .. seq,
