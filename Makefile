@@ -4,6 +4,9 @@
 #   make test       install missing packages, build, run the fuzz corpora
 #                   (fuzz/) and all tests in t/
 #   make test-c     build and run only the C unit tests
+#   make SANITIZE=1 test-san
+#                   the backend, tool and SDK tests in t/ against the
+#                   sanitizer build
 #   make fuzz       run every fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make bench      benchmarks (bench/), see docs/performance.md
 #   make deps       install the Debian packages the build and tests need
@@ -54,7 +57,7 @@ BINS       :=
 # cmocka test programs, added by the <dir>/test/build.mk files
 UNIT_TESTS :=
 
-.PHONY: all module bins test test-c bench deps clean demo
+.PHONY: all module bins test test-c test-san bench deps clean demo
 
 all: module bins
 
@@ -89,7 +92,9 @@ $(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRC)
 SAN_LOG    := $(BUILD)/san-log
 export OVSA_BUILD := $(BUILD)
 ifeq ($(SANITIZE),1)
-SAN_ASAN   := halt_on_error=1:detect_leaks=1:strict_string_checks=1
+# verify_asan_link_order=0: tests that run a tool under faketime (an
+# LD_PRELOAD library) put that library before the ASan runtime
+SAN_ASAN   := halt_on_error=1:detect_leaks=1:strict_string_checks=1:verify_asan_link_order=0
 export ASAN_OPTIONS  := $(SAN_ASAN):log_path=$(SAN_LOG)/asan
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan
 export LSAN_OPTIONS  := suppressions=$(CURDIR)/t/lsan.supp:print_suppressions=0
@@ -105,6 +110,20 @@ test: deps
 	$(MAKE) all
 	$(MAKE) fuzz-regress
 	$(call san_run,prove -r t/)
+
+# The tests of the backend, the tools and the SDK again, against the
+# sanitizer build (`make SANITIZE=1 test-san`; CI runs it): C unit tests
+# cannot see what only a real request reaches (a counter array sized by
+# the wrong enum wrote over the backend's Redis address, found this way).
+# Left out: t/083 (Python loads the SDK with ctypes: ASan must be the
+# first library of the process) and t/082 (it builds the ISV example
+# against the installed-style SDK with the plain toolchain).
+TEST_SAN   := $(filter-out t/082-% t/083-%,$(sort $(wildcard t/03*.t \
+                t/04*.t t/07*.t t/08*.t t/104-*.t)))
+
+test-san:
+	$(MAKE) all
+	$(call san_run,prove $(TEST_SAN))
 
 test-c: $(UNIT_TESTS)
 	$(call san_run,f=0; for t in $(UNIT_TESTS); do echo "== $$t"; \

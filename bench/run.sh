@@ -24,7 +24,8 @@ Usage: sh bench/run.sh [--smoke] [--soak] [--out DIR] [--no-docs] [--keep]
 Environment: OVSA_BENCH_PORT_BASE (default \$OVSA_TEST_PORT_BASE or
 25800; uses 10 ports from there), OVSA_BENCH_SECS (seconds per scenario,
 default 8), SOAK_SECS (seconds of the soak after its warm-up, default
-120; the warm-up is a sixth of it), OVSA_BENCH_SOAK_CACHE (the soak's
+120; the warm-up is a sixth of it), SOAK_SEGS (its samples, default 6;
+each is a new wrk run), OVSA_BENCH_SOAK_CACHE (the soak's
 ssl_session_cache, default shared:ovsa_tls:10m, or off),
 OVSA_BENCH_SOAK_KAREQ (its keepalive_requests, default 1000),
 OVSA_BENCH_BACKEND and OVSA_BENCH_MODULE (another
@@ -81,7 +82,7 @@ if [ $SMOKE -eq 1 ]; then
 else
     DUR=${OVSA_BENCH_SECS:-8} SPEED_SECS=3 PROBE_SECS=3 SCALE_SMALL=100000 \
         SCALE_BIG=1000000
-    SOAK_SECS=${SOAK_SECS:-120} SOAK_SEGS=6
+    SOAK_SECS=${SOAK_SECS:-120} SOAK_SEGS=${SOAK_SEGS:-6}
 fi
 CONNS=8          # kept-alive connections (wrk, 1 thread)
 NEWCONNS=2       # concurrent new-connection clients
