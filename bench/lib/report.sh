@@ -67,11 +67,11 @@ targets() {
         "$(csv_get "redis-activation-$SCALE_BIG" bytes_per_item)" "<=" 300
     target "Redis bytes per lease (1M)" \
         "$(csv_get "redis-lease-$SCALE_BIG" bytes_per_item)" "<=" 300
-    target "soak-nginx-heap: the worker's malloc bytes in use, growth after the warm-up, kB per million checks" \
+    target "soak-nginx-heap: the worker's malloc bytes in use, growth after the first segment, kB per million checks" \
         "$(awk -v b="$(csv_get soak-nginx-heap bytes_per_item)" 'BEGIN {
             if (b != "") printf "%.1f", b * 1e6 / 1024 }')" "<=" 50
-    for _s in soak-backend-anon soak-redis-anon; do
-        target "$_s: RSS growth after the warm-up, kB per million checks (about a page per run)" \
+    for _s in soak-nginx-anon soak-backend-anon soak-redis-anon; do
+        target "$_s: RSS growth after the first segment, kB per million checks (about a page per run)" \
             "$(awk -v b="$(csv_get "$_s" bytes_per_item)" 'BEGIN {
                 if (b != "") printf "%.1f", b * 1e6 / 1024 }')" "<=" 50
     done
@@ -143,7 +143,8 @@ Redis memory (INFO used_memory deltas):
 $(scale_table)
 
 Memory over the soak (bench/lib/soak.sh; growth from the end of the
-warm-up to the end of the run, per million checks):
+first segment after the warm-up to the end of the run, per million
+checks; every sample in the run's -soak.txt):
 
 $(soak_table)
 
