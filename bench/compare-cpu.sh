@@ -69,8 +69,8 @@ done
 RES=$(mktemp "${TMPDIR:-/tmp}/ovsa-compare-XXXXXX") || exit 1
 [ -n "$OUT" ] || OUT=$RES
 
-# one TREE LABEL ENV: one round of TREE with ENV exported; appends "LABEL scenario cpu nginx
-# backend redis rps errors" lines to $RES.
+# one TREE LABEL ENV: one round of TREE with ENV exported; appends
+# "LABEL scenario cpu nginx backend redis rps errors" lines to $RES.
 one() (
     ROOT=$1 LABEL=$2
     for _kv in $3; do

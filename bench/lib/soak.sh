@@ -13,10 +13,9 @@
 # read.  Each row's bytes_per_item is the growth from the end of the
 # first segment to the end of the run per check after it (the report
 # shows kB per million checks): the first segment at full load still
-# settles (the backend's threads first use their malloc arenas: +96 kB
-# in the first 100 s of a 600 s run, then flat); a leak is a slope that
-# goes on.  <run>-soak.txt keeps every sample from the warm-up's end.  RssShmem of the worker is the pages of the shared
-# TLS session cache (and other shared zones) it has touched: it grows
+# settles (in a 600 s run the backend's RssAnon rose 96 kB in the first
+# 100 s, then stayed); a leak is a slope that goes on.  RssShmem of the
+# worker is the pages of the shared TLS session cache (and other shared zones) it has touched: it grows
 # by about one session per new TLS connection until the zone is full or
 # the sessions expire, then stays (docs/operations.md "Memory").
 # soak-nginx-heap is what the worker's malloc holds (bytes in use, from
