@@ -304,6 +304,15 @@ my ($u3h) = $u3[-1] =~ /^([0-9a-f]{40}) /;
 is($t->redis('HGET', 'ovsa:lic:{U3}', 'audit_head'), scalar(@u3) . " $u3h",
    'the head in the license hash is the last entry\'s seq and hash');
 is($t->redis('HGET', 'ovsa:lic:{U3}', 'used'), '2', 'used counts the spends');
+# used is written in digits, however large (the limit goes to 2^53 - 1)
+$t->import_ok($b, $t->license(license_id => 'U4', type => 'usage-count',
+                              limits => { usage => 9007199254740991 }));
+$t->redis('HSET', 'ovsa:lic:{U4}', 'used', '999999999999999');
+($st, $a) = $t->api($b, '/v1/check', { license_id => 'U4', version => 1,
+                                       request_id => 'u4-1' });
+is($a->{code}, 'OK', 'a spend at used 10^15 - 1');
+is($t->redis('HGET', 'ovsa:lic:{U4}', 'used'), '1000000000000000',
+   'used is written in digits');
 # a hash without the head (a list written before it was kept there): the
 # next entry follows the list's last one
 $t->redis('HDEL', 'ovsa:lic:{U3}', 'audit_head');

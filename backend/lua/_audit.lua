@@ -126,9 +126,12 @@ audit = function(op, actor, detail)
 end
 
 -- A spend of a usage-count license (check.lua): its entry, and the
--- license's "used" set to used with the head in one HSET.
+-- license's "used" set to used with the head in one HSET.  used is
+-- written as an integer string ("%d"), as HINCRBY wrote it: a Lua number
+-- argument is converted as a float (limits go up to 2^53 - 1).
 local function audit_spend(used, actor, detail)
     local head = audit_append('spend', actor, detail)
+    used = string.format('%d', used)
     if head then
         redis.call('HSET', KEYS[1], 'used', used, 'audit_head', head)
     else
