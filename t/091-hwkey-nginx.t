@@ -17,6 +17,7 @@ use warnings;
 use lib 't/lib';
 use OvsaTest;
 use OvsaBackend;
+use OvsaToken;
 use JSON::PP;
 use Test::More;
 use File::Temp qw(tempdir);
@@ -55,18 +56,6 @@ my $dir = tempdir('ovsa-t091-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $hsm = "$dir/hsm";
 $ENV{TMPDIR} = $dir;     # ovsa_hwkey.sh's private engine config
 
-sub cmd_run {
-    my @cmd = @_;
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDERR, '>&', \*STDOUT) or die;
-        exec @cmd or die "exec $cmd[0]: $!";
-    }
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    return ($? >> 8, $out);
-}
 
 sub fixture { return cmd_run('sh', $fixture, $_[0], $hsm) }
 

@@ -14,7 +14,7 @@ use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Exporter 'import';
 
-our @EXPORT_OK = qw(make_pki openssl);
+our @EXPORT_OK = qw(make_pki openssl slurp);
 
 # the policy lib checks (lib/ovsa_x509.h), from the built ovsatool
 our $POLICY = do {

@@ -1,6 +1,7 @@
 package OvsaToken;
 
-# The token of the hardware-key tests (t/092, t/093, t/094-*, t/103):
+# The token of the hardware-key tests (t/092, t/093, t/094-*, t/103),
+# and cmd_run for every hardware-key test (t/090, t/091 too):
 # a SoftHSM2 token with an RSA-2048 key exported by a p11-kit server
 # (t/lib/softhsm.sh; destroyed at exit), the PKCS#11 delay shim copied
 # into the test's directory (the nginx workers load it from there), and
@@ -12,6 +13,7 @@ use warnings;
 use Exporter 'import';
 use File::Temp qw(tempdir);
 use Test::More;
+use OvsaPKI qw(slurp);
 
 our @EXPORT = qw(cmd_run);
 
@@ -30,13 +32,6 @@ sub cmd_run {
     my $out = <$fh> // '';
     close $fh;
     return ($? >> 8, $out);
-}
-
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or die "$f: $!";
-    local $/;
-    return <$fh>;
 }
 
 # setup(NAME, fixture => softhsm.sh, hwkey => ovsa_hwkey.sh, delay => the
