@@ -24,6 +24,12 @@
 
 local audit_state = nil    -- { key, id, seq, prev }, false: audit off
 
+-- The seq of a stored entry "<hash> 2:v1,<n>:<seq>,...", nil when it is
+-- not one (also audit_cp.lua's).
+local function audit_seq(entry)
+    return tonumber(string.match(entry or '', '^%x+ 2:v1,%d+:(%d+),'))
+end
+
 local function audit_open()
     if audit_state ~= nil then
         return audit_state
@@ -49,8 +55,7 @@ local function audit_open()
         local last = redis.call('LINDEX', key, -1)
         if last then
             prev = string.sub(last, 1, 40)
-            -- "<40 hex> 2:v1,<n>:<seq>,...": seq's netstring starts at 47
-            seq = tonumber(string.match(last, '^%d+:(%d+),', 47)) or 0
+            seq = audit_seq(last) or 0
         end
     end
     audit_state = { key = key, id = id, seq = seq, prev = prev }

@@ -15,10 +15,10 @@ end
 
 local seq = tonumber(ARGV[1])
 local first = redis.call('LINDEX', KEYS[1], 0)
-local first_seq = tonumber(string.match(first, '^%x+ 2:v1,%d+:(%d+),'))
+local first_seq = audit_seq(first)
 local at = redis.call('LINDEX', KEYS[1], seq - first_seq)
 if not at or string.sub(at, 1, 40) ~= ARGV[2]
-   or tonumber(string.match(at, '^%x+ 2:v1,%d+:(%d+),')) ~= seq then
+   or audit_seq(at) ~= seq then
     return answer('AUDIT_CHECKPOINT_MISMATCH', {
         message = 'the chain has no entry ' .. ARGV[1] .. ' with hash '
                   .. ARGV[2] })
@@ -34,8 +34,7 @@ redis.call('RPUSH', KEYS[2], ARGV[4])
 local trimmed = 0
 local keep = tonumber(ARGV[5])
 if keep > 0 then
-    local last_seq = tonumber(string.match(redis.call('LINDEX', KEYS[1], -1),
-                                           '^%x+ 2:v1,%d+:(%d+),'))
+    local last_seq = audit_seq(redis.call('LINDEX', KEYS[1], -1))
     local cps = redis.call('LRANGE', KEYS[2], 0, -1)
     for i = #cps, 1, -1 do
         local cp = cjson.decode(cps[i])
