@@ -119,7 +119,7 @@ test: deps
 # first library of the process) and t/082 (it builds the ISV example
 # against the installed-style SDK with the plain toolchain).
 TEST_SAN   := $(filter-out t/082-% t/083-%,$(sort $(wildcard t/03*.t \
-                t/04*.t t/07*.t t/08*.t t/104-*.t)))
+                t/04*.t t/07*.t t/08*.t t/104-*.t t/106-*.t)))
 
 test-san:
 	$(MAKE) all

@@ -22,13 +22,47 @@
 -- list written before the head was kept there) reads the list's last
 -- entry once.
 
-local audit_state = nil    -- { key, id, seq, prev }, false: audit off
+-- What it costs: a spend is the hottest path that writes, and every
+-- string operation there is paid on each check (docs/performance.md
+-- "Cost of the audit trail").  Counted with callgrind in a redis-server
+-- built with symbols: a Lua number-to-string conversion (tostring, `..`
+-- on a number, a number argument of redis.call) is a "%.14g" or "%.17g"
+-- sprintf, about 2,000 instructions; string.format is one sprintf per
+-- item, "%s" included (about 650 each); matching the head with a
+-- pattern about 9,000; and Redis's Lua hashes every byte of each new
+-- string (about 8 instructions a byte).  So an entry is one `..`
+-- expression over strings (one buffer, one new string), numbers become
+-- text through dec(), constant netstrings are written as literals, and
+-- the head is split with string.sub.
+
+-- The decimal text of a number: "%d" for an integer 0 <= n < 2^53 (n <
+-- 100 by string.char, without a sprintf), else tostring ("%.14g"), as a
+-- Lua conversion would.
+local function dec(n)
+    if n >= 0 and n % 1 == 0 then
+        if n < 10 then
+            return string.char(48 + n)
+        elseif n < 100 then
+            local units = n % 10
+            return string.char(48 + (n - units) / 10, 48 + units)
+        elseif n < 9007199254740992 then
+            return string.format('%d', n)
+        end
+    end
+    return tostring(n)
+end
 
 -- The seq of a stored entry "<hash> 2:v1,<n>:<seq>,...", nil when it is
 -- not one (also audit_cp.lua's).
 local function audit_seq(entry)
     return tonumber(string.match(entry or '', '^%x+ 2:v1,%d+:(%d+),'))
 end
+
+-- The open trail: nil until audit_open(), false when audit is off, else
+-- { key, idn (the id's netstring), seq and hash of the last entry }.  One
+-- table, not five locals: every function of a script is made again on
+-- each call, and each upvalue it captures costs a search then.
+local audit_state = nil
 
 local function audit_open()
     if audit_state ~= nil then
@@ -43,22 +77,27 @@ local function audit_open()
         return false
     end
     local id = string.sub(lic, at + 5, -2)
-    local seq, prev = 0, string.rep('0', 40)
+    local seq, prev
     local head = loaded_audit_head
     if head == nil then
         head = redis.call('HGET', KEYS[1], 'audit_head') or ''
     end
-    if head ~= '' then
-        local s, h = string.match(head, '^(%d+) (%x+)$')
-        seq, prev = tonumber(s) or 0, h or prev
-    else
+    -- "<seq> <40 hex>"
+    local n = #head
+    if n > 41 and string.byte(head, n - 40) == 32 then
+        seq = tonumber(string.sub(head, 1, n - 41))
+        prev = string.sub(head, n - 39)
+    end
+    if not seq then
+        seq, prev = 0, '0000000000000000000000000000000000000000'
         local last = redis.call('LINDEX', key, -1)
         if last then
             prev = string.sub(last, 1, 40)
             seq = audit_seq(last) or 0
         end
     end
-    audit_state = { key = key, id = id, seq = seq, prev = prev }
+    audit_state = { key = key, idn = dec(#id) .. ':' .. id .. ',',
+                    seq = seq, prev = prev }
     return audit_state
 end
 
@@ -74,49 +113,35 @@ local function audit_actor()
     return 'license'
 end
 
--- The netstrings of a detail pair: name (a string) and value.  An
--- integer value 0 <= v < 1e10 (the fast path) is formatted with its
--- length counted, not converted to a string first: a number to string
--- conversion in Lua (tostring, ..) is a "%.14g" sprintf each, and they
--- were most of an entry's cost (docs/performance.md "Cost of the audit
--- trail").  Anything else (a string, a negative, fractional or larger
--- number) is tostring'd, as before: the canonical bytes are the same.
-local function audit_digits(v)
-    return v < 10 and 1 or v < 100 and 2 or v < 1e3 and 3 or v < 1e4 and 4
-           or v < 1e5 and 5 or v < 1e6 and 6 or v < 1e7 and 7
-           or v < 1e8 and 8 or v < 1e9 and 9 or 10
-end
-
-local function audit_pair(k, v)
-    if type(v) == 'number' and v >= 0 and v < 1e10 and v % 1 == 0 then
-        return string.format('%d:%s,%d:%d,', #k, k, audit_digits(v), v)
+-- The netstrings of a detail list (name, value, name, value, ...; a
+-- value a string or a number, dec()).
+local function audit_detail(detail)
+    local p = {}
+    for i = 1, #detail do
+        local v = detail[i]
+        if type(v) ~= 'string' then
+            v = dec(v)
+        end
+        p[#p + 1] = dec(#v) .. ':' .. v .. ','
     end
-    v = tostring(v)
-    return string.format('%d:%s,%d:%s,', #k, k, #v, v)
+    return table.concat(p)
 end
 
 -- Appends one entry and returns the new head "<seq> <hash>" (nil when
 -- audit is off) without writing it to the license hash: the caller
--- must.  seq and time are integers below 1e10 (Redis TIME until the year
--- 2286), counted the same way.
-local function audit_append(op, actor, detail)
+-- must.  who: the netstrings of op and actor; tail: the detail's.
+local function audit_append(who, tail)
     local a = audit_open()
     if not a then
         return nil
     end
-    local seq, id = a.seq + 1, a.id
-    local p = { string.format('2:v1,%d:%d,%d:%d,%d:%s,%d:%s,%d:%s,40:%s,',
-                              audit_digits(seq), seq, audit_digits(now), now,
-                              #id, id, #op, op, #actor, actor, a.prev) }
-    if detail then
-        for i = 1, #detail, 2 do
-            p[#p + 1] = audit_pair(detail[i], detail[i + 1])
-        end
-    end
-    local c = table.concat(p)
+    local seq = dec(a.seq + 1)
+    local c = '2:v1,' .. dec(#seq) .. ':' .. seq .. ','
+              .. (#now_s == 10 and '10:' or dec(#now_s) .. ':') .. now_s
+              .. ',' .. a.idn .. who .. '40:' .. a.prev .. ',' .. tail
     local h = redis.sha1hex(c)
     redis.call('RPUSH', a.key, h .. ' ' .. c)
-    a.seq = seq
+    a.seq = a.seq + 1
     a.prev = h
     return seq .. ' ' .. h
 end
@@ -124,22 +149,32 @@ end
 -- Appends one entry: op, actor, then detail, a flat list of name, value
 -- (declared in _common.lua), and keeps the head in the license hash.
 audit = function(op, actor, detail)
-    local head = audit_append(op, actor, detail)
-    if head then
-        redis.call('HSET', KEYS[1], 'audit_head', head)
+    if not audit_open() then
+        return
     end
+    local head = audit_append(dec(#op) .. ':' .. op .. ',' .. dec(#actor)
+                              .. ':' .. actor .. ',',
+                              detail and audit_detail(detail) or '')
+    redis.call('HSET', KEYS[1], 'audit_head', head)
 end
 
--- A spend of a usage-count license (check.lua): its entry, and the
--- license's "used" set to used with the head in one HSET.  used is
--- written as an integer string ("%d"), as HINCRBY wrote it: a Lua number
--- argument is converted as a float (limits go up to 2^53 - 1).
-local function audit_spend(used, actor, detail)
-    local head = audit_append('spend', actor, detail)
-    used = string.format('%d', used)
-    if head then
-        redis.call('HSET', KEYS[1], 'used', used, 'audit_head', head)
-    else
+-- A spend of a usage-count license (check.lua): its entry (request_id,
+-- used, remaining), and the license's "used" set to used with the head
+-- in one HSET.  used and remaining are strings of digits (dec()): "used"
+-- stays an integer string, as HINCRBY wrote it, however large (limits
+-- go up to 2^53 - 1; a number argument of redis.call would be "%.17g").
+local function audit_spend(used, remaining, rid)
+    if not audit_open() then
         redis.call('HSET', KEYS[1], 'used', used)
+        return
     end
+    local actor = audit_actor()
+    local head = audit_append(actor == 'license' and '5:spend,7:license,'
+                              or '5:spend,' .. dec(#actor) .. ':' .. actor
+                                 .. ',',
+                              '10:request_id,' .. dec(#rid) .. ':' .. rid
+                              .. ',4:used,' .. dec(#used) .. ':' .. used
+                              .. ',9:remaining,' .. dec(#remaining) .. ':'
+                              .. remaining .. ',')
+    redis.call('HSET', KEYS[1], 'used', used, 'audit_head', head)
 end

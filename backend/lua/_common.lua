@@ -5,7 +5,10 @@
 -- A lease is live while its expiry (zset score) is > now.
 -- Answers: one JSON string {"code": ..., "server_time": now, ...}.
 
-local now = tonumber(redis.call('TIME')[1])
+-- now_s is the same second as Redis wrote it (digits): the audit trail
+-- writes it without a number-to-string conversion (_audit.lua).
+local now_s = redis.call('TIME')[1]
+local now = tonumber(now_s)
 
 local function answer(code, t)
     t = t or {}

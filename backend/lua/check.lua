@@ -47,10 +47,10 @@ if lic.type == 'usage-count' then
             return answer('STORE_NOT_DURABLE')
         end
         t.usage_remaining = limit - used - 1
-        redis.call('SET', KEYS[5], t.usage_remaining, 'EX', ttl)
+        local remaining = dec(t.usage_remaining)
+        redis.call('SET', KEYS[5], remaining, 'EX', ttl)
         -- "used" + 1 and the audit entry (with the head) together
-        audit_spend(used + 1, audit_actor(), { 'request_id', rid,
-                    'used', used + 1, 'remaining', t.usage_remaining })
+        audit_spend(dec(used + 1), remaining, rid)
     end
 
 elseif lic.type == 'node-locked' then
