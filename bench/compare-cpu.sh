@@ -22,12 +22,22 @@
 # (docs/performance.md "Cost of the audit trail and metrics"):
 #   sh bench/compare-cpu.sh -s -A 'OVSA_BENCH_AUDIT=0 OVSA_BENCH_METRICS=0' . .
 # -q: only check-ka-ec (and check-ka-spend-ec with -s), for more rounds
-# in the same time.  -k rsa: the RSA-2048 identity (what scripts/demo.sh
+# in the same time.  -I: count instructions instead of timing CPU:
+# redis-server, ovsa-backend and nginx (one process, master_process off)
+# run under valgrind's callgrind, and each row is thousands of
+# instructions per request, summed over the three processes and then
+# each process (user space only; the kernel's work is the same for A
+# and B: the same requests, connections and Redis round trips).  It
+# does not drift with the machine's speed, which moves timings by up to
+# 40% between rounds on a shared VM: use it for differences of a few
+# percent.  -I implies -q and seeds 50 licenses; callgrind is about 50
+# times slower, so each row counts a few hundred requests.  -k rsa: the
+# RSA-2048 identity (what scripts/demo.sh
 # provisions) instead of P-256; the rows are then named check-ka-rsa and
 # check-ka-spend-rsa (and check-ka-node-rsa).
 #
 # Usage: sh bench/compare-cpu.sh [-n ROUNDS] [-t SECS] [-o FILE] [-s] [-q]
-#            [-k ec|rsa] [-A ENV] [-B ENV] TREE_A TREE_B
+#            [-k ec|rsa] [-A ENV] [-B ENV] [-I] TREE_A TREE_B
 #   (default 3 rounds, 8 s; FILE gets one line per measurement)
 # Uses the ports of bench/run.sh (OVSA_BENCH_PORT_BASE, default 25800):
 # run it as `flock /tmp/ovsa-prove.lock sh bench/compare-cpu.sh ...`.
@@ -39,6 +49,7 @@ SECS=8
 OUT=""
 SPEND=0
 QUICK=0
+INSTR=0
 KEY=ec
 ENV_A=""
 ENV_B=""
@@ -49,6 +60,7 @@ while [ $# -gt 2 ]; do
     -o) OUT=$2; shift 2 ;;
     -s) SPEND=1; shift ;;
     -q) QUICK=1; shift ;;
+    -I) INSTR=1; QUICK=1; shift ;;
     -k) KEY=$2; shift 2 ;;
     -A) ENV_A=$2; shift 2 ;;
     -B) ENV_B=$2; shift 2 ;;
@@ -88,7 +100,26 @@ one() (
     . "$BENCH/lib/nginx.sh"
     . "$BENCH/lib/measure.sh"
     . "$BENCH/lib/ovsa.sh"
-    trap 'stop_all; rm -rf "$RUN"' EXIT
+    trap 'stop_all; [ -n "${OVSA_BENCH_KEEP:-}" ] || rm -rf "$RUN"' EXIT
+    meter=measure
+    if [ "$INSTR" = 1 ]; then
+        mkdir -p "$RUN/cg"
+        spawn() {
+            _name=$1
+            shift
+            valgrind --tool=callgrind --trace-children=yes \
+                --callgrind-out-file="$RUN/cg/$_name.%p.out" "$@" \
+                >"$RUN/logs/$_name.log" 2>&1 &
+            echo $! >"$RUN/pids/$_name"
+        }
+        meter=instr_measure
+        MASTER=off      # one nginx process (as bench/lib/profile.sh)
+        # 50 licenses, not 1000: at callgrind's few hundred requests a
+        # second the 2 s warm-up then spends on every license, so the
+        # counted spends append to a trail that exists (as in a long
+        # run), not mostly a license's first entry (a new list key)
+        NLIC=50
+    fi
     trap 'exit 130' INT TERM
     CSV="$RUN/rows.csv"
     CONNS=8 PROBE_SECS=1 SPEED_SECS=1
@@ -110,7 +141,7 @@ one() (
     wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
         >/dev/null 2>&1 || true
     DUR=$SECS
-    measure "check-ka-$KEY" ovsa "$KEY" "$CONNS" "" \
+    $meter "check-ka-$KEY" ovsa "$KEY" "$CONNS" "" \
         wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC"
     if [ "$SPEND" = 1 ]; then
         seed_license bench-use-%07d 1 "$NLIC" type usage-count \
@@ -120,7 +151,7 @@ one() (
             OVSA_BENCH_IDFMT=bench-use-%07d OVSA_BENCH_SPEND=1 \
             >/dev/null 2>&1 || true
         DUR=$SECS
-        measure "check-ka-spend-$KEY" ovsa "$KEY" "$CONNS" "" \
+        $meter "check-ka-spend-$KEY" ovsa "$KEY" "$CONNS" "" \
             wrk_run "$CONNS" "$_url" check.lua OVSA_BENCH_LICENSES="$NLIC" \
             OVSA_BENCH_IDFMT=bench-use-%07d OVSA_BENCH_SPEND=1
     fi
@@ -141,6 +172,48 @@ one() (
         ($22 == "ok" ? $10 : "skipped") }' "$CSV" >>"$RES"
 )
 
+# instr_control -z|-d: zero or dump the counts of the server processes
+# under callgrind.
+instr_control() {
+    for _p in $(cat "$RUN/pids/redis" "$RUN/pids/backend" \
+                    "$RUN/pids/nginx-ovsa")
+    do
+        timeout 20 callgrind_control "$1" "$_p" >>"$RUN/logs/cg.log" 2>&1 \
+            || die "callgrind_control $1 $_p: $(tail -1 "$RUN/logs/cg.log")"
+    done
+}
+
+# instr_measure SCENARIO GROUP KEY CONNS CEILING CMD...: measure()'s
+# arguments; with -I, the instructions the servers under callgrind spend
+# while CMD runs, appended to $RES as "LABEL scenario total nginx
+# backend redis req/s errors" in thousands per request.
+instr_measure() {
+    _sc=$1
+    shift 5
+    _out="$RUN/out/$_sc.txt"
+    rm -f "$RUN"/cg/*.out.[0-9]*
+    instr_control -z
+    "$@" >"$_out" 2>&1 || die "$_sc: load generator failed: $(tail -1 "$_out")"
+    instr_control -d
+    _n=$(sed -n 's/^OVSA-BENCH requests=\([0-9]*\) .*/\1/p' "$_out" | tail -1)
+    [ "${_n:-0}" -gt 0 ] || die "$_sc: no requests counted"
+    # one dump per process
+    _i=0
+    until [ "$(ls "$RUN"/cg/*.out.[0-9]* 2>/dev/null | wc -l)" -ge 3 ] \
+          || [ $_i -ge 100 ]
+    do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    for _g in nginx-ovsa backend redis; do
+        cat "$RUN"/cg/"$_g".*.out.[0-9]* 2>/dev/null \
+            | awk '/^totals:/ { s += $2 } END { printf "%.0f\n", s }'
+    done | awk -v l="$LABEL" -v sc="$_sc" -v n="$_n" -v d="$DUR" '
+        { v[NR] = $1 / n / 1000 }
+        END { printf "%s %s %.1f %.1f %.1f %.1f %.1f 0\n", l, sc,
+                     v[1] + v[2] + v[3], v[1], v[2], v[3], n / d }' >>"$RES"
+}
+
 : >"$RES"
 _r=1
 while [ $_r -le "$ROUNDS" ]; do
@@ -159,6 +232,26 @@ echo "A = $TREE_A${ENV_A:+ ($ENV_A)}"
 echo "B = $TREE_B${ENV_B:+ ($ENV_B)}"
 echo "tree scenario cpu_us_per_req (nginx backend redis) req/s errors, in run order:"
 cat "$RES"
+# B / A of each pair of adjacent rounds (A B, then B A, ...), whose
+# median is steadier than the ratio of the medians when the machine's
+# speed drifts between rounds (by up to 40% on the shared test VM)
+awk '$2 !~ /^redis-/ {
+        o = ($1 == "A") ? "B" : "A"
+        if (!(($2, o) in p)) { p[$2, $1] = $3; next }
+        r = ($1 == "A") ? p[$2, o] / $3 : $3 / p[$2, o]
+        delete p[$2, o]
+        if (r > 0) printf "%s %.4f\n", $2, r
+    }' "$RES" | sort -k1,1 -k2,2n | awk '
+    { n[$1]++; v[$1, n[$1]] = $2 }
+    END {
+        for (k in n) {
+            h = int(n[k] / 2)
+            if (n[k] % 2) m = v[k, h + 1]
+            else m = (v[k, h] + v[k, h + 1]) / 2
+            printf "%s: B / A = %.3f (median of %d paired rounds, %.3f..%.3f)\n",
+                k, m, n[k], v[k, 1], v[k, n[k]]
+        }
+    }'
 # median and spread (min..max) per tree and scenario
 sort -k1,1 -k2,2 -k3,3n "$RES" | awk -v key="$KEY" '
     { k = $1 " " $2; n[k]++; v[k, n[k]] = $3; if ($8 != 0) bad = 1

@@ -59,9 +59,8 @@ local function audit_seq(entry)
 end
 
 -- The open trail: nil until audit_open(), false when audit is off, else
--- { key, idn (the id's netstring), seq and hash of the last entry }.  One
--- table, not five locals: every function of a script is made again on
--- each call, and each upvalue it captures costs a search then.
+-- { key, license id, seq and hash of the last entry } (an array: cheaper
+-- to make than a record, and made on every script that writes).
 local audit_state = nil
 
 local function audit_open()
@@ -69,21 +68,20 @@ local function audit_open()
         return audit_state
     end
     audit_state = false
+    -- store.c appends "<prefix>audit:{<id>}", made from KEYS[1] =
+    -- "<prefix>lic:{<id>}": two bytes longer, with "audit:{" where
+    -- KEYS[1] has "lic:{"; no other key a script takes is both
     local key, lic = KEYS[#KEYS], KEYS[1] or ''
     local at = string.find(lic, 'lic:{', 1, true)
-    if not at or #KEYS < 2 or string.sub(lic, -1) ~= '}'
-       or key ~= string.sub(lic, 1, at - 1) .. 'audit:' .. string.sub(lic, at + 4)
+    if not at or #KEYS < 2 or #key ~= #lic + 2
+       or string.find(key, 'audit:{', at, true) ~= at
     then
         return false
     end
-    local id = string.sub(lic, at + 5, -2)
-    local seq, prev
     local head = loaded_audit_head
-    if head == nil then
-        head = redis.call('HGET', KEYS[1], 'audit_head') or ''
-    end
+                 or redis.call('HGET', KEYS[1], 'audit_head') or ''
     -- "<seq> <40 hex>"
-    local n = #head
+    local n, seq, prev = #head
     if n > 41 and string.byte(head, n - 40) == 32 then
         seq = tonumber(string.sub(head, 1, n - 41))
         prev = string.sub(head, n - 39)
@@ -96,8 +94,7 @@ local function audit_open()
             seq = audit_seq(last) or 0
         end
     end
-    audit_state = { key = key, idn = dec(#id) .. ':' .. id .. ',',
-                    seq = seq, prev = prev }
+    audit_state = { key, string.sub(lic, at + 5, -2), seq, prev }
     return audit_state
 end
 
@@ -113,18 +110,29 @@ local function audit_actor()
     return 'license'
 end
 
--- The netstrings of a detail list (name, value, name, value, ...; a
--- value a string or a number, dec()).
+-- The netstrings of a detail list (name, value, name, value, ...): a
+-- number through dec(), anything else not a string through tostring.
 local function audit_detail(detail)
     local p = {}
     for i = 1, #detail do
         local v = detail[i]
-        if type(v) ~= 'string' then
+        if type(v) == 'number' then
             v = dec(v)
+        elseif type(v) ~= 'string' then
+            v = tostring(v)
         end
         p[#p + 1] = dec(#v) .. ':' .. v .. ','
     end
     return table.concat(p)
+end
+
+-- Appends the entry whose canonical bytes are c to the open trail a and
+-- makes it the last: returns its hash.
+local function audit_push(a, c)
+    local h = redis.sha1hex(c)
+    redis.call('RPUSH', a[1], h .. ' ' .. c)
+    a[3], a[4] = a[3] + 1, h
+    return h
 end
 
 -- Appends one entry and returns the new head "<seq> <hash>" (nil when
@@ -135,15 +143,12 @@ local function audit_append(who, tail)
     if not a then
         return nil
     end
-    local seq = dec(a.seq + 1)
+    local seq, id = dec(a[3] + 1), a[2]
     local c = '2:v1,' .. dec(#seq) .. ':' .. seq .. ','
               .. (#now_s == 10 and '10:' or dec(#now_s) .. ':') .. now_s
-              .. ',' .. a.idn .. who .. '40:' .. a.prev .. ',' .. tail
-    local h = redis.sha1hex(c)
-    redis.call('RPUSH', a.key, h .. ' ' .. c)
-    a.seq = a.seq + 1
-    a.prev = h
-    return seq .. ' ' .. h
+              .. ',' .. dec(#id) .. ':' .. id .. ',' .. who .. '40:' .. a[4]
+              .. ',' .. tail
+    return seq .. ' ' .. audit_push(a, c)
 end
 
 -- Appends one entry: op, actor, then detail, a flat list of name, value
@@ -163,18 +168,26 @@ end
 -- in one HSET.  used and remaining are strings of digits (dec()): "used"
 -- stays an integer string, as HINCRBY wrote it, however large (limits
 -- go up to 2^53 - 1; a number argument of redis.call would be "%.17g").
+-- The hottest path that writes, so the entry is audit_append()'s layout
+-- written out in one expression, its detail included (a separate detail
+-- string, the op and actor passed in, and the call cost 6,000 of the
+-- 44,000 instructions an entry added; docs/performance.md).
 local function audit_spend(used, remaining, rid)
-    if not audit_open() then
+    local a = audit_open()
+    if not a then
         redis.call('HSET', KEYS[1], 'used', used)
         return
     end
     local actor = audit_actor()
-    local head = audit_append(actor == 'license' and '5:spend,7:license,'
-                              or '5:spend,' .. dec(#actor) .. ':' .. actor
-                                 .. ',',
-                              '10:request_id,' .. dec(#rid) .. ':' .. rid
-                              .. ',4:used,' .. dec(#used) .. ':' .. used
-                              .. ',9:remaining,' .. dec(#remaining) .. ':'
-                              .. remaining .. ',')
-    redis.call('HSET', KEYS[1], 'used', used, 'audit_head', head)
+    local seq, id = dec(a[3] + 1), a[2]
+    local c = '2:v1,' .. dec(#seq) .. ':' .. seq .. ','
+              .. (#now_s == 10 and '10:' or dec(#now_s) .. ':') .. now_s
+              .. ',' .. dec(#id) .. ':' .. id .. ',5:spend,'
+              .. (actor == 'license' and '7:license'
+                  or dec(#actor) .. ':' .. actor) .. ',40:' .. a[4]
+              .. ',10:request_id,' .. dec(#rid) .. ':' .. rid .. ',4:used,'
+              .. dec(#used) .. ':' .. used .. ',9:remaining,'
+              .. dec(#remaining) .. ':' .. remaining .. ','
+    redis.call('HSET', KEYS[1], 'used', used, 'audit_head',
+               seq .. ' ' .. audit_push(a, c))
 end
