@@ -24,16 +24,18 @@
 
 -- What it costs: a spend is the hottest path that writes, and every
 -- string operation there is paid on each check (docs/performance.md
--- "Cost of the audit trail").  Counted with callgrind in a redis-server
--- built with symbols: a Lua number-to-string conversion (tostring, `..`
--- on a number, a number argument of redis.call) is a "%.14g" or "%.17g"
--- sprintf, about 2,000 instructions; string.format is one sprintf per
--- item, "%s" included (about 650 each); matching the head with a
--- pattern about 9,000; and Redis's Lua hashes every byte of each new
--- string (about 8 instructions a byte).  So an entry is one `..`
--- expression over strings (one buffer, one new string), numbers become
--- text through dec(), constant netstrings are written as literals, and
--- the head is split with string.sub.
+-- "Cost of the audit trail and the metrics together").  Counted with
+-- callgrind in a redis-server built with symbols: a Lua number-to-
+-- string conversion (tostring, `..` on a number, a number argument of
+-- redis.call) is a "%.14g" or "%.17g" sprintf, about 2,000
+-- instructions; string.format is one sprintf per item, "%s" included
+-- (about 650 each); matching the head with a pattern about 9,000;
+-- Redis's Lua hashes every byte of each new string (about 8
+-- instructions a byte), and every allocation is paid again by the
+-- garbage collector.  So an entry is one `..` expression over strings
+-- (one buffer, one new string), numbers become text through dec(),
+-- constant netstrings are written as literals, and the head is split
+-- with string.sub.
 
 -- The decimal text of a number: "%d" for an integer 0 <= n < 2^53 (n <
 -- 100 by string.char, without a sprintf), else tostring ("%.14g"), as a
@@ -169,9 +171,9 @@ end
 -- stays an integer string, as HINCRBY wrote it, however large (limits
 -- go up to 2^53 - 1; a number argument of redis.call would be "%.17g").
 -- The hottest path that writes, so the entry is audit_append()'s layout
--- written out in one expression, its detail included (a separate detail
--- string, the op and actor passed in, and the call cost 6,000 of the
--- 44,000 instructions an entry added; docs/performance.md).
+-- written out in one expression, its detail included: a separate detail
+-- string, the op and actor passed in and the call cost about 6,000 of
+-- the 50,000 instructions a spend's entry adds (docs/performance.md).
 local function audit_spend(used, remaining, rid)
     local a = audit_open()
     if not a then
