@@ -187,20 +187,7 @@ $t->redis('LSET', akey('F1'), 3, $f[3]);
 is((verify_code('F1'))[1], 'OK', 'restored: verifies again');
 
 # ---- checkpoints, signed by nginx with the server identity
-my $admin_port = $b->{admin_port};
-my $server = <<"NGX";
-        location = /.well-known/ovsa/chain {
-            ovsa_chain;
-        }
-        location ~ ^/admin/v1/licenses/[^/]+/audit/head\$ {
-            ovsa_sign on;
-            proxy_pass http://127.0.0.1:$admin_port;
-        }
-        location / {
-            return 404;
-        }
-NGX
-start_nginx(nginx_conf(tls => '', config => $server));
+start_nginx(nginx_conf(tls => '', config => $t->audit_sign_server($b)));
 
 my $cp = "$ctl audit checkpoint -sign-url https://localhost:$PORT -root $pki/root.pem";
 ($rc, $out) = sh_run("$cp");

@@ -30,19 +30,7 @@ my $b = $t->start_backend(name => 'b1', extra =>
 my $ctl = "$OvsaBackend::BIN/bin/ovsactl -url http://127.0.0.1:"
         . "$b->{admin_port} -token-file " . $t->dir . '/admin.token';
 my $PORT = $ENV{TEST_NGINX_PORT};
-my $admin_port = $b->{admin_port};
-start_nginx(nginx_conf(tls => '', config => <<"NGX"));
-        location = /.well-known/ovsa/chain {
-            ovsa_chain;
-        }
-        location ~ ^/admin/v1/licenses/[^/]+/audit/head\$ {
-            ovsa_sign on;
-            proxy_pass http://127.0.0.1:$admin_port;
-        }
-        location / {
-            return 404;
-        }
-NGX
+start_nginx(nginx_conf(tls => '', config => $t->audit_sign_server($b)));
 my $cp = "$ctl audit checkpoint -all -sign-url https://localhost:$PORT "
        . "-root $pki/root.pem";
 

@@ -606,6 +606,25 @@ sub import_ok {
     return $ans;
 }
 
+# The server block of an nginx that signs audit heads (docs/audit.md
+# "Checkpoints") for the backend B: its chain, and the backend's head
+# route with ovsa_sign on; `ovsactl audit checkpoint -sign-url` uses it.
+sub audit_sign_server {
+    my ($self, $b) = @_;
+    return <<"NGX";
+        location = /.well-known/ovsa/chain {
+            ovsa_chain;
+        }
+        location ~ ^/admin/v1/licenses/[^/]+/audit/head\$ {
+            ovsa_sign on;
+            proxy_pass http://127.0.0.1:$b->{admin_port};
+        }
+        location / {
+            return 404;
+        }
+NGX
+}
+
 sub DESTROY {}
 
 sub cleanup {
