@@ -31,10 +31,11 @@
 # does not drift with the machine's speed, which moves timings by up to
 # 40% between rounds on a shared VM: use it for differences of a few
 # percent.  -I implies -q and seeds 50 licenses; callgrind is about 50
-# times slower, so each row counts a few hundred requests.  -k rsa: the
-# RSA-2048 identity (what scripts/demo.sh
-# provisions) instead of P-256; the rows are then named check-ka-rsa and
-# check-ka-spend-rsa (and check-ka-node-rsa).
+# times slower, so each row counts a few hundred requests.
+# -k rsa: the RSA-2048 identity (what scripts/demo.sh provisions)
+# instead of P-256; the rows are then named check-ka-rsa and
+# check-ka-spend-rsa (and check-ka-node-rsa).  OVSA_BENCH_KEEP=1 keeps
+# each round's directory (logs, callgrind files) in $TMPDIR.
 #
 # Usage: sh bench/compare-cpu.sh [-n ROUNDS] [-t SECS] [-o FILE] [-s] [-q]
 #            [-k ec|rsa] [-A ENV] [-B ENV] [-I] TREE_A TREE_B
@@ -230,11 +231,15 @@ done
 
 echo "A = $TREE_A${ENV_A:+ ($ENV_A)}"
 echo "B = $TREE_B${ENV_B:+ ($ENV_B)}"
+if [ "$INSTR" = 1 ]; then
+    echo "(-I: every figure below is thousands of instructions per request, not us)"
+fi
 echo "tree scenario cpu_us_per_req (nginx backend redis) req/s errors, in run order:"
 cat "$RES"
-# B / A of each pair of adjacent rounds (A B, then B A, ...), whose
-# median is steadier than the ratio of the medians when the machine's
-# speed drifts between rounds (by up to 40% on the shared test VM)
+# B / A of each pair of adjacent rounds (A B, then B A, ...): a slow
+# drift of the machine's speed moves both rounds of a pair, where it
+# moves the medians of A and B apart (the shared test VM's speed moved
+# by up to 40% between rounds)
 awk '$2 !~ /^redis-/ {
         o = ($1 == "A") ? "B" : "A"
         if (!(($2, o) in p)) { p[$2, $1] = $3; next }
