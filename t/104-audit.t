@@ -30,7 +30,7 @@ my $ctl = "$AK -url http://127.0.0.1:$b->{admin_port} -token-file "
         . $t->dir . "/admin.token";
 my $J = $OvsaBackend::JSON;
 
-sub akey { return "ovsa:audit:{$_[0]}" }
+sub akey { return $t->key('audit', $_[0]) }
 sub entries { return split /\n/, $t->redis('LRANGE', akey($_[0]), 0, -1) }
 sub ops {
     return join ' ', map { (/^\S+ 2:v1,\d+:\d+,\d+:\d+,\d+:[^,]*,\d+:(\w+),/)[0] }

@@ -34,7 +34,7 @@ start_nginx(nginx_conf(tls => '', config => $t->audit_sign_server($b)));
 my $cp = "$ctl audit checkpoint -all -sign-url https://localhost:$PORT "
        . "-root $pki/root.pem";
 
-sub akey { return "ovsa:audit:{$_[0]}" }
+sub akey { return $t->key('audit', $_[0]) }
 sub seqs {
     return join ' ', map { /^[0-9a-f]{40} 2:v1,\d+:(\d+),/ }
         split /\n/, $t->redis('LRANGE', akey($_[0]), 0, -1);
@@ -59,7 +59,7 @@ sub age_trail {
         $t->redis('LSET', akey($id), $i, "$h $c");
         $prev = $h;
     }
-    $t->redis('HSET', "ovsa:lic:{$id}", 'audit_head', "$seq $h");
+    $t->redis('HSET', $t->key('lic', $id), 'audit_head', "$seq $h");
 }
 
 sub spend {
@@ -74,10 +74,13 @@ sub run_ok {
     is($? >> 8, 0, $name) or diag $out;
     return $out;
 }
+# "<exit status> <code>" of ovsactl audit verify (its -json answer, as
+# t/104 reads it), and the message
 sub verify {
-    my $out = qx{$ctl audit verify -license $_[0] -root $pki/root.pem 2>&1};
-    return (($? >> 8) . ' ' . (($out =~ /\b(OK|AUDIT_[A-Z_]+)\b/)[0] // ''),
-            $out);
+    my $out = qx{$ctl -json audit verify -license $_[0] -root $pki/root.pem 2>&1};
+    my $rc = $? >> 8;
+    my $r = eval { $OvsaBackend::JSON->decode($out) } || {};
+    return ("$rc " . ($r->{code} // 'OK'), $r->{message} // $out);
 }
 
 my $DAY = 86400;
