@@ -37,23 +37,6 @@
 -- constant netstrings are written as literals, and the head is split
 -- with string.sub.
 
--- The decimal text of a number: "%d" for an integer 0 <= n < 2^53 (n <
--- 100 by string.char, without a sprintf), else tostring ("%.14g"), as a
--- Lua conversion would.
-local function dec(n)
-    if n >= 0 and n % 1 == 0 then
-        if n < 10 then
-            return string.char(48 + n)
-        elseif n < 100 then
-            local units = n % 10
-            return string.char(48 + (n - units) / 10, 48 + units)
-        elseif n < 9007199254740992 then
-            return string.format('%d', n)
-        end
-    end
-    return tostring(n)
-end
-
 -- The seq of a stored entry "<hash> 2:v1,<n>:<seq>,...", nil when it is
 -- not one (also audit_cp.lua's).
 local function audit_seq(entry)
