@@ -15,9 +15,10 @@
 # shows kB per million checks): the first segment at full load still
 # settles (in a 600 s run the backend's RssAnon rose 96 kB in the first
 # 100 s, then stayed); a leak is a slope that goes on.  RssShmem of the
-# worker is the pages of the shared TLS session cache (and other shared zones) it has touched: it grows
-# by about one session per new TLS connection until the zone is full or
-# the sessions expire, then stays (docs/operations.md "Memory").
+# worker is the pages of the shared TLS session cache (and other shared
+# zones) it has touched: it grows by about one session per new TLS
+# connection until the zone is full or the sessions expire, then stays
+# (docs/operations.md "Memory").
 # soak-nginx-heap is what the worker's malloc holds (bytes in use, from
 # glibc's mallinfo2 through the LD_PRELOAD probe bench/mallinfo.c): a
 # leak grows it; RssAnon also grows while pages of a heap that no longer
